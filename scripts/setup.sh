@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what xnas needs to build and run, idempotently, and prints the environment to use.
+#
+#   source <(scripts/setup.sh --env)   # or: eval "$(scripts/setup.sh --env)"
+#
+# What it installs (each step is skipped when already done, so a second call takes about a second):
+#   1. Debian's dataset-fashion-mnist (Fashion-MNIST IDX files) and wordnet-base (WordNet 3.0),
+#      when apt-get is available and we are root (otherwise it says what is missing).
+#   2. A project-local virtual environment .venv with PyPI's torch==2.11.0: the libtorch that
+#      tch 0.24 binds. Nothing is installed system-wide.
+# The environment it prints makes cargo build torch-sys against that libtorch (LIBTORCH_USE_PYTORCH=1
+# with the venv's python first on PATH); build.rs gives the binary an rpath to it, so the built
+# `xnas` runs without LD_LIBRARY_PATH.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${XNAS_VENV:-$root/.venv}"
+torch_version="2.11.0"
+print_env=0
+[ "${1:-}" = "--env" ] && print_env=1
+
+log() { echo "setup: $*" >&2; }
+
+need_apt=()
+[ -e /usr/share/datasets/fashion-mnist ] || need_apt+=(dataset-fashion-mnist)
+[ -e /usr/share/wordnet/data.noun ] || need_apt+=(wordnet-base)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing ${need_apt[*]} with apt-get"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >&2
+  else
+    log "missing Debian packages: ${need_apt[*]} (run: sudo apt-get install ${need_apt[*]})"
+  fi
+fi
+
+torch_ok() {
+  [ -x "$venv/bin/python" ] &&
+    "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('torch').split('+')[0] != '$torch_version')" 2>/dev/null
+}
+if ! torch_ok; then
+  log "creating $venv with torch==$torch_version (about 4.6 GB, a minute or two)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip >&2
+  "$venv/bin/pip" install -q "torch==$torch_version" numpy >&2
+  torch_ok || { log "torch==$torch_version did not install into $venv"; exit 1; }
+fi
+
+if [ $print_env = 1 ]; then
+  echo "export PATH=\"$venv/bin:\$PATH\""
+  echo "export LIBTORCH_USE_PYTORCH=1"
+  echo "export XNAS_VENV=\"$venv\""
+fi

@@ -1,0 +1,30 @@
+//! Subcommands of the `xnas` binary, one file each, behind a clap derive enum (as zoxide's `cmd/`).
+//!
+//! Each file holds a clap `Args` struct and a `run` function returning `anyhow::Result<()>`:
+//! the library crates return typed errors, and this layer adds the context a user needs.
+
+use clap::{Parser, Subcommand};
+
+pub mod space;
+
+/// Multi-objective neural architecture search for accurate and introspectable networks.
+#[derive(Debug, Parser)]
+#[command(name = "xnas", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Facts about the NAS-Bench-201 cell space: one architecture, or counts over all of them.
+    #[command(subcommand)]
+    Space(space::SpaceCommand),
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Space(cmd) => space::run(cmd),
+    }
+}
