@@ -5,6 +5,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod eval;
 pub mod space;
 
 /// Multi-objective neural architecture search for accurate and introspectable networks.
@@ -20,11 +21,14 @@ pub enum Command {
     /// Facts about the NAS-Bench-201 cell space: one architecture, or counts over all of them.
     #[command(subcommand)]
     Space(space::SpaceCommand),
+    /// Train and score one architecture; print a summary or the measurement record as JSON.
+    Eval(eval::EvalArgs),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Space(cmd) => space::run(cmd),
+        Command::Eval(args) => eval::run(args),
     }
 }

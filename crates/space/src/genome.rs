@@ -48,7 +48,13 @@ pub enum Op {
 
 impl Op {
     /// All operations, in op-code order.
-    pub const ALL: [Op; NUM_OPS] = [Op::Conv3x3, Op::Conv1x1, Op::AvgPool3x3, Op::Zeroize, Op::Skip];
+    pub const ALL: [Op; NUM_OPS] = [
+        Op::Conv3x3,
+        Op::Conv1x1,
+        Op::AvgPool3x3,
+        Op::Zeroize,
+        Op::Skip,
+    ];
 
     /// The paper's integer code (0 conv3x3, 1 conv1x1, 2 avgpool3x3, 3 zeroize, 4 skip).
     pub fn code(self) -> u8 {
@@ -131,7 +137,10 @@ impl Genome {
 
     /// The six-digit form in the paper's op codes, e.g. `"002404"`.
     pub fn compact(&self) -> String {
-        self.0.iter().map(|op| char::from(b'0' + op.code())).collect()
+        self.0
+            .iter()
+            .map(|op| char::from(b'0' + op.code()))
+            .collect()
     }
 
     /// Parses the six-digit form in the paper's op codes.
@@ -145,7 +154,13 @@ impl Genome {
         let mut ops = [Op::Zeroize; NUM_EDGES];
         for (k, &c) in chars.iter().enumerate() {
             if k >= NUM_EDGES {
-                return Err(err(k, format!("a compact genome has {NUM_EDGES} digits, this one has {}", chars.len())));
+                return Err(err(
+                    k,
+                    format!(
+                        "a compact genome has {NUM_EDGES} digits, this one has {}",
+                        chars.len()
+                    ),
+                ));
             }
             ops[k] = c
                 .to_digit(10)
@@ -153,7 +168,13 @@ impl Genome {
                 .ok_or_else(|| err(k, format!("{c:?} is not an op code (0 conv3x3, 1 conv1x1, 2 avgpool3x3, 3 zeroize, 4 skip)")))?;
         }
         if chars.len() < NUM_EDGES {
-            return Err(err(chars.len(), format!("a compact genome has {NUM_EDGES} digits, this one has {}", chars.len())));
+            return Err(err(
+                chars.len(),
+                format!(
+                    "a compact genome has {NUM_EDGES} digits, this one has {}",
+                    chars.len()
+                ),
+            ));
         }
         Ok(Genome(ops))
     }
@@ -181,7 +202,10 @@ impl Genome {
         for (node_index, group) in nodes.iter().enumerate() {
             let to = node_index + 1;
             if !group.starts_with('|') || !group.ends_with('|') || group.len() < 2 {
-                return Err(err(offset, format!("node {to}'s group {group:?} must look like |op~0|...|")));
+                return Err(err(
+                    offset,
+                    format!("node {to}'s group {group:?} must look like |op~0|...|"),
+                ));
             }
             let inner = &group[1..group.len() - 1];
             let mut item_offset = offset + 1;
@@ -189,12 +213,18 @@ impl Genome {
             if items.len() != to {
                 return Err(err(
                     offset,
-                    format!("node {to} needs {to} incoming edge(s) (from nodes 0..{to}), found {}", items.len()),
+                    format!(
+                        "node {to} needs {to} incoming edge(s) (from nodes 0..{to}), found {}",
+                        items.len()
+                    ),
                 ));
             }
             for (from, item) in items.iter().enumerate() {
                 let Some((name, input)) = item.split_once('~') else {
-                    return Err(err(item_offset, format!("{item:?} must be op~input, e.g. nor_conv_3x3~{from}")));
+                    return Err(err(
+                        item_offset,
+                        format!("{item:?} must be op~input, e.g. nor_conv_3x3~{from}"),
+                    ));
                 };
                 let op = Op::from_nb201_name(name).ok_or_else(|| {
                     err(
@@ -208,7 +238,10 @@ impl Genome {
                 if input != from.to_string() {
                     return Err(err(
                         item_offset + name.len() + 1,
-                        format!("edge {} of node {to} must come from node {from}, not {input:?}", from + 1),
+                        format!(
+                            "edge {} of node {to} must come from node {from}, not {input:?}",
+                            from + 1
+                        ),
                     ));
                 }
                 ops.push(op);
@@ -216,7 +249,9 @@ impl Genome {
             }
             offset += group.len() + 1;
         }
-        Ok(Genome(ops.try_into().expect("three groups of 1, 2 and 3 edges")))
+        Ok(Genome(
+            ops.try_into().expect("three groups of 1, 2 and 3 edges"),
+        ))
     }
 
     /// The NAS-Bench-201 arch string.
@@ -310,9 +345,10 @@ mod tests {
 
     #[test]
     fn edge_order_matches_nas_bench_201_strings() {
-        let g: Genome = "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
-            .parse()
-            .unwrap();
+        let g: Genome =
+            "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
+                .parse()
+                .unwrap();
         assert_eq!(g.op(0, 1), Some(Op::Conv1x1));
         assert_eq!(g.op(0, 2), Some(Op::Zeroize));
         assert_eq!(g.op(1, 2), Some(Op::AvgPool3x3));
@@ -324,12 +360,18 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_problem() {
-        let e = "|nor_conv_3x3~0|+|conv5x5~0|none~1|+|none~0|none~1|none~2|".parse::<Genome>().unwrap_err();
+        let e = "|nor_conv_3x3~0|+|conv5x5~0|none~1|+|none~0|none~1|none~2|"
+            .parse::<Genome>()
+            .unwrap_err();
         assert_eq!(e.position, 18);
         assert!(e.message.contains("unknown op \"conv5x5\""), "{e}");
-        let e = "|nor_conv_3x3~0|+|none~0|+|none~0|none~1|none~2|".parse::<Genome>().unwrap_err();
+        let e = "|nor_conv_3x3~0|+|none~0|+|none~0|none~1|none~2|"
+            .parse::<Genome>()
+            .unwrap_err();
         assert!(e.message.contains("node 2 needs 2"), "{e}");
-        let e = "|nor_conv_3x3~0|+|none~0|none~2|+|none~0|none~1|none~2|".parse::<Genome>().unwrap_err();
+        let e = "|nor_conv_3x3~0|+|none~0|none~2|+|none~0|none~1|none~2|"
+            .parse::<Genome>()
+            .unwrap_err();
         assert_eq!(e.position, 30);
         let e = "00240".parse::<Genome>().unwrap_err();
         assert_eq!(e.position, 5);

@@ -16,8 +16,16 @@
 //! assert!(g.is_valid());
 //! ```
 //!
+//! Beyond the genome itself: [`Genome::canonical`] gives NAS-Bench-201's form under isomorphism
+//! (6,466 distinct forms over the space, see [`SpaceCounts`]), and [`params`] and [`flops`] count
+//! the network a genome builds under a [`MacroConfig`], equal to NAS-Bench-201's figures.
+//!
 //! This crate has no dependency on libtorch, so search code and tools can use it on their own.
 
+pub mod canonical;
+pub mod cost;
 mod genome;
 
+pub use canonical::{CanonicalForm, SpaceCounts};
+pub use cost::{flops, params, MacroConfig, MacroConfigError, NUM_STAGES};
 pub use genome::{Edge, Genome, Op, ParseError, EDGES, NUM_EDGES, NUM_NODES, NUM_OPS};

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds xnas (release) after installing what is missing, then runs it.
+#
+#   scripts/run.sh                 # the default job: a small real evaluation on Fashion-MNIST
+#   scripts/run.sh eval 002404 --epochs 1 --json   # any xnas command line
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+eval "$("$root/scripts/setup.sh" --env)"
+cargo build --release --quiet
+if [ $# -eq 0 ]; then
+  # NAS-Bench-201's best CIFAR-10 cell family, trained briefly on a Fashion-MNIST subset.
+  set -- eval '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' \
+    --dataset fashion-mnist --epochs 2 --train-subset 4000 --val-subset 1000 --channels 8 --cells 2
+fi
+exec "$root/target/release/xnas" "$@"

@@ -1,0 +1,156 @@
+//! The measurement record: the raw, objective-free facts one evaluation produces, and the
+//! configuration that produced them.
+//!
+//! Objectives are functions *of* a record (see DESIGN.md), so the record keeps everything an
+//! objective might want — accuracy, loss, the confusion matrix, the class-distance matrix D —
+//! and nothing that depends on which objectives a search uses. Records are JSON (serde).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use xnas_datasets::DatasetName;
+
+use crate::introspect::{ClassGrouping, DistanceMatrix, TapSet};
+
+/// Everything that decides how an architecture is trained and measured. Two evaluations with
+/// equal configs (and equal genomes) are the same experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    pub dataset: DatasetName,
+    /// Where the dataset files are; `None` means the dataset's default location.
+    pub data_dir: Option<PathBuf>,
+    /// ImageNet16 only: the class → wnid list (devkit `map_clsloc.txt` or one wnid per line).
+    pub wnids_file: Option<PathBuf>,
+    /// Train on a seeded, class-stratified subset of this many training images.
+    pub train_subset: Option<usize>,
+    /// Validate (and measure introspectability) on a subset of this many validation images.
+    pub val_subset: Option<usize>,
+    /// Cells' channels in the first stage (the paper's F = 16).
+    pub channels: usize,
+    /// Cells per stage (the paper's 5).
+    pub cells_per_stage: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Peak learning rate (after warmup).
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub nesterov: bool,
+    /// Linear warmup length in epochs (appendix B: half an epoch).
+    pub warmup_epochs: f64,
+    /// Pad-and-crop, horizontal flip and cutout (appendix B).
+    pub augment: bool,
+    /// `cpu`, `cuda`, `cuda:N` or `auto`.
+    pub device: String,
+    pub seed: u64,
+    pub taps: TapSet,
+    pub grouping: ClassGrouping,
+    /// At most this many validation images feed the class means (the authors used 25,000).
+    pub introspect_max_samples: usize,
+}
+
+impl Default for EvalConfig {
+    /// Appendix B's recipe with NAS-Bench-201's macro settings, on Fashion-MNIST for 5 epochs.
+    fn default() -> Self {
+        EvalConfig {
+            dataset: DatasetName::FashionMnist,
+            data_dir: None,
+            wnids_file: None,
+            train_subset: None,
+            val_subset: None,
+            channels: 16,
+            cells_per_stage: 5,
+            epochs: 5,
+            batch_size: 512,
+            lr: 0.1,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            nesterov: true,
+            warmup_epochs: 0.5,
+            augment: true,
+            device: "auto".into(),
+            seed: 0,
+            taps: TapSet::default(),
+            grouping: ClassGrouping::default(),
+            introspect_max_samples: 25_000,
+        }
+    }
+}
+
+/// How an evaluation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Done,
+    /// Training or measurement could not finish (NaN loss, out of memory, …): `error` says why.
+    Failed,
+}
+
+/// One architecture's evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasurementRecord {
+    /// NAS-Bench-201 arch string.
+    pub arch: String,
+    /// The paper's six op codes.
+    pub genome: String,
+    pub config: EvalConfig,
+    pub status: Status,
+    pub error: Option<String>,
+    pub class_names: Vec<String>,
+    pub train_images: usize,
+    pub val_images: usize,
+    /// Fraction of validation images classified correctly.
+    pub val_accuracy: Option<f64>,
+    /// Mean cross entropy on the validation images.
+    pub val_loss: Option<f64>,
+    /// Mean training loss of each finished epoch.
+    pub train_loss_per_epoch: Vec<f64>,
+    pub per_class_accuracy: Vec<Option<f64>>,
+    /// `confusion[true][predicted]` counts.
+    pub confusion: Vec<Vec<u64>>,
+    /// D: cosine distances between class-mean activations (`null` where undefined).
+    pub class_distance: DistanceMatrix,
+    /// Eq. 1 of the paper on `class_distance`.
+    pub introspectability: Option<f64>,
+    /// Validation images that fed the class means.
+    pub introspect_images: usize,
+    /// Length of the concatenated tapped activation vector of one image.
+    pub tapped_features: u64,
+    pub tapped_layers: usize,
+    pub params: u64,
+    pub flops: u64,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+    /// Training throughput (images per second over all epochs, forward + backward + step).
+    pub train_images_per_second: f64,
+    pub device: String,
+    pub xnas_version: String,
+}
+
+impl MeasurementRecord {
+    /// A one-line human summary.
+    pub fn summary(&self) -> String {
+        let pct = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{:.2}%", 100.0 * v));
+        let num = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.4}"));
+        match self.status {
+            Status::Done => format!(
+                "{} acc {} loss {} introspectability {} params {:.4}M MFLOPs {:.1} train {:.1}s ({:.0} img/s) on {}",
+                self.genome,
+                pct(self.val_accuracy),
+                num(self.val_loss),
+                num(self.introspectability),
+                self.params as f64 / 1e6,
+                self.flops as f64 / 1e6,
+                self.train_seconds,
+                self.train_images_per_second,
+                self.device
+            ),
+            Status::Failed => format!(
+                "{} FAILED: {}",
+                self.genome,
+                self.error.as_deref().unwrap_or("unknown error")
+            ),
+        }
+    }
+}
