@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod eval;
 pub mod space;
+pub mod wordnet;
 
 /// Multi-objective neural architecture search for accurate and introspectable networks.
 #[derive(Debug, Parser)]
@@ -23,6 +24,9 @@ pub enum Command {
     Space(space::SpaceCommand),
     /// Train and score one architecture; print a summary or the measurement record as JSON.
     Eval(eval::EvalArgs),
+    /// WordNet behind the weighted introspectability: label similarity matrices and hypernym paths.
+    #[command(subcommand)]
+    Wordnet(wordnet::WordnetCommand),
 }
 
 /// Runs one parsed command line.
@@ -30,5 +34,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Space(cmd) => space::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Wordnet(cmd) => wordnet::run(cmd),
     }
 }
