@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use xnas_datasets::DatasetName;
 
-use crate::introspect::{ClassGrouping, DistanceMatrix, TapSet};
+use crate::introspect::{ClassGrouping, DistanceMatrix, PairWeights, TapSet};
 
 /// Everything that decides how an architecture is trained and measured. Two evaluations with
 /// equal configs (and equal genomes) are the same experiment.
@@ -48,6 +48,10 @@ pub struct EvalConfig {
     pub grouping: ClassGrouping,
     /// At most this many validation images feed the class means (the authors used 25,000).
     pub introspect_max_samples: usize,
+    /// Weight of the introspectability regularizer in the training loss (appendix B: 0.5); 0 is off.
+    pub regularizer: f64,
+    /// Pair weights ω for the regularizer (eq. 5); `None` weighs every pair 1.
+    pub omega: Option<PairWeights>,
 }
 
 impl Default for EvalConfig {
@@ -74,6 +78,8 @@ impl Default for EvalConfig {
             taps: TapSet::default(),
             grouping: ClassGrouping::default(),
             introspect_max_samples: 25_000,
+            regularizer: 0.0,
+            omega: None,
         }
     }
 }

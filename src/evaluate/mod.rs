@@ -1,22 +1,26 @@
-//! Train and measure one architecture: genome + config → [`MeasurementRecord`].
+//! Train and measure one architecture: genome + config → [`MeasurementRecord`]; save the trained
+//! model beside its record; fine-tune a saved model to repair a confounded class pair ([`repair`]).
 //!
 //! This is the unit of work of a search. A configuration problem (unknown device, missing data,
-//! invalid genome) is an error; a training problem (NaN loss) is a record with status `failed`,
-//! so a search can go on.
+//! invalid genome, a bad ω) is an error; a training problem (NaN loss) is a record with status
+//! `failed`, so a search can go on.
 
-use std::time::Instant;
+mod measure;
+pub mod repair;
 
-use tch::nn::ModuleT;
-use tch::{Device, Kind, Tensor};
+use std::path::Path;
+
+use tch::{nn, Device, Kind, Tensor};
 use xnas_datasets::Dataset;
 use xnas_space::{Genome, MacroConfig};
 
+pub use measure::{measure, Measurement, ValidationProgress};
+
 use crate::data::{Augmenter, DeviceImages, Normalizer};
-use crate::introspect::stream::ClassMeanAccumulator;
-use crate::introspect::{introspectability, ClassGrouping};
+use crate::introspect::WeightsError;
 use crate::nn::Network;
 use crate::record::{EvalConfig, MeasurementRecord, Status};
-use crate::train::{train, TrainError, TrainProgress};
+use crate::train::{train, Regularizer, TrainProgress};
 
 /// Why an evaluation could not start.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +33,10 @@ pub enum EvalError {
     DeviceUnavailable { requested: String, reason: String },
     #[error(transparent)]
     Data(#[from] xnas_datasets::DataError),
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error("{what} {path}: {message}")]
+    Model { what: &'static str, path: String, message: String },
 }
 
 /// Resolves `cpu`, `cuda`, `cuda:N` or `auto` (CUDA when there is a GPU, else CPU).
@@ -86,11 +94,58 @@ pub fn macro_config(config: &EvalConfig, dataset: &Dataset) -> MacroConfig {
     }
 }
 
+/// A dataset moved to a device, with what training and measuring need around it.
+pub struct Prepared {
+    pub device: Device,
+    pub macro_config: MacroConfig,
+    pub norm: Normalizer,
+    pub train: DeviceImages,
+    pub validation: DeviceImages,
+    pub augmenter: Option<Augmenter>,
+}
+
+impl Prepared {
+    pub fn new(config: &EvalConfig, dataset: &Dataset) -> Result<Prepared, EvalError> {
+        let device = resolve_device(&config.device)?;
+        let macro_config = macro_config(config, dataset);
+        let (mean, std) = dataset.train.channel_mean_std();
+        Ok(Prepared {
+            device,
+            norm: Normalizer::new(&mean, &std, device),
+            train: DeviceImages::new(&dataset.train, device),
+            validation: DeviceImages::new(&dataset.validation, device),
+            augmenter: config.augment.then(|| Augmenter::new(dataset.train.height, dataset.train.width)),
+            macro_config,
+        })
+    }
+
+    /// The regularizer a config asks for, with ω checked against the class count.
+    pub fn regularizer(&self, config: &EvalConfig) -> Result<Option<Regularizer>, EvalError> {
+        if config.regularizer == 0.0 {
+            return Ok(None);
+        }
+        let k = self.macro_config.num_classes;
+        let dense = match &config.omega {
+            Some(weights) => weights.dense(k)?,
+            None => vec![vec![1.0; k]; k],
+        };
+        let flat: Vec<f64> = dense.into_iter().flatten().collect();
+        let omega = Tensor::from_slice(&flat).view([k as i64, k as i64]).to_kind(Kind::Float).to_device(self.device);
+        Ok(Some(Regularizer { weight: config.regularizer, omega, num_classes: k }))
+    }
+}
+
 /// Events for a progress display.
 #[derive(Debug, Clone, Copy)]
 pub enum EvalProgress {
     Training(TrainProgress),
-    Validating { images_done: usize, images: usize },
+    Validating(ValidationProgress),
+}
+
+/// A trained network and the variables it lives in.
+pub struct TrainedModel {
+    pub vs: nn::VarStore,
+    pub net: Network,
 }
 
 /// Trains `genome` with `config` on `dataset` and measures it.
@@ -100,29 +155,79 @@ pub fn evaluate(
     dataset: &Dataset,
     progress: &mut dyn FnMut(EvalProgress),
 ) -> Result<MeasurementRecord, EvalError> {
+    evaluate_model(genome, config, dataset, progress).map(|(record, _)| record)
+}
+
+/// As [`evaluate`], and hands back the trained model (e.g. to save it).
+pub fn evaluate_model(
+    genome: &Genome,
+    config: &EvalConfig,
+    dataset: &Dataset,
+    progress: &mut dyn FnMut(EvalProgress),
+) -> Result<(MeasurementRecord, TrainedModel), EvalError> {
     if !genome.is_valid() {
         return Err(EvalError::InvalidGenome { genome: genome.arch_string() });
     }
-    let device = resolve_device(&config.device)?;
+    let prepared = Prepared::new(config, dataset)?;
+    let regularizer = prepared.regularizer(config)?;
     tch::manual_seed(config.seed as i64);
-    let macro_config = macro_config(config, dataset);
-    let num_classes = macro_config.num_classes;
-    let (mean, std) = dataset.train.channel_mean_std();
-    let norm = Normalizer::new(&mean, &std, device);
-    let train_images = DeviceImages::new(&dataset.train, device);
-    let val_images = DeviceImages::new(&dataset.validation, device);
-    let (vs, net) = Network::build(genome, &macro_config, device);
-    let augmenter = config.augment.then(|| Augmenter::new(dataset.train.height, dataset.train.width));
+    let (vs, net) = Network::build(genome, &prepared.macro_config, prepared.device);
+    let mut record = empty_record(genome, config, dataset, &prepared, &vs);
 
-    let mut record = MeasurementRecord {
+    let outcome = train(
+        &net,
+        &vs,
+        &prepared.train,
+        &prepared.norm,
+        prepared.augmenter.as_ref(),
+        regularizer.as_ref(),
+        config,
+        &mut |p| progress(EvalProgress::Training(p)),
+    );
+    match outcome {
+        Ok(outcome) => {
+            record.train_loss_per_epoch = outcome.loss_per_epoch;
+            record.train_seconds = outcome.seconds;
+            record.train_images_per_second = outcome.images as f64 / outcome.seconds.max(1e-9);
+        }
+        Err(e) => {
+            record.status = Status::Failed;
+            record.error = Some(e.to_string());
+            return Ok((record, TrainedModel { vs, net }));
+        }
+    }
+    let measured = measure(
+        &net,
+        &prepared.validation,
+        &prepared.norm,
+        prepared.macro_config.num_classes,
+        config,
+        &mut |p| progress(EvalProgress::Validating(p)),
+    );
+    measured.fill(&mut record);
+    if !measured.loss.is_finite() {
+        record.status = Status::Failed;
+        record.error = Some(format!("validation loss is {}: the trained network outputs non-finite logits", measured.loss));
+    }
+    Ok((record, TrainedModel { vs, net }))
+}
+
+fn empty_record(
+    genome: &Genome,
+    config: &EvalConfig,
+    dataset: &Dataset,
+    prepared: &Prepared,
+    vs: &nn::VarStore,
+) -> MeasurementRecord {
+    MeasurementRecord {
         arch: genome.arch_string(),
         genome: genome.compact(),
         config: config.clone(),
         status: Status::Done,
         error: None,
         class_names: dataset.class_names.clone(),
-        train_images: train_images.len,
-        val_images: val_images.len,
+        train_images: prepared.train.len,
+        val_images: prepared.validation.len,
         val_accuracy: None,
         val_loss: None,
         train_loss_per_epoch: Vec::new(),
@@ -133,114 +238,54 @@ pub fn evaluate(
         introspect_images: 0,
         tapped_features: 0,
         tapped_layers: 0,
-        params: Network::count_parameters(&vs),
-        flops: xnas_space::flops(genome, &macro_config),
+        params: Network::count_parameters(vs),
+        flops: xnas_space::flops(genome, &prepared.macro_config),
         train_seconds: 0.0,
         eval_seconds: 0.0,
         train_images_per_second: 0.0,
-        device: format!("{device:?}").to_lowercase(),
+        device: format!("{:?}", prepared.device).to_lowercase(),
         xnas_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
+    }
+}
 
-    let outcome = train(&net, &vs, &train_images, &norm, augmenter.as_ref(), config, &mut |p| {
-        progress(EvalProgress::Training(p))
-    });
-    match outcome {
-        Ok(outcome) => {
-            record.train_loss_per_epoch = outcome.loss_per_epoch;
-            record.train_seconds = outcome.seconds;
-            record.train_images_per_second = outcome.images as f64 / outcome.seconds.max(1e-9);
-        }
-        Err(e @ TrainError::NonFiniteLoss { .. }) | Err(e @ TrainError::Torch(_)) => {
-            record.status = Status::Failed;
-            record.error = Some(e.to_string());
-            return Ok(record);
-        }
-    }
+/// File names of a saved model folder.
+pub const WEIGHTS_FILE: &str = "weights.safetensors";
+pub const RECORD_FILE: &str = "record.json";
 
-    let started = Instant::now();
-    let _no_grad = tch::no_grad_guard();
-    let batch = config.batch_size.max(1);
-    let introspect_limit = config.introspect_max_samples.min(val_images.len);
-    let mut accumulator = ClassMeanAccumulator::new(num_classes, device);
-    let tap_now = config.grouping == ClassGrouping::TrueLabel;
-    let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
-    let mut confusion = Tensor::zeros([(num_classes * num_classes) as i64], (Kind::Int64, device));
-    let mut predictions = Vec::new();
-    for index in val_images.sequential_batches(batch) {
-        let first = index.int64_value(&[0]) as usize;
-        let (x, y) = val_images.batch(&index, &norm);
-        let logits = if tap_now && first < introspect_limit {
-            let keep = (introspect_limit - first).min(index.size()[0] as usize) as i64;
-            // Only the first `introspect_limit` images feed the class means.
-            let (x_in, y_in) = (x.narrow(0, 0, keep), y.narrow(0, 0, keep));
-            accumulator.begin_batch(&y_in);
-            let head = net.forward_tapped(&x_in, false, config.taps, &mut accumulator);
-            if keep < x.size()[0] {
-                Tensor::cat(&[head, net.forward_t(&x.narrow(0, keep, x.size()[0] - keep), false)], 0)
-            } else {
-                head
-            }
-        } else {
-            net.forward_t(&x, false)
-        };
-        loss_sum += logits.cross_entropy_loss::<Tensor>(&y, None, tch::Reduction::Sum, -100, 0.0).to_kind(Kind::Double);
-        let predicted = logits.argmax(1, false);
-        confusion += (&y * num_classes as i64 + &predicted).bincount::<Tensor>(None, (num_classes * num_classes) as i64);
-        if !tap_now {
-            predictions.push(predicted);
-        }
-        progress(EvalProgress::Validating { images_done: first + index.size()[0] as usize, images: val_images.len });
-    }
-    if !tap_now && introspect_limit > 0 {
-        // Grouping by prediction needs the predictions before the taps: a second pass.
-        let predicted = Tensor::cat(&predictions, 0);
-        for index in val_images.sequential_batches(batch) {
-            let first = index.int64_value(&[0]) as usize;
-            if first >= introspect_limit {
-                break;
-            }
-            let keep = (introspect_limit - first).min(index.size()[0] as usize) as i64;
-            let index = index.narrow(0, 0, keep);
-            let (x, _) = val_images.batch(&index, &norm);
-            accumulator.begin_batch(&predicted.index_select(0, &index));
-            let _ = net.forward_tapped(&x, false, config.taps, &mut accumulator);
-        }
-    }
+/// Saves a trained model as `dir/weights.safetensors` beside its `dir/record.json`.
+pub fn save_model(dir: &Path, record: &MeasurementRecord, model: &TrainedModel) -> Result<(), EvalError> {
+    let model_err = |message: String| EvalError::Model { what: "cannot write the model to", path: dir.display().to_string(), message };
+    std::fs::create_dir_all(dir).map_err(|e| model_err(e.to_string()))?;
+    model.vs.save(dir.join(WEIGHTS_FILE)).map_err(|e| model_err(e.to_string()))?;
+    let json = serde_json::to_string_pretty(record).map_err(|e| model_err(e.to_string()))?;
+    std::fs::write(dir.join(RECORD_FILE), json).map_err(|e| model_err(e.to_string()))
+}
 
-    let n = val_images.len.max(1) as f64;
-    let confusion: Vec<i64> = Vec::try_from(confusion.to_device(Device::Cpu)).expect("int64 confusion");
-    let confusion: Vec<Vec<u64>> = confusion.chunks(num_classes).map(|r| r.iter().map(|&v| v as u64).collect()).collect();
-    let correct: u64 = (0..num_classes).map(|c| confusion[c][c]).sum();
-    record.val_accuracy = Some(correct as f64 / n);
-    record.per_class_accuracy = confusion
-        .iter()
-        .enumerate()
-        .map(|(c, row)| {
-            let total: u64 = row.iter().sum();
-            (total > 0).then(|| row[c] as f64 / total as f64)
-        })
-        .collect();
-    record.confusion = confusion;
-    let val_loss = loss_sum.double_value(&[]) / n;
-    record.val_loss = Some(val_loss);
-    if introspect_limit > 0 {
-        let measured = accumulator.finish();
-        record.introspectability = introspectability(&measured.distances);
-        record.class_distance = measured.distances;
-        record.tapped_layers = measured.tapped_layers;
-        record.tapped_features = measured.tapped_features;
-        record.introspect_images = introspect_limit;
-    }
-    if device.is_cuda() {
-        tch::Cuda::synchronize(0);
-    }
-    record.eval_seconds = started.elapsed().as_secs_f64();
-    if !val_loss.is_finite() {
-        record.status = Status::Failed;
-        record.error = Some(format!("validation loss is {val_loss}: the trained network outputs non-finite logits"));
-    }
-    Ok(record)
+/// Reads a saved model's record.
+pub fn read_saved_record(dir: &Path) -> Result<MeasurementRecord, EvalError> {
+    let path = dir.join(RECORD_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| EvalError::Model {
+        what: "cannot read the saved record",
+        path: path.display().to_string(),
+        message: format!("{e} (save a model with `xnas eval ARCH --save DIR`)"),
+    })?;
+    serde_json::from_str(&text).map_err(|e| EvalError::Model {
+        what: "the saved record is not a measurement record:",
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Rebuilds a saved network on `prepared`'s device and loads its weights.
+pub fn load_model(dir: &Path, genome: &Genome, prepared: &Prepared) -> Result<TrainedModel, EvalError> {
+    let (mut vs, net) = Network::build(genome, &prepared.macro_config, prepared.device);
+    let path = dir.join(WEIGHTS_FILE);
+    vs.load(&path).map_err(|e| EvalError::Model {
+        what: "cannot load the weights",
+        path: path.display().to_string(),
+        message: format!("{e} (was it saved for the same architecture, channels, cells and dataset?)"),
+    })?;
+    Ok(TrainedModel { vs, net })
 }
 
 /// Evaluates on the dataset named in the config, loading it first.

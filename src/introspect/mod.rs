@@ -4,8 +4,15 @@
 //! so stored results can be re-scored without retraining. The streaming accumulator that produces
 //! those numbers during a validation pass lives in [`stream`] (libtorch).
 
+mod diagnostic;
+#[cfg(feature = "torch")]
+pub mod regularizer;
 #[cfg(feature = "torch")]
 pub mod stream;
+mod weights;
+
+pub use diagnostic::{confusion_diagnostic, pearson, ranks, ConfoundedPair, ConfusionDiagnostic};
+pub use weights::{PairWeight, PairWeights, WeightsError};
 
 use serde::{Deserialize, Serialize};
 
@@ -93,6 +100,30 @@ pub fn introspectability(distances: &DistanceMatrix) -> Option<f64> {
     (pairs > 0).then(|| sum / pairs as f64)
 }
 
+/// Eq. 5 as a score: the mean over defined pairs c < k of `D[c][k] · ω[c][k]`. With every ω = 1
+/// it is eq. 1. `weights` is a dense `N × N` matrix (see [`PairWeights::dense`]).
+pub fn weighted_introspectability(distances: &DistanceMatrix, weights: &[Vec<f64>]) -> Option<f64> {
+    let mut sum = 0.0;
+    let mut pairs = 0usize;
+    for (c, row) in distances.iter().enumerate() {
+        for (k, d) in row.iter().enumerate().skip(c + 1) {
+            if let Some(d) = d {
+                sum += d * weights[c][k];
+                pairs += 1;
+            }
+        }
+    }
+    (pairs > 0).then(|| sum / pairs as f64)
+}
+
+/// Eq. 3–4, normalised as §3.3 says: each pair's distance is weighted by the path similarity of
+/// the two labels divided by the mean path similarity over all label pairs, so the score's range
+/// matches eq. 1's. `similarity` is the labels' path-similarity matrix (see `xnas_wordnet`).
+pub fn wordnet_introspectability(distances: &DistanceMatrix, similarity: &[Vec<f64>]) -> Option<f64> {
+    let weights = xnas_wordnet::normalized_pair_weights(similarity).ok()?;
+    weighted_introspectability(distances, &weights)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +145,24 @@ mod tests {
         assert!(d[1][1].unwrap().abs() < 1e-15);
         let expected = (1.0 + 2.0 * (1.0 - 0.5f64.sqrt())) / 3.0;
         assert!((introspectability(&d).unwrap() - expected).abs() < 1e-15);
+    }
+
+    #[test]
+    fn weighted_scores_by_hand() {
+        let d = vec![
+            vec![Some(0.0), Some(0.2), Some(0.4)],
+            vec![Some(0.2), Some(0.0), Some(0.6)],
+            vec![Some(0.4), Some(0.6), Some(0.0)],
+        ];
+        let ones = vec![vec![1.0; 3]; 3];
+        assert_eq!(weighted_introspectability(&d, &ones), introspectability(&d));
+        let omega = PairWeights::Pairs(vec![PairWeight { a: 2, b: 0, weight: 4.0 }]).dense(3).unwrap();
+        // (0.2 + 4·0.4 + 0.6) / 3
+        assert!((weighted_introspectability(&d, &omega).unwrap() - 2.4 / 3.0).abs() < 1e-15);
+        // Similarities 1/2, 1/4, 1/4: mean 1/3, so weights 1.5, 0.75, 0.75.
+        let sim = vec![vec![1.0, 0.5, 0.25], vec![0.5, 1.0, 0.25], vec![0.25, 0.25, 1.0]];
+        let expected = (1.5 * 0.2 + 0.75 * 0.4 + 0.75 * 0.6) / 3.0;
+        assert!((wordnet_introspectability(&d, &sim).unwrap() - expected).abs() < 1e-15);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use tch::{Kind, Tensor};
 
 use super::schedule::warmup_cosine_lr;
 use crate::data::{Augmenter, DeviceImages, Normalizer};
+use crate::introspect::regularizer::BatchClassSimilarity;
 use crate::nn::Network;
 use crate::record::EvalConfig;
 
@@ -43,13 +44,24 @@ pub enum TrainError {
 /// device synchronisation, so not every step on a GPU.
 const LOSS_CHECK_EVERY: usize = 8;
 
+/// The introspectability regularizer's settings for one training run.
+pub struct Regularizer {
+    /// Weight of the penalty in the loss.
+    pub weight: f64,
+    /// Dense `K × K` pair weights ω on the training device.
+    pub omega: Tensor,
+    pub num_classes: usize,
+}
+
 /// Trains `net` on `train` in place.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     net: &Network,
     vs: &nn::VarStore,
     train: &DeviceImages,
     norm: &Normalizer,
     augmenter: Option<&Augmenter>,
+    regularizer: Option<&Regularizer>,
     config: &EvalConfig,
     progress: &mut dyn FnMut(TrainProgress),
 ) -> Result<TrainOutcome, TrainError> {
@@ -84,7 +96,14 @@ pub fn train(
                 Some(a) => a.apply(&x),
                 None => x,
             };
-            let loss = net.forward_t(&x, true).cross_entropy_for_logits(&y);
+            let loss = match regularizer {
+                None => net.forward_t(&x, true).cross_entropy_for_logits(&y),
+                Some(reg) => {
+                    let mut similarity = BatchClassSimilarity::new(&y, reg.num_classes);
+                    let logits = net.forward_tapped(&x, true, config.taps, &mut similarity);
+                    logits.cross_entropy_for_logits(&y) + similarity.penalty(&reg.omega) * reg.weight
+                }
+            };
             opt.backward_step(&loss);
             epoch_loss += loss.detach().to_kind(Kind::Double);
             epoch_batches += 1;

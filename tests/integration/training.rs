@@ -1,9 +1,19 @@
 //! Short real trainings on Fashion-MNIST subsets (CPU): they learn, they are reproducible, and a
 //! diverging run ends as a failed record instead of a crash.
 
+use std::sync::{Mutex, MutexGuard};
+
 use xnas::evaluate::{evaluate, load_dataset};
 use xnas::record::{EvalConfig, Status};
 use xnas::space::Genome;
+
+/// libtorch's random generator is global to the process: trainings in parallel test threads
+/// would draw from it in turn and lose their reproducibility, so they take turns.
+static TORCH_RNG: Mutex<()> = Mutex::new(());
+
+fn exclusive() -> MutexGuard<'static, ()> {
+    TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn tiny_config() -> EvalConfig {
     EvalConfig {
@@ -21,6 +31,7 @@ fn tiny_config() -> EvalConfig {
 
 #[test]
 fn a_short_run_on_real_fashion_mnist_learns() {
+    let _turn = exclusive();
     let config = tiny_config();
     let dataset = load_dataset(&config).expect("Fashion-MNIST (apt-get install dataset-fashion-mnist)");
     let genome: Genome = "002404".parse().unwrap();
@@ -48,6 +59,7 @@ fn a_short_run_on_real_fashion_mnist_learns() {
 
 #[test]
 fn a_diverging_run_is_a_failed_record_not_a_crash() {
+    let _turn = exclusive();
     let config = EvalConfig { lr: 1e30, epochs: 1, train_subset: Some(200), val_subset: Some(50), ..tiny_config() };
     let dataset = load_dataset(&config).unwrap();
     let record = evaluate(&"000000".parse().unwrap(), &config, &dataset, &mut |_| {}).unwrap();
@@ -58,8 +70,38 @@ fn a_diverging_run_is_a_failed_record_not_a_crash() {
 
 #[test]
 fn an_invalid_genome_is_refused_before_training() {
+    let _turn = exclusive();
     let config = tiny_config();
     let dataset = load_dataset(&EvalConfig { train_subset: Some(20), val_subset: Some(20), ..config.clone() }).unwrap();
     let err = evaluate(&"333333".parse().unwrap(), &config, &dataset, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("not a valid architecture"), "{err}");
+}
+
+#[test]
+fn repair_pushes_the_targeted_pair_apart_and_a_saved_model_reloads_exactly() {
+    use xnas::evaluate::repair::{repair, RepairConfig};
+    use xnas::evaluate::{evaluate_model, save_model};
+    use xnas::introspect::{PairWeight, PairWeights};
+
+    let _turn = exclusive();
+    let config = EvalConfig { epochs: 3, ..tiny_config() };
+    let dataset = load_dataset(&config).unwrap();
+    let genome: Genome = "002404".parse().unwrap();
+    let (record, model) = evaluate_model(&genome, &config, &dataset, &mut |_| {}).unwrap();
+    let dir = std::env::temp_dir().join(format!("xnas-repair-test-{}", std::process::id()));
+    save_model(&dir, &record, &model).unwrap();
+
+    // Fashion-MNIST's classic confusion: T-shirt/top (0) and shirt (6).
+    let omega = PairWeights::Pairs(vec![PairWeight { a: 0, b: 6, weight: 25.0 }]);
+    let repair_config = RepairConfig { epochs: 2, lr: 0.01, regularizer: 0.5, omega, device: Some("cpu".into()) };
+    let report = repair(&dir, &repair_config, &dataset, &mut |_| {}).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+
+    // The reloaded model measures exactly what the saved record says.
+    assert_eq!(Some(report.before.accuracy), record.val_accuracy);
+    assert_eq!(report.before.class_distance, record.class_distance);
+    let pair = &report.targeted[0];
+    assert_eq!((pair.a, pair.b, pair.omega), (0, 6, 25.0));
+    let (before, after) = (pair.distance_before.unwrap(), pair.distance_after.unwrap());
+    assert!(after > before, "distance between T-shirt and shirt went {before} → {after}");
 }

@@ -1,0 +1,154 @@
+//! Model repair (appendix K): fine-tune a trained model with the pairwise-weighted
+//! introspectability regularizer to push a confounded class pair apart, and report D, the folded
+//! confusion matrix and accuracy before and after.
+//!
+//! The paper's case study: 5 more epochs at lr 0.001 with ω(3,5) = 25 and every other ω = 1.
+//! Fine-tuning here uses the recipe's cosine decay from that lr, without warmup.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use xnas_datasets::Dataset;
+use xnas_space::Genome;
+
+use super::{load_model, measure, read_saved_record, EvalError, EvalProgress, Measurement, Prepared};
+use crate::introspect::{confusion_diagnostic, ConfusionDiagnostic, DistanceMatrix, PairWeights};
+use crate::record::EvalConfig;
+use crate::train::train;
+
+/// How to fine-tune.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepairConfig {
+    pub epochs: usize,
+    pub lr: f64,
+    /// Weight of the regularizer in the loss.
+    pub regularizer: f64,
+    pub omega: PairWeights,
+    /// `None` keeps the device the model was trained on.
+    pub device: Option<String>,
+}
+
+/// The facts compared before and after.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepairSnapshot {
+    pub accuracy: f64,
+    pub introspectability: Option<f64>,
+    pub class_distance: DistanceMatrix,
+    /// `confusion[a][b] + confusion[b][a]` off the diagonal, true positives on it.
+    pub folded_confusion: Vec<Vec<u64>>,
+    pub diagnostic: ConfusionDiagnostic,
+}
+
+/// One pair whose ω differs from 1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetedPair {
+    pub a: usize,
+    pub b: usize,
+    pub omega: f64,
+    pub distance_before: Option<f64>,
+    pub distance_after: Option<f64>,
+    pub confused_before: u64,
+    pub confused_after: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepairReport {
+    pub arch: String,
+    pub config: RepairConfig,
+    pub before: RepairSnapshot,
+    pub after: RepairSnapshot,
+    pub targeted: Vec<TargetedPair>,
+    pub accuracy_change: f64,
+    /// Set when fine-tuning diverged; `after` then repeats `before`.
+    pub error: Option<String>,
+}
+
+fn snapshot(m: &Measurement) -> RepairSnapshot {
+    let n = m.confusion.len();
+    let folded = (0..n)
+        .map(|a| (0..n).map(|b| if a == b { m.confusion[a][a] } else { m.confusion[a][b] + m.confusion[b][a] }).collect())
+        .collect();
+    RepairSnapshot {
+        accuracy: m.accuracy,
+        introspectability: m.introspectability,
+        class_distance: m.distances.clone(),
+        folded_confusion: folded,
+        diagnostic: confusion_diagnostic(&m.distances, &m.confusion),
+    }
+}
+
+/// Fine-tunes the model saved in `dir` (by `xnas eval --save`) on `dataset` and reports the change.
+pub fn repair(
+    dir: &Path,
+    repair: &RepairConfig,
+    dataset: &Dataset,
+    progress: &mut dyn FnMut(EvalProgress),
+) -> Result<RepairReport, EvalError> {
+    let saved = read_saved_record(dir)?;
+    let genome: Genome = saved.arch.parse().map_err(|e: xnas_space::ParseError| EvalError::Model {
+        what: "the saved record has a bad architecture:",
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let config = EvalConfig {
+        epochs: repair.epochs,
+        lr: repair.lr,
+        warmup_epochs: 0.0,
+        regularizer: repair.regularizer,
+        omega: Some(repair.omega.clone()),
+        device: repair.device.clone().unwrap_or_else(|| saved.config.device.clone()),
+        ..saved.config.clone()
+    };
+    let prepared = Prepared::new(&config, dataset)?;
+    let k = prepared.macro_config.num_classes;
+    let omega = repair.omega.dense(k)?;
+    let regularizer = prepared.regularizer(&config)?;
+    let model = load_model(dir, &genome, &prepared)?;
+    let mut on_validation = |p| progress(EvalProgress::Validating(p));
+    let before = measure(&model.net, &prepared.validation, &prepared.norm, k, &config, &mut on_validation);
+    tch::manual_seed(config.seed as i64);
+    let outcome = train(
+        &model.net,
+        &model.vs,
+        &prepared.train,
+        &prepared.norm,
+        prepared.augmenter.as_ref(),
+        regularizer.as_ref(),
+        &config,
+        &mut |p| progress(EvalProgress::Training(p)),
+    );
+    let (after, error) = match outcome {
+        Ok(_) => (
+            measure(&model.net, &prepared.validation, &prepared.norm, k, &config, &mut |p| {
+                progress(EvalProgress::Validating(p))
+            }),
+            None,
+        ),
+        Err(e) => (before.clone(), Some(e.to_string())),
+    };
+    let mut targeted = Vec::new();
+    for a in 0..k {
+        for b in a + 1..k {
+            if omega[a][b] != 1.0 {
+                targeted.push(TargetedPair {
+                    a,
+                    b,
+                    omega: omega[a][b],
+                    distance_before: before.distances.get(a).and_then(|r| r[b]),
+                    distance_after: after.distances.get(a).and_then(|r| r[b]),
+                    confused_before: before.confusion[a][b] + before.confusion[b][a],
+                    confused_after: after.confusion[a][b] + after.confusion[b][a],
+                });
+            }
+        }
+    }
+    Ok(RepairReport {
+        arch: saved.arch,
+        config: repair.clone(),
+        accuracy_change: after.accuracy - before.accuracy,
+        before: snapshot(&before),
+        after: snapshot(&after),
+        targeted,
+        error,
+    })
+}

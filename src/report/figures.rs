@@ -1,0 +1,195 @@
+//! The report's SVG figures, drawn with plotters.
+
+use plotters::prelude::*;
+
+use super::ReportInput;
+
+const WIDTH: u32 = 820;
+const HEIGHT: u32 = 560;
+
+/// The Pareto front in the plane of the first two objectives — the second on x and the first on
+/// y, which puts introspectability on x and accuracy on y as in the paper's figure 2 — with every
+/// evaluated architecture, the front, and the region it dominates up to the reference point
+/// shaded (its area is the hypervolume).
+pub fn front_svg(input: &ReportInput) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let (yi, xi) = (0usize, 1usize);
+        let name = |i: usize| input.objective_names.get(i).cloned().unwrap_or_else(|| format!("objective {}", i + 1));
+        let coords: Vec<(f64, f64)> = input
+            .points
+            .iter()
+            .filter_map(|p| p.objectives.as_ref())
+            .filter(|o| o.len() > xi && o[xi].is_finite() && o[yi].is_finite())
+            .map(|o| (o[xi], o[yi]))
+            .collect();
+        let front: Vec<(f64, f64)> = input
+            .front
+            .iter()
+            .filter_map(|&i| input.points[i].objectives.as_ref())
+            .filter(|o| o.len() > xi)
+            .map(|o| (o[xi], o[yi]))
+            .collect();
+        let reference = (
+            input.reference_point.get(xi).copied().unwrap_or(0.0),
+            input.reference_point.get(yi).copied().unwrap_or(0.0),
+        );
+        let (x_range, y_range) = ranges(coords.iter().copied().chain(std::iter::once(reference)));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Pareto front — {} ({})", input.run_name, input.dataset), ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x_range.clone(), y_range.clone())
+            .expect("chart");
+        chart.configure_mesh().x_desc(name(xi)).y_desc(name(yi)).draw().expect("mesh");
+
+        let max_x = input.maximise.get(xi).copied().unwrap_or(true);
+        let max_y = input.maximise.get(yi).copied().unwrap_or(true);
+        let region = dominated_region(&front, reference, max_x, max_y);
+        if region.len() > 2 {
+            chart
+                .draw_series(std::iter::once(Polygon::new(region, RGBColor(70, 130, 180).mix(0.25).filled())))
+                .expect("region")
+                .label("hypervolume region")
+                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], RGBColor(70, 130, 180).mix(0.25).filled()));
+        }
+        chart
+            .draw_series(coords.iter().map(|&p| Circle::new(p, 3, RGBColor(150, 150, 150).filled())))
+            .expect("points")
+            .label("evaluated")
+            .legend(|(x, y)| Circle::new((x + 6, y), 3, RGBColor(150, 150, 150).filled()));
+        let mut sorted = front.clone();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart.draw_series(LineSeries::new(sorted.clone(), RGBColor(200, 40, 40).stroke_width(1))).expect("front line");
+        chart
+            .draw_series(sorted.iter().map(|&p| Circle::new(p, 5, RGBColor(200, 40, 40).filled())))
+            .expect("front")
+            .label("Pareto-optimal")
+            .legend(|(x, y)| Circle::new((x + 6, y), 5, RGBColor(200, 40, 40).filled()));
+        chart
+            .draw_series(std::iter::once(Cross::new(reference, 6, BLACK.stroke_width(2))))
+            .expect("reference")
+            .label(format!("reference point ({:.3}, {:.3})", reference.0, reference.1))
+            .legend(|(x, y)| Cross::new((x + 6, y), 5, BLACK.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()
+            .expect("legend");
+        root.present().expect("svg");
+    }
+    svg
+}
+
+/// Hypervolume of the archive's front after each generation.
+pub fn hypervolume_svg(input: &ReportInput) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let data: Vec<(f64, f64)> =
+            input.hypervolume_per_generation.iter().map(|&(g, hv)| (g as f64, hv)).filter(|p| p.1.is_finite()).collect();
+        let (x_range, mut y_range) = ranges(data.iter().copied());
+        y_range.start = y_range.start.min(0.0);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Hypervolume per generation — {}", input.run_name), ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x_range, y_range)
+            .expect("chart");
+        chart.configure_mesh().x_desc("generation").y_desc("hypervolume").draw().expect("mesh");
+        chart.draw_series(LineSeries::new(data.clone(), RGBColor(70, 130, 180).stroke_width(2))).expect("line");
+        chart.draw_series(data.iter().map(|&p| Circle::new(p, 4, RGBColor(70, 130, 180).filled()))).expect("dots");
+        root.present().expect("svg");
+    }
+    svg
+}
+
+/// Axis ranges covering the points with a margin; a degenerate range is widened.
+fn ranges(points: impl Iterator<Item = (f64, f64)>) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for (x, y) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    let pad = |lo: f64, hi: f64| {
+        if !lo.is_finite() || !hi.is_finite() {
+            return 0.0..1.0;
+        }
+        let span = (hi - lo).max(1e-3);
+        (lo - 0.05 * span)..(hi + 0.05 * span)
+    };
+    (pad(x0, x1), pad(y0, y1))
+}
+
+/// The staircase polygon of the region that the front dominates and that dominates the
+/// reference point, in plot coordinates. Directions say which way is better on each axis.
+pub fn dominated_region(front: &[(f64, f64)], reference: (f64, f64), max_x: bool, max_y: bool) -> Vec<(f64, f64)> {
+    // Work where larger is better on both axes, then map back.
+    let sx = if max_x { 1.0 } else { -1.0 };
+    let sy = if max_y { 1.0 } else { -1.0 };
+    let (rx, ry) = (sx * reference.0, sy * reference.1);
+    let mut pts: Vec<(f64, f64)> =
+        front.iter().map(|&(x, y)| (sx * x, sy * y)).filter(|&(x, y)| x > rx && y > ry).collect();
+    // Keep the non-dominated staircase: by x descending, y must increase.
+    pts.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)));
+    let mut stairs: Vec<(f64, f64)> = Vec::new();
+    for p in pts {
+        if stairs.last().is_none_or(|last| p.1 > last.1) {
+            stairs.push(p);
+        }
+    }
+    if stairs.is_empty() {
+        return Vec::new();
+    }
+    stairs.reverse(); // x ascending, y descending
+    let mut polygon = vec![(rx, ry), (rx, stairs[0].1)];
+    for (i, &(x, y)) in stairs.iter().enumerate() {
+        polygon.push((x, y));
+        let next_y = stairs.get(i + 1).map_or(ry, |n| n.1);
+        polygon.push((x, next_y));
+    }
+    polygon.into_iter().map(|(x, y)| (sx * x, sy * y)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shoelace area of a polygon.
+    fn area(poly: &[(f64, f64)]) -> f64 {
+        let n = poly.len();
+        (0..n).map(|i| poly[i].0 * poly[(i + 1) % n].1 - poly[(i + 1) % n].0 * poly[i].1).sum::<f64>().abs() / 2.0
+    }
+
+    #[test]
+    fn shaded_area_is_the_hypervolume_by_hand() {
+        // Maximise both, ref (0, 0.1): points (0.2, 0.9), (0.4, 0.8), (0.5, 0.5), dominated (0.3, 0.7).
+        // Union of rectangles: 0.2·0.8 + (0.4−0.2)·0.7 + (0.5−0.4)·0.4 = 0.16 + 0.14 + 0.04 = 0.34.
+        let front = [(0.2, 0.9), (0.4, 0.8), (0.5, 0.5), (0.3, 0.7)];
+        let poly = dominated_region(&front, (0.0, 0.1), true, true);
+        assert!((area(&poly) - 0.34).abs() < 1e-12, "{poly:?}");
+        // The same front with the y axis minimised (y' = −y) and its reference mirrored.
+        let mirrored: Vec<(f64, f64)> = front.iter().map(|&(x, y)| (x, -y)).collect();
+        let poly = dominated_region(&mirrored, (0.0, -0.1), true, false);
+        assert!((area(&poly) - 0.34).abs() < 1e-12);
+        assert!(dominated_region(&[(0.0, 0.05)], (0.0, 0.1), true, true).is_empty());
+    }
+
+    #[test]
+    fn figures_are_svg_with_their_parts() {
+        let input = super::super::tests::sample();
+        let svg = front_svg(&input);
+        assert!(svg.starts_with("<svg") && svg.contains("polygon") && svg.contains("introspectability"));
+        let svg = hypervolume_svg(&input);
+        assert!(svg.contains("generation"));
+    }
+}

@@ -1,0 +1,275 @@
+//! Reports of a search: the Pareto front (CSV, and SVG with the hypervolume region shaded as in
+//! the paper's figure 2), Table 1's population statistics (CSV and Markdown), hypervolume per
+//! generation (SVG), and an `index.html` that shows them together.
+//!
+//! The input is plain data ([`ReportInput`]) so that the figures can be tested and produced from
+//! any source; `xnas report` fills it from a run's store.
+
+mod figures;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use figures::{front_svg, hypervolume_svg};
+
+/// One evaluated architecture.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportPoint {
+    pub id: u64,
+    pub genome: String,
+    pub arch: String,
+    pub generation: u64,
+    pub accuracy: Option<f64>,
+    pub introspectability: Option<f64>,
+    /// The search's objective values (as the script defines them), when scored.
+    pub objectives: Option<Vec<f64>>,
+    pub params: u64,
+    pub flops: u64,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone)]
+pub struct ReportInput {
+    pub run_name: String,
+    pub dataset: String,
+    pub num_classes: usize,
+    /// Objective names, in the order of `ReportPoint::objectives`.
+    pub objective_names: Vec<String>,
+    /// `true` where an objective is maximised.
+    pub maximise: Vec<bool>,
+    /// The hypervolume reference point, in objective space.
+    pub reference_point: Vec<f64>,
+    pub points: Vec<ReportPoint>,
+    /// Indices into `points` of the non-dominated set.
+    pub front: Vec<usize>,
+    /// Hypervolume of the archive's front after each generation.
+    pub hypervolume_per_generation: Vec<(u64, f64)>,
+}
+
+/// Table 1 of the paper for one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table1 {
+    pub evaluated: usize,
+    pub generations: usize,
+    pub max_accuracy: Option<f64>,
+    pub median_accuracy: Option<f64>,
+    pub max_introspectability: Option<f64>,
+    pub median_introspectability: Option<f64>,
+    pub hypervolume: Option<f64>,
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+impl Table1 {
+    /// Statistics over every finished evaluation of the run (the paper's population level).
+    pub fn from_input(input: &ReportInput) -> Table1 {
+        let acc: Vec<f64> = input.points.iter().filter_map(|p| p.accuracy).collect();
+        let intro: Vec<f64> = input.points.iter().filter_map(|p| p.introspectability).collect();
+        let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
+        Table1 {
+            evaluated: input.points.len(),
+            generations: input.hypervolume_per_generation.len(),
+            max_accuracy: max(&acc),
+            median_accuracy: median(acc.clone()),
+            max_introspectability: max(&intro),
+            median_introspectability: median(intro.clone()),
+            hypervolume: input.hypervolume_per_generation.last().map(|&(_, hv)| hv),
+        }
+    }
+
+    pub fn markdown(&self, run_name: &str, dataset: &str) -> String {
+        let pct = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v));
+        let num = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
+        format!(
+            "| Run | Dataset | Gen. | Evaluated | Max accuracy | Median accuracy | Max intros. | Median intros. | Hypervolume |\n\
+             |---|---|---|---|---|---|---|---|---|\n\
+             | {run_name} | {dataset} | {} | {} | {} | {} | {} | {} | {} |\n",
+            self.generations,
+            self.evaluated,
+            pct(self.max_accuracy),
+            pct(self.median_accuracy),
+            num(self.max_introspectability),
+            num(self.median_introspectability),
+            num(self.hypervolume)
+        )
+    }
+
+    pub fn csv(&self) -> String {
+        let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v}"));
+        format!(
+            "generations,evaluated,max_accuracy,median_accuracy,max_introspectability,median_introspectability,hypervolume\n{},{},{},{},{},{},{}\n",
+            self.generations,
+            self.evaluated,
+            f(self.max_accuracy),
+            f(self.median_accuracy),
+            f(self.max_introspectability),
+            f(self.median_introspectability),
+            f(self.hypervolume)
+        )
+    }
+}
+
+/// The Pareto front as CSV: one row per non-dominated architecture, sorted by the first objective.
+pub fn front_csv(input: &ReportInput) -> String {
+    let mut out = String::from("id,generation,genome,arch");
+    for name in &input.objective_names {
+        let _ = write!(out, ",{name}");
+    }
+    out.push_str(",val_accuracy,introspectability,params,flops\n");
+    let mut front: Vec<&ReportPoint> = input.front.iter().map(|&i| &input.points[i]).collect();
+    front.sort_by(|a, b| {
+        let key = |p: &ReportPoint| p.objectives.as_ref().and_then(|o| o.first().copied()).unwrap_or(f64::NAN);
+        key(a).total_cmp(&key(b))
+    });
+    let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v}"));
+    for p in front {
+        let _ = write!(out, "{},{},{},\"{}\"", p.id, p.generation, p.genome, p.arch);
+        for v in p.objectives.iter().flatten() {
+            let _ = write!(out, ",{v}");
+        }
+        let _ = writeln!(out, ",{},{},{},{}", f(p.accuracy), f(p.introspectability), p.params, p.flops);
+    }
+    out
+}
+
+/// Writes every report file into `dir` and returns the paths written.
+pub fn write_report(input: &ReportInput, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let table = Table1::from_input(input);
+    let files = [
+        ("front.csv", front_csv(input)),
+        ("front.svg", front_svg(input)),
+        ("hypervolume.svg", hypervolume_svg(input)),
+        ("table1.csv", table.csv()),
+        ("table1.md", table.markdown(&input.run_name, &input.dataset)),
+        ("index.html", index_html(input, &table)),
+    ];
+    let mut written = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn index_html(input: &ReportInput, table: &Table1) -> String {
+    let mut rows = String::new();
+    let mut front: Vec<&ReportPoint> = input.front.iter().map(|&i| &input.points[i]).collect();
+    front.sort_by(|a, b| b.accuracy.unwrap_or(0.0).total_cmp(&a.accuracy.unwrap_or(0.0)));
+    for p in front {
+        let objectives =
+            p.objectives.iter().flatten().map(|v| format!("<td>{v:.4}</td>")).collect::<Vec<_>>().join("");
+        let _ = writeln!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td>{objectives}<td>{:.4}M</td></tr>",
+            p.id,
+            p.generation,
+            escape(&p.arch),
+            p.params as f64 / 1e6
+        );
+    }
+    let headers = input.objective_names.iter().map(|n| format!("<th>{}</th>", escape(n))).collect::<String>();
+    format!(
+        r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>xnas report: {name}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:nth-child(3){{text-align:left}}img{{max-width:100%}}</style>
+</head><body>
+<h1>xnas report: {name}</h1>
+<p>Dataset {dataset}, {evaluated} architectures evaluated over {generations} generation(s). Files: <a href="front.csv">front.csv</a>, <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
+<h2>Table 1</h2>
+<table><tr><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Hypervolume</th></tr>
+<tr><td>{maxacc}</td><td>{medacc}</td><td>{maxin}</td><td>{medin}</td><td>{hv}</td></tr></table>
+<h2>Pareto front</h2>
+<img src="front.svg" alt="Pareto front">
+<h2>Hypervolume per generation</h2>
+<img src="hypervolume.svg" alt="hypervolume per generation">
+<h2>Non-dominated architectures</h2>
+<table><tr><th>id</th><th>gen.</th><th>architecture</th>{headers}<th>params</th></tr>
+{rows}</table>
+</body></html>
+"#,
+        name = escape(&input.run_name),
+        dataset = escape(&input.dataset),
+        evaluated = table.evaluated,
+        generations = table.generations,
+        maxacc = table.max_accuracy.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
+        medacc = table.median_accuracy.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
+        maxin = table.max_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
+        medin = table.median_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
+        hv = table.hypervolume.map_or("–".into(), |v| format!("{v:.4}")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> ReportInput {
+        let point = |id, acc, intro| ReportPoint {
+            id,
+            genome: "002404".into(),
+            arch: "|nor_conv_3x3~0|+|...|".into(),
+            generation: id / 2,
+            accuracy: Some(acc),
+            introspectability: Some(intro),
+            objectives: Some(vec![acc, intro]),
+            params: 100_000,
+            flops: 1_000_000,
+        };
+        ReportInput {
+            run_name: "test".into(),
+            dataset: "fashion-mnist".into(),
+            num_classes: 10,
+            objective_names: vec!["accuracy".into(), "introspectability".into()],
+            maximise: vec![true, true],
+            reference_point: vec![0.1, 0.0],
+            points: vec![point(0, 0.9, 0.2), point(1, 0.8, 0.4), point(2, 0.7, 0.3), point(3, 0.5, 0.5)],
+            front: vec![0, 1, 3],
+            hypervolume_per_generation: vec![(0, 0.2), (1, 0.31)],
+        }
+    }
+
+    #[test]
+    fn table1_statistics_by_hand() {
+        let t = Table1::from_input(&sample());
+        assert_eq!(t.max_accuracy, Some(0.9));
+        assert_eq!(t.median_accuracy, Some(0.75));
+        assert_eq!(t.max_introspectability, Some(0.5));
+        assert_eq!(t.median_introspectability, Some(0.35));
+        assert_eq!(t.hypervolume, Some(0.31));
+        assert!(t.markdown("test", "fashion-mnist").contains("| 90.0% | 75.0% | 0.500 | 0.350 | 0.310 |"));
+    }
+
+    #[test]
+    fn front_csv_lists_the_front_sorted() {
+        let csv = front_csv(&sample());
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[1].starts_with("3,1,002404,"));
+        assert!(lines[3].starts_with("0,0,002404,"));
+    }
+
+    #[test]
+    fn writes_every_file() {
+        let dir = std::env::temp_dir().join(format!("xnas-report-test-{}", std::process::id()));
+        let written = write_report(&sample(), &dir).unwrap();
+        assert_eq!(written.len(), 6);
+        let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        assert!(html.contains("front.svg") && html.contains("90.0%"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
