@@ -121,6 +121,10 @@ impl Archive {
     }
 
     /// The record of one candidate.
+    pub(crate) fn records_mut(&mut self) -> &mut [Record] {
+        &mut self.records
+    }
+
     pub fn get(&self, id: u64) -> Option<&Record> {
         self.records.get(id as usize)
     }

@@ -364,6 +364,47 @@ impl Nsga2 {
                 merged.push(Member { id, x: record.x.clone(), objectives: objectives.clone(), rank: 0, crowding: 0.0 });
             }
         }
+        self.survive(merged);
+        self.batch.clear();
+        self.generation += 1;
+    }
+
+    /// Re-scores every finished evaluation, e.g. after the objectives changed: `score` gets each
+    /// evaluated or failed record and returns its new evaluation (`None` keeps the old one).
+    /// The population keeps its members (less those that now fail) and survival re-ranks them,
+    /// so the next `ask` breeds from the new objectives. Refused while candidates are pending.
+    pub fn rescore(&mut self, mut score: impl FnMut(&crate::archive::Record) -> Option<Evaluation>) -> Result<(), SearchError> {
+        if self.archive.pending() > 0 {
+            return Err(SearchError::Pending { count: self.archive.pending() });
+        }
+        let objectives = self.config.problem.directions.len();
+        for record in self.archive.records_mut() {
+            if record.status == Status::Pending {
+                continue;
+            }
+            if let Some(evaluation) = score(record) {
+                record.status = match evaluation {
+                    Evaluation::Objectives(f) if f.len() == objectives && f.iter().all(|v| v.is_finite()) => {
+                        Status::Evaluated(f)
+                    }
+                    Evaluation::Objectives(f) => Status::Failed(format!("re-scored to invalid objective values {f:?}")),
+                    Evaluation::Failed(reason) => Status::Failed(reason),
+                };
+            }
+        }
+        let members: Vec<Member> = std::mem::take(&mut self.population)
+            .into_iter()
+            .filter_map(|m| match &self.archive.get(m.id).expect("members are archived").status {
+                Status::Evaluated(f) => Some(Member { objectives: f.clone(), ..m }),
+                _ => None,
+            })
+            .collect();
+        self.survive(members);
+        Ok(())
+    }
+
+    /// Keeps the best `population_size` of `merged` by the configured survival.
+    fn survive(&mut self, merged: Vec<Member>) {
         let directions = &self.config.problem.directions;
         let minimised: Vec<Vec<f64>> = merged.iter().map(|m| to_minimisation(&m.objectives, directions)).collect();
         let keep = self.config.population_size.min(merged.len());
@@ -395,8 +436,6 @@ impl Nsga2 {
                 member
             })
             .collect();
-        self.batch.clear();
-        self.generation += 1;
     }
 
     /// The state as JSON. This crate turns on serde_json's `float_roundtrip`, so every float reads

@@ -329,3 +329,43 @@ fn random_search_hands_out_new_genomes_and_keeps_a_front() {
     let mut restored: RandomSearch = serde_json::from_str(&saved).unwrap();
     assert_eq!(restored.ask().unwrap(), search.ask().unwrap());
 }
+
+#[test]
+fn rescoring_replaces_objectives_and_reranks_the_population() {
+    let mut search = Nsga2::new(nb201_config(4)).unwrap();
+    for _ in 0..2 {
+        let batch = search.ask().unwrap();
+        search.tell(batch.iter().map(|c| (c.id, Evaluation::Objectives(toy_objectives(&c.x))))).unwrap();
+    }
+    let members: Vec<u64> = search.population().iter().map(|m| m.id).collect();
+    // New objectives: both objectives are the number of conv edges; fail genomes starting with a skip.
+    search
+        .rescore(|record| {
+            if record.x[0] == 4.0 {
+                return Some(Evaluation::Failed("rejected by the new objective".into()));
+            }
+            let convs = record.x.iter().filter(|&&v| v <= 1.0).count() as f64;
+            Some(Evaluation::Objectives(vec![convs, convs]))
+        })
+        .unwrap();
+    for m in search.population() {
+        assert!(members.contains(&m.id), "re-scoring adds no members");
+        assert_ne!(m.x[0], 4.0, "members that now fail leave the population");
+        let convs = m.x.iter().filter(|&&v| v <= 1.0).count() as f64;
+        assert_eq!(m.objectives, vec![convs, convs]);
+    }
+    // With equal objectives, rank 0 holds exactly the members with the most conv edges.
+    let best = search.population().iter().map(|m| m.objectives[0]).fold(f64::MIN, f64::max);
+    for m in search.population() {
+        assert_eq!(m.rank == 0, m.objectives[0] == best);
+    }
+    for record in search.archive().records() {
+        if record.x[0] == 4.0 {
+            assert!(matches!(record.status, Status::Failed(_)));
+        }
+    }
+    // The search goes on from the re-scored state.
+    let batch = search.ask().unwrap();
+    assert!(!batch.is_empty());
+    assert!(matches!(search.rescore(|_| None), Err(SearchError::Pending { .. })));
+}
