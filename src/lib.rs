@@ -25,8 +25,13 @@ pub use xnas_space as space;
 pub use xnas_wordnet as wordnet;
 
 pub mod cli;
+pub mod exec;
 pub mod introspect;
 pub mod record;
+pub mod script;
+pub mod store;
+pub mod report;
+pub mod run;
 pub mod train;
 
 #[cfg(feature = "torch")]

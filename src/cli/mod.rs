@@ -5,7 +5,14 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod check;
 pub mod eval;
+pub mod evaluate;
+pub mod inspect;
+pub mod pareto;
+pub mod repair;
+pub mod report;
+pub mod run;
 pub mod space;
 pub mod wordnet;
 
@@ -19,21 +26,49 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a search described by an experiment script; results in runs/NAME.
+    Run(run::RunArgs),
+    /// Continue a stopped or crashed run; nothing finished is trained again.
+    Resume(run::ResumeArgs),
+    /// Where a run stands: evaluations, hypervolume per generation, the current front.
+    Status(report::StatusArgs),
+    /// Write a run's report: Pareto front (CSV, SVG), Table 1, hypervolume per generation, index.html.
+    Report(report::ReportArgs),
     /// Facts about the NAS-Bench-201 cell space: one architecture, or counts over all of them.
     #[command(subcommand)]
     Space(space::SpaceCommand),
     /// Train and score one architecture; print a summary or the measurement record as JSON.
     Eval(eval::EvalArgs),
+    /// Compile an experiment script and dry-run its objectives, repair and callback (no training).
+    Check(check::CheckArgs),
+    /// Fine-tune a saved model to push a confounded class pair apart (appendix K), before/after report.
+    Repair(repair::RepairArgs),
+    /// Re-score a stored measurement record (plain, WordNet, ω) and list its most confounded class pairs.
+    Inspect(inspect::InspectArgs),
+    /// Child process of a search: one JSON job on stdin, its measurement record on stdout.
+    #[command(hide = true)]
+    Evaluate(evaluate::EvaluateArgs),
     /// WordNet behind the weighted introspectability: label similarity matrices and hypernym paths.
     #[command(subcommand)]
     Wordnet(wordnet::WordnetCommand),
+    /// Non-dominated points (or every point's front rank) of the point sets in a file, like moocore's `nondominated`.
+    Pareto(pareto::ParetoArgs),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Resume(args) => run::run_resume(args),
+        Command::Status(args) => report::run_status(args),
+        Command::Report(args) => report::run_report(args),
         Command::Space(cmd) => space::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Repair(args) => repair::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Wordnet(cmd) => wordnet::run(cmd),
+        Command::Pareto(args) => pareto::run(args),
     }
 }

@@ -44,7 +44,13 @@ pub fn front_svg(input: &ReportInput) -> String {
             .y_label_area_size(60)
             .build_cartesian_2d(x_range.clone(), y_range.clone())
             .expect("chart");
-        chart.configure_mesh().x_desc(name(xi)).y_desc(name(yi)).draw().expect("mesh");
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .x_desc(name(xi))
+            .y_desc(name(yi))
+            .draw()
+            .expect("mesh");
 
         let max_x = input.maximise.get(xi).copied().unwrap_or(true);
         let max_y = input.maximise.get(yi).copied().unwrap_or(true);
@@ -61,11 +67,8 @@ pub fn front_svg(input: &ReportInput) -> String {
             .expect("points")
             .label("evaluated")
             .legend(|(x, y)| Circle::new((x + 6, y), 3, RGBColor(150, 150, 150).filled()));
-        let mut sorted = front.clone();
-        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-        chart.draw_series(LineSeries::new(sorted.clone(), RGBColor(200, 40, 40).stroke_width(1))).expect("front line");
         chart
-            .draw_series(sorted.iter().map(|&p| Circle::new(p, 5, RGBColor(200, 40, 40).filled())))
+            .draw_series(front.iter().map(|&p| Circle::new(p, 5, RGBColor(200, 40, 40).filled())))
             .expect("front")
             .label("Pareto-optimal")
             .legend(|(x, y)| Circle::new((x + 6, y), 5, RGBColor(200, 40, 40).filled()));
@@ -103,7 +106,13 @@ pub fn hypervolume_svg(input: &ReportInput) -> String {
             .y_label_area_size(60)
             .build_cartesian_2d(x_range, y_range)
             .expect("chart");
-        chart.configure_mesh().x_desc("generation").y_desc("hypervolume").draw().expect("mesh");
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .x_desc("generation")
+            .y_desc("hypervolume")
+            .draw()
+            .expect("mesh");
         chart.draw_series(LineSeries::new(data.clone(), RGBColor(70, 130, 180).stroke_width(2))).expect("line");
         chart.draw_series(data.iter().map(|&p| Circle::new(p, 4, RGBColor(70, 130, 180).filled()))).expect("dots");
         root.present().expect("svg");

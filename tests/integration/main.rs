@@ -4,4 +4,8 @@
 #[cfg(feature = "torch")]
 mod network;
 #[cfg(feature = "torch")]
+mod run;
+#[cfg(feature = "torch")]
 mod training;
+mod script;
+mod store;

@@ -20,12 +20,8 @@ pub enum DatasetName {
 }
 
 impl DatasetName {
-    pub const ALL: [DatasetName; 4] = [
-        DatasetName::FashionMnist,
-        DatasetName::Mnist,
-        DatasetName::Cifar10,
-        DatasetName::ImageNet16_120,
-    ];
+    pub const ALL: [DatasetName; 4] =
+        [DatasetName::FashionMnist, DatasetName::Mnist, DatasetName::Cifar10, DatasetName::ImageNet16_120];
 
     /// The name used on the command line and in scripts.
     pub fn as_str(self) -> &'static str {
@@ -73,12 +69,21 @@ impl FromStr for DatasetName {
 pub fn class_names(dataset: DatasetName) -> Option<&'static [&'static str]> {
     match dataset {
         DatasetName::FashionMnist => Some(&[
-            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
         ]),
         DatasetName::Mnist => Some(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]),
-        DatasetName::Cifar10 => Some(&[
-            "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-        ]),
+        DatasetName::Cifar10 => {
+            Some(&["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"])
+        }
         DatasetName::ImageNet16_120 => None,
     }
 }

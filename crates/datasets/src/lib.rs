@@ -7,22 +7,33 @@
 //! | `cifar10` | binary batches `data_batch_1.bin` … `data_batch_5.bin`, `test_batch.bin` | none: `--data-dir` |
 //! | `imagenet16-120` | pickled batches `train_data_batch_1` … `_10`, `val_data` (+ a wnid list) | none: `--data-dir` |
 //!
+//! CIFAR-10 may also sit in `DIR/cifar-10-batches-bin/`; ImageNet16 in `DIR/ImageNet16/` or the
+//! official zips' `DIR/Imagenet16_train/` and `DIR/Imagenet16_val/`. The pickles are read by a small
+//! pickle machine of our own ([`pickle`]) that rebuilds numpy arrays and calls nothing else.
+//!
 //! Images are kept as `u8`, channel-major per image (`N × C × H × W`); labels are 0-based.
+//! [`load`] reads a dataset and applies the validation split ([`ValidationSplit`]) and seeded,
+//! class-stratified subsets ([`stratified_subset`]); [`ImageSet::channel_mean_std`] gives the
+//! training statistics for z-scoring. The per-format readers ([`idx`], [`cifar`], [`imagenet16`])
+//! are public for other layouts, e.g. ImageNet16 with a class count other than 120.
 //! This crate has no libtorch dependency; `xnas` moves an [`ImageSet`] to a device.
 
-mod cifar;
+pub mod cifar;
 mod classes;
 mod error;
-mod idx;
-mod imagenet16;
+pub mod idx;
+pub mod imagenet16;
 pub mod pickle;
 mod subset;
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 pub use classes::{class_names, DatasetName, UnknownDataset};
 pub use error::DataError;
-pub use subset::stratified_subset;
+pub use imagenet16::ImageNetClass;
+pub use subset::{split_indices, stratified_subset};
 
 /// Images of one split, in memory.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,12 +61,17 @@ impl ImageSet {
         self.channels * self.height * self.width
     }
 
-    /// The images at `indices`, in that order.
-    pub fn select(&self, indices: &[usize]) -> ImageSet {
+    /// The pixels of image `index`, channel-major.
+    pub fn image(&self, index: usize) -> &[u8] {
         let size = self.image_size();
-        let mut images = Vec::with_capacity(indices.len() * size);
+        &self.images[index * size..(index + 1) * size]
+    }
+
+    /// The images at `indices`, in that order. Panics on an index out of range, like slicing.
+    pub fn select(&self, indices: &[usize]) -> ImageSet {
+        let mut images = Vec::with_capacity(indices.len() * self.image_size());
         for &i in indices {
-            images.extend_from_slice(&self.images[i * size..(i + 1) * size]);
+            images.extend_from_slice(self.image(i));
         }
         ImageSet {
             images,
@@ -66,25 +82,26 @@ impl ImageSet {
         }
     }
 
-    /// Per-channel mean and standard deviation of pixel/255 over the set (f64), for z-scoring.
+    /// Per-channel mean and (population) standard deviation of pixel/255 over the set, for
+    /// z-scoring with training statistics. Sums are exact integers, so the result is exact to f64
+    /// rounding whatever the set's size; an empty set gives NaN.
     pub fn channel_mean_std(&self) -> (Vec<f64>, Vec<f64>) {
         let plane = self.height * self.width;
         let mut sum = vec![0u64; self.channels];
         let mut sum_sq = vec![0u64; self.channels];
         for image in self.images.chunks_exact(self.image_size().max(1)) {
-            for (c, channel) in image.chunks_exact(plane).enumerate() {
-                for &v in channel {
-                    sum[c] += v as u64;
-                    sum_sq[c] += (v as u64) * (v as u64);
-                }
+            for (c, channel) in image.chunks_exact(plane.max(1)).enumerate() {
+                sum[c] += channel.iter().map(|&v| v as u64).sum::<u64>();
+                sum_sq[c] += channel.iter().map(|&v| v as u64 * v as u64).sum::<u64>();
             }
         }
-        let n = (self.len() * plane).max(1) as f64;
-        let mean: Vec<f64> = sum.iter().map(|&s| s as f64 / n / 255.0).collect();
-        let std = sum_sq
+        let n = (self.len() * plane) as u128;
+        let mean = sum.iter().map(|&s| s as f64 / n as f64 / 255.0).collect();
+        // n² var = n Σx² − (Σx)², exact in u128.
+        let std = sum
             .iter()
-            .zip(&mean)
-            .map(|(&sq, &m)| (sq as f64 / n / (255.0 * 255.0) - m * m).max(0.0).sqrt())
+            .zip(&sum_sq)
+            .map(|(&s, &sq)| ((n * sq as u128 - (s as u128).pow(2)) as f64).sqrt() / n as f64 / 255.0)
             .collect();
         (mean, std)
     }
@@ -105,8 +122,13 @@ pub struct Dataset {
     pub name: DatasetName,
     pub train: ImageSet,
     pub validation: ImageSet,
+    /// Class names in label order: the fixed tables, `batches.meta.txt` for CIFAR-10, and the
+    /// wnids for ImageNet16 (the labels WordNet and the ω weight files use).
     pub class_names: Vec<String>,
-    /// Which files were read, for logs and records.
+    /// Longer names for people, in label order: the devkit's names for ImageNet16 when the wnid
+    /// list is a `map_clsloc.txt` (`n02119789 kit_fox`); otherwise the class names.
+    pub class_descriptions: Vec<String>,
+    /// Which files were read and how they were split and subset, for logs and records.
     pub source: String,
 }
 
@@ -119,6 +141,40 @@ pub enum ValidationSplit {
     HeldOut,
     /// A seeded, class-stratified fraction of the training set (the rest trains).
     TrainFraction(f64),
+    /// A seeded, class-stratified number of training images (the rest trains).
+    TrainCount(usize),
+}
+
+impl fmt::Display for ValidationSplit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValidationSplit::HeldOut => f.write_str("held-out"),
+            ValidationSplit::TrainFraction(x) => write!(f, "{x}"),
+            ValidationSplit::TrainCount(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl FromStr for ValidationSplit {
+    type Err = DataError;
+
+    /// `held-out` (or `test`), a fraction like `0.1`, or a count like `5000`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let bad = || {
+            DataError::BadOption(format!(
+                "validation split {s:?}: write `held-out` (the dataset's own test split), a fraction of the \
+                 training set between 0 and 1 (e.g. 0.1), or a number of training images (e.g. 5000)"
+            ))
+        };
+        if matches!(s, "held-out" | "heldout" | "test") {
+            Ok(ValidationSplit::HeldOut)
+        } else if let Ok(n) = s.parse::<usize>() {
+            Ok(ValidationSplit::TrainCount(n))
+        } else {
+            s.parse::<f64>().ok().filter(|x| *x > 0.0 && *x < 1.0).map(ValidationSplit::TrainFraction).ok_or_else(bad)
+        }
+    }
 }
 
 /// What to load.
@@ -130,9 +186,9 @@ pub struct LoadOptions {
     /// ImageNet16: the class → wnid list (devkit `map_clsloc.txt` lines or one wnid per line).
     pub wnids_file: Option<PathBuf>,
     pub split: ValidationSplit,
-    /// Keep a seeded, class-stratified subset of this many training images.
+    /// Keep a seeded, class-stratified subset of this many training images (all if fewer).
     pub train_subset: Option<usize>,
-    /// Keep a seeded, class-stratified subset of this many validation images.
+    /// Keep a seeded, class-stratified subset of this many validation images (all if fewer).
     pub val_subset: Option<usize>,
     pub seed: u64,
 }
@@ -151,13 +207,18 @@ impl Default for LoadOptions {
     }
 }
 
-/// The default folder of a dataset, if it has one.
+/// The default folder of a dataset, if it has one. Only Fashion-MNIST has a Debian package
+/// (`dataset-fashion-mnist`); the others need `--data-dir`.
 pub fn default_dir(dataset: DatasetName) -> Option<PathBuf> {
     match dataset {
         DatasetName::FashionMnist => Some(PathBuf::from("/usr/share/datasets/fashion-mnist")),
         _ => None,
     }
 }
+
+/// Seed offsets so that the split and the two subsets draw from unrelated streams.
+const SPLIT_SALT: u64 = 0x5_9117;
+const VAL_SUBSET_SALT: u64 = 0x5eed;
 
 /// Reads a dataset, then applies the split and the subsets.
 pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
@@ -166,11 +227,16 @@ pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
         (None, Some(dir)) => dir,
         (None, None) => return Err(DataError::NoDataDir { dataset: options.dataset }),
     };
-    let (train, held_out, class_names, source) = match options.dataset {
+    for (option, value) in [("train_subset", options.train_subset), ("val_subset", options.val_subset)] {
+        if value == Some(0) {
+            return Err(DataError::BadOption(format!("{option} is 0: a subset needs at least one image")));
+        }
+    }
+    let fixed_names = || class_names(options.dataset).map(|names| names.iter().map(|s| s.to_string()).collect());
+    let (train, held_out, names, mut source): (ImageSet, ImageSet, Vec<String>, String) = match options.dataset {
         DatasetName::FashionMnist | DatasetName::Mnist => {
             let (train, test) = idx::read_split_pair(&dir, options.dataset)?;
-            let names = class_names(options.dataset).expect("fixed names").iter().map(|s| s.to_string()).collect();
-            (train, test, names, format!("IDX files in {}", dir.display()))
+            (train, test, fixed_names().expect("fixed names"), format!("IDX files in {}", dir.display()))
         }
         DatasetName::Cifar10 => {
             let (train, test, names) = cifar::read(&dir)?;
@@ -179,32 +245,74 @@ pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
         DatasetName::ImageNet16_120 => {
             let k = options.dataset.num_classes();
             let (train, val) = imagenet16::read(&dir, k)?;
-            let names = match &options.wnids_file {
-                Some(path) => imagenet16::read_wnids(path, k)?,
-                None => (1..=k).map(|i| format!("class {i}")).collect(),
-            };
-            (train, val, names, format!("ImageNet16 pickles in {}", dir.display()))
+            (train, val, Vec::new(), format!("ImageNet16 pickled batches in {}", dir.display()))
         }
+    };
+    let (class_names, class_descriptions) = match options.dataset {
+        DatasetName::ImageNet16_120 => {
+            let k = options.dataset.num_classes();
+            match &options.wnids_file {
+                Some(path) => {
+                    let classes = imagenet16::read_wnids(path, k)?;
+                    source.push_str(&format!(", classes from {}", path.display()));
+                    let descriptions = classes
+                        .iter()
+                        .map(|c| c.name.as_ref().map_or(c.wnid.clone(), |n| format!("{} {n}", c.wnid)))
+                        .collect();
+                    (classes.into_iter().map(|c| c.wnid).collect(), descriptions)
+                }
+                // Training needs no names; WordNet-weighted scores ask for the list themselves.
+                None => {
+                    let names: Vec<String> = (1..=k).map(|i| format!("class {i}")).collect();
+                    (names.clone(), names)
+                }
+            }
+        }
+        _ => (names.clone(), names),
     };
     let num_classes = class_names.len();
     let (mut train, mut validation) = match options.split {
-        ValidationSplit::HeldOut => (train, held_out),
-        ValidationSplit::TrainFraction(fraction) => {
-            if !(fraction > 0.0 && fraction < 1.0) {
+        ValidationSplit::HeldOut => {
+            source.push_str(&format!("; validation: the held-out split ({} images)", held_out.len()));
+            (train, held_out)
+        }
+        split => {
+            let count = match split {
+                ValidationSplit::TrainFraction(fraction) if fraction > 0.0 && fraction < 1.0 => {
+                    ((train.len() as f64) * fraction).round() as usize
+                }
+                ValidationSplit::TrainFraction(fraction) => {
+                    return Err(DataError::BadOption(format!(
+                        "the validation fraction must be between 0 and 1, not {fraction}"
+                    )))
+                }
+                ValidationSplit::TrainCount(count) => count,
+                ValidationSplit::HeldOut => unreachable!("matched above"),
+            };
+            if count == 0 || count >= train.len() {
                 return Err(DataError::BadOption(format!(
-                    "the validation fraction must be between 0 and 1, not {fraction}"
+                    "a validation split of {split} takes {count} of the {} training images; it must leave some \
+                     for each of training and validation",
+                    train.len()
                 )));
             }
-            let count = ((train.len() as f64) * fraction).round() as usize;
-            let (val_idx, train_idx) = subset::split_indices(&train.labels, num_classes, count, options.seed);
+            let (val_idx, train_idx) =
+                subset::split_indices(&train.labels, num_classes, count, options.seed ^ SPLIT_SALT);
+            source.push_str(&format!("; validation: {count} training images split off (seed {})", options.seed));
             (train.select(&train_idx), train.select(&val_idx))
         }
     };
     if let Some(n) = options.train_subset {
+        source.push_str(&format!("; training subset of {} of {}", n.min(train.len()), train.len()));
         train = train.select(&stratified_subset(&train.labels, num_classes, n, options.seed));
     }
     if let Some(n) = options.val_subset {
-        validation = validation.select(&stratified_subset(&validation.labels, num_classes, n, options.seed ^ 0x5eed));
+        source.push_str(&format!("; validation subset of {} of {}", n.min(validation.len()), validation.len()));
+        validation =
+            validation.select(&stratified_subset(&validation.labels, num_classes, n, options.seed ^ VAL_SUBSET_SALT));
+    }
+    if options.train_subset.is_some() || options.val_subset.is_some() {
+        source.push_str(&format!(" (seed {})", options.seed));
     }
     if train.len() < 2 || validation.is_empty() {
         return Err(DataError::BadOption(format!(
@@ -214,12 +322,13 @@ pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
             validation.len()
         )));
     }
-    Ok(Dataset { name: options.dataset, train, validation, class_names, source })
+    Ok(Dataset { name: options.dataset, train, validation, class_names, class_descriptions, source })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::idx::tests::{temp_dir, write_idx};
 
     /// The real files from Debian's dataset-fashion-mnist (scripts/setup.sh installs them).
     #[test]
@@ -227,27 +336,139 @@ mod tests {
         let dataset = load(&LoadOptions::default()).expect("apt-get install dataset-fashion-mnist");
         assert_eq!((dataset.train.len(), dataset.validation.len()), (60_000, 10_000));
         assert_eq!((dataset.train.channels, dataset.train.height, dataset.train.width), (1, 28, 28));
-        // Published facts: the first training image is an ankle boot (9), the first test image too,
-        // and every class has 6,000 training and 1,000 test images.
-        assert_eq!(dataset.train.labels[0], 9);
-        assert_eq!(dataset.validation.labels[0], 9);
+        // Facts read independently with Python's gzip and numpy: the first labels of each split,
+        // the pixel sum of the first training image, and numpy's mean and std of pixel/255.
+        assert_eq!(dataset.train.labels[..10], [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
+        assert_eq!(dataset.validation.labels[..10], [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]);
+        assert_eq!(dataset.train.image(0).iter().map(|&v| v as u64).sum::<u64>(), 76_247);
         assert_eq!(dataset.train.class_counts(10), vec![6000; 10]);
         assert_eq!(dataset.validation.class_counts(10), vec![1000; 10]);
         let (mean, std) = dataset.train.channel_mean_std();
-        // Fashion-MNIST's training mean and std on [0, 1] are about 0.2860 and 0.3530.
-        assert!((mean[0] - 0.2860).abs() < 1e-3 && (std[0] - 0.3530).abs() < 1e-3, "{mean:?} {std:?}");
+        assert!((mean[0] - 0.2860405969887955).abs() < 1e-12, "{mean:?}");
+        assert!((std[0] - 0.35302424451492254).abs() < 1e-12, "{std:?}");
+        assert_eq!(dataset.class_names[9], "Ankle boot");
 
-        let small = load(&LoadOptions { train_subset: Some(300), val_subset: Some(100), seed: 3, ..Default::default() })
-            .unwrap();
+        let options = LoadOptions { train_subset: Some(300), val_subset: Some(100), seed: 3, ..Default::default() };
+        let small = load(&options).unwrap();
         assert_eq!(small.train.class_counts(10), vec![30; 10]);
         assert_eq!(small.validation.class_counts(10), vec![10; 10]);
+        assert_eq!(load(&options).unwrap().train, small.train, "same seed, same subset");
+        let other = load(&LoadOptions { seed: 4, ..options }).unwrap();
+        assert_ne!(other.train.images, small.train.images, "another seed, another subset");
         let split = load(&LoadOptions { split: ValidationSplit::TrainFraction(0.1), ..Default::default() }).unwrap();
         assert_eq!((split.train.len(), split.validation.len()), (54_000, 6_000));
+        assert_eq!(split.validation.class_counts(10), vec![600; 10]);
     }
 
     #[test]
     fn datasets_without_a_default_folder_say_how_to_get_them() {
         let e = load(&LoadOptions { dataset: DatasetName::Cifar10, ..Default::default() }).unwrap_err().to_string();
         assert!(e.contains("--data-dir") && e.contains("cifar-10-binary"), "{e}");
+    }
+
+    /// Mean and std against a two-pass f64 computation over the same pixels.
+    #[test]
+    fn channel_statistics_match_a_two_pass_computation() {
+        let (c, h, w, n) = (3, 2, 5, 7);
+        let images: Vec<u8> = (0..n * c * h * w).map(|i| ((i * 37 + i / 11 * 101) % 256) as u8).collect();
+        let set = ImageSet { images, labels: vec![0; n], channels: c, height: h, width: w };
+        let (mean, std) = set.channel_mean_std();
+        for channel in 0..c {
+            let pixels: Vec<f64> = (0..n)
+                .flat_map(|i| set.image(i)[channel * h * w..(channel + 1) * h * w].to_vec())
+                .map(|v| v as f64 / 255.0)
+                .collect();
+            let m = pixels.iter().sum::<f64>() / pixels.len() as f64;
+            let s = (pixels.iter().map(|x| (x - m).powi(2)).sum::<f64>() / pixels.len() as f64).sqrt();
+            assert!((mean[channel] - m).abs() < 1e-14 && (std[channel] - s).abs() < 1e-14, "channel {channel}");
+        }
+    }
+
+    /// A small MNIST in IDX format: `per_class` images of each digit, image `i` filled with `i`.
+    fn small_mnist(name: &str, per_class: usize) -> PathBuf {
+        let dir = temp_dir(name);
+        let labels: Vec<u8> = (0..10 * per_class).map(|i| (i % 10) as u8).collect();
+        let images: Vec<Vec<u8>> = (0..labels.len()).map(|i| vec![i as u8; 4]).collect();
+        write_idx(&dir, "train", &images, 2, 2, &labels, true);
+        write_idx(&dir, "t10k", &images[..20], 2, 2, &labels[..20], false);
+        dir
+    }
+
+    #[test]
+    fn splits_and_subsets_are_seeded_stratified_and_disjoint() {
+        let dir = small_mnist("load-split", 20);
+        let options = LoadOptions {
+            dataset: DatasetName::Mnist,
+            data_dir: Some(dir.clone()),
+            split: ValidationSplit::TrainCount(50),
+            seed: 11,
+            ..Default::default()
+        };
+        let d = load(&options).unwrap();
+        assert_eq!((d.train.len(), d.validation.len()), (150, 50));
+        assert_eq!(d.validation.class_counts(10), vec![5; 10]);
+        // Each image is unique (filled with its index), so the two splits must not share one.
+        let mut all: Vec<u8> = d.train.images.chunks(4).chain(d.validation.images.chunks(4)).map(|c| c[0]).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..200).map(|i| i as u8).collect::<Vec<_>>());
+        assert!(d.source.contains("50 training images split off"), "{}", d.source);
+        assert_eq!(load(&options).unwrap().validation, d.validation);
+
+        let d = load(&LoadOptions { train_subset: Some(30), val_subset: Some(12), ..options.clone() }).unwrap();
+        assert_eq!(d.train.class_counts(10), vec![3; 10]);
+        assert_eq!(d.validation.len(), 12);
+        assert!(d.validation.class_counts(10).iter().all(|&c| c >= 1));
+
+        for (split, message) in [
+            (ValidationSplit::TrainCount(200), "must leave some"),
+            (ValidationSplit::TrainFraction(1.0), "between 0 and 1"),
+            (ValidationSplit::TrainFraction(f64::NAN), "between 0 and 1"),
+        ] {
+            let e = load(&LoadOptions { split, ..options.clone() }).unwrap_err().to_string();
+            assert!(e.contains(message), "{split}: {e}");
+        }
+        let e = load(&LoadOptions { train_subset: Some(0), ..options }).unwrap_err().to_string();
+        assert!(e.contains("train_subset is 0"), "{e}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn validation_splits_parse_from_text() {
+        assert_eq!("held-out".parse::<ValidationSplit>().unwrap(), ValidationSplit::HeldOut);
+        assert_eq!("0.2".parse::<ValidationSplit>().unwrap(), ValidationSplit::TrainFraction(0.2));
+        assert_eq!("5000".parse::<ValidationSplit>().unwrap(), ValidationSplit::TrainCount(5000));
+        for bad in ["1.5", "-3", "half"] {
+            let e = bad.parse::<ValidationSplit>().unwrap_err().to_string();
+            assert!(e.contains("held-out") && e.contains(bad), "{e}");
+        }
+        for split in [ValidationSplit::HeldOut, ValidationSplit::TrainFraction(0.25), ValidationSplit::TrainCount(7)] {
+            assert_eq!(split.to_string().parse::<ValidationSplit>().unwrap(), split);
+        }
+    }
+
+    #[test]
+    fn imagenet16_classes_are_wnids_with_devkit_names_beside() {
+        let dir = temp_dir("load-imagenet16");
+        let image = [3u8; 768];
+        for i in 1..=10 {
+            let batch = imagenet16::tests::py2_batch(&[image, image], &[i, 119 + i]);
+            std::fs::write(dir.join(format!("train_data_batch_{i}")), batch).unwrap();
+        }
+        std::fs::write(dir.join("val_data"), imagenet16::tests::py2_batch(&[image], &[2])).unwrap();
+        let devkit: String = (1..=120).map(|i| format!("n{:08} {i} name_{i}\n", 1000 + i)).collect();
+        std::fs::write(dir.join("map_clsloc.txt"), devkit).unwrap();
+        let options = LoadOptions {
+            dataset: DatasetName::ImageNet16_120,
+            data_dir: Some(dir.clone()),
+            wnids_file: Some(dir.join("map_clsloc.txt")),
+            ..Default::default()
+        };
+        let d = load(&options).unwrap();
+        assert_eq!((d.train.len(), d.validation.len()), (11, 1));
+        assert_eq!(d.train.labels[..3], [0, 119, 1]);
+        assert_eq!((d.class_names.len(), d.class_names[0].as_str()), (120, "n00001001"));
+        assert_eq!(d.class_descriptions[119], "n00001120 name_120");
+        assert!(d.source.contains("map_clsloc.txt"), "{}", d.source);
+        std::fs::remove_dir_all(dir).ok();
     }
 }

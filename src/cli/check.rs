@@ -1,0 +1,27 @@
+//! `xnas check SCRIPT [--set key=value]...`: compile an experiment script and dry-run its
+//! objectives, repair and callback on a synthetic measurement record and toy genomes, without
+//! training; print the experiment's summary and `ok`, or the error with file:line:column.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::script;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The experiment script (e.g. experiments/quickstart.rhai).
+    pub script: PathBuf,
+    /// Override a setting as `xnas run` would, e.g. `--set search.population=16`; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+pub fn run(args: CheckArgs) -> anyhow::Result<()> {
+    let overrides = args.overrides.iter().map(|s| script::parse_override(s)).collect::<Result<Vec<_>, _>>()?;
+    let mut experiment = script::compile_file(&args.script)?;
+    experiment.apply_overrides(&overrides)?;
+    let report = script::check(&experiment)?;
+    println!("{report}");
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! `xnas check`: a dry run of an experiment's closures — objectives on a synthetic measurement
+//! record, the repair on toy genomes, the callback on synthetic generation statistics — so a
+//! script's mistakes show up in a second, not an hour into a search.
+
+use std::fmt;
+
+use xnas_datasets::DatasetName;
+use xnas_space::{Genome, MacroConfig};
+
+use super::error::ScriptError;
+use super::experiment::{CallbackOutcome, Experiment, GenerationStats, MemberStats};
+use crate::introspect;
+use crate::record::{EvalConfig, MeasurementRecord, Status};
+
+/// What a dry run found.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// [`Experiment::summary`].
+    pub summary: String,
+    /// Each objective's value on the synthetic record (objectives that could not run for lack of
+    /// data on this machine are missing, with a warning).
+    pub scores: Vec<(String, f64)>,
+    /// Toy genomes and what the repair made of them (`None`: rejected).
+    pub repairs: Vec<(Genome, Option<Genome>)>,
+    /// What the callback returned, if the experiment has one.
+    pub callback: Option<CallbackOutcome>,
+    /// Hypervolume of the synthetic population.
+    pub hypervolume: f64,
+    /// Things that could not be checked here but are not errors in the script.
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.summary)?;
+        writeln!(f, "dry run on a synthetic record:")?;
+        for (name, value) in &self.scores {
+            writeln!(f, "  objective {name} = {value:.6}")?;
+        }
+        for (genome, repaired) in &self.repairs {
+            let outcome = match repaired {
+                Some(g) if g == genome => "kept".to_string(),
+                Some(g) => format!("→ {}", g.compact()),
+                None => "rejected".to_string(),
+            };
+            writeln!(f, "  repair {} {outcome}", genome.compact())?;
+        }
+        if let Some(outcome) = self.callback {
+            writeln!(
+                f,
+                "  on_generation returned {}",
+                if outcome == CallbackOutcome::Stop { "\"stop\"" } else { "(continue)" }
+            )?;
+        }
+        writeln!(f, "  hypervolume of the synthetic population: {:.6}", self.hypervolume)?;
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        write!(f, "ok")
+    }
+}
+
+/// The input shape of a dataset's images (channels, height, width).
+fn input_shape(dataset: DatasetName) -> (usize, usize, usize) {
+    match dataset {
+        DatasetName::FashionMnist | DatasetName::Mnist => (1, 28, 28),
+        DatasetName::Cifar10 => (3, 32, 32),
+        DatasetName::ImageNet16_120 => (3, 16, 16),
+    }
+}
+
+/// A plausible, deterministic measurement record for `genome` under `config`: one class per
+/// dataset label, accuracy around 0.87, a diagonal-heavy confusion matrix, a symmetric distance
+/// matrix D with values in 0.15..0.65, introspectability (eq. 1) from D, and the real parameter
+/// and FLOP counts. Nothing is trained.
+pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementRecord {
+    let n = config.dataset.num_classes();
+    let class_names: Vec<String> = match xnas_datasets::class_names(config.dataset) {
+        Some(names) => names.iter().map(|s| s.to_string()).collect(),
+        None => (0..n).map(|c| format!("class{c}")).collect(),
+    };
+    let per_class: Vec<f64> = (0..n).map(|c| 0.80 + 0.015 * (c % 10) as f64).collect();
+    let per_class_val = 50u64;
+    let confusion: Vec<Vec<u64>> = (0..n)
+        .map(|c| {
+            let right = (per_class[c] * per_class_val as f64).round() as u64;
+            (0..n)
+                .map(|k| match k {
+                    _ if k == c => right,
+                    _ if k == (c + 1) % n => per_class_val - right,
+                    _ => 0,
+                })
+                .collect()
+        })
+        .collect();
+    let correct: u64 = (0..n).map(|c| confusion[c][c]).sum();
+    let val_images = n * per_class_val as usize;
+    let distance: introspect::DistanceMatrix = (0..n)
+        .map(|c| {
+            (0..n)
+                .map(|k| {
+                    let (a, b) = (c.min(k), c.max(k));
+                    Some(if a == b { 0.0 } else { 0.15 + 0.05 * ((a * 7 + b * 3 + a * b) % 11) as f64 })
+                })
+                .collect()
+        })
+        .collect();
+    let macro_config = MacroConfig {
+        channels: config.channels,
+        cells_per_stage: config.cells_per_stage,
+        num_classes: n,
+        input: input_shape(config.dataset),
+    };
+    MeasurementRecord {
+        arch: genome.arch_string(),
+        genome: genome.compact(),
+        config: config.clone(),
+        status: Status::Done,
+        error: None,
+        class_names,
+        train_images: config.train_subset.unwrap_or(50_000),
+        val_images,
+        val_accuracy: Some(correct as f64 / val_images as f64),
+        val_loss: Some(0.38),
+        train_loss_per_epoch: (0..config.epochs).map(|e| 1.2 / (e + 1) as f64).collect(),
+        per_class_accuracy: per_class
+            .iter()
+            .map(|&a| Some((a * per_class_val as f64).round() / per_class_val as f64))
+            .collect(),
+        confusion,
+        introspectability: introspect::introspectability(&distance),
+        class_distance: distance,
+        introspect_images: val_images,
+        tapped_features: 4096,
+        tapped_layers: 12,
+        params: xnas_space::params(genome, &macro_config),
+        flops: xnas_space::flops(genome, &macro_config),
+        train_seconds: 1.0,
+        eval_seconds: 0.1,
+        train_images_per_second: 1000.0,
+        device: "cpu".into(),
+        xnas_version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// Toy genomes inside the experiment's space: a few fixed cells (valid and invalid) where the
+/// space allows them, and the first valid and first invalid cell of the space.
+fn toy_genomes(experiment: &Experiment) -> Vec<Genome> {
+    let space = &experiment.spec().space;
+    let allowed = |g: &Genome| space.encode(g).is_ok();
+    let mut toys: Vec<Genome> = ["002404", "000000", "333333", "313131", "123412"]
+        .iter()
+        .map(|s| s.parse().expect("fixed genomes parse"))
+        .filter(allowed)
+        .collect();
+    for want_valid in [true, false] {
+        if !toys.iter().any(|g| g.is_valid() == want_valid) {
+            if let Some(g) = Genome::all().find(|g| g.is_valid() == want_valid && allowed(g)) {
+                toys.push(g);
+            }
+        }
+    }
+    toys
+}
+
+/// Dry-runs `experiment`: every objective on a synthetic record, the repair on toy genomes, the
+/// callback on synthetic statistics. An error is the first problem, with file:line:column.
+pub fn check(experiment: &Experiment) -> Result<CheckReport, ScriptError> {
+    let toys = toy_genomes(experiment);
+    let valid = toys.iter().find(|g| g.is_valid()).copied().expect("validate() ensures a valid genome exists");
+    let mut warnings = Vec::new();
+
+    let mut scores = Vec::new();
+    let mut vectors: Vec<Vec<f64>> = Vec::new();
+    for (index, genome) in toys.iter().filter(|g| g.is_valid()).enumerate() {
+        let mut record = synthetic_record(experiment.eval_config(), genome);
+        // Vary the record a little per genome so the synthetic front has more than one point.
+        record.val_accuracy = record.val_accuracy.map(|a| a - 0.02 * index as f64);
+        for row in record.class_distance.iter_mut() {
+            for d in row.iter_mut().flatten() {
+                *d *= 1.0 + 0.1 * index as f64;
+            }
+        }
+        record.introspectability = introspect::introspectability(&record.class_distance);
+        match experiment.score(&record) {
+            Ok(vector) => {
+                if index == 0 {
+                    scores = experiment
+                        .objective_names()
+                        .iter()
+                        .map(|s| s.to_string())
+                        .zip(vector.iter().copied())
+                        .collect();
+                }
+                vectors.push(vector);
+            }
+            Err(ScriptError::DataUnavailable { location, message }) => {
+                warnings.push(format!("{location}: an objective could not be dry-run here: {message}"));
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    let mut repairs = Vec::new();
+    for genome in &toys {
+        repairs.push((*genome, experiment.repair(*genome)?));
+    }
+
+    let m = experiment.spec().objectives.len();
+    if vectors.is_empty() {
+        // No objective could run here: exercise the callback with made-up values instead.
+        vectors = (0..3).map(|i| (0..m).map(|j| 0.5 + 0.1 * ((i + j) % 3) as f64).collect()).collect();
+    }
+    let hypervolume = experiment.hypervolume(&vectors).map_err(|e| ScriptError::Experiment {
+        file: experiment.main_file().to_string(),
+        message: format!("hypervolume of the synthetic population: {e}"),
+    })?;
+    let ranks =
+        xnas_moo::pareto_ranks_directed(&vectors, &experiment.directions()).unwrap_or_else(|_| vec![0; vectors.len()]);
+    let members: Vec<MemberStats> = vectors
+        .iter()
+        .zip(&ranks)
+        .enumerate()
+        .map(|(i, (objectives, &rank))| {
+            let genome = toys.iter().filter(|g| g.is_valid()).nth(i).copied().unwrap_or(valid);
+            MemberStats {
+                id: i as u64,
+                genome: genome.arch_string(),
+                compact: genome.compact(),
+                objectives: objectives.clone(),
+                rank,
+            }
+        })
+        .collect();
+    let stats = GenerationStats {
+        generation: 1,
+        evaluations: members.len(),
+        failed: 0,
+        hypervolume: Some(hypervolume),
+        objectives: experiment.objective_names().iter().map(|s| s.to_string()).collect(),
+        front: members.iter().filter(|m| m.rank == 0).cloned().collect(),
+        population: members,
+        elapsed_seconds: 1.0,
+    };
+    let callback = match experiment.spec().on_generation {
+        Some(_) => Some(experiment.on_generation(&stats)?),
+        None => None,
+    };
+    Ok(CheckReport { summary: experiment.summary(), scores, repairs, callback, hypervolume, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_record_is_consistent() {
+        let config = EvalConfig { channels: 8, cells_per_stage: 1, ..EvalConfig::default() };
+        let genome: Genome = "002404".parse().unwrap();
+        let r = synthetic_record(&config, &genome);
+        assert_eq!(r.class_names.len(), 10);
+        let correct: u64 = (0..10).map(|c| r.confusion[c][c]).sum();
+        assert_eq!(r.val_accuracy, Some(correct as f64 / 500.0));
+        assert!(r.confusion.iter().all(|row| row.iter().sum::<u64>() == 50));
+        for c in 0..10 {
+            for k in 0..10 {
+                assert_eq!(r.class_distance[c][k], r.class_distance[k][c]);
+            }
+        }
+        assert_eq!(r.introspectability, introspect::introspectability(&r.class_distance));
+        let mc = MacroConfig { channels: 8, cells_per_stage: 1, num_classes: 10, input: (1, 28, 28) };
+        assert_eq!(r.params, xnas_space::params(&genome, &mc));
+    }
+}

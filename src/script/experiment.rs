@@ -1,0 +1,559 @@
+//! A compiled experiment: its [`ExperimentSpec`] plus the script's closures (objectives, repair,
+//! per-generation callback), callable from Rust for as long as the run lasts.
+//!
+//! Compiling evaluates the script once, as a Rhai module, so that every function and closure it
+//! defined keeps the environment it was defined in (its imports, its module's other functions).
+//! The evaluated script and every module it imported are then registered in the engine, which is
+//! what lets the run loop call a closure (`|r| presets::weight(r)`, or one returned by
+//! `objectives::wordnet()`) long after the script finished.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Module, Scope, AST};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use xnas_moo::{Direction, Repair};
+use xnas_space::Genome;
+
+use super::api::number;
+use super::builder::ExperimentHandle;
+use super::engine::{new_engine, Limits, Session, SourceFile};
+use super::error::{from_parse, from_rhai, Location, ScriptError};
+use super::spec::{diff, direction_word, Algorithm, Budget, ExperimentDiff, ExperimentSpec, SetError};
+use crate::record::{EvalConfig, MeasurementRecord};
+
+/// What the engine needs to call the script's closures later.
+struct Runtime {
+    engine: Engine,
+    /// Closures are found among the engine's global modules, so calls need no AST of their own.
+    empty: AST,
+    session: Arc<Session>,
+    limits: Limits,
+    main_file: String,
+    sources: Vec<SourceFile>,
+    version_hash: String,
+}
+
+/// A compiled experiment script. Cheap to clone (the engine is shared) and safe to send to
+/// another thread.
+#[derive(Clone)]
+pub struct Experiment {
+    spec: ExperimentSpec,
+    objectives: Vec<FnPtr>,
+    repair: Option<FnPtr>,
+    on_generation: Option<FnPtr>,
+    runtime: Arc<Runtime>,
+}
+
+impl std::fmt::Debug for Experiment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Experiment").field("spec", &self.spec).field("version", &self.runtime.version_hash).finish()
+    }
+}
+
+/// Statistics of one finished generation, handed to the script's `on_generation` callback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationStats {
+    /// Completed generations (1 after the initial population).
+    pub generation: u64,
+    /// Candidates evaluated so far (failed ones included).
+    pub evaluations: usize,
+    /// Candidates whose evaluation or scoring failed so far.
+    pub failed: usize,
+    /// Hypervolume of the current population's non-dominated points.
+    pub hypervolume: Option<f64>,
+    /// Objective names, in the order of every `objectives` vector.
+    pub objectives: Vec<String>,
+    pub population: Vec<MemberStats>,
+    /// The population's non-dominated members.
+    pub front: Vec<MemberStats>,
+    pub elapsed_seconds: f64,
+}
+
+/// One population member in [`GenerationStats`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberStats {
+    pub id: u64,
+    /// NAS-Bench-201 arch string.
+    pub genome: String,
+    /// Six paper op codes.
+    pub compact: String,
+    pub objectives: Vec<f64>,
+    /// Front index (0 = non-dominated).
+    pub rank: usize,
+}
+
+/// What the `on_generation` callback asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    Continue,
+    /// The callback returned `"stop"`: end the search after this generation.
+    Stop,
+}
+
+/// Compiles the experiment script at `path` with the default [`Limits`].
+pub fn compile_file(path: &Path) -> Result<Experiment, ScriptError> {
+    compile_file_with(path, &Limits::default())
+}
+
+/// Compiles the experiment script at `path`.
+pub fn compile_file_with(path: &Path, limits: &Limits) -> Result<Experiment, ScriptError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScriptError::Read { path: path.to_path_buf(), message: e.to_string() })?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let main = SourceFile { name: path.display().to_string(), path: Some(path.to_path_buf()), text };
+    compile_source(main, &base_dir, limits)
+}
+
+/// Compiles script text; `name` is the file name errors use, `base_dir` where its relative
+/// imports are looked up.
+pub fn compile_str(name: &str, text: &str, base_dir: &Path, limits: &Limits) -> Result<Experiment, ScriptError> {
+    compile_source(SourceFile { name: name.to_string(), path: None, text: text.to_string() }, base_dir, limits)
+}
+
+fn compile_source(main: SourceFile, base_dir: &Path, limits: &Limits) -> Result<Experiment, ScriptError> {
+    let session = Arc::new(Session::default());
+    let mut engine = new_engine(limits, &session, base_dir);
+    let mut ast = engine.compile(&main.text).map_err(|e| from_parse(&e, &main.name))?;
+    ast.set_source(main.name.as_str());
+    let module = Module::eval_ast_as_new(Scope::new(), &ast, &engine)
+        .map_err(|e| from_rhai(*e, &main.name, None, limits.max_operations))?;
+
+    let declared: Vec<ExperimentHandle> =
+        std::mem::take(&mut *session.declared.lock().unwrap_or_else(|e| e.into_inner()));
+    let handle = match declared.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            return Err(ScriptError::Experiment {
+                file: main.name.clone(),
+                message: "the script declares no experiment; start it with `let exp = experiment(\"name\");`".into(),
+            })
+        }
+        [first, second, ..] => {
+            let (a, b) =
+                (first.0.lock().map(|d| d.declared_at.clone()), second.0.lock().map(|d| d.declared_at.clone()));
+            let (Ok(a), Ok(b)) = (a, b) else { unreachable!("drafts are not poisoned") };
+            return Err(ScriptError::Runtime {
+                location: b,
+                message: format!("a second experiment (the first is at {a}); a script declares exactly one"),
+                trace: Vec::new(),
+            });
+        }
+    };
+
+    // Make every function the script and its modules defined callable later (see module docs).
+    engine.register_global_module(module.into());
+    let imports: Vec<SourceFile> = {
+        let imports = session.imports.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, module) in imports.iter() {
+            engine.register_global_module(module.clone());
+        }
+        imports.iter().map(|(file, _)| file.clone()).collect()
+    };
+
+    let draft = handle.0.lock().unwrap_or_else(|e| e.into_inner());
+    let at = |location: &Option<Location>| location.clone().unwrap_or_else(|| draft.declared_at.clone());
+    let error_at = |location: Location, message: String| ScriptError::Runtime { location, message, trace: Vec::new() };
+    if draft.dataset_at.is_none() {
+        return Err(error_at(
+            draft.declared_at.clone(),
+            "the experiment has no dataset; declare one with exp.dataset(#{ name: \"fashion-mnist\" })".into(),
+        ));
+    }
+    let mut spec = draft.spec.clone();
+    spec.objectives = draft.objectives.iter().map(|o| o.spec.clone()).collect();
+    if draft.reference_point_at.is_none() && !spec.objectives.is_empty() {
+        spec.reference_point = spec.default_reference_point().map_err(|m| error_at(draft.declared_at.clone(), m))?;
+        spec.reference_point_is_default = true;
+    }
+    spec.validate().map_err(|message| {
+        let location = if message.contains("reference point") && draft.reference_point_at.is_some() {
+            at(&draft.reference_point_at)
+        } else if message.contains("search") {
+            at(&draft.search_at)
+        } else {
+            draft.declared_at.clone()
+        };
+        error_at(location, message)
+    })?;
+
+    let mut sources = vec![main.clone()];
+    sources.extend(imports);
+    let version_hash = version_hash(&sources);
+    let experiment = Experiment {
+        objectives: draft.objectives.iter().map(|o| o.function.clone()).collect(),
+        repair: draft.repair.clone(),
+        on_generation: draft.on_generation.clone(),
+        spec,
+        runtime: Arc::new(Runtime {
+            engine,
+            empty: AST::empty(),
+            session: Arc::clone(&session),
+            limits: *limits,
+            main_file: main.name,
+            sources,
+            version_hash,
+        }),
+    };
+    drop(draft);
+    experiment.update_scoring_context();
+    Ok(experiment)
+}
+
+/// SHA-256 over every source's text, in import order, as hex. Names are left out so that the
+/// same script run as `experiments/x.rhai` or `./experiments/x.rhai` is the same version.
+fn version_hash(sources: &[SourceFile]) -> String {
+    let mut hasher = Sha256::new();
+    for source in sources {
+        hasher.update((source.text.len() as u64).to_le_bytes());
+        hasher.update(source.text.as_bytes());
+    }
+    hex(&hasher.finalize())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Splits a `--set` argument `key=value`.
+pub fn parse_override(text: &str) -> Result<(String, String), ScriptError> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.trim().to_string())),
+        _ => Err(ScriptError::Experiment {
+            file: "--set".into(),
+            message: format!("{text:?} is not key=value (e.g. --set search.population=16)"),
+        }),
+    }
+}
+
+impl Experiment {
+    /// Everything the script declared except its closures.
+    pub fn spec(&self) -> &ExperimentSpec {
+        &self.spec
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// How every candidate is trained and measured (dataset and space settings included).
+    pub fn eval_config(&self) -> &EvalConfig {
+        &self.spec.training
+    }
+
+    pub fn objective_names(&self) -> Vec<&str> {
+        self.spec.objectives.iter().map(|o| o.name.as_str()).collect()
+    }
+
+    pub fn directions(&self) -> Vec<Direction> {
+        self.spec.directions()
+    }
+
+    /// When the search stops.
+    pub fn budget(&self) -> Budget {
+        self.spec.budget()
+    }
+
+    /// The script and every module it imported (built-in ones included), main script first.
+    pub fn sources(&self) -> &[SourceFile] {
+        &self.runtime.sources
+    }
+
+    /// SHA-256 (hex) of all [`Experiment::sources`]: the script version.
+    pub fn version_hash(&self) -> &str {
+        &self.runtime.version_hash
+    }
+
+    /// The file name errors use for the main script.
+    pub fn main_file(&self) -> &str {
+        &self.runtime.main_file
+    }
+
+    /// A stable hash of the training configuration, the device excluded (the same genome
+    /// trained with the same settings on another device is not trained again).
+    pub fn training_hash(&self) -> String {
+        training_hash(&self.spec.training)
+    }
+
+    /// Applies `--set key=value` overrides in order (see [`ExperimentSpec::valid_keys`]).
+    pub fn apply_overrides(&mut self, overrides: &[(String, String)]) -> Result<(), ScriptError> {
+        for (key, value) in overrides {
+            let at = format!("--set {key}={value}");
+            self.spec.set(key, value).map_err(|e| match e {
+                SetError::UnknownKey { key, valid } => ScriptError::UnknownKey { at: at.clone(), key, valid },
+                SetError::Value { message, .. } => ScriptError::Experiment { file: at.clone(), message },
+            })?;
+        }
+        self.update_scoring_context();
+        Ok(())
+    }
+
+    /// What changed from `old` to this experiment.
+    pub fn diff_from(&self, old: &Experiment) -> ExperimentDiff {
+        ExperimentDiff {
+            changes: diff(&old.spec, &self.spec),
+            sources_changed: old.version_hash() != self.version_hash(),
+        }
+    }
+
+    fn update_scoring_context(&self) {
+        let mut scoring = self.runtime.session.scoring.write().unwrap_or_else(|e| e.into_inner());
+        let synsets: Vec<(String, String)> = self.spec.dataset.synsets.clone().into_iter().collect();
+        if scoring.synsets != synsets || scoring.wordnet_dir != self.spec.dataset.wordnet_dir {
+            scoring.similarity_cache.clear();
+        }
+        scoring.synsets = synsets;
+        scoring.wordnet_dir = self.spec.dataset.wordnet_dir.clone();
+    }
+
+    fn call(&self, function: &FnPtr, argument: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+        function.call::<Dynamic>(&self.runtime.engine, &self.runtime.empty, (argument,))
+    }
+
+    fn convert(&self, error: EvalAltResult, fallback: &Location) -> ScriptError {
+        from_rhai(error, &self.runtime.main_file, Some(fallback), self.runtime.limits.max_operations)
+    }
+
+    /// The objective vector of a record, in the order the objectives were declared and in their
+    /// own directions. An objective that fails, or returns anything but a finite number, is an
+    /// error naming it: the run loop counts that candidate's scoring as failed.
+    pub fn score(&self, record: &MeasurementRecord) -> Result<Vec<f64>, ScriptError> {
+        let map = rhai::serde::to_dynamic(record).map_err(|e| ScriptError::Experiment {
+            file: self.runtime.main_file.clone(),
+            message: format!("the measurement record cannot be passed to the script: {e}"),
+        })?;
+        self.score_value(&map)
+    }
+
+    pub(crate) fn score_value(&self, record: &Dynamic) -> Result<Vec<f64>, ScriptError> {
+        self.spec
+            .objectives
+            .iter()
+            .zip(&self.objectives)
+            .map(|(objective, function)| {
+                let name = &objective.name;
+                let declared = &objective.declared_at;
+                let value = self.call(function, record.clone()).map_err(|e| {
+                    if let EvalAltResult::ErrorFunctionNotFound(signature, _) = &*e {
+                        if signature.starts_with(function.fn_name()) {
+                            return ScriptError::Objective {
+                                name: name.clone(),
+                                location: declared.clone(),
+                                message: "must be a function of one parameter, the measurement record \
+                                          (e.g. |r| r.val_accuracy), but it takes a different number"
+                                    .into(),
+                                trace: Vec::new(),
+                            };
+                        }
+                    }
+                    let mut error = self.convert(*e, declared);
+                    if let ScriptError::Runtime { message, .. } = &mut error {
+                        if message.starts_with("no property") {
+                            if let Some(map) = record.read_lock::<rhai::Map>() {
+                                let fields: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+                                message.push_str(&format!("; a measurement record has: {}", fields.join(", ")));
+                            }
+                        }
+                    }
+                    error.with_context(format!("in objective {name:?} declared at {declared}"))
+                })?;
+                let problem = match number(&value) {
+                    Some(v) if v.is_finite() => return Ok(v),
+                    Some(v) => format!("returned {v}; an objective must be a finite number"),
+                    None if value.is_unit() => {
+                        "returned () (nothing): is a record field it reads undefined (e.g. val_accuracy of a failed evaluation)?"
+                            .to_string()
+                    }
+                    None => format!("returned {} {value:?}, not a number", value.type_name()),
+                };
+                Err(ScriptError::Objective { name: name.clone(), location: declared.clone(), message: problem, trace: Vec::new() })
+            })
+            .collect()
+    }
+
+    /// The genome to train instead of `genome`, or `None` to reject it: the script's repair if it
+    /// has one, then the rule that invalid cells (output unreachable) are never trained.
+    pub fn repair(&self, genome: Genome) -> Result<Option<Genome>, ScriptError> {
+        let candidate = match (&self.repair, &self.spec.repair) {
+            (Some(function), Some(declared)) => {
+                let out = self.call(function, Dynamic::from(genome)).map_err(|e| {
+                    self.convert(*e, declared).with_context(format!("in the repair function declared at {declared}"))
+                })?;
+                if out.is_unit() {
+                    return Ok(None);
+                }
+                let type_name = out.type_name();
+                out.try_cast::<Genome>().ok_or_else(|| ScriptError::Runtime {
+                    location: declared.clone(),
+                    message: format!(
+                        "the repair function returned {type_name} for {genome}; it must return a Genome or () to reject it"
+                    ),
+                    trace: Vec::new(),
+                })?
+            }
+            _ => genome,
+        };
+        if let Err((edge, op)) = self.spec.space.encode(&candidate) {
+            let location = self.spec.repair.clone().unwrap_or_else(|| Location {
+                file: self.runtime.main_file.clone(),
+                line: 1,
+                column: 1,
+            });
+            return Err(ScriptError::Runtime {
+                location,
+                message: format!(
+                    "the repair function returned {}, with {op} on edge {edge}, which space.ops does not allow there",
+                    candidate.compact()
+                ),
+                trace: Vec::new(),
+            });
+        }
+        Ok(candidate.is_valid().then_some(candidate))
+    }
+
+    /// Calls the `on_generation` callback (if any) with a generation's statistics.
+    pub fn on_generation(&self, stats: &GenerationStats) -> Result<CallbackOutcome, ScriptError> {
+        let (Some(function), Some(declared)) = (&self.on_generation, &self.spec.on_generation) else {
+            return Ok(CallbackOutcome::Continue);
+        };
+        let value = rhai::serde::to_dynamic(stats).expect("generation statistics convert to a map");
+        let out = self.call(function, value).map_err(|e| {
+            self.convert(*e, declared).with_context(format!("in the on_generation callback declared at {declared}"))
+        })?;
+        let stop = out.clone().into_string().is_ok_and(|s| s.eq_ignore_ascii_case("stop"));
+        Ok(if stop { CallbackOutcome::Stop } else { CallbackOutcome::Continue })
+    }
+
+    /// Hypervolume of objective vectors (in the objectives' own directions) with respect to the
+    /// experiment's reference point. Points no better than the reference add nothing.
+    pub fn hypervolume(&self, points: &[Vec<f64>]) -> Result<f64, xnas_hv::HvError> {
+        let directions = self.directions();
+        let minimised: Vec<Vec<f64>> = points.iter().map(|p| xnas_moo::to_minimisation(p, &directions)).collect();
+        let reference = xnas_moo::to_minimisation(&self.spec.reference_point, &directions);
+        xnas_hv::hypervolume(&minimised, &reference)
+    }
+
+    /// A [`Repair`] for `Nsga2::ask_with` and `RandomSearch::ask_with` that decodes the search's
+    /// vector, applies [`Experiment::repair`] and encodes the result. The first script error is
+    /// kept in [`ScriptRepair::error`] (that candidate is rejected); check it after the ask.
+    pub fn search_repair(&self) -> ScriptRepair<'_> {
+        ScriptRepair { experiment: self, error: None }
+    }
+
+    /// A human summary: dataset, space, training, search, objectives, reference point.
+    pub fn summary(&self) -> String {
+        let s = &self.spec;
+        let t = &s.training;
+        let d = &s.dataset;
+        let subset = |x: Option<usize>| x.map_or("all".to_string(), |n| n.to_string());
+        let mut out = format!("experiment {:?} ({})\n", s.name, self.runtime.main_file);
+        out += &format!(
+            "  dataset    {} (train {}, validation {}){}{}\n",
+            d.name,
+            subset(d.train_subset),
+            subset(d.val_subset),
+            d.data_dir.as_ref().map_or(String::new(), |p| format!(", data in {}", p.display())),
+            if d.synsets.is_empty() { String::new() } else { format!(", {} synset override(s)", d.synsets.len()) }
+        );
+        let ops: Vec<String> = s.space.ops.iter().map(|edge| edge.len().to_string()).collect();
+        out += &format!(
+            "  space      C={} N={}, ops per edge {} ({} genomes)\n",
+            s.space.channels,
+            s.space.cells,
+            ops.join("/"),
+            s.space.ops.iter().map(Vec::len).product::<usize>()
+        );
+        out += &format!(
+            "  training   {} epochs, batch {}, lr {}{}, momentum {}, wd {}, warmup {} epochs, augment {}, regularizer {}{}, seed {}, device {}\n",
+            t.epochs,
+            t.batch_size,
+            t.lr,
+            if t.nesterov { " (Nesterov)" } else { "" },
+            t.momentum,
+            t.weight_decay,
+            t.warmup_epochs,
+            t.augment,
+            t.regularizer,
+            if t.omega.is_some() { " with ω" } else { "" },
+            t.seed,
+            t.device
+        );
+        let q = &s.search;
+        let budget = match s.budget() {
+            Budget::Generations(g) => format!("{g} generations"),
+            Budget::Evaluations(e) => format!("{e} evaluations"),
+        };
+        let algorithm = match q.algorithm {
+            Algorithm::Nsga2 if !q.reference_points.is_empty() => {
+                format!("R-NSGA-II ({} reference point(s), ε {})", q.reference_points.len(), q.epsilon)
+            }
+            Algorithm::Nsga2 => "NSGA-II".to_string(),
+            Algorithm::Ga => format!("single-objective GA on {:?}", s.objectives[s.ga_objective().unwrap_or(0)].name),
+            Algorithm::Random => "random search".to_string(),
+        };
+        out += &format!(
+            "  search     {algorithm}, population {}, {budget}, SBX p={} η={}, PM p={} η={}, seed {}\n",
+            q.population,
+            q.crossover_probability,
+            q.crossover_eta,
+            q.mutation_probability.map_or("1/6".to_string(), |p| format!("{p:.4}")),
+            q.mutation_eta,
+            q.seed
+        );
+        let objectives: Vec<String> =
+            s.objectives.iter().map(|o| format!("{} ({})", o.name, direction_word(o.direction))).collect();
+        out += &format!("  objectives {}\n", objectives.join(", "));
+        out += &format!("  reference  {:?} (hypervolume)\n", s.reference_point);
+        out += &format!(
+            "  repair     {}\n  callback   {}",
+            s.repair.as_ref().map_or("reject invalid cells".to_string(), |at| format!("script function at {at}")),
+            s.on_generation.as_ref().map_or("none".to_string(), |at| format!("script function at {at}"))
+        );
+        out
+    }
+}
+
+/// SHA-256 (hex) of a training configuration's JSON with the device left out.
+pub fn training_hash(config: &EvalConfig) -> String {
+    let mut value = serde_json::to_value(config).expect("an EvalConfig serialises");
+    if let Some(object) = value.as_object_mut() {
+        object.remove("device");
+    }
+    // serde_json's maps are ordered by key, so equal configs give equal text.
+    hex(&Sha256::digest(value.to_string().as_bytes()))
+}
+
+/// See [`Experiment::search_repair`].
+pub struct ScriptRepair<'a> {
+    experiment: &'a Experiment,
+    /// The first error the script's repair raised, if any.
+    pub error: Option<ScriptError>,
+}
+
+impl Repair for ScriptRepair<'_> {
+    fn repair(&mut self, x: &[f64]) -> Option<Vec<f64>> {
+        let space = &self.experiment.spec.space;
+        let genome = space.decode(x).ok()?;
+        match self.experiment.repair(genome) {
+            Ok(Some(repaired)) => space.encode(&repaired).ok(),
+            Ok(None) => None,
+            Err(error) => {
+                self.error.get_or_insert(error);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn experiments_cross_threads() {
+        // The run loop may score on one thread and watch on another.
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Experiment>();
+    }
+}

@@ -1,0 +1,51 @@
+//! Experiment scripts: an experiment is a Rhai script that reads like a configuration with a few
+//! functions, and compiles to an [`Experiment`] the run loop drives.
+//!
+//! ```rhai
+//! import "xnas/presets" as presets;
+//! let exp = experiment("quickstart");
+//! exp.dataset(#{ name: "fashion-mnist", train_subset: 2000, val_subset: 500 });
+//! exp.space(#{ channels: 8, cells: 1 });
+//! exp.training(presets::training("fashion-mnist") + #{ epochs: 2 });
+//! exp.search(#{ algorithm: "nsga2", population: 8, generations: 3, seed: 1 });
+//! exp.objective("accuracy", "max", |r| r.val_accuracy);
+//! exp.objective("introspectability", "max", |r| r.introspectability);
+//! ```
+//!
+//! The pieces, in the order data flows (DESIGN.md):
+//! - [`compile_file`] evaluates a script in a sandboxed engine ([`Limits`]) with the registered API
+//!   (`api`: the experiment builder, multi-objective primitives, introspectability and WordNet
+//!   scores, space helpers; reference in `docs/script-api.md`, made by [`api_reference`]) and
+//!   the built-in modules of `stdlib/` (`import "xnas/<name>"`).
+//! - The [`Experiment`] holds the serialisable [`ExperimentSpec`] (what the run store records) and
+//!   the script's closures: [`Experiment::score`] turns a measurement record into objective
+//!   values, [`Experiment::repair`] vets proposed genomes, [`Experiment::on_generation`] reports.
+//! - [`check`] dry-runs all of them on a synthetic record and toy genomes (`xnas check`).
+//! - [`ScriptWatcher`] recompiles on edits and hands over the new version (`xnas run --watch`).
+//!
+//! Every error names `file:line:column` ([`ScriptError`]).
+
+mod api;
+mod builder;
+mod check;
+mod docs;
+mod engine;
+mod error;
+mod experiment;
+mod spec;
+pub mod stdlib;
+mod watch;
+
+pub(crate) use api::ScoringContext;
+pub use check::{check, synthetic_record, CheckReport};
+pub use docs::api_reference;
+pub use engine::{Limits, SourceFile};
+pub use error::{Location, ScriptError};
+pub use experiment::{
+    compile_file, compile_file_with, compile_str, parse_override, training_hash, CallbackOutcome, Experiment,
+    GenerationStats, MemberStats, ScriptRepair,
+};
+pub use spec::{
+    diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, ObjectiveSpec, SearchSpec, SpaceSpec,
+};
+pub use watch::{Reload, ScriptWatcher};

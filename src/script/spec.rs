@@ -1,0 +1,763 @@
+//! The serialisable part of an experiment: dataset, search space, training configuration,
+//! search settings, objective names and directions, and the hypervolume reference point.
+//!
+//! Each section is a flat map of settings in the script (`exp.search(#{ population: 64 })`) and
+//! on the command line (`--set search.population=16`); both go through [`merge_section`], so an
+//! unknown key is an error that lists the valid ones, and a bad value names its key. The run
+//! store keeps an [`ExperimentSpec`] as JSON, and [`diff`] compares two of them after a reload.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use xnas_datasets::DatasetName;
+use xnas_moo::{Direction, Nsga2Config, PolynomialMutation, Problem, ReferencePoints, Sbx, SearchSpace, Survival};
+use xnas_space::{Genome, Op, NUM_EDGES};
+
+use super::error::Location;
+use crate::record::EvalConfig;
+
+/// Which dataset, where its files are, how much of it to use, and how its labels map to WordNet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatasetSpec {
+    /// `fashion-mnist`, `mnist`, `cifar10` or `imagenet16-120`.
+    pub name: DatasetName,
+    /// Where the dataset files are; `None` means the dataset's default location.
+    pub data_dir: Option<PathBuf>,
+    /// ImageNet16-120 only: the class → wnid list.
+    pub wnids_file: Option<PathBuf>,
+    /// Train on a seeded, class-stratified subset of this many training images.
+    pub train_subset: Option<usize>,
+    /// Validate (and measure introspectability) on this many validation images.
+    pub val_subset: Option<usize>,
+    /// Label → WordNet synset overrides (`"Bag": "bag.n.04"`) for WordNet-weighted scores.
+    pub synsets: BTreeMap<String, String>,
+    /// The WordNet 3.0 database directory; `None` means `$XNAS_WORDNET_DIR` or `/usr/share/wordnet`.
+    pub wordnet_dir: Option<PathBuf>,
+}
+
+impl Default for DatasetSpec {
+    fn default() -> Self {
+        DatasetSpec {
+            name: DatasetName::FashionMnist,
+            data_dir: None,
+            wnids_file: None,
+            train_subset: None,
+            val_subset: None,
+            synsets: BTreeMap::new(),
+            wordnet_dir: None,
+        }
+    }
+}
+
+/// The NAS-Bench-201 space searched: the macro skeleton's size and the operations allowed on
+/// each of the cell's six edges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpaceSpec {
+    /// Channels of the first stage (C; the paper's 16).
+    pub channels: usize,
+    /// Cells per stage (N; the paper's 5).
+    pub cells: usize,
+    /// Allowed operations per edge, in edge order e(1←0), e(2←0), e(2←1), e(3←0), e(3←1), e(3←2).
+    /// In a script: one list for every edge or six lists, of NAS-Bench-201 names
+    /// (`nor_conv_3x3`, `nor_conv_1x1`, `avg_pool_3x3`, `none`, `skip_connect`) or paper codes 0–4.
+    #[serde(serialize_with = "serialize_ops", deserialize_with = "deserialize_ops")]
+    pub ops: Vec<Vec<Op>>,
+}
+
+impl Default for SpaceSpec {
+    /// The paper's network (C = 16, N = 5) with every operation on every edge.
+    fn default() -> Self {
+        SpaceSpec { channels: 16, cells: 5, ops: vec![Op::ALL.to_vec(); NUM_EDGES] }
+    }
+}
+
+fn serialize_ops<S: serde::Serializer>(ops: &[Vec<Op>], serializer: S) -> Result<S::Ok, S::Error> {
+    let names: Vec<Vec<&str>> = ops.iter().map(|edge| edge.iter().map(|op| op.nb201_name()).collect()).collect();
+    names.serialize(serializer)
+}
+
+fn deserialize_ops<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Vec<Op>>, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    parse_ops(&value).map_err(serde::de::Error::custom)
+}
+
+/// One op from a NAS-Bench-201 name, a paper name (`conv3x3`, `zeroize`, …) or a paper code.
+fn parse_op(value: &Value) -> Result<Op, String> {
+    let known = "nor_conv_3x3, nor_conv_1x1, avg_pool_3x3, none, skip_connect (or the paper's codes 0-4)";
+    match value {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|c| u8::try_from(c).ok())
+            .and_then(Op::from_code)
+            .ok_or_else(|| format!("op code {n} is not one of 0-4; operations: {known}")),
+        Value::String(s) => Op::from_nb201_name(s)
+            .or_else(|| serde_json::from_value::<Op>(Value::String(s.clone())).ok())
+            .ok_or_else(|| format!("unknown operation {s:?}; operations: {known}")),
+        other => Err(format!("an operation is a name or a code, not {other}; operations: {known}")),
+    }
+}
+
+fn parse_ops(value: &Value) -> Result<Vec<Vec<Op>>, String> {
+    let Value::Array(items) = value else {
+        return Err("ops must be a list of operations (used on every edge) or six such lists (one per edge)".into());
+    };
+    let per_edge = !items.is_empty() && items.iter().all(Value::is_array);
+    let edges: Vec<Vec<Op>> = if per_edge {
+        if items.len() != NUM_EDGES {
+            return Err(format!("ops has {} per-edge lists; the cell has {NUM_EDGES} edges", items.len()));
+        }
+        items
+            .iter()
+            .map(|edge| edge.as_array().into_iter().flatten().map(parse_op).collect::<Result<Vec<_>, _>>())
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![items.iter().map(parse_op).collect::<Result<Vec<_>, _>>()?; NUM_EDGES]
+    };
+    let mut edges = edges;
+    for (index, edge) in edges.iter_mut().enumerate() {
+        edge.sort();
+        edge.dedup();
+        if edge.is_empty() {
+            return Err(format!("edge {index} allows no operation; give it at least one"));
+        }
+    }
+    Ok(edges)
+}
+
+impl SpaceSpec {
+    /// The search's variables: edge `i` takes an index into `ops[i]` (so with every op allowed,
+    /// the variables are the paper's op codes).
+    pub fn search_space(&self) -> SearchSpace {
+        let lower = vec![0; NUM_EDGES];
+        let upper: Vec<i64> = self.ops.iter().map(|edge| edge.len() as i64 - 1).collect();
+        SearchSpace::integers(&lower, &upper).expect("every edge allows at least one op")
+    }
+
+    /// The genome a search vector stands for.
+    pub fn decode(&self, x: &[f64]) -> Result<Genome, String> {
+        if x.len() != NUM_EDGES {
+            return Err(format!("a genome has {NUM_EDGES} variables, got {}", x.len()));
+        }
+        let mut ops = [Op::Zeroize; NUM_EDGES];
+        for (edge, (&value, allowed)) in x.iter().zip(&self.ops).enumerate() {
+            let index = value.round();
+            if !(0.0..allowed.len() as f64).contains(&index) {
+                return Err(format!("variable {edge} is {value}; edge {edge} allows {} operation(s)", allowed.len()));
+            }
+            ops[edge] = allowed[index as usize];
+        }
+        Ok(Genome(ops))
+    }
+
+    /// The search vector of a genome, or the first edge whose op the space does not allow.
+    pub fn encode(&self, genome: &Genome) -> Result<Vec<f64>, (usize, Op)> {
+        genome
+            .0
+            .iter()
+            .zip(&self.ops)
+            .enumerate()
+            .map(|(edge, (op, allowed))| allowed.iter().position(|a| a == op).map(|i| i as f64).ok_or((edge, *op)))
+            .collect()
+    }
+
+    /// Whether some genome of the space connects the cell's input to its output.
+    fn has_valid_genome(&self) -> bool {
+        Genome::all().any(|g| g.is_valid() && self.encode(&g).is_ok())
+    }
+}
+
+/// Which search runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    /// NSGA-II (R-NSGA-II when reference points are given).
+    Nsga2,
+    /// The single-objective GA (the paper's ✗ baseline): NSGA-II's machinery, survival on one objective.
+    Ga,
+    /// Uniform random sampling, `population` per generation.
+    Random,
+}
+
+/// The search settings. Defaults are the paper's (Table B1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchSpec {
+    /// `nsga2`, `ga` or `random`.
+    pub algorithm: Algorithm,
+    /// Population size (random search: candidates per generation).
+    pub population: usize,
+    /// Offspring per generation; `None` means `population`.
+    pub offspring: Option<usize>,
+    /// Generations to run, the initial population included (pymoo's `n_gen`).
+    pub generations: Option<u64>,
+    /// Or: stop once this many candidates were evaluated.
+    pub evaluations: Option<u64>,
+    pub seed: u64,
+    /// SBX: probability that a mating crosses at all (paper 0.9).
+    pub crossover_probability: f64,
+    /// SBX: probability that each variable crosses (pymoo 0.5).
+    pub crossover_per_variable: f64,
+    /// SBX distribution index η (paper 3).
+    pub crossover_eta: f64,
+    /// Polynomial mutation per-variable probability; `None` means 1/6 (paper).
+    pub mutation_probability: Option<f64>,
+    /// Polynomial mutation distribution index η (paper 3).
+    pub mutation_eta: f64,
+    /// Mating rounds per generation before missing offspring are sampled at random (pymoo 100).
+    pub max_mating_attempts: usize,
+    /// R-NSGA-II reference points, one value per objective in the objectives' own directions;
+    /// empty means plain NSGA-II.
+    pub reference_points: Vec<Vec<f64>>,
+    /// R-NSGA-II: normalised distance within which points near a kept one are pushed back.
+    pub epsilon: f64,
+    /// R-NSGA-II: per-objective distance weights; `None` means equal.
+    pub reference_weights: Option<Vec<f64>>,
+    /// `ga` only: the objective to optimise (default: the first).
+    pub objective: Option<String>,
+}
+
+impl Default for SearchSpec {
+    fn default() -> Self {
+        SearchSpec {
+            algorithm: Algorithm::Nsga2,
+            population: 64,
+            offspring: None,
+            generations: None,
+            evaluations: None,
+            seed: 0,
+            crossover_probability: 0.9,
+            crossover_per_variable: 0.5,
+            crossover_eta: 3.0,
+            mutation_probability: None,
+            mutation_eta: 3.0,
+            max_mating_attempts: 100,
+            reference_points: Vec::new(),
+            epsilon: 0.001,
+            reference_weights: None,
+            objective: None,
+        }
+    }
+}
+
+/// When a search stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Budget {
+    /// After this many generations (the initial population is generation 1).
+    Generations(u64),
+    /// Once this many candidates were evaluated (failed ones included).
+    Evaluations(u64),
+}
+
+/// One objective: its name and whether it is maximised. The closure lives in the `Experiment`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveSpec {
+    pub name: String,
+    pub direction: Direction,
+    /// Where `exp.objective(…)` was called.
+    pub declared_at: Location,
+}
+
+/// Everything an experiment script declares except its closures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentSpec {
+    pub name: String,
+    pub dataset: DatasetSpec,
+    pub space: SpaceSpec,
+    /// The complete training and evaluation configuration of every candidate: the `training`
+    /// section, with dataset and space settings filled in from those sections.
+    pub training: EvalConfig,
+    pub search: SearchSpec,
+    pub objectives: Vec<ObjectiveSpec>,
+    /// The hypervolume reference point, one value per objective in its own direction.
+    pub reference_point: Vec<f64>,
+    /// Whether `reference_point` is the default (then it follows a `--set dataset.name=…`).
+    #[serde(default)]
+    pub reference_point_is_default: bool,
+    /// Where the repair closure was declared, if there is one.
+    pub repair: Option<Location>,
+    /// Where the per-generation callback was declared, if there is one.
+    pub on_generation: Option<Location>,
+}
+
+/// `EvalConfig` keys that the dataset and space sections own, with the key that sets each.
+pub(crate) const TRAINING_OWNED: &[(&str, &str)] = &[
+    ("dataset", "dataset.name"),
+    ("data_dir", "dataset.data_dir"),
+    ("wnids_file", "dataset.wnids_file"),
+    ("train_subset", "dataset.train_subset"),
+    ("val_subset", "dataset.val_subset"),
+    ("channels", "space.channels"),
+    ("cells_per_stage", "space.cells"),
+];
+
+/// A rejected section setting (turned into a script or `--set` error by the caller).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SectionError {
+    UnknownKey { key: String, valid: Vec<String> },
+    Value { key: String, message: String },
+}
+
+impl SectionError {
+    pub(crate) fn message(&self, section: &str) -> String {
+        match self {
+            SectionError::UnknownKey { key, valid } => {
+                let owner = TRAINING_OWNED.iter().find(|(k, _)| k == key).filter(|_| section == "training");
+                match owner {
+                    Some((_, owner)) => format!("{section}.{key} is not a training setting: set it as {owner}"),
+                    None => format!("unknown setting {key:?} in {section}; valid keys: {}", valid.join(", ")),
+                }
+            }
+            SectionError::Value { key, message } => format!("{section}.{key}: {message}"),
+        }
+    }
+}
+
+/// The keys of a section: the fields of its serialised template.
+pub(crate) fn section_keys(template: &Value, excluded: &[&str]) -> Vec<String> {
+    template
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k.clone())
+        .filter(|k| !excluded.contains(&k.as_str()))
+        .collect()
+}
+
+/// Sets `given` keys on top of `current` (a serialised section) and deserialises the result.
+/// Keys outside `valid` are rejected; a value that does not deserialise is blamed on its key.
+pub(crate) fn merge_section<T: DeserializeOwned>(
+    current: &Value,
+    given: &Map<String, Value>,
+    valid: &[String],
+) -> Result<(T, Value), SectionError> {
+    let mut merged = current.as_object().cloned().unwrap_or_default();
+    for (key, value) in given {
+        if !valid.contains(key) {
+            return Err(SectionError::UnknownKey { key: key.clone(), valid: valid.to_vec() });
+        }
+        // A whole number given where a float is expected is fine in JSON; a float where an
+        // integer is expected is not, and serde says so below.
+        merged.insert(key.clone(), value.clone());
+    }
+    let merged = Value::Object(merged);
+    match serde_json::from_value::<T>(merged.clone()) {
+        Ok(parsed) => Ok((parsed, merged)),
+        Err(whole) => {
+            // Find the key to blame: the first given key that breaks the current section alone.
+            for (key, value) in given {
+                let mut single = current.as_object().cloned().unwrap_or_default();
+                single.insert(key.clone(), value.clone());
+                if let Err(e) = serde_json::from_value::<T>(Value::Object(single)) {
+                    return Err(SectionError::Value { key: key.clone(), message: format!("{e} (got {value})") });
+                }
+            }
+            Err(SectionError::Value { key: "(section)".into(), message: whole.to_string() })
+        }
+    }
+}
+
+impl ExperimentSpec {
+    /// The directions of the objectives, in order.
+    pub fn directions(&self) -> Vec<Direction> {
+        self.objectives.iter().map(|o| o.direction).collect()
+    }
+
+    /// The search's problem: the space's variables and the objectives' directions.
+    pub fn problem(&self) -> Problem {
+        Problem { space: self.space.search_space(), directions: self.directions() }
+    }
+
+    /// When the search stops.
+    pub fn budget(&self) -> Budget {
+        match (self.search.generations, self.search.evaluations) {
+            (_, Some(evaluations)) => Budget::Evaluations(evaluations),
+            (Some(generations), None) => Budget::Generations(generations),
+            (None, None) => unreachable!("validate() requires a budget"),
+        }
+    }
+
+    /// The index of the objective the single-objective GA optimises.
+    pub fn ga_objective(&self) -> Option<usize> {
+        match &self.search.objective {
+            Some(name) => self.objectives.iter().position(|o| &o.name == name),
+            None => Some(0),
+        }
+    }
+
+    /// The NSGA-II configuration for `nsga2` and `ga` (for `random`, use [`ExperimentSpec::problem`],
+    /// `search.population` and `search.seed` with `xnas_moo::RandomSearch`).
+    pub fn nsga2_config(&self) -> Nsga2Config {
+        let s = &self.search;
+        let survival = match s.algorithm {
+            Algorithm::Ga => Survival::SingleObjective { objective: self.ga_objective().unwrap_or(0) },
+            _ if !s.reference_points.is_empty() => Survival::ReferencePoints(ReferencePoints {
+                points: s.reference_points.clone(),
+                epsilon: s.epsilon,
+                weights: s.reference_weights.clone(),
+            }),
+            _ => Survival::RankAndCrowding,
+        };
+        Nsga2Config {
+            problem: self.problem(),
+            population_size: s.population,
+            offspring_size: s.offspring.unwrap_or(s.population),
+            crossover: Sbx {
+                probability: s.crossover_probability,
+                per_variable: s.crossover_per_variable,
+                eta: s.crossover_eta,
+            },
+            mutation: PolynomialMutation { per_variable: s.mutation_probability, eta: s.mutation_eta },
+            survival,
+            max_mating_attempts: s.max_mating_attempts,
+            seed: s.seed,
+        }
+    }
+
+    /// Copies the dataset and space settings into the training configuration, then checks the
+    /// whole experiment. Errors are plain messages; the caller adds where.
+    pub(crate) fn validate(&mut self) -> Result<(), String> {
+        let d = &self.dataset;
+        let t = &mut self.training;
+        t.dataset = d.name;
+        t.data_dir = d.data_dir.clone();
+        t.wnids_file = d.wnids_file.clone();
+        t.train_subset = d.train_subset;
+        t.val_subset = d.val_subset;
+        t.channels = self.space.channels;
+        t.cells_per_stage = self.space.cells;
+        if self.space.channels == 0 || self.space.cells == 0 {
+            return Err("space.channels and space.cells must be at least 1".into());
+        }
+        if self.space.ops.len() != NUM_EDGES {
+            return Err(format!("space.ops needs {NUM_EDGES} edges"));
+        }
+        if !self.space.has_valid_genome() {
+            return Err("space.ops allows no cell whose output is connected to its input; allow more operations".into());
+        }
+        if t.epochs == 0 || t.batch_size == 0 {
+            return Err("training.epochs and training.batch_size must be at least 1".into());
+        }
+        if self.objectives.is_empty() {
+            return Err("the experiment has no objective; declare one with exp.objective(\"accuracy\", \"max\", |r| r.val_accuracy)".into());
+        }
+        for (i, o) in self.objectives.iter().enumerate() {
+            if self.objectives[..i].iter().any(|p| p.name == o.name) {
+                return Err(format!("two objectives are named {:?}; objective names must differ", o.name));
+            }
+        }
+        let s = &self.search;
+        match (s.generations, s.evaluations) {
+            (None, None) => {
+                return Err("the search has no budget: set search.generations (e.g. 18) or search.evaluations".into())
+            }
+            (Some(_), Some(_)) => {
+                return Err("set one of search.generations and search.evaluations, not both".into());
+            }
+            (Some(0), _) | (_, Some(0)) => return Err("the search budget must be at least 1".into()),
+            _ => {}
+        }
+        if s.algorithm == Algorithm::Ga && self.ga_objective().is_none() {
+            let names: Vec<&str> = self.objectives.iter().map(|o| o.name.as_str()).collect();
+            return Err(format!(
+                "search.objective {:?} is not an objective; objectives: {}",
+                s.objective.as_deref().unwrap_or(""),
+                names.join(", ")
+            ));
+        }
+        if s.algorithm != Algorithm::Ga && s.objective.is_some() {
+            return Err(
+                "search.objective picks the objective of the single-objective GA; set algorithm: \"ga\" or remove it"
+                    .into(),
+            );
+        }
+        let m = self.objectives.len();
+        if self.reference_point.len() != m || !self.reference_point.iter().all(|v| v.is_finite()) {
+            return Err(format!(
+                "the hypervolume reference point {:?} needs {m} finite value(s), one per objective",
+                self.reference_point
+            ));
+        }
+        if s.algorithm == Algorithm::Random && !s.reference_points.is_empty() {
+            return Err("search.reference_points steer NSGA-II; random search does not use them".into());
+        }
+        xnas_moo::Nsga2::new(self.nsga2_config()).map(|_| ()).map_err(|e| format!("search: {e}"))
+    }
+
+    /// The default hypervolume reference point: chance accuracy (1/N_C) for a maximised
+    /// objective whose name mentions accuracy, 0 for other maximised objectives (the paper's
+    /// (0, 1/N_C) for introspectability and accuracy). A minimised objective has no natural
+    /// reference, so then the script must give one.
+    pub(crate) fn default_reference_point(&self) -> Result<Vec<f64>, String> {
+        let chance = 1.0 / self.dataset.name.num_classes() as f64;
+        self.objectives
+            .iter()
+            .map(|o| match o.direction {
+                Direction::Maximise if o.name.to_ascii_lowercase().contains("acc") => Ok(chance),
+                Direction::Maximise => Ok(0.0),
+                Direction::Minimise => Err(format!(
+                    "objective {:?} is minimised, so there is no default hypervolume reference point; \
+                     give one with exp.reference_point([...]) (a value a little worse than any candidate's)",
+                    o.name
+                )),
+            })
+            .collect()
+    }
+
+    /// Sets one `section.key` (or `name`, `reference_point`) to a value given as text: JSON
+    /// (`16`, `0.5`, `true`, `[0.1, 0]`, `"x"`) or, failing that, a plain string.
+    pub fn set(&mut self, key: &str, text: &str) -> Result<(), SetError> {
+        let value: Value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
+        let valid_keys = Self::valid_keys();
+        let unknown = || SetError::UnknownKey { key: key.to_string(), valid: valid_keys.clone() };
+        let bad = |message: String| SetError::Value { key: key.to_string(), message };
+        match key.split_once('.') {
+            None if key == "name" => {
+                self.name = value.as_str().map(str::to_string).ok_or_else(|| bad("a name is a string".into()))?;
+            }
+            None if key == "reference_point" => {
+                self.reference_point_is_default = false;
+                self.reference_point =
+                    serde_json::from_value(value).map_err(|e| bad(format!("{e}: give a list, e.g. [0.1,0]")))?;
+            }
+            None => return Err(unknown()),
+            Some((section, field)) => {
+                let given: Map<String, Value> = [(field.to_string(), value)].into_iter().collect();
+                let result = match section {
+                    "dataset" => self.set_section(&given, |s| &mut s.dataset, &[]),
+                    "space" => self.set_section(&given, |s| &mut s.space, &[]),
+                    "search" => self.set_section(&given, |s| &mut s.search, &[]),
+                    "training" => {
+                        let owned: Vec<&str> = TRAINING_OWNED.iter().map(|(k, _)| *k).collect();
+                        self.set_section(&given, |s| &mut s.training, &owned)
+                    }
+                    _ => return Err(unknown()),
+                };
+                result.map_err(|e| match e {
+                    SectionError::UnknownKey { .. } => unknown(),
+                    SectionError::Value { .. } => bad(e.message(section)),
+                })?;
+            }
+        }
+        if self.reference_point_is_default {
+            self.reference_point = self.default_reference_point().map_err(&bad)?;
+        }
+        self.validate().map_err(bad)
+    }
+
+    fn set_section<T: Serialize + DeserializeOwned>(
+        &mut self,
+        given: &Map<String, Value>,
+        field: impl Fn(&mut ExperimentSpec) -> &mut T,
+        excluded: &[&str],
+    ) -> Result<(), SectionError> {
+        let slot = field(self);
+        let current = serde_json::to_value(&*slot).expect("sections serialise");
+        let valid = section_keys(&current, excluded);
+        let (parsed, _) = merge_section::<T>(&current, given, &valid)?;
+        *slot = parsed;
+        Ok(())
+    }
+
+    /// Every key `--set` accepts.
+    pub fn valid_keys() -> Vec<String> {
+        let mut keys = vec!["name".to_string(), "reference_point".to_string()];
+        let owned: Vec<&str> = TRAINING_OWNED.iter().map(|(k, _)| *k).collect();
+        let sections: [(&str, Value, &[&str]); 4] = [
+            ("dataset", serde_json::to_value(DatasetSpec::default()).expect("serialises"), &[]),
+            ("space", serde_json::to_value(SpaceSpec::default()).expect("serialises"), &[]),
+            ("training", serde_json::to_value(EvalConfig::default()).expect("serialises"), &owned),
+            ("search", serde_json::to_value(SearchSpec::default()).expect("serialises"), &[]),
+        ];
+        for (section, template, excluded) in &sections {
+            keys.extend(section_keys(template, excluded).into_iter().map(|k| format!("{section}.{k}")));
+        }
+        keys
+    }
+}
+
+/// Why a `--set key=value` was rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetError {
+    UnknownKey { key: String, valid: Vec<String> },
+    Value { key: String, message: String },
+}
+
+/// One setting that differs between two experiments.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// `section.key`, e.g. `training.epochs` or `objectives`.
+    pub key: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// What changed between two versions of an experiment, and what that means for a running search.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ExperimentDiff {
+    pub changes: Vec<Change>,
+    /// Whether any source text (the script or an imported module) changed.
+    pub sources_changed: bool,
+}
+
+impl ExperimentDiff {
+    /// Whether candidates must be trained again: the dataset, the space or the training
+    /// configuration changed (the device alone does not count).
+    pub fn needs_training(&self) -> bool {
+        self.changes.iter().any(|c| {
+            (c.key.starts_with("dataset.") && !matches!(c.key.as_str(), "dataset.synsets" | "dataset.wordnet_dir"))
+                || c.key.starts_with("space.")
+                || (c.key.starts_with("training.") && c.key != "training.device")
+        })
+    }
+
+    /// Whether the archive must be re-scored: the objectives or anything their closures can
+    /// read (the source, the WordNet settings) changed.
+    pub fn needs_rescoring(&self) -> bool {
+        self.sources_changed
+            || self.changes.iter().any(|c| {
+                c.key.starts_with("objectives") || matches!(c.key.as_str(), "dataset.synsets" | "dataset.wordnet_dir")
+            })
+    }
+
+    /// Whether the search settings changed (they apply from the next generation).
+    pub fn search_changed(&self) -> bool {
+        self.changes.iter().any(|c| c.key.starts_with("search.") || c.key == "reference_point")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && !self.sources_changed
+    }
+}
+
+impl std::fmt::Display for ExperimentDiff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_empty() {
+            return f.write_str("no change");
+        }
+        let mut parts: Vec<String> = self.changes.iter().map(|c| format!("{}: {} → {}", c.key, c.old, c.new)).collect();
+        if self.sources_changed && self.changes.is_empty() {
+            parts.push("script text (objective, repair or callback code)".into());
+        }
+        let consequence = match (self.needs_training(), self.needs_rescoring()) {
+            (true, _) => "training changed: new evaluations are needed",
+            (false, true) => "objectives changed: the archive is re-scored, nothing is retrained",
+            (false, false) => "search settings changed: they apply from the next generation",
+        };
+        write!(f, "{}; {consequence}", parts.join("; "))
+    }
+}
+
+/// The settings that differ between `old` and `new` (declaration positions are ignored).
+pub fn diff(old: &ExperimentSpec, new: &ExperimentSpec) -> Vec<Change> {
+    let flatten = |spec: &ExperimentSpec| -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        let value = serde_json::to_value(spec).expect("specs serialise");
+        for (section, content) in value.as_object().into_iter().flatten() {
+            match (section.as_str(), content) {
+                ("repair" | "on_generation", v) => {
+                    out.insert(section.clone(), Value::Bool(!v.is_null()));
+                }
+                ("objectives", _) => {
+                    let summary: Vec<String> = spec
+                        .objectives
+                        .iter()
+                        .map(|o| format!("{} ({})", o.name, direction_word(o.direction)))
+                        .collect();
+                    out.insert(section.clone(), Value::String(summary.join(", ")));
+                }
+                (_, Value::Object(fields)) => {
+                    for (key, v) in fields {
+                        out.insert(format!("{section}.{key}"), v.clone());
+                    }
+                }
+                (_, v) => {
+                    out.insert(section.clone(), v.clone());
+                }
+            }
+        }
+        out
+    };
+    let (a, b) = (flatten(old), flatten(new));
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| !TRAINING_OWNED.iter().any(|(owned, _)| **k == format!("training.{owned}")))
+        .filter_map(|k| {
+            let (x, y) = (a.get(k).cloned().unwrap_or(Value::Null), b.get(k).cloned().unwrap_or(Value::Null));
+            (x != y).then(|| Change { key: k.clone(), old: x.to_string(), new: y.to_string() })
+        })
+        .collect()
+}
+
+/// "max" or "min".
+pub fn direction_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Maximise => "max",
+        Direction::Minimise => "min",
+    }
+}
+
+/// Reads a direction as scripts write it.
+pub fn parse_direction(text: &str) -> Result<Direction, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "max" | "maximise" | "maximize" => Ok(Direction::Maximise),
+        "min" | "minimise" | "minimize" => Ok(Direction::Minimise),
+        other => Err(format!("unknown direction {other:?}; use \"max\" or \"min\"")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_accept_names_codes_and_per_edge_lists() {
+        let all = parse_ops(&serde_json::json!(["nor_conv_3x3", 4, "zeroize"])).unwrap();
+        assert_eq!(all, vec![vec![Op::Conv3x3, Op::Zeroize, Op::Skip]; 6]);
+        let per_edge = parse_ops(&serde_json::json!([[0], [1], [2], [3, 4], [4], [0, 0]])).unwrap();
+        assert_eq!(per_edge[3], vec![Op::Zeroize, Op::Skip]);
+        assert_eq!(per_edge[5], vec![Op::Conv3x3]);
+        assert!(parse_ops(&serde_json::json!([[0], [1]])).unwrap_err().contains("6 edges"));
+        assert!(parse_ops(&serde_json::json!(["conv5x5"])).unwrap_err().contains("unknown operation"));
+    }
+
+    #[test]
+    fn restricted_spaces_encode_and_decode() {
+        let space = SpaceSpec {
+            ops: parse_ops(&serde_json::json!(["skip_connect", "nor_conv_3x3"])).unwrap(),
+            ..SpaceSpec::default()
+        };
+        let genome: Genome = "040404".parse().unwrap();
+        let x = space.encode(&genome).unwrap();
+        assert_eq!(x, vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+        assert_eq!(space.decode(&x).unwrap(), genome);
+        assert_eq!(space.encode(&"110000".parse().unwrap()), Err((0, Op::Conv1x1)));
+        // With every op allowed, the variables are the paper's codes.
+        let full = SpaceSpec::default();
+        assert_eq!(full.encode(&genome).unwrap(), vec![0.0, 4.0, 0.0, 4.0, 0.0, 4.0]);
+    }
+
+    #[test]
+    fn merge_blames_the_bad_key() {
+        let current = serde_json::to_value(SearchSpec::default()).unwrap();
+        let valid = section_keys(&current, &[]);
+        let given: Map<String, Value> = serde_json::from_str(r#"{"population": 8, "seed": "x"}"#).unwrap();
+        let err = merge_section::<SearchSpec>(&current, &given, &valid).unwrap_err();
+        assert!(matches!(&err, SectionError::Value { key, .. } if key == "seed"), "{err:?}");
+        let given: Map<String, Value> = serde_json::from_str(r#"{"populaton": 8}"#).unwrap();
+        let err = merge_section::<SearchSpec>(&current, &given, &valid).unwrap_err();
+        let message = err.message("search");
+        assert!(
+            message.contains("unknown setting \"populaton\" in search; valid keys: algorithm,")
+                && message.contains("population"),
+            "{message}"
+        );
+    }
+}
