@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds xnas (release) after installing what is missing, then runs it.
 #
-#   scripts/run.sh                 # the default job: a small real evaluation on Fashion-MNIST
+#   scripts/run.sh                 # the default job: the quickstart search on Fashion-MNIST, and its report
 #   scripts/run.sh eval 002404 --epochs 1 --json   # any xnas command line
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,10 +12,10 @@ eval "$("$root/scripts/setup.sh" --env)"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 cargo build --release --quiet
 if [ $# -eq 0 ]; then
-  # A strong NAS-Bench-201 cell, trained for 3 epochs on 10,000 real Fashion-MNIST images at a
-  # CPU-friendly size (about half a minute on 2 cores; 72% accuracy): the paper's size is
-  # --channels 16 --cells 5, and every image with no --train-subset.
-  set -- eval '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' \
-    --dataset fashion-mnist --epochs 3 --train-subset 10000 --val-subset 2000 --channels 8 --cells 2 --batch-size 256
+  # The quickstart search: NSGA-II over NAS-Bench-201 cells on real Fashion-MNIST (subsets), a few
+  # minutes on 2 CPU cores, then its report. Each call is a new run under runs/.
+  name="quickstart-$(date +%Y%m%d-%H%M%S)"
+  "$root/target/release/xnas" run experiments/quickstart.rhai --name "$name"
+  exec "$root/target/release/xnas" report "runs/$name"
 fi
 exec "$root/target/release/xnas" "$@"

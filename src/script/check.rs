@@ -166,6 +166,14 @@ fn toy_genomes(experiment: &Experiment) -> Vec<Genome> {
 /// Dry-runs `experiment`: every objective on a synthetic record, the repair on toy genomes, the
 /// callback on synthetic statistics. An error is the first problem, with file:line:column.
 pub fn check(experiment: &Experiment) -> Result<CheckReport, ScriptError> {
+    struct DryRun;
+    impl Drop for DryRun {
+        fn drop(&mut self) {
+            super::engine::DRY_RUN.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    super::engine::DRY_RUN.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _dry_run = DryRun;
     let toys = toy_genomes(experiment);
     let valid = toys.iter().find(|g| g.is_valid()).copied().expect("validate() ensures a valid genome exists");
     let mut warnings = Vec::new();

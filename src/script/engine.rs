@@ -177,10 +177,10 @@ pub(crate) fn new_engine(limits: &Limits, session: &Arc<Session>, base_dir: &Pat
         // …and so is a typo in a record field (`r.val_acuracy`), instead of a silent `()`.
         .set_fail_on_invalid_map_property(true);
     // The run loop owns stdout (progress, records); script output goes to stderr, marked.
-    engine.on_print(|text| eprintln!("[script] {text}"));
+    engine.on_print(|text| eprintln!("[script{}] {text}", dry_run_mark()));
     engine.on_debug(|text, source, position| match (source, position.line()) {
-        (Some(source), Some(line)) => eprintln!("[script {source}:{line}] {text}"),
-        _ => eprintln!("[script] {text}"),
+        (Some(source), Some(line)) => eprintln!("[script{} {source}:{line}] {text}", dry_run_mark()),
+        _ => eprintln!("[script{}] {text}", dry_run_mark()),
     });
     engine.set_module_resolver(Resolver {
         session: Arc::clone(session),
@@ -189,4 +189,16 @@ pub(crate) fn new_engine(limits: &Limits, session: &Arc<Session>, base_dir: &Pat
     });
     super::api::register_all(&mut engine, session);
     engine
+}
+
+/// Set while `check` dry-runs a script on synthetic data, so that what the script prints then is
+/// not mistaken for results.
+pub(crate) static DRY_RUN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn dry_run_mark() -> &'static str {
+    if DRY_RUN.load(std::sync::atomic::Ordering::Relaxed) {
+        " dry run"
+    } else {
+        ""
+    }
 }
