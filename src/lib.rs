@@ -28,10 +28,10 @@ pub mod cli;
 pub mod exec;
 pub mod introspect;
 pub mod record;
-pub mod script;
-pub mod store;
 pub mod report;
 pub mod run;
+pub mod script;
+pub mod store;
 pub mod train;
 
 #[cfg(feature = "torch")]

@@ -152,11 +152,7 @@ impl MeasurementRecord {
                 self.train_images_per_second,
                 self.device
             ),
-            Status::Failed => format!(
-                "{} FAILED: {}",
-                self.genome,
-                self.error.as_deref().unwrap_or("unknown error")
-            ),
+            Status::Failed => format!("{} FAILED: {}", self.genome, self.error.as_deref().unwrap_or("unknown error")),
         }
     }
 }

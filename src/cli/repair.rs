@@ -91,11 +91,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         100.0 * report.after.accuracy,
         100.0 * report.accuracy_change
     );
-    println!(
-        "introspectability {} → {}",
-        opt(report.before.introspectability),
-        opt(report.after.introspectability)
-    );
+    println!("introspectability {} → {}", opt(report.before.introspectability), opt(report.after.introspectability));
     println!(
         "ρ(−D, folded confusion) Spearman {} → {}",
         opt(report.before.diagnostic.spearman),
@@ -104,7 +100,13 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     for t in &report.targeted {
         println!(
             "pair {} / {} (ω {}): distance {} → {}, confused {} → {}",
-            names[t.a], names[t.b], t.omega, opt(t.distance_before), opt(t.distance_after), t.confused_before, t.confused_after
+            names[t.a],
+            names[t.b],
+            t.omega,
+            opt(t.distance_before),
+            opt(t.distance_after),
+            t.confused_before,
+            t.confused_after
         );
     }
     Ok(())
@@ -112,5 +114,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
 
 #[cfg(not(feature = "torch"))]
 pub fn run(_args: RepairArgs) -> anyhow::Result<()> {
-    anyhow::bail!("this xnas was built without the `torch` feature, so it cannot fine-tune; rebuild with default features")
+    anyhow::bail!(
+        "this xnas was built without the `torch` feature, so it cannot fine-tune; rebuild with default features"
+    )
 }

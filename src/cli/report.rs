@@ -71,7 +71,9 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
     let hypervolume_per_generation = store
         .generations()?
         .iter()
-        .filter_map(|g| versions.get(&g.script_version).and_then(|m| m.get(&g.generation)).map(|&hv| (g.generation, hv)))
+        .filter_map(|g| {
+            versions.get(&g.script_version).and_then(|m| m.get(&g.generation)).map(|&hv| (g.generation, hv))
+        })
         .collect();
     Ok(ReportInput {
         run_name: info.name,

@@ -73,9 +73,7 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
         num_classes: args.classes,
         input: args.input,
     };
-    config.check(&genome).context(
-        "the network settings (--channels, --cells, --classes, --input) cannot be built",
-    )?;
+    config.check(&genome).context("the network settings (--channels, --cells, --classes, --input) cannot be built")?;
     let info = Info {
         arch: genome.arch_string(),
         compact: genome.compact(),
@@ -92,27 +90,15 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
     let (c, h, w) = config.input;
     println!("arch:      {}", info.arch);
     println!("compact:   {}", info.compact);
-    let validity = if info.valid {
-        "yes"
-    } else {
-        "no (no input→output path over non-zeroize edges; never trained)"
-    };
+    let validity = if info.valid { "yes" } else { "no (no input→output path over non-zeroize edges; never trained)" };
     println!("valid:     {validity}");
     println!("canonical: {}", info.canonical);
     println!(
         "network:   C={} N={} K={} input {c}x{h}x{w}",
         config.channels, config.cells_per_stage, config.num_classes
     );
-    println!(
-        "params:    {} ({:.6} M)",
-        info.params,
-        info.params as f64 / 1e6
-    );
-    println!(
-        "flops:     {} ({:.5} M multiply-adds per image)",
-        info.flops,
-        info.flops as f64 / 1e6
-    );
+    println!("params:    {} ({:.6} M)", info.params, info.params as f64 / 1e6);
+    println!("flops:     {} ({:.5} M multiply-adds per image)", info.flops, info.flops as f64 / 1e6);
     Ok(())
 }
 
@@ -124,10 +110,7 @@ fn count(args: CountArgs) -> anyhow::Result<()> {
     }
     println!("total:          {}", counts.total);
     println!("valid:          {}", counts.valid);
-    println!(
-        "distinct:       {} (NAS-Bench-201's canonical forms, invalid genomes included)",
-        counts.distinct
-    );
+    println!("distinct:       {} (NAS-Bench-201's canonical forms, invalid genomes included)", counts.distinct);
     println!("distinct valid: {}", counts.distinct_valid);
     Ok(())
 }

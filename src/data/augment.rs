@@ -40,9 +40,8 @@ impl Augmenter {
             .view([b, 1, h, 1])
             .expand([b, c, h, w + 2 * self.pad_w], false);
         let cropped_rows = padded.gather(2, &rows, false);
-        let cols = (dx + Tensor::arange(w, (Kind::Int64, device)).view([1, w]))
-            .view([b, 1, 1, w])
-            .expand([b, c, h, w], false);
+        let cols =
+            (dx + Tensor::arange(w, (Kind::Int64, device)).view([1, w])).view([b, 1, 1, w]).expand([b, c, h, w], false);
         cropped_rows.gather(3, &cols, false)
     }
 
@@ -88,8 +87,11 @@ mod tests {
                     (0..8).all(|i| {
                         (0..8).all(|j| {
                             let (si, sj) = (i + sy, j + sx);
-                            let expected =
-                                if (0..8).contains(&si) && (0..8).contains(&sj) { xv[(si * 8 + sj) as usize] } else { 0.0 };
+                            let expected = if (0..8).contains(&si) && (0..8).contains(&sj) {
+                                xv[(si * 8 + sj) as usize]
+                            } else {
+                                0.0
+                            };
                             yv[(i * 8 + j) as usize] == expected
                         })
                     })

@@ -87,9 +87,7 @@ pub fn measure(
         } else {
             net.forward_t(&x, false)
         };
-        loss_sum += logits
-            .to_kind(Kind::Double)
-            .cross_entropy_loss::<Tensor>(&y, None, tch::Reduction::Sum, -100, 0.0);
+        loss_sum += logits.to_kind(Kind::Double).cross_entropy_loss::<Tensor>(&y, None, tch::Reduction::Sum, -100, 0.0);
         let predicted = logits.argmax(1, false);
         confusion += (&y * num_classes as i64 + &predicted).bincount::<Tensor>(None, k2);
         if !tap_now {

@@ -196,18 +196,15 @@ pub fn evaluate_model(
             return Ok((record, TrainedModel { vs, net }));
         }
     }
-    let measured = measure(
-        &net,
-        &prepared.validation,
-        &prepared.norm,
-        prepared.macro_config.num_classes,
-        config,
-        &mut |p| progress(EvalProgress::Validating(p)),
-    );
+    let measured =
+        measure(&net, &prepared.validation, &prepared.norm, prepared.macro_config.num_classes, config, &mut |p| {
+            progress(EvalProgress::Validating(p))
+        });
     measured.fill(&mut record);
     if !measured.loss.is_finite() {
         record.status = Status::Failed;
-        record.error = Some(format!("validation loss is {}: the trained network outputs non-finite logits", measured.loss));
+        record.error =
+            Some(format!("validation loss is {}: the trained network outputs non-finite logits", measured.loss));
     }
     Ok((record, TrainedModel { vs, net }))
 }
@@ -254,7 +251,11 @@ pub const RECORD_FILE: &str = "record.json";
 
 /// Saves a trained model as `dir/weights.safetensors` beside its `dir/record.json`.
 pub fn save_model(dir: &Path, record: &MeasurementRecord, model: &TrainedModel) -> Result<(), EvalError> {
-    let model_err = |message: String| EvalError::Model { what: "cannot write the model to", path: dir.display().to_string(), message };
+    let model_err = |message: String| EvalError::Model {
+        what: "cannot write the model to",
+        path: dir.display().to_string(),
+        message,
+    };
     std::fs::create_dir_all(dir).map_err(|e| model_err(e.to_string()))?;
     model.vs.save(dir.join(WEIGHTS_FILE)).map_err(|e| model_err(e.to_string()))?;
     let json = serde_json::to_string_pretty(record).map_err(|e| model_err(e.to_string()))?;

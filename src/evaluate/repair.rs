@@ -66,7 +66,9 @@ pub struct RepairReport {
 fn snapshot(m: &Measurement) -> RepairSnapshot {
     let n = m.confusion.len();
     let folded = (0..n)
-        .map(|a| (0..n).map(|b| if a == b { m.confusion[a][a] } else { m.confusion[a][b] + m.confusion[b][a] }).collect())
+        .map(|a| {
+            (0..n).map(|b| if a == b { m.confusion[a][a] } else { m.confusion[a][b] + m.confusion[b][a] }).collect()
+        })
         .collect();
     RepairSnapshot {
         accuracy: m.accuracy,
@@ -127,13 +129,13 @@ pub fn repair(
         Err(e) => (before.clone(), Some(e.to_string())),
     };
     let mut targeted = Vec::new();
-    for a in 0..k {
-        for b in a + 1..k {
-            if omega[a][b] != 1.0 {
+    for (a, row) in omega.iter().enumerate() {
+        for (b, &weight) in row.iter().enumerate().skip(a + 1) {
+            if weight != 1.0 {
                 targeted.push(TargetedPair {
                     a,
                     b,
-                    omega: omega[a][b],
+                    omega: weight,
                     distance_before: before.distances.get(a).and_then(|r| r[b]),
                     distance_after: after.distances.get(a).and_then(|r| r[b]),
                     confused_before: before.confusion[a][b] + before.confusion[b][a],

@@ -38,7 +38,10 @@ impl LocalExecutor {
             return Ok(());
         }
         let Some(job) = self.queue.pop_front() else { return Ok(()) };
-        let spawn_err = |e: std::io::Error| ExecError::Spawn { program: self.program.display().to_string(), message: e.to_string() };
+        let spawn_err = |e: std::io::Error| ExecError::Spawn {
+            program: self.program.display().to_string(),
+            message: e.to_string(),
+        };
         let mut command = Command::new(&self.program);
         if std::env::var_os("OMP_WAIT_POLICY").is_none() {
             // Spinning OpenMP threads make libtorch 10-70x slower when anything else runs.
@@ -65,8 +68,7 @@ impl LocalExecutor {
             let progress_sender = sender.clone();
             let stderr_reader = thread::spawn(move || {
                 let mut tail: VecDeque<String> = VecDeque::new();
-                let mut log_file =
-                    log.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+                let mut log_file = log.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                     if let Some(json) = line.strip_prefix(PROGRESS_PREFIX) {
                         if let Ok(p) = serde_json::from_str(json) {

@@ -129,10 +129,7 @@ mod tests {
     use super::*;
 
     fn gram_of(means: &[Vec<f64>]) -> Vec<Vec<f64>> {
-        means
-            .iter()
-            .map(|a| means.iter().map(|b| a.iter().zip(b).map(|(x, y)| x * y).sum()).collect())
-            .collect()
+        means.iter().map(|a| means.iter().map(|b| a.iter().zip(b).map(|(x, y)| x * y).sum()).collect()).collect()
     }
 
     #[test]

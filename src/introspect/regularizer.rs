@@ -92,7 +92,11 @@ mod tests {
                 };
                 let numeric = (bump(eps) - bump(-eps)) / (2.0 * eps);
                 let analytic = grad.view([-1]).double_value(&[i]);
-                assert!((numeric - analytic).abs() < 1e-6 * (1.0 + numeric.abs()), "w{}[{i}]: {analytic} vs {numeric}", which + 1);
+                assert!(
+                    (numeric - analytic).abs() < 1e-6 * (1.0 + numeric.abs()),
+                    "w{}[{i}]: {analytic} vs {numeric}",
+                    which + 1
+                );
             }
         }
     }

@@ -58,9 +58,8 @@ impl ClassMeanAccumulator {
             let means = sum.to_kind(Kind::Double) / &counts;
             gram += means.matmul(&means.tr());
         }
-        let gram: Vec<Vec<f64>> = (0..k)
-            .map(|c| Vec::try_from(gram.get(c).to_device(Device::Cpu)).expect("f64 row"))
-            .collect();
+        let gram: Vec<Vec<f64>> =
+            (0..k).map(|c| Vec::try_from(gram.get(c).to_device(Device::Cpu)).expect("f64 row")).collect();
         let present: Vec<bool> = self.counts.iter().map(|&c| c > 0).collect();
         ClassDistances {
             distances: cosine_distances_from_gram(&gram, &present),
@@ -93,8 +92,11 @@ mod tests {
     fn matches_brute_force_on_materialised_activations() {
         tch::manual_seed(3);
         let (n, classes) = (40, 4);
-        let layers = [Tensor::randn([n, 3, 2, 2], (Kind::Float, Device::Cpu)).relu(), Tensor::randn([n, 5], (Kind::Float, Device::Cpu))];
-        let labels: Vec<i64> = (0..n).map(|i| (i * 7 % 3) as i64).collect(); // class 3 has no images
+        let layers = [
+            Tensor::randn([n, 3, 2, 2], (Kind::Float, Device::Cpu)).relu(),
+            Tensor::randn([n, 5], (Kind::Float, Device::Cpu)),
+        ];
+        let labels: Vec<i64> = (0..n).map(|i| i * 7 % 3).collect(); // class 3 has no images
         let mut acc = ClassMeanAccumulator::new(classes, Device::Cpu);
         for start in (0..n).step_by(16) {
             let len = 16.min(n - start);
@@ -107,7 +109,10 @@ mod tests {
 
         let rows: Vec<Vec<f64>> = (0..n)
             .map(|i| {
-                layers.iter().flat_map(|t| Vec::<f64>::try_from(t.get(i).flatten(0, -1).to_kind(Kind::Double)).unwrap()).collect()
+                layers
+                    .iter()
+                    .flat_map(|t| Vec::<f64>::try_from(t.get(i).flatten(0, -1).to_kind(Kind::Double)).unwrap())
+                    .collect()
             })
             .collect();
         let dim = rows[0].len();

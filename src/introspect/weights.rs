@@ -91,19 +91,30 @@ impl PairWeights {
                 continue;
             }
             let err = |message: String| WeightsError::Line { origin: format!("{origin}:{}", index + 1), message };
-            let fields: Vec<&str> = line.split(|c: char| c == ',' || c.is_whitespace()).filter(|f| !f.is_empty()).collect();
+            let fields: Vec<&str> =
+                line.split(|c: char| c == ',' || c.is_whitespace()).filter(|f| !f.is_empty()).collect();
             if fields.len() != 3 {
-                return Err(err(format!("expected `CLASS_A CLASS_B WEIGHT`, found {} field(s) in {line:?}", fields.len())));
+                return Err(err(format!(
+                    "expected `CLASS_A CLASS_B WEIGHT`, found {} field(s) in {line:?}",
+                    fields.len()
+                )));
             }
             let class = |field: &str| -> Result<usize, WeightsError> {
                 if let Ok(i) = field.parse::<usize>() {
                     if i < class_names.len() {
                         return Ok(i);
                     }
-                    return Err(err(format!("class index {i} is out of range: the dataset has {} classes", class_names.len())));
+                    return Err(err(format!(
+                        "class index {i} is out of range: the dataset has {} classes",
+                        class_names.len()
+                    )));
                 }
                 class_names.iter().position(|n| n.eq_ignore_ascii_case(field)).ok_or_else(|| {
-                    err(format!("unknown class {field:?}; classes are 0..{} or {}", class_names.len().saturating_sub(1), class_names.join(", ")))
+                    err(format!(
+                        "unknown class {field:?}; classes are 0..{} or {}",
+                        class_names.len().saturating_sub(1),
+                        class_names.join(", ")
+                    ))
                 })
             };
             let (a, b) = (class(fields[0])?, class(fields[1])?);

@@ -39,7 +39,7 @@ impl ReluConvBn {
 
 #[derive(Debug)]
 enum EdgeOp {
-    Conv(ReluConvBn),
+    Conv(Box<ReluConvBn>),
     AvgPool,
     Skip,
     Zero,
@@ -60,8 +60,8 @@ impl Cell {
             .map(|(op, edge)| {
                 let name = format!("edge_{}_{}", edge.to, edge.from);
                 match op {
-                    Op::Conv3x3 => EdgeOp::Conv(ReluConvBn::new(&p / name, channels, channels, 3, 1)),
-                    Op::Conv1x1 => EdgeOp::Conv(ReluConvBn::new(&p / name, channels, channels, 1, 1)),
+                    Op::Conv3x3 => EdgeOp::Conv(Box::new(ReluConvBn::new(&p / name, channels, channels, 3, 1))),
+                    Op::Conv1x1 => EdgeOp::Conv(Box::new(ReluConvBn::new(&p / name, channels, channels, 1, 1))),
                     Op::AvgPool3x3 => EdgeOp::AvgPool,
                     Op::Skip => EdgeOp::Skip,
                     Op::Zeroize => EdgeOp::Zero,
@@ -107,7 +107,8 @@ pub(crate) struct ReductionBlock {
 
 impl ReductionBlock {
     pub fn new(p: nn::Path, c_in: i64, c_out: i64) -> Self {
-        let shortcut_config = nn::ConvConfig { bias: false, ws_init: super::PYTORCH_DEFAULT_INIT, ..Default::default() };
+        let shortcut_config =
+            nn::ConvConfig { bias: false, ws_init: super::PYTORCH_DEFAULT_INIT, ..Default::default() };
         ReductionBlock {
             conv_a: ReluConvBn::new(&p / "conv_a", c_in, c_out, 3, 2),
             conv_b: ReluConvBn::new(&p / "conv_b", c_out, c_out, 3, 1),

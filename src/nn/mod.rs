@@ -11,8 +11,8 @@ mod network;
 mod taps;
 
 pub use network::Network;
-pub use xnas_space::MacroConfig;
 pub use taps::{NoTap, TapConsumer, TapSet};
+pub use xnas_space::MacroConfig;
 
 /// PyTorch's default initialisation of conv and linear weights (kaiming-uniform with a = √5,
 /// i.e. bounds ±1/√fan_in), which NAS-Bench-201's networks train with. tch's own default uses

@@ -10,7 +10,7 @@ use super::taps::{NoTap, TapConsumer, TapSet, Tapper};
 #[derive(Debug)]
 enum Stage {
     Cell(Cell),
-    Reduction(ReductionBlock),
+    Reduction(Box<ReductionBlock>),
 }
 
 /// A NAS-Bench-201 network for one genome. Its parameters live in the `VarStore` it was built in.
@@ -27,7 +27,8 @@ impl Network {
     /// Builds the network's layers under `p`. Input images are `[batch, c, h, w]` as in `config.input`.
     pub fn new(p: &nn::Path, genome: &Genome, config: &MacroConfig) -> Network {
         let c = config.channels as i64;
-        let stem_config = nn::ConvConfig { padding: 1, bias: false, ws_init: super::PYTORCH_DEFAULT_INIT, ..Default::default() };
+        let stem_config =
+            nn::ConvConfig { padding: 1, bias: false, ws_init: super::PYTORCH_DEFAULT_INIT, ..Default::default() };
         let stem_conv = nn::conv2d(p / "stem_conv", config.input.0 as i64, c, 3, stem_config);
         let stem_bn = nn::batch_norm2d(p / "stem_bn", c, Default::default());
         let mut stages = Vec::new();
@@ -35,7 +36,7 @@ impl Network {
         for stage in 0..3 {
             if stage > 0 {
                 let name = format!("reduction_{stage}");
-                stages.push(Stage::Reduction(ReductionBlock::new(p / name, channels, 2 * channels)));
+                stages.push(Stage::Reduction(Box::new(ReductionBlock::new(p / name, channels, 2 * channels))));
                 channels *= 2;
             }
             for k in 0..config.cells_per_stage {

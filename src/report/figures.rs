@@ -44,13 +44,7 @@ pub fn front_svg(input: &ReportInput) -> String {
             .y_label_area_size(60)
             .build_cartesian_2d(x_range.clone(), y_range.clone())
             .expect("chart");
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_desc(name(xi))
-            .y_desc(name(yi))
-            .draw()
-            .expect("mesh");
+        chart.configure_mesh().light_line_style(TRANSPARENT).x_desc(name(xi)).y_desc(name(yi)).draw().expect("mesh");
 
         let max_x = input.maximise.get(xi).copied().unwrap_or(true);
         let max_y = input.maximise.get(yi).copied().unwrap_or(true);
@@ -60,7 +54,9 @@ pub fn front_svg(input: &ReportInput) -> String {
                 .draw_series(std::iter::once(Polygon::new(region, RGBColor(70, 130, 180).mix(0.25).filled())))
                 .expect("region")
                 .label("hypervolume region")
-                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], RGBColor(70, 130, 180).mix(0.25).filled()));
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], RGBColor(70, 130, 180).mix(0.25).filled())
+                });
         }
         chart
             .draw_series(coords.iter().map(|&p| Circle::new(p, 3, RGBColor(150, 150, 150).filled())))
@@ -95,8 +91,12 @@ pub fn hypervolume_svg(input: &ReportInput) -> String {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let data: Vec<(f64, f64)> =
-            input.hypervolume_per_generation.iter().map(|&(g, hv)| (g as f64, hv)).filter(|p| p.1.is_finite()).collect();
+        let data: Vec<(f64, f64)> = input
+            .hypervolume_per_generation
+            .iter()
+            .map(|&(g, hv)| (g as f64, hv))
+            .filter(|p| p.1.is_finite())
+            .collect();
         let (x_range, mut y_range) = ranges(data.iter().copied());
         y_range.start = y_range.start.min(0.0);
         let mut chart = ChartBuilder::on(&root)

@@ -171,8 +171,7 @@ fn index_html(input: &ReportInput, table: &Table1) -> String {
     let mut front: Vec<&ReportPoint> = input.front.iter().map(|&i| &input.points[i]).collect();
     front.sort_by(|a, b| b.accuracy.unwrap_or(0.0).total_cmp(&a.accuracy.unwrap_or(0.0)));
     for p in front {
-        let objectives =
-            p.objectives.iter().flatten().map(|v| format!("<td>{v:.4}</td>")).collect::<Vec<_>>().join("");
+        let objectives = p.objectives.iter().flatten().map(|v| format!("<td>{v:.4}</td>")).collect::<Vec<_>>().join("");
         let _ = writeln!(
             rows,
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td>{objectives}<td>{:.4}M</td></tr>",

@@ -58,7 +58,12 @@ pub struct RunSummary {
 }
 
 /// Starts a new run of `script` in `run_dir` (which must not hold a run yet).
-pub fn start(script: &Path, run_dir: &Path, overrides: &[(String, String)], options: &RunOptions) -> anyhow::Result<RunSummary> {
+pub fn start(
+    script: &Path,
+    run_dir: &Path,
+    overrides: &[(String, String)],
+    options: &RunOptions,
+) -> anyhow::Result<RunSummary> {
     if Store::db_path(run_dir).exists() {
         bail!(
             "{} already holds a run; continue it with `xnas resume {}`, or pick another --name",
@@ -96,8 +101,11 @@ pub fn resume(run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunSummary
             .with_context(|| format!("reading the search state of generation {}", saved.generation))?,
         None => Search::new(experiment.spec())?,
     };
-    let interrupted = store.evaluations(Some(EvalStatus::Running))?.len() + store.evaluations(Some(EvalStatus::Queued))?.len();
-    for e in store.evaluations(Some(EvalStatus::Running))?.into_iter().chain(store.evaluations(Some(EvalStatus::Queued))?) {
+    let interrupted =
+        store.evaluations(Some(EvalStatus::Running))?.len() + store.evaluations(Some(EvalStatus::Queued))?.len();
+    for e in
+        store.evaluations(Some(EvalStatus::Running))?.into_iter().chain(store.evaluations(Some(EvalStatus::Queued))?)
+    {
         store.fail(e.id, "interrupted (the run stopped before it finished); asked again on resume")?;
     }
     eprintln!(
@@ -383,7 +391,9 @@ impl Runner {
     fn generation_bar(&self, generation: u64, total: usize) -> ProgressBar {
         let budget = match self.experiment.budget() {
             Budget::Generations(g) => format!("generation {}/{g}", generation + 1),
-            Budget::Evaluations(n) => format!("generation {} ({}/{n} evaluations)", generation + 1, self.search.records().len()),
+            Budget::Evaluations(n) => {
+                format!("generation {} ({}/{n} evaluations)", generation + 1, self.search.records().len())
+            }
         };
         if !self.progress {
             eprintln!("{budget}: {total} candidate(s)");

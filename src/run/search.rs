@@ -17,7 +17,9 @@ impl Search {
     /// A fresh search for an experiment.
     pub fn new(spec: &ExperimentSpec) -> Result<Search, xnas_moo::ConfigError> {
         Ok(match spec.search.algorithm {
-            Algorithm::Random => Search::Random(RandomSearch::new(spec.problem(), spec.search.population, spec.search.seed)?),
+            Algorithm::Random => {
+                Search::Random(RandomSearch::new(spec.problem(), spec.search.population, spec.search.seed)?)
+            }
             Algorithm::Nsga2 | Algorithm::Ga => Search::Nsga2(Nsga2::new(spec.nsga2_config())?),
         })
     }

@@ -114,7 +114,12 @@ pub fn train(
                 let mean = epoch_loss.double_value(&[]) / epoch_batches as f64;
                 if !mean.is_finite() {
                     let value = loss.double_value(&[]);
-                    return Err(TrainError::NonFiniteLoss { value: if value.is_finite() { mean } else { value }, epoch: epoch + 1, step, lr });
+                    return Err(TrainError::NonFiniteLoss {
+                        value: if value.is_finite() { mean } else { value },
+                        epoch: epoch + 1,
+                        step,
+                        lr,
+                    });
                 }
                 Some(mean)
             } else {

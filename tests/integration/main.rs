@@ -5,7 +5,7 @@
 mod network;
 #[cfg(feature = "torch")]
 mod run;
-#[cfg(feature = "torch")]
-mod training;
 mod script;
 mod store;
+#[cfg(feature = "torch")]
+mod training;

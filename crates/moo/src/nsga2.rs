@@ -373,7 +373,10 @@ impl Nsga2 {
     /// evaluated or failed record and returns its new evaluation (`None` keeps the old one).
     /// The population keeps its members (less those that now fail) and survival re-ranks them,
     /// so the next `ask` breeds from the new objectives. Refused while candidates are pending.
-    pub fn rescore(&mut self, mut score: impl FnMut(&crate::archive::Record) -> Option<Evaluation>) -> Result<(), SearchError> {
+    pub fn rescore(
+        &mut self,
+        mut score: impl FnMut(&crate::archive::Record) -> Option<Evaluation>,
+    ) -> Result<(), SearchError> {
         if self.archive.pending() > 0 {
             return Err(SearchError::Pending { count: self.archive.pending() });
         }

@@ -123,12 +123,7 @@ impl SpaceCounts {
             }
             forms.insert(form);
         }
-        SpaceCounts {
-            total,
-            valid,
-            distinct: forms.len(),
-            distinct_valid: valid_forms.len(),
-        }
+        SpaceCounts { total, valid, distinct: forms.len(), distinct_valid: valid_forms.len() }
     }
 }
 
@@ -154,14 +149,8 @@ mod tests {
         // With no input→output path, edges 3←0 and 2←0 are zeroize, and node 1 is `#` or its
         // edges out of it carry `#`; so node 2 is `#+#` and node 3 is `#`, `#` and a third term:
         // `#` (3←2 zeroize), `#+#` (skip) or `(#+#)@op` for conv3x3, conv1x1 and avgpool.
-        let expected: BTreeSet<&str> = [
-            "#+#+#",
-            "#+#+#+#",
-            "#+#+(#+#)@nor_conv_3x3",
-            "#+#+(#+#)@nor_conv_1x1",
-            "#+#+(#+#)@avg_pool_3x3",
-        ]
-        .into();
+        let expected: BTreeSet<&str> =
+            ["#+#+#", "#+#+#+#", "#+#+(#+#)@nor_conv_3x3", "#+#+(#+#)@nor_conv_1x1", "#+#+(#+#)@avg_pool_3x3"].into();
         let mut invalid_forms = BTreeSet::new();
         let mut valid_forms = BTreeSet::new();
         for g in Genome::all() {
@@ -182,26 +171,15 @@ mod tests {
     fn hand_built_strings() {
         // node1 = (0)@nor_conv_3x3; node2 = sort[#, node1] = #+(0)@nor_conv_3x3;
         // node3 = sort[(0)@avg_pool_3x3, #, (node2)@nor_conv_1x1]; '#' < '(#' < '(0'.
-        let g = genome(
-            "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|",
-        );
-        assert_eq!(
-            g.canonical().as_str(),
-            "#+(#+(0)@nor_conv_3x3)@nor_conv_1x1+(0)@avg_pool_3x3"
-        );
+        let g = genome("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|");
+        assert_eq!(g.canonical().as_str(), "#+(#+(0)@nor_conv_3x3)@nor_conv_1x1+(0)@avg_pool_3x3");
         // Everything skip: nodes 1 and 2 are `0` and `0+0`, node 3 joins `0`, `0` and `0+0`.
         assert_eq!(genome("444444").canonical().as_str(), "0+0+0+0");
         // Node 1 is `#`, so the conv out of it carries `#` too.
         assert_eq!(genome("333303").canonical().as_str(), "#+#+#");
-        assert_eq!(
-            genome("333033").canonical().as_str(),
-            "#+#+(0)@nor_conv_3x3"
-        );
+        assert_eq!(genome("333033").canonical().as_str(), "#+#+(0)@nor_conv_3x3");
         // Node 2 with two dead inputs is `#+#`, not `#` (NAS-Bench-201's rule).
-        assert_eq!(
-            genome("333330").canonical().as_str(),
-            "#+#+(#+#)@nor_conv_3x3"
-        );
+        assert_eq!(genome("333330").canonical().as_str(), "#+#+(#+#)@nor_conv_3x3");
     }
 
     #[test]
@@ -220,14 +198,8 @@ mod tests {
         // + (node2)@avg_pool_3x3. 103324 is the same graph with nodes 1 and 2 relabelled, but its
         // node 2 (#+(0)@nor_conv_3x3) feeds node 3 through a skip as one term, `#` and all; and
         // `#+(0)...` sorts before `((0)...`.
-        assert_eq!(
-            genome("013342").canonical().as_str(),
-            "#+(#+(0)@nor_conv_1x1)@avg_pool_3x3+(0)@nor_conv_3x3"
-        );
-        assert_eq!(
-            genome("103324").canonical().as_str(),
-            "#+#+(0)@nor_conv_3x3+((0)@nor_conv_1x1)@avg_pool_3x3"
-        );
+        assert_eq!(genome("013342").canonical().as_str(), "#+(#+(0)@nor_conv_1x1)@avg_pool_3x3+(0)@nor_conv_3x3");
+        assert_eq!(genome("103324").canonical().as_str(), "#+#+(0)@nor_conv_3x3+((0)@nor_conv_1x1)@avg_pool_3x3");
     }
 
     #[test]
@@ -236,10 +208,8 @@ mod tests {
         // one-term node 1 and a two-term node 2, so every edge's op can be read back from the
         // string: the 3^6 cells built from conv3x3, conv1x1 and avgpool give 3^6 forms.
         let weighted = [Op::Conv3x3, Op::Conv1x1, Op::AvgPool3x3];
-        let forms: HashSet<CanonicalForm> = Genome::all()
-            .filter(|g| g.0.iter().all(|op| weighted.contains(op)))
-            .map(|g| g.canonical())
-            .collect();
+        let forms: HashSet<CanonicalForm> =
+            Genome::all().filter(|g| g.0.iter().all(|op| weighted.contains(op))).map(|g| g.canonical()).collect();
         assert_eq!(forms.len(), 3usize.pow(6));
     }
 }

@@ -52,12 +52,7 @@ pub struct MacroConfig {
 impl Default for MacroConfig {
     /// The paper's CIFAR-10 network: C = 16, N = 5, 10 classes, 3×32×32 inputs.
     fn default() -> Self {
-        MacroConfig {
-            channels: 16,
-            cells_per_stage: 5,
-            num_classes: 10,
-            input: (3, 32, 32),
-        }
+        MacroConfig { channels: 16, cells_per_stage: 5, num_classes: 10, input: (3, 32, 32) }
     }
 }
 
@@ -83,29 +78,21 @@ pub enum MacroConfigError {
         conv_size: usize,
         pool_size: usize,
     },
-    #[error(
-        "the network for {config} has more than 2^64 parameters or FLOPs; use smaller settings"
-    )]
+    #[error("the network for {config} has more than 2^64 parameters or FLOPs; use smaller settings")]
     TooLarge { config: String },
-    #[error(
-        "input shape {text:?} is not CxHxW (three positive integers joined by 'x', e.g. 3x32x32)"
-    )]
+    #[error("input shape {text:?} is not CxHxW (three positive integers joined by 'x', e.g. 3x32x32)")]
     BadInputShape { text: String },
 }
 
 /// The output size of a convolution or pooling window along one dimension.
 fn window_output(size: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    size.checked_add(2 * padding)?
-        .checked_sub(kernel)
-        .map(|span| span / stride + 1)
+    size.checked_add(2 * padding)?.checked_sub(kernel).map(|span| span / stride + 1)
 }
 
 impl MacroConfig {
     /// Parses an input shape written `CxHxW`, e.g. `3x32x32` (also `×` or `,` between the numbers).
     pub fn parse_input(text: &str) -> Result<(usize, usize, usize), MacroConfigError> {
-        let bad = || MacroConfigError::BadInputShape {
-            text: text.to_string(),
-        };
+        let bad = || MacroConfigError::BadInputShape { text: text.to_string() };
         let parts: Vec<usize> = text
             .trim()
             .split(['x', 'X', '×', ','])
@@ -122,19 +109,14 @@ impl MacroConfig {
     pub fn stage_sizes(&self) -> Result<[(usize, usize); NUM_STAGES], MacroConfigError> {
         let (c, h, w) = self.input;
         if c == 0 || h == 0 || w == 0 {
-            return Err(MacroConfigError::EmptyInput {
-                input: format!("{c}x{h}x{w}"),
-            });
+            return Err(MacroConfigError::EmptyInput { input: format!("{c}x{h}x{w}") });
         }
         let mut sizes = [(h, w); NUM_STAGES];
         for block in 1..NUM_STAGES {
             let (bh, bw) = sizes[block - 1];
             let mut next = [0; 2];
-            for (slot, (dimension, input_size, size)) in
-                next.iter_mut().zip([("height", h, bh), ("width", w, bw)])
-            {
-                let conv_size =
-                    window_output(size, 3, 2, 1).expect("3×3 with padding 1 fits any size ≥ 1");
+            for (slot, (dimension, input_size, size)) in next.iter_mut().zip([("height", h, bh), ("width", w, bw)]) {
+                let conv_size = window_output(size, 3, 2, 1).expect("3×3 with padding 1 fits any size ≥ 1");
                 let pool_size = window_output(size, 2, 2, 0).unwrap_or(0);
                 if conv_size != pool_size {
                     return Err(MacroConfigError::OddAtReduction {
@@ -162,9 +144,7 @@ impl MacroConfig {
             return Err(MacroConfigError::NoClasses);
         }
         self.stage_sizes()?;
-        let too_large = || MacroConfigError::TooLarge {
-            config: format!("{self:?}"),
-        };
+        let too_large = || MacroConfigError::TooLarge { config: format!("{self:?}") };
         checked_params(genome, self).ok_or_else(too_large)?;
         checked_flops(genome, self).ok_or_else(too_large)?;
         Ok(())
@@ -173,9 +153,7 @@ impl MacroConfig {
 
 /// Checked product of factors.
 fn product(factors: &[usize]) -> Option<u64> {
-    factors
-        .iter()
-        .try_fold(1u64, |acc, &f| acc.checked_mul(u64::try_from(f).ok()?))
+    factors.iter().try_fold(1u64, |acc, &f| acc.checked_mul(u64::try_from(f).ok()?))
 }
 
 /// Checked sum of terms.
@@ -200,28 +178,14 @@ fn checked_params(genome: &Genome, config: &MacroConfig) -> Option<u64> {
         if stage > 0 {
             let cin = ch / 2;
             // conv_a + BN, conv_b + BN, shortcut 1×1 conv.
-            terms.extend([
-                product(&[9, cin, ch]),
-                bn(ch),
-                product(&[9, ch, ch]),
-                bn(ch),
-                product(&[cin, ch]),
-            ]);
+            terms.extend([product(&[9, cin, ch]), bn(ch), product(&[9, ch, ch]), bn(ch), product(&[cin, ch])]);
         }
-        let per_cell = sum(&[
-            product(&[n3, 9, ch, ch]),
-            product(&[n3, 2, ch]),
-            product(&[n1, ch, ch]),
-            product(&[n1, 2, ch]),
-        ]);
+        let per_cell =
+            sum(&[product(&[n3, 9, ch, ch]), product(&[n3, 2, ch]), product(&[n1, ch, ch]), product(&[n1, 2, ch])]);
         terms.push(per_cell.and_then(|p| p.checked_mul(config.cells_per_stage as u64)));
     }
     let top = c.checked_mul(1 << (NUM_STAGES - 1))?;
-    terms.extend([
-        bn(top),
-        product(&[top, config.num_classes]),
-        product(&[config.num_classes]),
-    ]);
+    terms.extend([bn(top), product(&[top, config.num_classes]), product(&[config.num_classes])]);
     sum(&terms)
 }
 
@@ -238,24 +202,14 @@ fn checked_flops(genome: &Genome, config: &MacroConfig) -> Option<u64> {
             let (ah, aw) = (window_output(sh, 3, 2, 1)?, window_output(sw, 3, 2, 1)?);
             // The shortcut's 1×1 conv runs after the 2×2 pool, at the pool's output size.
             let (ph, pw) = (window_output(sh, 2, 2, 0)?, window_output(sw, 2, 2, 0)?);
-            terms.extend([
-                product(&[ah, aw, 9, cin, ch]),
-                product(&[ah, aw, 9, ch, ch]),
-                product(&[ph, pw, cin, ch]),
-            ]);
+            terms.extend([product(&[ah, aw, 9, cin, ch]), product(&[ah, aw, 9, ch, ch]), product(&[ph, pw, cin, ch])]);
             (sh, sw) = (ah, aw);
         }
-        let per_cell = sum(&[
-            product(&[n3, sh, sw, 9, ch, ch]),
-            product(&[n1, sh, sw, ch, ch]),
-        ]);
+        let per_cell = sum(&[product(&[n3, sh, sw, 9, ch, ch]), product(&[n1, sh, sw, ch, ch])]);
         terms.push(per_cell.and_then(|p| p.checked_mul(config.cells_per_stage as u64)));
     }
     let top = c.checked_mul(1 << (NUM_STAGES - 1))?;
-    terms.extend([
-        product(&[top, config.num_classes]),
-        product(&[config.num_classes]),
-    ]);
+    terms.extend([product(&[top, config.num_classes]), product(&[config.num_classes])]);
     sum(&terms)
 }
 
@@ -296,18 +250,11 @@ mod tests {
     }
 
     fn cifar(num_classes: usize) -> MacroConfig {
-        MacroConfig {
-            num_classes,
-            ..MacroConfig::default()
-        }
+        MacroConfig { num_classes, ..MacroConfig::default() }
     }
 
     fn imagenet16_120() -> MacroConfig {
-        MacroConfig {
-            num_classes: 120,
-            input: (3, 16, 16),
-            ..MacroConfig::default()
-        }
+        MacroConfig { num_classes: 120, input: (3, 16, 16), ..MacroConfig::default() }
     }
 
     /// NAS-Bench-201's published figures, in units of the last printed digit.
@@ -326,11 +273,7 @@ mod tests {
         for g in Genome::all() {
             let n3 = g.0.iter().filter(|&&op| op == Op::Conv3x3).count() as u64;
             let n1 = g.0.iter().filter(|&&op| op == Op::Conv1x1).count() as u64;
-            assert_eq!(
-                params(&g, &config),
-                empty + 243_040 * n3 + 28_000 * n1,
-                "{g}"
-            );
+            assert_eq!(params(&g, &config), empty + 243_040 * n3 + 28_000 * n1, "{g}");
         }
         // CIFAR-100 (the classifier has 100 outputs): 0.079156 M to 1.537396 M.
         assert_eq!(params(&all(Op::Zeroize), &cifar(100)), 79_156);
@@ -377,27 +320,16 @@ mod tests {
     #[test]
     fn small_network_by_hand() {
         // C=4, N=1, K=3, 1×12×12; genome 0→1 conv3x3, 1→3 conv1x1, others skip/pool/zeroize.
-        let config = MacroConfig {
-            channels: 4,
-            cells_per_stage: 1,
-            num_classes: 3,
-            input: (1, 12, 12),
-        };
+        let config = MacroConfig { channels: 4, cells_per_stage: 1, num_classes: 3, input: (1, 12, 12) };
         let g: Genome = "032412".parse().unwrap(); // one conv3x3, one conv1x1
                                                    // Params. Stem 9·1·4 + 8 = 44. Block 4→8: 9·4·8 + 16 + 9·8·8 + 16 + 4·8 = 928.
                                                    // Block 8→16: 9·8·16 + 32 + 9·16·16 + 32 + 8·16 = 3,648. Head BN 32, linear 16·3 + 3 = 51.
                                                    // Cells (one per stage): conv3x3 9·(16+64+256) + 2·(4+8+16) = 3,080; conv1x1 336 + 56 = 392.
-        assert_eq!(
-            params(&g, &config),
-            44 + 928 + 3_648 + 32 + 51 + 3_080 + 392
-        );
+        assert_eq!(params(&g, &config), 44 + 928 + 3_648 + 32 + 51 + 3_080 + 392);
         // FLOPs. Stem 144·9·1·4 = 5,184. Block 1 at 6×6: 36·9·4·8 + 36·9·8·8 + 36·4·8 = 32,256;
         // block 2 at 3×3: 9·9·8·16 + 9·9·16·16 + 9·8·16 = 32,256. Classifier 51.
         // Cells: conv3x3 144·9·16 + 36·9·64 + 9·9·256 = 62,208; conv1x1 6,912.
-        assert_eq!(
-            flops(&g, &config),
-            5_184 + 32_256 + 32_256 + 51 + 62_208 + 6_912
-        );
+        assert_eq!(flops(&g, &config), 5_184 + 32_256 + 32_256 + 51 + 62_208 + 6_912);
         assert_eq!(config.stage_sizes().unwrap(), [(12, 12), (6, 6), (3, 3)]);
     }
 
@@ -405,12 +337,7 @@ mod tests {
     fn non_square_inputs_use_each_dimension() {
         // 1×8×4 with C=1, N=0, K=1: stem 8·4·9 = 288; block 1 (1→2) at 4×2: 8·9·2 + 8·9·4 + 8·2
         // = 448; block 2 (2→4) at 2×1: 2·9·8 + 2·9·16 + 2·8 = 448; classifier 4 + 1.
-        let config = MacroConfig {
-            channels: 1,
-            cells_per_stage: 0,
-            num_classes: 1,
-            input: (1, 8, 4),
-        };
+        let config = MacroConfig { channels: 1, cells_per_stage: 0, num_classes: 1, input: (1, 8, 4) };
         assert_eq!(config.stage_sizes().unwrap(), [(8, 4), (4, 2), (2, 1)]);
         assert_eq!(flops(&all(Op::Conv3x3), &config), 288 + 448 + 448 + 5);
     }
@@ -425,10 +352,7 @@ mod tests {
         };
         assert_eq!(with(|c| c.channels = 0), MacroConfigError::NoChannels);
         assert_eq!(with(|c| c.num_classes = 0), MacroConfigError::NoClasses);
-        assert!(matches!(
-            with(|c| c.input = (3, 0, 32)),
-            MacroConfigError::EmptyInput { .. }
-        ));
+        assert!(matches!(with(|c| c.input = (3, 0, 32)), MacroConfigError::EmptyInput { .. }));
         // 30 → 15 at block 2: conv gives 8, pool 7.
         let e = with(|c| c.input = (3, 30, 32));
         assert_eq!(
@@ -443,32 +367,10 @@ mod tests {
             }
         );
         assert!(e.to_string().contains("multiple of 4"), "{e}");
-        assert!(matches!(
-            with(|c| c.input = (3, 32, 1)),
-            MacroConfigError::OddAtReduction { block: 1, .. }
-        ));
-        assert!(matches!(
-            with(|c| c.channels = usize::MAX / 2),
-            MacroConfigError::TooLarge { .. }
-        ));
-        assert_eq!(
-            params(
-                &g,
-                &MacroConfig {
-                    channels: usize::MAX / 2,
-                    ..Default::default()
-                }
-            ),
-            u64::MAX
-        );
-        for config in [
-            cifar(10),
-            imagenet16_120(),
-            MacroConfig {
-                input: (1, 28, 28),
-                ..Default::default()
-            },
-        ] {
+        assert!(matches!(with(|c| c.input = (3, 32, 1)), MacroConfigError::OddAtReduction { block: 1, .. }));
+        assert!(matches!(with(|c| c.channels = usize::MAX / 2), MacroConfigError::TooLarge { .. }));
+        assert_eq!(params(&g, &MacroConfig { channels: usize::MAX / 2, ..Default::default() }), u64::MAX);
+        for config in [cifar(10), imagenet16_120(), MacroConfig { input: (1, 28, 28), ..Default::default() }] {
             config.check(&g).unwrap();
         }
     }
@@ -478,15 +380,7 @@ mod tests {
         assert_eq!(MacroConfig::parse_input("3x32x32"), Ok((3, 32, 32)));
         assert_eq!(MacroConfig::parse_input(" 1×28×28 "), Ok((1, 28, 28)));
         assert_eq!(MacroConfig::parse_input("3,16,16"), Ok((3, 16, 16)));
-        for bad in [
-            "",
-            "32x32",
-            "3x32x32x1",
-            "3x0x32",
-            "-3x32x32",
-            "3xax32",
-            "3x32x",
-        ] {
+        for bad in ["", "32x32", "3x32x32x1", "3x0x32", "-3x32x32", "3xax32", "3x32x"] {
             let e = MacroConfig::parse_input(bad).unwrap_err();
             assert!(e.to_string().contains("CxHxW"), "{bad}: {e}");
         }

@@ -48,13 +48,7 @@ pub enum Op {
 
 impl Op {
     /// All operations, in op-code order.
-    pub const ALL: [Op; NUM_OPS] = [
-        Op::Conv3x3,
-        Op::Conv1x1,
-        Op::AvgPool3x3,
-        Op::Zeroize,
-        Op::Skip,
-    ];
+    pub const ALL: [Op; NUM_OPS] = [Op::Conv3x3, Op::Conv1x1, Op::AvgPool3x3, Op::Zeroize, Op::Skip];
 
     /// The paper's integer code (0 conv3x3, 1 conv1x1, 2 avgpool3x3, 3 zeroize, 4 skip).
     pub fn code(self) -> u8 {
@@ -112,10 +106,7 @@ pub struct ParseError {
 impl Genome {
     /// The operation on edge `j ← i`.
     pub fn op(&self, from: usize, to: usize) -> Option<Op> {
-        EDGES
-            .iter()
-            .position(|e| e.from == from && e.to == to)
-            .map(|k| self.0[k])
+        EDGES.iter().position(|e| e.from == from && e.to == to).map(|k| self.0[k])
     }
 
     /// The paper's integer codes, in edge order.
@@ -137,43 +128,26 @@ impl Genome {
 
     /// The six-digit form in the paper's op codes, e.g. `"002404"`.
     pub fn compact(&self) -> String {
-        self.0
-            .iter()
-            .map(|op| char::from(b'0' + op.code()))
-            .collect()
+        self.0.iter().map(|op| char::from(b'0' + op.code())).collect()
     }
 
     /// Parses the six-digit form in the paper's op codes.
     pub fn parse_compact(s: &str) -> Result<Genome, ParseError> {
-        let err = |position: usize, message: String| ParseError {
-            input: s.to_string(),
-            position,
-            message,
-        };
+        let err = |position: usize, message: String| ParseError { input: s.to_string(), position, message };
         let chars: Vec<char> = s.chars().collect();
         let mut ops = [Op::Zeroize; NUM_EDGES];
         for (k, &c) in chars.iter().enumerate() {
             if k >= NUM_EDGES {
-                return Err(err(
-                    k,
-                    format!(
-                        "a compact genome has {NUM_EDGES} digits, this one has {}",
-                        chars.len()
-                    ),
-                ));
+                return Err(err(k, format!("a compact genome has {NUM_EDGES} digits, this one has {}", chars.len())));
             }
-            ops[k] = c
-                .to_digit(10)
-                .and_then(|d| Op::from_code(d as u8))
-                .ok_or_else(|| err(k, format!("{c:?} is not an op code (0 conv3x3, 1 conv1x1, 2 avgpool3x3, 3 zeroize, 4 skip)")))?;
+            ops[k] = c.to_digit(10).and_then(|d| Op::from_code(d as u8)).ok_or_else(|| {
+                err(k, format!("{c:?} is not an op code (0 conv3x3, 1 conv1x1, 2 avgpool3x3, 3 zeroize, 4 skip)"))
+            })?;
         }
         if chars.len() < NUM_EDGES {
             return Err(err(
                 chars.len(),
-                format!(
-                    "a compact genome has {NUM_EDGES} digits, this one has {}",
-                    chars.len()
-                ),
+                format!("a compact genome has {NUM_EDGES} digits, this one has {}", chars.len()),
             ));
         }
         Ok(Genome(ops))
@@ -181,11 +155,7 @@ impl Genome {
 
     /// Parses a NAS-Bench-201 arch string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`.
     pub fn parse_arch_string(s: &str) -> Result<Genome, ParseError> {
-        let err = |position: usize, message: String| ParseError {
-            input: s.to_string(),
-            position,
-            message,
-        };
+        let err = |position: usize, message: String| ParseError { input: s.to_string(), position, message };
         let mut ops = Vec::with_capacity(NUM_EDGES);
         let mut offset = 0;
         let nodes: Vec<&str> = s.split('+').collect();
@@ -202,10 +172,7 @@ impl Genome {
         for (node_index, group) in nodes.iter().enumerate() {
             let to = node_index + 1;
             if !group.starts_with('|') || !group.ends_with('|') || group.len() < 2 {
-                return Err(err(
-                    offset,
-                    format!("node {to}'s group {group:?} must look like |op~0|...|"),
-                ));
+                return Err(err(offset, format!("node {to}'s group {group:?} must look like |op~0|...|")));
             }
             let inner = &group[1..group.len() - 1];
             let mut item_offset = offset + 1;
@@ -213,35 +180,23 @@ impl Genome {
             if items.len() != to {
                 return Err(err(
                     offset,
-                    format!(
-                        "node {to} needs {to} incoming edge(s) (from nodes 0..{to}), found {}",
-                        items.len()
-                    ),
+                    format!("node {to} needs {to} incoming edge(s) (from nodes 0..{to}), found {}", items.len()),
                 ));
             }
             for (from, item) in items.iter().enumerate() {
                 let Some((name, input)) = item.split_once('~') else {
-                    return Err(err(
-                        item_offset,
-                        format!("{item:?} must be op~input, e.g. nor_conv_3x3~{from}"),
-                    ));
+                    return Err(err(item_offset, format!("{item:?} must be op~input, e.g. nor_conv_3x3~{from}")));
                 };
                 let op = Op::from_nb201_name(name).ok_or_else(|| {
                     err(
                         item_offset,
-                        format!(
-                            "unknown op {name:?}; known ops: {}",
-                            Op::ALL.map(Op::nb201_name).join(", ")
-                        ),
+                        format!("unknown op {name:?}; known ops: {}", Op::ALL.map(Op::nb201_name).join(", ")),
                     )
                 })?;
                 if input != from.to_string() {
                     return Err(err(
                         item_offset + name.len() + 1,
-                        format!(
-                            "edge {} of node {to} must come from node {from}, not {input:?}",
-                            from + 1
-                        ),
+                        format!("edge {} of node {to} must come from node {from}, not {input:?}", from + 1),
                     ));
                 }
                 ops.push(op);
@@ -249,9 +204,7 @@ impl Genome {
             }
             offset += group.len() + 1;
         }
-        Ok(Genome(
-            ops.try_into().expect("three groups of 1, 2 and 3 edges"),
-        ))
+        Ok(Genome(ops.try_into().expect("three groups of 1, 2 and 3 edges")))
     }
 
     /// The NAS-Bench-201 arch string.
@@ -346,9 +299,7 @@ mod tests {
     #[test]
     fn edge_order_matches_nas_bench_201_strings() {
         let g: Genome =
-            "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
-                .parse()
-                .unwrap();
+            "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|".parse().unwrap();
         assert_eq!(g.op(0, 1), Some(Op::Conv1x1));
         assert_eq!(g.op(0, 2), Some(Op::Zeroize));
         assert_eq!(g.op(1, 2), Some(Op::AvgPool3x3));
@@ -360,18 +311,12 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_problem() {
-        let e = "|nor_conv_3x3~0|+|conv5x5~0|none~1|+|none~0|none~1|none~2|"
-            .parse::<Genome>()
-            .unwrap_err();
+        let e = "|nor_conv_3x3~0|+|conv5x5~0|none~1|+|none~0|none~1|none~2|".parse::<Genome>().unwrap_err();
         assert_eq!(e.position, 18);
         assert!(e.message.contains("unknown op \"conv5x5\""), "{e}");
-        let e = "|nor_conv_3x3~0|+|none~0|+|none~0|none~1|none~2|"
-            .parse::<Genome>()
-            .unwrap_err();
+        let e = "|nor_conv_3x3~0|+|none~0|+|none~0|none~1|none~2|".parse::<Genome>().unwrap_err();
         assert!(e.message.contains("node 2 needs 2"), "{e}");
-        let e = "|nor_conv_3x3~0|+|none~0|none~2|+|none~0|none~1|none~2|"
-            .parse::<Genome>()
-            .unwrap_err();
+        let e = "|nor_conv_3x3~0|+|none~0|none~2|+|none~0|none~1|none~2|".parse::<Genome>().unwrap_err();
         assert_eq!(e.position, 30);
         let e = "00240".parse::<Genome>().unwrap_err();
         assert_eq!(e.position, 5);
@@ -404,12 +349,7 @@ mod tests {
         Genome::all()
             .filter(|g| {
                 let on = |f, t| g.op(f, t) != Some(Op::Zeroize);
-                let paths = [
-                    on(0, 3),
-                    on(0, 1) && on(1, 3),
-                    on(0, 2) && on(2, 3),
-                    on(0, 1) && on(1, 2) && on(2, 3),
-                ];
+                let paths = [on(0, 3), on(0, 1) && on(1, 3), on(0, 2) && on(2, 3), on(0, 1) && on(1, 2) && on(2, 3)];
                 !paths.iter().any(|&p| p)
             })
             .count()
