@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod check;
 pub mod eval;
 pub mod evaluate;
+pub mod hv;
 pub mod inspect;
 pub mod pareto;
 pub mod repair;
@@ -53,6 +54,8 @@ pub enum Command {
     Wordnet(wordnet::WordnetCommand),
     /// Non-dominated points (or every point's front rank) of the point sets in a file, like moocore's `nondominated`.
     Pareto(pareto::ParetoArgs),
+    /// Exact hypervolume of each point set in a file, like moocore's `hv`.
+    Hv(hv::HvArgs),
 }
 
 /// Runs one parsed command line.
@@ -70,5 +73,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Wordnet(cmd) => wordnet::run(cmd),
         Command::Pareto(args) => pareto::run(args),
+        Command::Hv(args) => hv::run(args),
     }
 }

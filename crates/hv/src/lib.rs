@@ -49,7 +49,7 @@ pub fn hypervolume_max<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> Resu
 /// per point (no per-point allocation, for large sets).
 pub fn hypervolume_flat(values: &[f64], reference: &[f64]) -> Result<f64, HvError> {
     let dimension = reference.len().max(1);
-    if values.len() % dimension != 0 {
+    if !values.len().is_multiple_of(dimension) {
         return Err(HvError::RaggedBuffer { len: values.len(), dimension });
     }
     let rows: Vec<&[f64]> = values.chunks_exact(dimension).collect();
@@ -119,7 +119,8 @@ impl Problem {
 
     fn contributions(&self, count: usize) -> Vec<f64> {
         let mut result = vec![0.0; count];
-        for (value, &row) in many::contributions(&self.data, self.dimension, &self.reference).into_iter().zip(&self.rows)
+        for (value, &row) in
+            many::contributions(&self.data, self.dimension, &self.reference).into_iter().zip(&self.rows)
         {
             result[row] = value;
         }

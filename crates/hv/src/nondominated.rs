@@ -13,8 +13,7 @@ pub(crate) fn nondominated_rows(data: &[f64], dimension: usize) -> (Vec<usize>, 
     let mut duplicated: Vec<bool> = Vec::new();
     for (_, i) in order {
         let p = &data[i * dimension..(i + 1) * dimension];
-        let dominator =
-            kept.iter().position(|&k| weakly_dominates(&data[k * dimension..(k + 1) * dimension], p));
+        let dominator = kept.iter().position(|&k| weakly_dominates(&data[k * dimension..(k + 1) * dimension], p));
         match dominator {
             None => {
                 kept.push(i);

@@ -22,8 +22,11 @@ impl Ranked {
     /// `points_by_x` lists the rows in x-rank order.
     fn new(data: &[f64], points_by_x: impl ExactSizeIterator<Item = usize>, reference: &[f64]) -> Ranked {
         let capacity = points_by_x.len() + 2;
-        let mut ranked =
-            Ranked { x: Vec::with_capacity(capacity), y: Vec::with_capacity(capacity), z: Vec::with_capacity(capacity) };
+        let mut ranked = Ranked {
+            x: Vec::with_capacity(capacity),
+            y: Vec::with_capacity(capacity),
+            z: Vec::with_capacity(capacity),
+        };
         ranked.push(f64::NEG_INFINITY, reference[1], f64::NEG_INFINITY);
         for i in points_by_x {
             ranked.push(data[3 * i], data[3 * i + 1], data[3 * i + 2]);
