@@ -1,7 +1,6 @@
 //! `xnas hv [FILE|-] --ref r1,r2,... [--maximise]`: the exact hypervolume of each point set in a
 //! file, one per line, like moocore's `hv` program (same file format as `xnas pareto`).
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -21,17 +20,7 @@ pub struct HvArgs {
 }
 
 pub fn run(args: HvArgs) -> anyhow::Result<()> {
-    let (text, source) = match &args.file {
-        Some(path) if path.as_os_str() != "-" => (
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-            path.display().to_string(),
-        ),
-        _ => {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
-            (text, "standard input".to_string())
-        }
-    };
+    let (text, source) = super::read_input(args.file.as_deref())?;
     print!("{}", render(&text, &source, &args.reference, args.maximise)?);
     Ok(())
 }

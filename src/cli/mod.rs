@@ -76,3 +76,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hv(args) => hv::run(args),
     }
 }
+
+/// Reads a command's input: the file, or standard input for `-` or no file; with a name for errors.
+pub(crate) fn read_input(file: Option<&std::path::Path>) -> anyhow::Result<(String, String)> {
+    use anyhow::Context;
+    use std::io::Read;
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Ok((text, path.display().to_string()))
+        }
+        _ => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
+            Ok((text, "standard input".to_string()))
+        }
+    }
+}

@@ -2,7 +2,6 @@
 //! file, or every point's front rank — moocore's `nondominated` in the file format `xnas hv` reads
 //! (one point per line, whitespace or commas, `#` comments, a blank line starts a new set).
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -23,17 +22,7 @@ pub struct ParetoArgs {
 }
 
 pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
-    let (text, source) = match &args.file {
-        Some(path) if path.as_os_str() != "-" => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            (text, path.display().to_string())
-        }
-        _ => {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
-            (text, "standard input".to_string())
-        }
-    };
+    let (text, source) = super::read_input(args.file.as_deref())?;
     print!("{}", render(&text, &source, args.ranks, args.maximise)?);
     Ok(())
 }
