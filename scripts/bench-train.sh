@@ -5,8 +5,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 eval "$("$root/scripts/setup.sh" --env)"
-# libtorch's OpenMP threads spin while they wait; on a busy machine (parallel tests, other jobs)
-# that makes training 10-70x slower. Passive waiting costs little when the machine is idle.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 cargo build --release --quiet
 exec python benches/train_vs_pytorch.py --xnas "$root/target/release/xnas" "$@"

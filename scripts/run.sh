@@ -7,9 +7,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 eval "$("$root/scripts/setup.sh" --env)"
-# libtorch's OpenMP threads spin while they wait; on a busy machine (parallel tests, other jobs)
-# that makes training 10-70x slower. Passive waiting costs little when the machine is idle.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 cargo build --release --quiet
 if [ $# -eq 0 ]; then
   # The quickstart search: NSGA-II over NAS-Bench-201 cells on real Fashion-MNIST (subsets), a few

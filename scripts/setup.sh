@@ -50,4 +50,7 @@ if [ $print_env = 1 ]; then
   echo "export PATH=\"$venv/bin:\$PATH\""
   echo "export LIBTORCH_USE_PYTORCH=1"
   echo "export XNAS_VENV=\"$venv\""
+  # libtorch's OpenMP threads spin while they wait; on a busy machine (parallel tests, other jobs)
+  # that makes training 10-70x slower. Passive waiting costs little when the machine is idle.
+  echo "export OMP_WAIT_POLICY=\"\${OMP_WAIT_POLICY:-PASSIVE}\""
 fi
