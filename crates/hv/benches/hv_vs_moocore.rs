@@ -4,7 +4,7 @@
 //!
 //! Sets: mutually non-dominated points (|N(0,1)| vectors scaled to the unit sphere, minimised,
 //! reference 1.1 in every objective): n = 1k, 10k, 100k in 2-D and 3-D; 1k and 10k in 4-D; 1k in
-//! 5-D. They are written as raw f64 files and `moocore_hv.py` times `moocore.hypervolume` on them
+//! 5-D and 6-D. They are written as raw f64 files and `moocore_hv.py` times `moocore.hypervolume` on them
 //! in-process (median of repeats). The Python is `$XNAS_PYTHON`, else the workspace's
 //! `.venv/bin/python`, else `python3`; moocore is pip-installed into it when missing.
 
@@ -96,6 +96,7 @@ fn main() {
         (1_000, 4),
         (10_000, 4),
         (1_000, 5),
+        (1_000, 6),
     ] {
         let values = non_dominated_set(n, d, &mut rng);
         let reference = vec![1.1; d];

@@ -6,8 +6,11 @@
 //! - d = 3: the dimension sweep of Beume et al. (2009) over a 2-D front kept in a rank set,
 //!   O(n log n);
 //! - d = 4: HV4D+ (Guerreiro & Fonseca 2018), O(n²);
-//! - d ≥ 5: a sweep on the last objective accumulating exclusive (d−1)-D contributions, as in
-//!   moocore, with HV4D+ at the bottom.
+//! - d = 5: a sweep on the last objective accumulating each point's exclusive 4-D contribution,
+//!   computed against the swept points kept in presorted orders (the structure of moocore's
+//!   recursion, Fonseca, Paquete & López-Ibáñez 2006); O(n³) at worst, far less on typical fronts;
+//! - d ≥ 6: the same sweep with exclusive contributions from the WFG "limited" sets (While,
+//!   Bradstreet & Barone 2012), down to the 5-D sweep.
 //!
 //! Convention: every objective is **minimised** inside; [`hypervolume_max`] and
 //! [`contributions_max`] take maximised objectives (XNAS maximises accuracy and
@@ -22,7 +25,9 @@
 //! ```
 
 mod error;
+mod five;
 mod four;
+mod front3;
 mod many;
 mod nondominated;
 mod order;
@@ -114,7 +119,7 @@ impl Problem {
     }
 
     fn hypervolume(&self) -> f64 {
-        many::hypervolume(&self.data, self.dimension, &self.reference, &mut four::Hv4d::default())
+        many::hypervolume(&self.data, self.dimension, &self.reference, &mut many::Workspace::default())
     }
 
     fn contributions(&self, count: usize) -> Vec<f64> {

@@ -1,22 +1,30 @@
-//! Any dimension: dispatch to the 1-, 2-, 3- and 4-D algorithms, and above four a dimension sweep
-//! on the last objective in which the (d−1)-D volume of the points swept so far grows by each new
-//! point's exclusive (d−1)-D contribution — the structure of moocore's recursion, with HV4D+ as the
-//! base case (Fonseca, Paquete & López-Ibáñez 2006; Guerreiro & Fonseca 2018).
+//! Any dimension: dispatch to the 1- to 5-D algorithms, and above five a dimension sweep on the
+//! last objective in which the (d−1)-D volume of the points swept so far grows by each new point's
+//! exclusive (d−1)-D contribution, so that the recursion ends in the 5-D sweep of [`crate::five`].
 //!
 //! An exclusive contribution is computed the WFG way (While, Bradstreet & Barone 2012): the box of
 //! the point minus the volume of the other points "limited" to it (each coordinate raised to the
 //! point's). The limited set is cut short first: a point that is no worse in all but the last
-//! coordinate caps every limited point at or beyond its last coordinate.
+//! coordinate caps every limited point at or beyond its last coordinate. Limited sets are small
+//! once their dominated points are gone, which is what keeps six and more objectives fast.
 //!
 //! Inputs here are already minimisation-oriented, finite, and strictly dominate the reference.
 
+use crate::five::Hv5d;
 use crate::four::Hv4d;
 use crate::nondominated::nondominated_rows;
 use crate::order::{box_volume, key};
 use crate::{three, two};
 
+/// Buffers of the 4-D and 5-D algorithms, kept across the many calls of the recursion above them.
+#[derive(Default)]
+pub(crate) struct Workspace {
+    four: Hv4d,
+    five: Hv5d,
+}
+
 /// The hypervolume of `data` (rows of `dimension` values) with respect to `reference`.
-pub(crate) fn hypervolume(data: &[f64], dimension: usize, reference: &[f64], hv4d: &mut Hv4d) -> f64 {
+pub(crate) fn hypervolume(data: &[f64], dimension: usize, reference: &[f64], workspace: &mut Workspace) -> f64 {
     match dimension {
         1 => data
             .iter()
@@ -24,24 +32,14 @@ pub(crate) fn hypervolume(data: &[f64], dimension: usize, reference: &[f64], hv4
             .map_or(0.0, |low| reference[0] - low),
         2 => two::hypervolume(data, reference),
         3 => three::hypervolume(data, reference),
-        // HV4D+ can loop forever on sets with equal coordinates (a bug in this port not yet found; see the tests'
-        // `many_small_integer_sets_exercise_every_tie`); such sets take the exact dimension sweep.
-        4 if !has_ties(data, 4) => hv4d.hypervolume(data, reference),
-        _ => sweep(data, dimension, reference, hv4d),
+        4 => workspace.four.hypervolume(data, reference),
+        5 => workspace.five.hypervolume(data, reference),
+        _ => sweep(data, dimension, reference, workspace),
     }
 }
 
-/// Whether two rows share a value in some coordinate.
-fn has_ties(data: &[f64], dimension: usize) -> bool {
-    (0..dimension).any(|c| {
-        let mut column: Vec<u64> = data.chunks_exact(dimension).map(|p| key(p[c])).collect();
-        column.sort_unstable();
-        column.windows(2).any(|w| w[0] == w[1])
-    })
-}
-
-/// Dimension sweep on the last coordinate for five and more objectives (and four with ties).
-fn sweep(data: &[f64], dimension: usize, reference: &[f64], hv4d: &mut Hv4d) -> f64 {
+/// Dimension sweep on the last coordinate for six and more objectives.
+fn sweep(data: &[f64], dimension: usize, reference: &[f64], workspace: &mut Workspace) -> f64 {
     let (kept, _) = nondominated_rows(data, dimension);
     let last = dimension - 1;
     // Ascending last coordinate, ties in lexicographic order so dominators come first.
@@ -52,7 +50,7 @@ fn sweep(data: &[f64], dimension: usize, reference: &[f64], hv4d: &mut Hv4d) -> 
     let mut volume = 0.0;
     for (k, &(_, i)) in order.iter().enumerate() {
         let p = &data[i * dimension..(i + 1) * dimension];
-        volume_below += exclusive(p, &swept, dimension, None, last, reference, hv4d);
+        volume_below += exclusive(p, &swept, dimension, None, last, reference, workspace);
         swept.extend_from_slice(p);
         let next = order.get(k + 1).map_or(reference[last], |&(_, j)| data[j * dimension + last]);
         volume += volume_below * (next - p[last]);
@@ -69,7 +67,7 @@ pub(crate) fn exclusive(
     skip: Option<usize>,
     dimension: usize,
     reference: &[f64],
-    hv4d: &mut Hv4d,
+    workspace: &mut Workspace,
 ) -> f64 {
     let last = dimension - 1;
     let rows = || others.chunks_exact(stride).enumerate().filter(move |&(i, _)| Some(i) != skip).map(|(_, q)| q);
@@ -91,7 +89,7 @@ pub(crate) fn exclusive(
         limited.extend_from_slice(&point[..last]);
         limited.push(cap);
     }
-    let covered = hypervolume(&limited, dimension, &reference[..dimension], hv4d);
+    let covered = hypervolume(&limited, dimension, &reference[..dimension], workspace);
     (box_volume(&point[..dimension], &reference[..dimension]) - covered).max(0.0)
 }
 
@@ -107,11 +105,11 @@ pub(crate) fn contributions(data: &[f64], dimension: usize, reference: &[f64]) -
     let mut result = vec![0.0; n];
     let (kept, duplicated) = nondominated_rows(data, dimension);
     let front: Vec<f64> = kept.iter().flat_map(|&i| data[i * dimension..(i + 1) * dimension].iter().copied()).collect();
-    let mut hv4d = Hv4d::default();
+    let mut workspace = Workspace::default();
     for (k, &i) in kept.iter().enumerate() {
         if !duplicated[k] {
             let p = &front[k * dimension..(k + 1) * dimension];
-            result[i] = exclusive(p, &front, dimension, Some(k), dimension, reference, &mut hv4d);
+            result[i] = exclusive(p, &front, dimension, Some(k), dimension, reference, &mut workspace);
         }
     }
     result

@@ -62,6 +62,20 @@ fn against_an_independent_cell_count_with_ties_duplicates_and_dominated_points()
 }
 
 #[test]
+fn contributions_of_small_integer_sets_in_four_and_five_objectives_match_the_cell_count() {
+    // Every exclusive volume here is a 4-D or 5-D hypervolume of a limited set full of ties.
+    for (d, n) in [(4, 16), (5, 10)] {
+        for seed in 0..60 {
+            let mut rng = rng(31_000 + 100 * d as u64 + seed);
+            let points = integer(&mut rng, n, d, 2);
+            let reference = vec![3.0; d];
+            let expected = cell_contributions(&points, &reference);
+            assert_eq!(contributions(&points, &reference).unwrap(), expected, "d={d} seed={seed}: {points:?}");
+        }
+    }
+}
+
+#[test]
 fn continuous_random_sets_match_the_cell_count() {
     for (d, n) in [(2, 80), (3, 40), (4, 14)] {
         let mut rng = rng(77 + d as u64);

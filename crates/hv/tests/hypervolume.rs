@@ -66,7 +66,7 @@ fn against_cell_decomposition_on_integer_sets_with_ties_and_duplicates() {
 fn many_small_integer_sets_exercise_every_tie() {
     // Coordinates in 0..=3 make equal x, y, z and w common in every combination, which is where
     // the sweeps' tie-breaking rules matter.
-    for (d, n) in [(3, 24), (4, 20), (5, 12)] {
+    for (d, n) in [(3, 24), (4, 20), (5, 12), (6, 9)] {
         for seed in 0..300 {
             let mut rng = rng(50_000 + seed + 1000 * d as u64);
             let points = integer(&mut rng, n, d, 3);
@@ -78,8 +78,110 @@ fn many_small_integer_sets_exercise_every_tie() {
 }
 
 #[test]
+fn a_point_taking_the_place_of_a_neighbour_with_equal_x_and_y() {
+    // (x, y, z, w). Swept by w: a and b, then d, equal to b in x and y but lower in z, so d drops
+    // b from the 3-D front; a had b as its neighbour and must now have d. HV4D+ used to keep b,
+    // and c's 3-D contribution then followed b's stale links forever. Every input order, and
+    // the same set lifted to five and six objectives.
+    let (a, b, c, d) = ([1.0, 2.0, 1.0, 0.0], [2.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 2.0], [2.0, 1.0, 0.0, 1.0]);
+    let points = [a, b, c, d].map(|p| p.to_vec());
+    let expected = inclusion_exclusion(&points, &[3.0; 4]);
+    for order in permutations(4) {
+        let shuffled: Vec<Vec<f64>> = order.iter().map(|&i| points[i].clone()).collect();
+        assert_eq!(hypervolume(&shuffled, &[3.0; 4]).unwrap(), expected, "{order:?}");
+        for extra in [1, 2] {
+            let lifted: Vec<Vec<f64>> =
+                shuffled.iter().map(|p| p.iter().copied().chain(std::iter::repeat_n(0.5, extra)).collect()).collect();
+            let volume = hypervolume(&lifted, &vec![3.0; 4 + extra]).unwrap();
+            assert_eq!(volume, expected * 2.5f64.powi(extra as i32), "{order:?} + {extra}");
+        }
+    }
+}
+
+/// Every ordering of 0..n.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut all = Vec::new();
+    for shorter in permutations(n - 1) {
+        for slot in 0..n {
+            let mut order = shorter.clone();
+            order.insert(slot, n - 1);
+            all.push(order);
+        }
+    }
+    all
+}
+
+#[test]
+fn tied_sets_in_four_to_six_objectives_match_the_cell_count() {
+    // Few distinct values per coordinate, copies of some points, and a reference equal to the
+    // largest value half the time, so that some points lie on the reference boundary.
+    for (d, n) in [(4, 24), (5, 14), (6, 9)] {
+        for k in 1..=3 {
+            for seed in 0..150 {
+                let mut rng = rng(70_000 + 1000 * d as u64 + 100 * u64::from(k) + seed);
+                let mut points = integer(&mut rng, n, d, k);
+                let copies: Vec<Vec<f64>> = points.iter().step_by(4).cloned().collect();
+                points.extend(copies);
+                let top = if seed % 2 == 0 { f64::from(k) } else { f64::from(k) + 1.0 };
+                let reference = vec![top; d];
+                let expected = cell_decomposition(&points, &reference);
+                assert_eq!(hypervolume(&points, &reference).unwrap(), expected, "d={d} k={k} seed={seed}: {points:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn large_integer_sets_in_five_and_six_objectives_match_the_cell_count() {
+    // Hundreds of points on a small grid: most are dominated or duplicated, and the 5-D sweep's
+    // pruning of dominated points is exercised at every step.
+    for (d, n, k) in [(5, 400, 3), (5, 250, 5), (6, 200, 3)] {
+        for seed in 0..2 {
+            let mut rng = rng(80_000 + 10 * d as u64 + u64::from(k) + 1000 * seed);
+            let points = integer(&mut rng, n, d, k);
+            let reference = vec![f64::from(k) + 1.0; d];
+            let expected = cell_decomposition(&points, &reference);
+            assert_eq!(hypervolume(&points, &reference).unwrap(), expected, "d={d} n={n} k={k} seed={seed}");
+        }
+    }
+}
+
+#[test]
+fn small_random_sets_in_five_and_six_objectives_match_inclusion_exclusion() {
+    for d in [5, 6] {
+        for seed in 0..150 {
+            let mut rng = rng(60_000 + 1000 * d as u64 + seed);
+            let n = 2 + (seed as usize % 11);
+            let points = uniform(&mut rng, n, d);
+            let reference = vec![1.0; d];
+            let expected = inclusion_exclusion(&points, &reference);
+            assert_close(hypervolume(&points, &reference).unwrap(), expected, &format!("d={d} n={n} seed={seed}"));
+        }
+    }
+}
+
+#[test]
+fn five_and_six_objectives_agree_under_every_rotation_of_the_objectives() {
+    // Each rotation sweeps other coordinates in other roles (v, w, z), so the same volume is
+    // reached along different paths; 6-D exercises the 5-D sweep on limited sets.
+    for (d, n) in [(5, 400), (6, 90)] {
+        let mut rng = rng(40 + d as u64);
+        let points = sphere(&mut rng, n, d);
+        let reference = vec![1.1; d];
+        let volume = hypervolume(&points, &reference).unwrap();
+        for shift in 1..d {
+            let rotated: Vec<Vec<f64>> = points.iter().map(|p| (0..d).map(|j| p[(j + shift) % d]).collect()).collect();
+            assert_close(hypervolume(&rotated, &reference).unwrap(), volume, &format!("d={d} shift={shift}"));
+        }
+    }
+}
+
+#[test]
 fn against_cell_decomposition_on_mutually_non_dominated_sets() {
-    for (d, n) in [(2, 200), (3, 45), (4, 16), (5, 9)] {
+    for (d, n) in [(2, 200), (3, 45), (4, 16), (5, 9), (6, 7)] {
         for seed in 0..3 {
             let mut rng = rng(99 + seed + 10 * d as u64);
             let points = sphere(&mut rng, n, d);
