@@ -7,7 +7,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::dominance::{to_minimisation, Direction};
-use crate::operators::{SearchSpace, SpaceError};
+use crate::operators::{SearchSpace, SpaceError, VariableKind};
 use crate::sorting::pareto_ranks;
 
 /// A genome to evaluate. `parents` are the ids of the candidates it was bred from: two after a
@@ -17,7 +17,8 @@ pub struct Candidate {
     pub id: u64,
     pub x: Vec<f64>,
     pub parents: Vec<u64>,
-    /// The generation that bred it (0 for the initial population).
+    /// The generation that bred it (0 for the initial population); in steady-state mode, the
+    /// search's count of generation-equivalents when it was asked.
     pub generation: u64,
 }
 
@@ -59,7 +60,7 @@ pub struct Record {
 /// Why `ask` or `tell` refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SearchError {
-    #[error("{count} candidate(s) of the last ask are not told yet; tell their evaluations (or failures) first")]
+    #[error("{count} candidate(s) handed out are not told yet; tell their evaluations (or failures) first")]
     Pending { count: usize },
     #[error("candidate {id} was never handed out by ask")]
     UnknownId { id: u64 },
@@ -95,6 +96,10 @@ impl<F: FnMut(&[f64]) -> Option<Vec<f64>>> Repair for F {
         self(x)
     }
 }
+
+/// The most genomes a space may hold for [`Archive::enumerate_new`] to walk it: NAS-Bench-201's
+/// 15,625 and far larger cell spaces fit, and a walk is one repair and one hash look-up per genome.
+pub(crate) const ENUMERABLE: u64 = 1 << 20;
 
 /// A genome to propose and the ids of its parents.
 pub(crate) type Proposal = (Vec<f64>, Vec<u64>);
@@ -236,6 +241,49 @@ impl Archive {
             }
         }
         Ok(out)
+    }
+
+    /// A genome new to the archive and to `taken` (after repair), found by walking the whole space
+    /// in mixed-radix order from a random start: the last resort of a steady-state ask once random
+    /// draws only hit known genomes, so that it reports exhaustion only when there is nothing left.
+    /// `None` also for a space too large to walk (real variables, or more than [`ENUMERABLE`]
+    /// genomes): for those, the failed random draws are all the evidence of exhaustion there is.
+    pub(crate) fn enumerate_new<G: Rng + ?Sized>(
+        &mut self,
+        space: &SearchSpace,
+        taken: &mut HashSet<Vec<u64>>,
+        repair: &mut dyn Repair,
+        rng: &mut G,
+    ) -> Result<Option<Vec<f64>>, SearchError> {
+        let mut sizes = Vec::with_capacity(space.len());
+        let mut total: u64 = 1;
+        for v in &space.variables {
+            let size = match v.kind {
+                VariableKind::Integer => (v.upper - v.lower) as u64 + 1,
+                VariableKind::Real if v.lower == v.upper => 1,
+                VariableKind::Real => return Ok(None),
+            };
+            total = match total.checked_mul(size) {
+                Some(t) if t <= ENUMERABLE => t,
+                _ => return Ok(None),
+            };
+            sizes.push(size);
+        }
+        let start = rng.random_range(0..total);
+        let mut x = vec![0.0; space.len()];
+        for step in 0..total {
+            let mut index = (start + step) % total;
+            for ((value, v), &size) in x.iter_mut().zip(&space.variables).zip(&sizes) {
+                *value = v.lower + (index % size) as f64;
+                index /= size;
+            }
+            let Some(y) = repair.repair(&x) else { continue };
+            space.check(&y).map_err(SearchError::Repair)?;
+            if self.take_if_new(&y, taken) {
+                return Ok(Some(y));
+            }
+        }
+        Ok(None)
     }
 
     /// Whether `x` is new to the archive and to `taken`; if so, it joins `taken`.

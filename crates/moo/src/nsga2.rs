@@ -17,8 +17,17 @@
 //!
 //! With [`Survival::SingleObjective`] the same machine is the single-objective GA (the paper's ✗
 //! baseline): tournaments compare that one objective, survival keeps its best values.
+//!
+//! Steady-state mode, for workers that finish at different times: [`Nsga2::ask_one_with`] hands
+//! out one candidate whenever a slot frees, while others are still being evaluated, and every tell
+//! of such a candidate runs survival at once over the population and that one evaluation — the
+//! population grows to `population_size` during the initial phase, then survival is (μ+1). So no
+//! worker waits for the slowest of a batch, and each child is bred from the best population known
+//! when it is asked. The two modes share one state and may follow each other (a run resumed with
+//! another scheduling), but never overlap: each refuses to ask while the other's candidates are
+//! pending.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -183,9 +192,10 @@ pub struct Member {
 /// What a tell achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TellProgress {
-    /// Candidates of the last ask still waiting for their evaluation.
+    /// Candidates handed out and still waiting for their evaluation.
     pub pending: usize,
-    /// Whether this tell completed the batch and survival produced a new population.
+    /// Generational: this tell completed the batch and survival produced a new population.
+    /// Steady-state: this tell completed a generation-equivalent ([`Nsga2::generation`] went up).
     pub generation_complete: bool,
 }
 
@@ -198,6 +208,13 @@ pub struct Nsga2 {
     population: Vec<Member>,
     archive: Archive,
     batch: Vec<u64>,
+    /// Steady-state candidates handed out and not told yet (absent in states saved before the
+    /// steady-state mode existed, hence the defaults).
+    #[serde(default)]
+    in_flight: BTreeSet<u64>,
+    /// Steady-state candidates told since `generation` last went up.
+    #[serde(default)]
+    steady_told: u64,
 }
 
 impl Nsga2 {
@@ -211,6 +228,8 @@ impl Nsga2 {
             population: Vec::new(),
             archive: Archive::default(),
             batch: Vec::new(),
+            in_flight: BTreeSet::new(),
+            steady_told: 0,
         })
     }
 
@@ -242,6 +261,11 @@ impl Nsga2 {
     }
 
     /// Completed generations: 0 until the initial population is told, then 1, 2, ...
+    ///
+    /// In steady-state mode, completed generation-equivalents: 0 until `population_size`
+    /// steady-state candidates are told (failures count), then 1 + (told − population_size) /
+    /// `offspring_size`; a run that switches modes counts on from where the other left it. A
+    /// candidate's `generation` is this value at the moment it was asked.
     pub fn generation(&self) -> u64 {
         self.generation
     }
@@ -256,7 +280,7 @@ impl Nsga2 {
         &self.archive
     }
 
-    /// Candidates of the last ask not yet told.
+    /// Candidates handed out and not yet told, by either mode.
     pub fn pending(&self) -> usize {
         self.archive.pending()
     }
@@ -268,7 +292,8 @@ impl Nsga2 {
 
     /// The next batch: the initial population (population size) first, then offspring (offspring
     /// size). Every candidate is new to the archive. Fewer are returned only when the space is
-    /// nearly exhausted; none when it is exhausted. Refused while candidates are pending.
+    /// nearly exhausted; none when it is exhausted. Refused while candidates are pending, including
+    /// steady-state ones.
     pub fn ask_with(&mut self, repair: &mut dyn Repair) -> Result<Vec<Candidate>, SearchError> {
         if self.archive.pending() > 0 {
             return Err(SearchError::Pending { count: self.archive.pending() });
@@ -286,6 +311,38 @@ impl Nsga2 {
         let candidates = self.archive.register(proposals, self.generation);
         self.batch = candidates.iter().map(|c| c.id).collect();
         Ok(candidates)
+    }
+
+    /// Steady-state: one candidate, allowed while others are still pending. `Ok(None)` only when
+    /// the space is exhausted: every genome has been proposed or is rejected by the repair hook
+    /// (for a space with real variables or more than 2^20 genomes, when 100 random draws in a row
+    /// found only known genomes). Refused while a generational batch is pending.
+    ///
+    /// Until `population_size` candidates have been handed out in all (by either mode), an unseen
+    /// uniform random sample, as in the initial population. After that, one offspring bred from the
+    /// current population as [`Nsga2::ask_with`] breeds (tournament, SBX, mutation, repair, no
+    /// genome of the archive, pending ones included), retried up to `max_mating_attempts` times,
+    /// then an unseen random sample; also a random sample while the population is empty. The
+    /// candidate's `generation` is [`Nsga2::generation`] now.
+    pub fn ask_one_with(&mut self, repair: &mut dyn Repair) -> Result<Option<Candidate>, SearchError> {
+        if !self.batch.is_empty() {
+            return Err(SearchError::Pending { count: self.archive.pending() });
+        }
+        let initial = self.archive.records().len() < self.config.population_size;
+        let mut taken = HashSet::new();
+        let mut proposal =
+            if initial || self.population.is_empty() { None } else { self.mate(1, &mut taken, repair)?.pop() };
+        let space = &self.config.problem.space;
+        if proposal.is_none() {
+            proposal = self.archive.sample_new(space, 1, &mut taken, repair, &mut self.rng)?.pop().map(|x| (x, vec![]));
+        }
+        if proposal.is_none() {
+            proposal = self.archive.enumerate_new(space, &mut taken, repair, &mut self.rng)?.map(|x| (x, vec![]));
+        }
+        let Some(proposal) = proposal else { return Ok(None) };
+        let candidate = self.archive.register(vec![proposal], self.generation).pop().expect("one registered");
+        self.in_flight.insert(candidate.id);
+        Ok(Some(candidate))
     }
 
     /// Offspring by tournament, SBX, mutation and repair, new to the archive and to each other.
@@ -344,15 +401,43 @@ impl Nsga2 {
 
     /// Takes evaluations of asked candidates (any subset, any order). The tell that completes the
     /// batch runs survival. Nothing is applied if any entry is refused.
+    ///
+    /// Steady-state candidates are taken one at a time in the order given, each followed by its
+    /// own survival, so one tell of several results is the same as one tell per result in that
+    /// order (and an asynchronous executor may group finished results as it likes).
     pub fn tell<I: IntoIterator<Item = (u64, Evaluation)>>(&mut self, results: I) -> Result<TellProgress, SearchError> {
         let objectives = self.config.problem.directions.len();
-        self.archive.tell(results.into_iter().collect(), objectives)?;
+        let told = self.archive.tell(results.into_iter().collect(), objectives)?;
+        let generation = self.generation;
+        for id in told {
+            if self.in_flight.remove(&id) {
+                self.admit(id);
+            }
+        }
         let pending = self.archive.pending();
         if pending > 0 || self.batch.is_empty() {
-            return Ok(TellProgress { pending, generation_complete: false });
+            return Ok(TellProgress { pending, generation_complete: self.generation > generation });
         }
         self.advance();
         Ok(TellProgress { pending: 0, generation_complete: true })
+    }
+
+    /// Steady-state: (μ+1) survival with one told candidate (none for a failure), and the count of
+    /// generation-equivalents.
+    fn admit(&mut self, id: u64) {
+        let record = self.archive.get(id).expect("told ids are archived");
+        if let Status::Evaluated(objectives) = &record.status {
+            let member = Member { id, x: record.x.clone(), objectives: objectives.clone(), rank: 0, crowding: 0.0 };
+            let mut merged = std::mem::take(&mut self.population);
+            merged.push(member);
+            self.survive(merged);
+        }
+        self.steady_told += 1;
+        let step = if self.generation == 0 { self.config.population_size } else { self.config.offspring_size };
+        if self.steady_told >= step as u64 {
+            self.generation += 1;
+            self.steady_told = 0;
+        }
     }
 
     /// Survival over the population and the batch's successful evaluations.
@@ -367,17 +452,20 @@ impl Nsga2 {
         self.survive(merged);
         self.batch.clear();
         self.generation += 1;
+        self.steady_told = 0;
     }
 
     /// Re-scores every finished evaluation, e.g. after the objectives changed: `score` gets each
     /// evaluated or failed record and returns its new evaluation (`None` keeps the old one).
     /// The population keeps its members (less those that now fail) and survival re-ranks them,
-    /// so the next `ask` breeds from the new objectives. Refused while candidates are pending.
+    /// so the next `ask` breeds from the new objectives. Refused while a generational batch is
+    /// pending; steady-state candidates in flight are left pending (`score` never sees them) and
+    /// join the re-ranked population when told.
     pub fn rescore(
         &mut self,
         mut score: impl FnMut(&crate::archive::Record) -> Option<Evaluation>,
     ) -> Result<(), SearchError> {
-        if self.archive.pending() > 0 {
+        if !self.batch.is_empty() {
             return Err(SearchError::Pending { count: self.archive.pending() });
         }
         let objectives = self.config.problem.directions.len();

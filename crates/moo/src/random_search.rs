@@ -1,8 +1,9 @@
 //! Random search with the same ask/tell interface and archive as NSGA-II: each ask hands out a
 //! batch of uniformly random genomes never proposed before (repaired like offspring). The
-//! baseline every search should beat.
+//! baseline every search should beat. In steady-state mode ([`RandomSearch::ask_one_with`]) it
+//! hands out one such genome whenever a worker frees, as NSGA-II's steady-state mode does.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -19,6 +20,13 @@ pub struct RandomSearch {
     rng: ChaCha8Rng,
     generation: u64,
     archive: Archive,
+    /// Steady-state candidates handed out and not told yet (absent in states saved before the
+    /// steady-state mode existed, hence the defaults).
+    #[serde(default)]
+    in_flight: BTreeSet<u64>,
+    /// Steady-state candidates told since `generation` last went up.
+    #[serde(default)]
+    steady_told: u64,
 }
 
 impl RandomSearch {
@@ -37,10 +45,15 @@ impl RandomSearch {
             rng: ChaCha8Rng::seed_from_u64(seed),
             generation: 0,
             archive: Archive::default(),
+            in_flight: BTreeSet::new(),
+            steady_told: 0,
         })
     }
 
-    /// Completed batches.
+    /// Completed batches. In steady-state mode, completed batch-equivalents: steady-state
+    /// candidates told (failures count) / batch size, rounded down; a run that switches modes
+    /// counts on from where the other left it. A candidate's `generation` is this value at the
+    /// moment it was asked.
     pub fn generation(&self) -> u64 {
         self.generation
     }
@@ -59,6 +72,7 @@ impl RandomSearch {
     }
 
     /// The next batch of new random genomes (fewer only when the space is nearly exhausted).
+    /// Refused while candidates are pending, including steady-state ones.
     pub fn ask_with(&mut self, repair: &mut dyn Repair) -> Result<Vec<Candidate>, SearchError> {
         if self.archive.pending() > 0 {
             return Err(SearchError::Pending { count: self.archive.pending() });
@@ -69,14 +83,48 @@ impl RandomSearch {
         Ok(self.archive.register(samples.into_iter().map(|x| (x, Vec::new())).collect(), self.generation))
     }
 
-    /// Takes evaluations; the batch is complete when nothing is pending.
+    /// Steady-state: one new random genome, allowed while others are still pending. `Ok(None)`
+    /// only when the space is exhausted, as for [`crate::Nsga2::ask_one_with`]. Refused while a
+    /// batch of [`RandomSearch::ask_with`] is pending.
+    pub fn ask_one_with(&mut self, repair: &mut dyn Repair) -> Result<Option<Candidate>, SearchError> {
+        let pending = self.archive.pending();
+        if pending > self.in_flight.len() {
+            return Err(SearchError::Pending { count: pending });
+        }
+        let mut taken = HashSet::new();
+        let space = &self.problem.space;
+        let mut sample = self.archive.sample_new(space, 1, &mut taken, repair, &mut self.rng)?.pop();
+        if sample.is_none() {
+            sample = self.archive.enumerate_new(space, &mut taken, repair, &mut self.rng)?;
+        }
+        let Some(x) = sample else { return Ok(None) };
+        let candidate = self.archive.register(vec![(x, Vec::new())], self.generation).pop().expect("one registered");
+        self.in_flight.insert(candidate.id);
+        Ok(Some(candidate))
+    }
+
+    /// Takes evaluations; a batch is complete when nothing is pending, a steady-state
+    /// batch-equivalent when `batch_size` steady-state candidates have been told since the last.
     pub fn tell<I: IntoIterator<Item = (u64, Evaluation)>>(&mut self, results: I) -> Result<TellProgress, SearchError> {
         let told = self.archive.tell(results.into_iter().collect(), self.problem.directions.len())?;
         let pending = self.archive.pending();
-        let generation_complete = pending == 0 && !told.is_empty();
-        if generation_complete {
-            self.generation += 1;
+        let generation = self.generation;
+        let mut batch_told = false;
+        for id in told {
+            if self.in_flight.remove(&id) {
+                self.steady_told += 1;
+                if self.steady_told >= self.batch_size as u64 {
+                    self.generation += 1;
+                    self.steady_told = 0;
+                }
+            } else {
+                batch_told = true;
+            }
         }
-        Ok(TellProgress { pending, generation_complete })
+        if batch_told && pending == 0 {
+            self.generation += 1;
+            self.steady_told = 0;
+        }
+        Ok(TellProgress { pending, generation_complete: self.generation > generation })
     }
 }

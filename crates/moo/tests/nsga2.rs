@@ -1,43 +1,21 @@
-//! NSGA-II end to end: ZDT1 and ZDT2 (30 real variables, 10,000 evaluations) reach 99% of the true
-//! front's hypervolume; a state saved mid-run continues identically; failures, duplicates, the
-//! repair hook, reference points, the single-objective GA and random search behave as documented.
+//! NSGA-II end to end: ZDT1 and ZDT2 (30 real variables, 10,000 evaluations, population 20) reach
+//! 99% of the true front's hypervolume; with the standard population of 100 (100 generations) the
+//! final population is where pymoo's NSGA-II is with the same operators, near 96.5% and 91%; a
+//! state saved mid-run continues identically; failures, duplicates, the repair hook, reference
+//! points, the single-objective GA and random search behave as documented.
+
+mod common;
 
 use std::collections::HashSet;
 
-use xnas_moo::{
-    Candidate, Direction, Evaluation, Nsga2, Nsga2Config, PolynomialMutation, Problem, RandomSearch, ReferencePoints,
-    Sbx, SearchError, SearchSpace, Status, Survival,
+use common::{
+    hypervolume_2d, nb201_config, toy_objectives, zdt1, zdt2, Objective, ZDT1_TRUE_VOLUME, ZDT2_TRUE_VOLUME,
+    ZDT_REFERENCE,
 };
-
-fn zdt_g(x: &[f64]) -> f64 {
-    1.0 + 9.0 * x[1..].iter().sum::<f64>() / (x.len() - 1) as f64
-}
-
-fn zdt1(x: &[f64]) -> Vec<f64> {
-    let g = zdt_g(x);
-    vec![x[0], g * (1.0 - (x[0] / g).sqrt())]
-}
-
-fn zdt2(x: &[f64]) -> Vec<f64> {
-    let g = zdt_g(x);
-    vec![x[0], g * (1.0 - (x[0] / g).powi(2))]
-}
-
-/// Hypervolume of a 2-D minimisation set by a sweep: sort by the first objective and add the
-/// rectangle each non-dominated point adds below the reference.
-fn hypervolume_2d(points: &[Vec<f64>], reference: [f64; 2]) -> f64 {
-    let mut inside: Vec<&Vec<f64>> = points.iter().filter(|p| p[0] < reference[0] && p[1] < reference[1]).collect();
-    inside.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
-    let mut volume = 0.0;
-    let mut ceiling = reference[1];
-    for p in inside {
-        if p[1] < ceiling {
-            volume += (reference[0] - p[0]) * (ceiling - p[1]);
-            ceiling = p[1];
-        }
-    }
-    volume
-}
+use xnas_moo::{
+    Candidate, Direction, Evaluation, Nsga2, Nsga2Config, Problem, RandomSearch, ReferencePoints, SearchError,
+    SearchSpace, Status, Survival,
+};
 
 #[test]
 fn the_sweep_hypervolume_matches_hand_computation() {
@@ -47,24 +25,10 @@ fn the_sweep_hypervolume_matches_hand_computation() {
     assert_eq!(hypervolume_2d(&points, [4.0, 4.0]), 6.0);
 }
 
+/// A small population: 500 generations in the 10,000 evaluations.
 fn zdt_config(seed: u64) -> Nsga2Config {
-    let problem = Problem {
-        space: SearchSpace::reals(&[0.0; 30], &[1.0; 30]).unwrap(),
-        directions: vec![Direction::Minimise; 2],
-    };
-    let mut config = Nsga2Config::new(problem, seed);
-    // A small population: 500 generations in the budget. (A population of 100 gets only 100
-    // generations and stops at about 96% of the hypervolume; NSGA-II needs some 25,000
-    // evaluations for 99% that way.)
-    config.population_size = 20;
-    config.offspring_size = 20;
-    // pymoo's real-valued defaults: SBX η=15, PM η=20, p = 1/n.
-    config.crossover = Sbx { probability: 0.9, per_variable: 0.5, eta: 15.0 };
-    config.mutation = PolynomialMutation { per_variable: None, eta: 20.0 };
-    config
+    common::zdt_config(seed, 20)
 }
-
-type Objective = fn(&[f64]) -> Vec<f64>;
 
 fn evaluate_all(batch: Vec<Candidate>, f: Objective) -> Vec<(u64, Evaluation)> {
     batch.into_iter().map(|c| (c.id, Evaluation::Objectives(f(&c.x)))).collect()
@@ -83,6 +47,8 @@ fn run(search: &mut Nsga2, evaluations: usize, f: Objective) -> usize {
 }
 
 /// The obtained front — the non-dominated set of everything evaluated — against the true front.
+/// Population 20: the standard 100 gets only 100 generations here and stops near 96.5% (ZDT1) and
+/// 91% (ZDT2), as pymoo does (see the test below).
 fn zdt_reaches_99_percent(f: Objective, true_front_volume: f64) {
     let mut search = Nsga2::new(zdt_config(1)).unwrap();
     assert_eq!(run(&mut search, 10_000, f), 10_000);
@@ -96,20 +62,40 @@ fn zdt_reaches_99_percent(f: Objective, true_front_volume: f64) {
             other => panic!("{other:?} in the front"),
         })
         .collect();
-    let ratio = hypervolume_2d(&front, [1.1, 1.1]) / true_front_volume;
+    let ratio = hypervolume_2d(&front, ZDT_REFERENCE) / true_front_volume;
     assert!(ratio >= 0.99, "hypervolume ratio {ratio}");
 }
 
 #[test]
 fn zdt1_reaches_99_percent_of_the_true_front_hypervolume() {
-    // ∫0..1 (1.1 − (1 − √x)) dx + 0.1 · 1.1 = 0.1 + 2/3 + 0.11.
-    zdt_reaches_99_percent(zdt1, 0.1 + 2.0 / 3.0 + 0.11);
+    zdt_reaches_99_percent(zdt1, ZDT1_TRUE_VOLUME);
 }
 
 #[test]
 fn zdt2_reaches_99_percent_of_the_true_front_hypervolume() {
-    // ∫0..1 (1.1 − (1 − x²)) dx + 0.1 · 1.1 = 0.1 + 1/3 + 0.11.
-    zdt_reaches_99_percent(zdt2, 0.1 + 1.0 / 3.0 + 0.11);
+    zdt_reaches_99_percent(zdt2, ZDT2_TRUE_VOLUME);
+}
+
+/// The standard setting (population 100, 100 generations, the final population's non-dominated
+/// set) measured against pymoo 0.6.2's NSGA-II with the same operators, seeds 0–9: pymoo 95.9–97.2%
+/// (mean 96.7%) on ZDT1 and 87.8–92.5% (mean 91.0%) on ZDT2; this crate 95.8–97.3% (mean 96.5%) and
+/// 90.1–92.8% (mean 91.5%). 99% is out of reach there for both: even 100 points spread evenly on
+/// the true front only cover 99.4% (ZDT1) and 99.1% (ZDT2), and the population is still at
+/// g ≈ 1.03. A mean over seeds 0–2 below pymoo's level would mean a broken operator or survival.
+#[test]
+fn the_standard_setting_matches_pymoo_at_10000_evaluations() {
+    for (f, true_front_volume, floor) in [(zdt1 as Objective, ZDT1_TRUE_VOLUME, 0.96), (zdt2, ZDT2_TRUE_VOLUME, 0.90)] {
+        let ratios: Vec<f64> = (0..3)
+            .map(|seed| {
+                let mut search = Nsga2::new(common::zdt_config(seed, 100)).unwrap();
+                assert_eq!(run(&mut search, 10_000, f), 10_000);
+                let population: Vec<Vec<f64>> = search.population().iter().map(|m| m.objectives.clone()).collect();
+                hypervolume_2d(&population, ZDT_REFERENCE) / true_front_volume
+            })
+            .collect();
+        let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+        assert!(mean >= floor, "hypervolume ratios {ratios:?}");
+    }
 }
 
 #[test]
@@ -130,21 +116,6 @@ fn a_state_saved_mid_run_continues_identically() {
     assert_eq!(original.population(), restored.population());
     assert_eq!(original.archive().records(), restored.archive().records());
     assert_eq!(original.to_json().unwrap(), restored.to_json().unwrap());
-}
-
-fn nb201_config(seed: u64) -> Nsga2Config {
-    let problem = Problem {
-        space: SearchSpace::integers(&[0; 6], &[4; 6]).unwrap(),
-        directions: vec![Direction::Maximise, Direction::Maximise],
-    };
-    Nsga2Config::new(problem, seed)
-}
-
-/// A toy stand-in for accuracy and introspectability on NAS-Bench-201 genomes.
-fn toy_objectives(x: &[f64]) -> Vec<f64> {
-    let convs = x.iter().filter(|&&v| v <= 1.0).count() as f64;
-    let skips = x.iter().filter(|&&v| v == 4.0).count() as f64;
-    vec![convs + 0.1 * x[0], skips - 0.05 * x[5]]
 }
 
 #[test]

@@ -2,8 +2,10 @@
 //! uniform; the spread follows the distributions η defines (Deb & Agrawal 1995 for SBX; the
 //! bounded polynomial distribution for PM), checked against their closed-form CDFs.
 
+use std::collections::VecDeque;
+
 use proptest::prelude::*;
-use rand::SeedableRng;
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use xnas_moo::{PolynomialMutation, Sbx, SearchSpace, SpaceError, Variable, VariableKind};
 
@@ -93,6 +95,119 @@ fn sbx_does_not_cross_equal_values_or_matings_it_skips() {
         assert_eq!(bred.children[0][0], 0.5);
         assert_eq!(bred.children[1][0], 0.5);
     }
+}
+
+/// A generator that yields chosen uniform draws, so an operator can be followed step by step.
+/// rand turns a u64 into an f64 in [0, 1) by its top 53 bits; each value here is a multiple of
+/// 2^-53 and comes back exactly. Running out, or leaving draws unused, fails the test.
+struct Scripted(VecDeque<f64>);
+
+impl Scripted {
+    fn new(draws: &[f64]) -> Self {
+        Scripted(draws.iter().copied().collect())
+    }
+}
+
+impl RngCore for Scripted {
+    fn next_u64(&mut self) -> u64 {
+        let u = self.0.pop_front().expect("the operator drew more than scripted");
+        ((u * (1u64 << 53) as f64) as u64) << 11
+    }
+    fn next_u32(&mut self) -> u32 {
+        unreachable!("SBX and PM draw only floats")
+    }
+    fn fill_bytes(&mut self, _: &mut [u8]) {
+        unreachable!("SBX and PM draw only floats")
+    }
+}
+
+fn near(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+}
+
+/// SBX with η = 1 (so βq is a square root) on four real variables in [0, 1] and one integer in
+/// 0..=4 (operator bounds ±(0.5 − 1e-16)), worked by hand from Deb & Agrawal's bounded formulas,
+/// as pymoo 0.4 applies them: y1 < y2 the parents' values, δ = y2 − y1, the same u on both sides,
+///   β = 1 + 2 (y1 − low) / δ,  α = 2 − β^−2,  βq = √(u α) if u ≤ 1/α else √(1 / (2 − u α)),
+///   c1 = (y1 + y2 − βq δ) / 2, and c2 likewise with β = 1 + 2 (high − y2) / δ and + βq δ.
+#[test]
+fn sbx_matches_children_worked_by_hand_near_both_bounds() {
+    let real = |lower, upper| Variable { lower, upper, kind: VariableKind::Real };
+    let space = SearchSpace::new(vec![
+        real(0.0, 1.0),
+        real(0.0, 1.0),
+        real(0.0, 1.0),
+        real(0.0, 1.0),
+        Variable { lower: 0.0, upper: 4.0, kind: VariableKind::Integer },
+    ])
+    .unwrap();
+    let sbx = Sbx { probability: 0.5, per_variable: 0.5, eta: 1.0 };
+    let a = [0.8, 0.5, 0.1, 0.9, 4.0];
+    let b = [0.3, 0.5, 0.6, 0.7, 1.0];
+    #[rustfmt::skip]
+    let mut rng = Scripted::new(&[
+        0.25,               // the mating crosses (< 0.5)
+        0.5, 0.25, 0.75,    // x0 crosses (≤ 0.5), u, no swap (> 0.5)
+        0.25,               // x1 would cross, but the parents are equal: no u, no swap drawn
+        0.875,              // x2 does not cross
+        0.0, 0.875, 0.25,   // x3 crosses, u, swap
+        0.125, 0.25, 0.625, // x4 crosses, u, no swap
+    ]);
+    let bred = sbx.mate(&space, &a, &b, &mut rng);
+    assert!(rng.0.is_empty(), "{} draws left", rng.0.len());
+    assert!(bred.crossed);
+    // x0: y = (0.3, 0.8), δ = 0.5, u = 1/4.
+    //   low side: β = 2.2, α = 2 − 1/4.84 = 1.793388…, u ≤ 1/α: βq = √0.448347… = 0.669587…,
+    //   c1 = (1.1 − 0.334794) / 2 = 0.382603…;
+    //   high side: β = 1.8, α = 2 − 1/3.24 = 1.691358…, βq = √0.422840… = 0.650262…,
+    //   c2 = (1.1 + 0.325131) / 2 = 0.712565…
+    // x3: y = (0.7, 0.9), δ = 0.2, u = 7/8.
+    //   low side: β = 8, α = 2 − 1/64 = 1.984375, u > 1/α: βq = √(1 / 0.263672) = 1.947457…,
+    //   c1 = (1.6 − 0.389491) / 2 = 0.605254…;
+    //   high side: β = 2, α = 1.75, βq = √(1 / 0.46875) = 1.460593…, c2 = (1.6 + 0.292119) / 2
+    //   = 0.946059…; swapped.
+    // x4: y = (1, 4), δ = 3, bounds (−0.5, 4.5) less 1e-16, u = 1/4.
+    //   low side: β = 2, α = 1.75, βq = √0.4375 = 0.661438, c1 = (5 − 1.984313) / 2 = 1.507843 → 2;
+    //   high side: β = 4/3, α = 2 − 0.5625 = 1.4375, βq = √0.359375 = 0.599479,
+    //   c2 = (5 + 1.798437) / 2 = 3.399218 → 3.
+    assert!(near(&bred.children[0], &[0.3826031833789064, 0.5, 0.1, 0.9460593486680444, 2.0]), "{bred:?}");
+    assert!(near(&bred.children[1], &[0.7125652765377726, 0.5, 0.6, 0.6052542017759409, 3.0]), "{bred:?}");
+
+    // A mating that does not cross draws nothing more and copies the parents.
+    let mut rng = Scripted::new(&[0.5]);
+    let bred = sbx.mate(&space, &a, &b, &mut rng);
+    assert!(!bred.crossed && rng.0.is_empty());
+    assert_eq!(bred.children, [a.to_vec(), b.to_vec()]);
+}
+
+/// Polynomial mutation with η = 1, worked by hand from pymoo 0.4's formula: with δ1 = (x − low) /
+/// (high − low) and δ2 = (high − x) / (high − low), for u ≤ 1/2
+///   δq = √(2u + (1 − 2u)(1 − δ1)²) − 1, else δq = 1 − √(2(1 − u) + 2(u − 1/2)(1 − δ2)²),
+/// and the mutant is x + δq (high − low), clipped, rounded for an integer.
+#[test]
+fn pm_matches_mutants_worked_by_hand() {
+    let space = SearchSpace::new(vec![
+        Variable { lower: 0.0, upper: 1.0, kind: VariableKind::Real },
+        Variable { lower: 0.0, upper: 1.0, kind: VariableKind::Real },
+        Variable { lower: 0.0, upper: 1.0, kind: VariableKind::Real },
+        Variable { lower: 0.0, upper: 4.0, kind: VariableKind::Integer },
+    ])
+    .unwrap();
+    let pm = PolynomialMutation { per_variable: Some(0.5), eta: 1.0 };
+    #[rustfmt::skip]
+    let mut rng = Scripted::new(&[
+        0.25, 0.25,  // x0 mutates (< 0.5), u
+        0.75,        // x1 does not
+        0.0, 0.75,   // x2 mutates, u
+        0.125, 0.125, // x3 mutates, u
+    ]);
+    let y = pm.mutate(&space, &[0.2, 0.2, 0.7, 2.0], &mut rng);
+    assert!(rng.0.is_empty(), "{} draws left", rng.0.len());
+    // x0 = 0.2, u = 1/4: δq = √(0.5 + 0.5 · 0.64) − 1 = √0.82 − 1 = −0.094461…, so 0.105539…
+    // x2 = 0.7, u = 3/4: δq = 1 − √(0.5 + 0.5 · 0.49) = 1 − √0.745 = 0.136866…, so 0.836866…
+    // x3 = 2 in (−0.5, 4.5), u = 1/8: δ1 = 1/2, δq = √(0.25 + 0.75 · 0.25) − 1 = −0.338562…,
+    //   so 2 − 1.692810… = 0.307189… → 0.
+    assert!(near(&y, &[0.10553851381374174, 0.2, 0.8368661749183965, 0.0]), "{y:?}");
 }
 
 #[test]
