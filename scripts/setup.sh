@@ -2,12 +2,14 @@
 # Installs what xnas needs to build and run, idempotently, and prints the environment to use.
 #
 #   source <(scripts/setup.sh --env)   # or: eval "$(scripts/setup.sh --env)"
+#   scripts/setup.sh --ray             # also Ray (for `xnas run --executor ray`)
 #
 # What it installs (each step is skipped when already done, so a second call takes about a second):
 #   1. Debian's dataset-fashion-mnist (Fashion-MNIST IDX files) and wordnet-base (WordNet 3.0),
 #      when apt-get is available and we are root (otherwise it says what is missing).
 #   2. A project-local virtual environment .venv with PyPI's torch==2.11.0: the libtorch that
 #      tch 0.24 binds. Nothing is installed system-wide.
+#   3. With --ray: ray==2.60.0 from PyPI into the same venv (about 285 MB, ten seconds).
 # The environment it prints makes cargo build torch-sys against that libtorch (LIBTORCH_USE_PYTORCH=1
 # with the venv's python first on PATH); build.rs gives the binary an rpath to it, so the built
 # `xnas` runs without LD_LIBRARY_PATH.
@@ -16,8 +18,16 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${XNAS_VENV:-$root/.venv}"
 torch_version="2.11.0"
+ray_version="2.60.0"
 print_env=0
-[ "${1:-}" = "--env" ] && print_env=1
+want_ray=0
+for arg in "$@"; do
+  case "$arg" in
+    --env) print_env=1 ;;
+    --ray) want_ray=1 ;;
+    *) echo "setup: unknown option $arg (use --env, --ray)" >&2; exit 2 ;;
+  esac
+done
 
 log() { echo "setup: $*" >&2; }
 
@@ -46,10 +56,21 @@ if ! torch_ok; then
   torch_ok || { log "torch==$torch_version did not install into $venv"; exit 1; }
 fi
 
+ray_ok() {
+  "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('ray') != '$ray_version')" 2>/dev/null
+}
+if [ $want_ray = 1 ] && ! ray_ok; then
+  log "installing ray==$ray_version into $venv"
+  "$venv/bin/pip" install -q "ray==$ray_version" >&2
+  ray_ok || { log "ray==$ray_version did not install into $venv"; exit 1; }
+fi
+
 if [ $print_env = 1 ]; then
   echo "export PATH=\"$venv/bin:\$PATH\""
   echo "export LIBTORCH_USE_PYTORCH=1"
   echo "export XNAS_VENV=\"$venv\""
+  # The Python that runs the Ray driver of `xnas run --executor ray` (when Ray is installed there).
+  echo "export XNAS_PYTHON=\"\${XNAS_PYTHON:-$venv/bin/python}\""
   # libtorch's OpenMP threads spin while they wait; on a busy machine (parallel tests, other jobs)
   # that makes training 10-70x slower. Passive waiting costs little when the machine is idle.
   echo "export OMP_WAIT_POLICY=\"\${OMP_WAIT_POLICY:-PASSIVE}\""

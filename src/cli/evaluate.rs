@@ -23,6 +23,10 @@ pub fn run(_args: EvaluateArgs) -> anyhow::Result<()> {
     std::io::stdin().read_to_string(&mut input).context("reading the job from stdin")?;
     let job: Job = serde_json::from_str(&input).context("the job on stdin is not valid JSON for a job")?;
     let genome: xnas_space::Genome = job.genome.parse().context("the job's genome")?;
+    if let Some(threads) = job.threads {
+        anyhow::ensure!(threads > 0, "the job asks for 0 threads");
+        tch::set_num_threads(threads as i32);
+    }
     let mut last = Instant::now() - Duration::from_secs(1);
     let record = evaluate_config(&genome, &job.config, &mut |event| {
         if let EvalProgress::Training(p) = event {

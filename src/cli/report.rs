@@ -109,6 +109,33 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
         "evaluations: {} done, {} failed, {} running, {} queued",
         counts.done, counts.failed, counts.running, counts.queued
     );
+    if let Some(execution) = store.execution()? {
+        let get = |key: &str| execution.get(key).map(|v| v.to_string().trim_matches('"').to_string());
+        let executor = get("executor").unwrap_or_else(|| "local".into());
+        let place = match executor.as_str() {
+            "ray" => format!("ray at {}", get("ray_address").unwrap_or_default()),
+            _ => format!(
+                "local, {} job(s) per device{}",
+                get("jobs_per_device").unwrap_or_else(|| "1".into()),
+                get("devices").filter(|d| d != "null").map(|d| format!(" on {d}")).unwrap_or_default()
+            ),
+        };
+        println!("execution: {place}, {} scheduling", get("scheduling").unwrap_or_else(|| "generational".into()));
+    }
+    let all = store.evaluations(None)?;
+    let retried = all.iter().filter(|e| e.attempt > 1).count();
+    if retried > 0 {
+        println!("retried: {retried} evaluation(s) needed more than one attempt (see the attempts table)");
+    }
+    for e in all.iter().filter(|e| e.status == EvalStatus::Running) {
+        println!(
+            "  running: #{} {} on {} (attempt {})",
+            e.id,
+            e.genome.compact(),
+            e.device.as_deref().unwrap_or("?"),
+            e.attempt
+        );
+    }
     let input = report_input(&args.run_dir)?;
     println!("generations saved: {}", generations.len());
     for (g, hv) in &input.hypervolume_per_generation {

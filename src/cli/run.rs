@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::run::{default_run_dir, resume, start, RunOptions, RunSummary};
+use crate::run::{default_run_dir, resume, start, ExecutionArgs, RunOptions, RunSummary};
 use crate::script::parse_override;
 
 #[derive(Debug, Args)]
@@ -27,6 +27,8 @@ pub struct RunArgs {
     /// Override a setting, e.g. --set search.population=16 --set training.epochs=1.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -37,26 +39,32 @@ pub struct ResumeArgs {
     pub watch: bool,
     #[arg(long)]
     pub device: Option<String>,
+    /// Execution settings replace those the run saved; the others stay.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
 }
 
-fn options(watch: bool, device: Option<String>) -> anyhow::Result<RunOptions> {
+fn options(watch: bool, device: Option<String>, execution: ExecutionArgs) -> anyhow::Result<RunOptions> {
     Ok(RunOptions {
         watch,
         device,
         program: std::env::current_exe().context("finding the xnas binary to run evaluations")?,
         progress: true,
+        execution,
     })
 }
 
 fn print_summary(summary: &RunSummary) {
     println!(
-        "run {}: {} generation(s), {} candidate(s) evaluated ({} trained, {} reused, {} failed), hypervolume {}",
+        "run {}: {} generation(s), {} candidate(s) evaluated ({} trained, {} reused, {} failed, {} attempt(s) retried), \
+         hypervolume {}",
         summary.run_dir.display(),
         summary.generations,
         summary.evaluated,
         summary.trained,
         summary.reused,
         summary.failed,
+        summary.retried,
         summary.hypervolume.map_or("n/a".into(), |v| format!("{v:.4}"))
     );
     println!("report: xnas report {}", summary.run_dir.display());
@@ -73,13 +81,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             default_run_dir(experiment.name())
         }
     };
-    let summary = start(&args.script, &run_dir, &overrides, &options(args.watch, args.device)?)?;
+    let summary = start(&args.script, &run_dir, &overrides, &options(args.watch, args.device, args.execution)?)?;
     print_summary(&summary);
     Ok(())
 }
 
 pub fn run_resume(args: ResumeArgs) -> anyhow::Result<()> {
-    let summary = resume(&args.run_dir, &options(args.watch, args.device)?)?;
+    let summary = resume(&args.run_dir, &options(args.watch, args.device, args.execution)?)?;
     print_summary(&summary);
     Ok(())
 }

@@ -4,6 +4,9 @@
 //! record with status `failed`, exit code 0). stderr: lines starting with [`PROGRESS_PREFIX`]
 //! carry [`JobProgress`] as JSON; other lines are the child's log. A non-zero exit means the job
 //! could not run (bad config, missing data, crash) and stderr says why.
+//!
+//! The same protocol runs locally ([`super::LocalExecutor`]) and inside a Ray task
+//! ([`super::RayExecutor`]), so a job behaves the same on a laptop and on a cluster.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,20 +15,40 @@ use crate::record::{EvalConfig, MeasurementRecord};
 /// One evaluation to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
-    /// The search's candidate id; results are matched by it.
+    /// The run's evaluation id; results are matched by it.
     pub id: u64,
     /// Six paper op codes or an arch string.
     pub genome: String,
     pub config: EvalConfig,
+    /// libtorch CPU threads for this job (the executor splits the machine's budget across the jobs
+    /// it runs at once); `None` leaves libtorch's default, one per core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 /// How a job ended.
 #[derive(Debug, Clone)]
 pub enum JobOutcome {
-    /// The child produced a record (which may itself say `failed`, e.g. a NaN loss).
+    /// The child produced a record (which may itself say `failed`, e.g. a NaN loss). Never retried:
+    /// training is deterministic, a second attempt would fail the same way.
     Record(Box<MeasurementRecord>),
-    /// The child could not produce a record: the reason, with the end of its stderr.
+    /// The child ran and ended without a record (a non-zero exit): the reason, with the end of
+    /// its stderr. Retried up to the run's limit — on a cluster this is often a node's problem
+    /// (a full disk, a busy GPU), not the job's.
     Error(String),
+    /// The job's process, worker or node died under it (a signal, an out-of-memory kill, a node
+    /// lost from the cluster): the job itself is probably fine, so it is retried.
+    Lost(String),
+}
+
+impl JobOutcome {
+    /// The reason a job produced no record, if it did not.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            JobOutcome::Record(_) => None,
+            JobOutcome::Error(message) | JobOutcome::Lost(message) => Some(message),
+        }
+    }
 }
 
 /// Progress of a running job.

@@ -1,106 +1,179 @@
-//! Runs jobs as `xnas evaluate` child processes on this machine, one at a time.
+//! Runs jobs as `xnas evaluate` child processes on this machine: `jobs_per_device` at once on each
+//! device. A GPU job sees only its GPU (`CUDA_VISIBLE_DEVICES`, so it trains on `cuda:0`); the
+//! CPU thread budget is split evenly over all slots so that K concurrent jobs do not fight over
+//! the cores (libtorch would otherwise start one thread per core in every child).
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::mpsc;
-use std::thread;
 
-use super::{ExecError, Executor, Job, JobOutcome, JobProgress, PROGRESS_PREFIX};
+use super::child::{self, ChildEvent};
+use super::{ExecError, ExecEvent, Executor, Job, JobOutcome};
 
-enum Event {
-    Progress(u64, JobProgress),
-    Done(u64, JobOutcome),
+/// How to run locally.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// The xnas binary that runs `xnas evaluate` (normally this one).
+    pub program: PathBuf,
+    /// `cpu` or `cuda:N` (N as this process sees it), from [`resolve_devices`].
+    pub devices: Vec<String>,
+    /// Concurrent jobs on each device.
+    pub jobs_per_device: usize,
+    /// libtorch CPU threads for all jobs together; `None`: the machine's cores.
+    pub cpu_threads: Option<usize>,
+    /// Where children's log lines go (appended).
+    pub log: Option<PathBuf>,
 }
 
-/// One child process at a time; the rest wait in a queue.
-pub struct LocalExecutor {
-    program: PathBuf,
-    queue: VecDeque<Job>,
+struct Slot {
+    device: String,
+    /// `cuda:1#0`: device and position on it, for the store and the log.
+    worker: String,
     running: Option<(u64, Child)>,
-    events: mpsc::Receiver<Event>,
-    sender: mpsc::Sender<Event>,
+}
+
+/// Runs jobs in child processes, several per device.
+pub struct LocalExecutor {
+    options: LocalOptions,
+    threads_per_job: usize,
+    slots: Vec<Slot>,
+    queue: VecDeque<Job>,
+    events: mpsc::Receiver<ChildEvent>,
+    sender: mpsc::Sender<ChildEvent>,
+    /// Events produced without a child (a job started, a spawn that failed).
+    ready: VecDeque<ExecEvent>,
+    cancelled: HashSet<u64>,
     in_flight: usize,
-    /// Where children's log lines go (appended).
-    log: Option<PathBuf>,
+}
+
+/// The devices to run on. `flag` is `--devices`: `cpu`, or GPU indices / names (`0,1` or
+/// `cuda:0,cuda:1`). Without it, the experiment's device decides: `cpu` and `cuda:N` are one
+/// device; `cuda` and `auto` mean every visible GPU (`auto` falls back to the CPU without one).
+pub fn resolve_devices(flag: Option<&str>, config_device: &str) -> Result<Vec<String>, ExecError> {
+    if let Some(flag) = flag {
+        let mut devices = Vec::new();
+        for item in flag.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let device = if item == "cpu" {
+                "cpu".to_string()
+            } else {
+                let index = item.strip_prefix("cuda:").unwrap_or(item);
+                let index: usize = index.parse().map_err(|_| {
+                    ExecError::Settings(format!(
+                        "--devices {flag}: `{item}` is not a device; use `cpu` or GPU indices such as `0,1`"
+                    ))
+                })?;
+                format!("cuda:{index}")
+            };
+            if devices.contains(&device) {
+                return Err(ExecError::Settings(format!("--devices {flag}: {device} is listed twice")));
+            }
+            devices.push(device);
+        }
+        if devices.is_empty() {
+            return Err(ExecError::Settings("--devices is empty; use `cpu` or GPU indices such as `0,1`".into()));
+        }
+        return Ok(devices);
+    }
+    Ok(match config_device {
+        "cuda" | "auto" => match visible_gpus() {
+            0 if config_device == "auto" => vec!["cpu".to_string()],
+            0 => vec!["cuda:0".to_string()],
+            n => (0..n).map(|i| format!("cuda:{i}")).collect(),
+        },
+        other => vec![other.to_string()],
+    })
+}
+
+#[cfg(feature = "torch")]
+fn visible_gpus() -> usize {
+    tch::Cuda::device_count().max(0) as usize
+}
+
+#[cfg(not(feature = "torch"))]
+fn visible_gpus() -> usize {
+    0
+}
+
+/// The `CUDA_VISIBLE_DEVICES` value that shows a child only GPU `index` of this process: the
+/// index-th entry of this process's own list when it has one, else the index.
+fn pinned_gpu(index: usize, ours: Option<&str>) -> String {
+    match ours {
+        Some(list) if !list.trim().is_empty() => {
+            list.split(',').map(str::trim).nth(index).map_or_else(|| index.to_string(), str::to_string)
+        }
+        _ => index.to_string(),
+    }
 }
 
 impl LocalExecutor {
-    /// `program` is the xnas binary (normally `std::env::current_exe()`).
-    pub fn new(program: PathBuf, log: Option<PathBuf>) -> Self {
+    pub fn new(options: LocalOptions) -> Result<Self, ExecError> {
+        if options.jobs_per_device == 0 {
+            return Err(ExecError::Settings("--jobs-per-device must be at least 1".into()));
+        }
+        if options.devices.is_empty() {
+            return Err(ExecError::Settings("no device to run on".into()));
+        }
+        if options.cpu_threads == Some(0) {
+            return Err(ExecError::Settings("--threads must be at least 1".into()));
+        }
+        let slots: Vec<Slot> = options
+            .devices
+            .iter()
+            .flat_map(|device| {
+                (0..options.jobs_per_device).map(move |k| Slot {
+                    device: device.clone(),
+                    worker: format!("{device}#{k}"),
+                    running: None,
+                })
+            })
+            .collect();
+        let budget = options.cpu_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let (sender, events) = mpsc::channel();
-        LocalExecutor { program, queue: VecDeque::new(), running: None, events, sender, in_flight: 0, log }
+        Ok(LocalExecutor {
+            threads_per_job: (budget / slots.len()).max(1),
+            options,
+            slots,
+            queue: VecDeque::new(),
+            events,
+            sender,
+            ready: VecDeque::new(),
+            cancelled: HashSet::new(),
+            in_flight: 0,
+        })
     }
 
-    fn start_next(&mut self) -> Result<(), ExecError> {
-        if self.running.is_some() {
-            return Ok(());
-        }
-        let Some(job) = self.queue.pop_front() else { return Ok(()) };
-        let spawn_err = |e: std::io::Error| ExecError::Spawn {
-            program: self.program.display().to_string(),
-            message: e.to_string(),
-        };
-        let mut command = Command::new(&self.program);
-        if std::env::var_os("OMP_WAIT_POLICY").is_none() {
-            // Spinning OpenMP threads make libtorch 10-70x slower when anything else runs.
-            command.env("OMP_WAIT_POLICY", "PASSIVE");
-        }
-        let mut child = command
-            .arg("evaluate")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(spawn_err)?;
-        let id = job.id;
-        let input = serde_json::to_vec(&job).expect("a job serialises");
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        let mut stdout = child.stdout.take().expect("piped stdout");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let sender = self.sender.clone();
-        let log = self.log.clone();
-        thread::spawn(move || {
-            // A child that died before reading its job shows up below as an error.
-            let _ = stdin.write_all(&input);
-            drop(stdin);
-            let progress_sender = sender.clone();
-            let stderr_reader = thread::spawn(move || {
-                let mut tail: VecDeque<String> = VecDeque::new();
-                let mut log_file = log.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(json) = line.strip_prefix(PROGRESS_PREFIX) {
-                        if let Ok(p) = serde_json::from_str(json) {
-                            let _ = progress_sender.send(Event::Progress(id, p));
-                        }
-                        continue;
-                    }
-                    if let Some(f) = log_file.as_mut() {
-                        let _ = writeln!(f, "[job {id}] {line}");
-                    }
-                    tail.push_back(line);
-                    if tail.len() > 20 {
-                        tail.pop_front();
-                    }
+    /// libtorch threads each job gets.
+    pub fn threads_per_job(&self) -> usize {
+        self.threads_per_job
+    }
+
+    /// Starts queued jobs on free slots.
+    fn fill(&mut self) {
+        while let Some(slot) = self.slots.iter().position(|s| s.running.is_none()) {
+            let Some(mut job) = self.queue.pop_front() else { return };
+            let device = self.slots[slot].device.clone();
+            let mut env = Vec::new();
+            if let Some(index) = device.strip_prefix("cuda:") {
+                let index: usize = index.parse().expect("resolve_devices writes cuda:N");
+                let ours = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+                env.push(("CUDA_VISIBLE_DEVICES".to_string(), pinned_gpu(index, ours.as_deref())));
+                job.config.device = "cuda:0".to_string();
+            } else {
+                job.config.device = device.clone();
+            }
+            job.threads = Some(self.threads_per_job);
+            let id = job.id;
+            match child::spawn(&self.options.program, &job, &env, self.options.log.clone(), self.sender.clone()) {
+                Ok(process) => {
+                    self.slots[slot].running = Some((id, process));
+                    self.ready.push_back(ExecEvent::Started { job: id, worker: self.slots[slot].worker.clone() });
                 }
-                tail.into_iter().collect::<Vec<_>>().join("\n")
-            });
-            let mut out = String::new();
-            let read = stdout.read_to_string(&mut out);
-            let stderr_tail = stderr_reader.join().unwrap_or_default();
-            let outcome = match (read, serde_json::from_str(out.trim())) {
-                (Ok(_), Ok(record)) => JobOutcome::Record(Box::new(record)),
-                _ => JobOutcome::Error(if stderr_tail.is_empty() {
-                    "the evaluation process ended without a record".to_string()
-                } else {
-                    stderr_tail
-                }),
-            };
-            let _ = sender.send(Event::Done(id, outcome));
-        });
-        self.running = Some((id, child));
-        Ok(())
+                Err(e) => {
+                    self.ready.push_back(ExecEvent::Finished { job: id, outcome: JobOutcome::Error(e.to_string()) })
+                }
+            }
+        }
     }
 }
 
@@ -108,50 +181,130 @@ impl Executor for LocalExecutor {
     fn submit(&mut self, job: Job) -> Result<(), ExecError> {
         self.queue.push_back(job);
         self.in_flight += 1;
-        self.start_next()
+        self.fill();
+        Ok(())
     }
 
-    fn next(&mut self, progress: &mut dyn FnMut(u64, JobProgress)) -> Option<(u64, JobOutcome)> {
-        if self.in_flight == 0 {
-            return None;
-        }
+    fn next_event(&mut self) -> Option<ExecEvent> {
         loop {
-            match self.events.recv().ok()? {
-                Event::Progress(id, p) => progress(id, p),
-                Event::Done(id, outcome) => {
-                    if let Some((_, mut child)) = self.running.take() {
-                        let status = child.wait();
-                        let outcome = match (outcome, status) {
-                            (JobOutcome::Error(e), Ok(s)) if !s.success() => {
-                                JobOutcome::Error(format!("the evaluation process exited with {s}: {e}"))
-                            }
-                            (o, _) => o,
-                        };
-                        self.in_flight -= 1;
-                        if let Err(e) = self.start_next() {
-                            // Fail the queued job that could not start; the caller sees it next.
-                            if let Some(job) = self.queue.pop_front() {
-                                let _ = self.sender.send(Event::Done(job.id, JobOutcome::Error(e.to_string())));
-                            }
-                        }
-                        return Some((id, outcome));
-                    }
+            if let Some(event) = self.ready.pop_front() {
+                if matches!(event, ExecEvent::Finished { .. }) {
                     self.in_flight -= 1;
-                    return Some((id, outcome));
+                }
+                return Some(event);
+            }
+            if self.in_flight == 0 {
+                return None;
+            }
+            match self.events.recv().expect("the executor holds a sender") {
+                ChildEvent::Progress(job, progress) => {
+                    if !self.cancelled.contains(&job) {
+                        return Some(ExecEvent::Progress { job, progress });
+                    }
+                }
+                ChildEvent::Closed { job, stdout, stderr_tail } => {
+                    let slot = self.slots.iter_mut().find(|s| s.running.as_ref().is_some_and(|(id, _)| *id == job));
+                    let Some((_, mut process)) = slot.and_then(|s| s.running.take()) else { continue };
+                    let outcome = child::outcome(&stdout, &stderr_tail, process.wait());
+                    self.fill();
+                    if self.cancelled.remove(&job) {
+                        continue;
+                    }
+                    self.ready.push_back(ExecEvent::Finished { job, outcome });
                 }
             }
         }
     }
 
-    fn cancel_all(&mut self) {
-        self.queue.clear();
-        if let Some((_, child)) = self.running.as_mut() {
-            let _ = child.kill();
+    fn cancel(&mut self, job: u64) {
+        if let Some(position) =
+            self.ready.iter().position(|e| matches!(e, ExecEvent::Finished { job: j, .. } if *j == job))
+        {
+            // It already ended (a process that could not start); it is simply not reported.
+            self.ready.remove(position);
+            self.ready.retain(|e| e.job() != job);
+            self.in_flight -= 1;
+            return;
         }
-        self.in_flight = usize::from(self.running.is_some());
+        self.ready.retain(|e| e.job() != job);
+        if let Some(position) = self.queue.iter().position(|j| j.id == job) {
+            self.queue.remove(position);
+            self.in_flight -= 1;
+            return;
+        }
+        if let Some((_, process)) = self.slots.iter_mut().filter_map(|s| s.running.as_mut()).find(|(id, _)| *id == job)
+        {
+            let _ = process.kill();
+            self.cancelled.insert(job);
+            self.in_flight -= 1;
+        }
+    }
+
+    fn cancel_all(&mut self) {
+        let running: Vec<u64> = self.slots.iter().filter_map(|s| s.running.as_ref().map(|(id, _)| *id)).collect();
+        let unstarted = self.ready.iter().filter(|e| matches!(e, ExecEvent::Finished { .. })).count();
+        self.in_flight -= self.queue.len() + unstarted;
+        self.queue.clear();
+        self.ready.clear();
+        for job in running {
+            self.cancel(job);
+        }
     }
 
     fn in_flight(&self) -> usize {
         self.in_flight
+    }
+
+    fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "local: {} job(s) at once on each of {} ({} libtorch thread(s) per job)",
+            self.options.jobs_per_device,
+            self.options.devices.join(", "),
+            self.threads_per_job
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_come_from_the_flag_or_the_experiment() {
+        assert_eq!(resolve_devices(Some("0,1"), "cpu").unwrap(), ["cuda:0", "cuda:1"]);
+        assert_eq!(resolve_devices(Some("cuda:2, cpu"), "cpu").unwrap(), ["cuda:2", "cpu"]);
+        assert_eq!(resolve_devices(None, "cpu").unwrap(), ["cpu"]);
+        assert_eq!(resolve_devices(None, "cuda:3").unwrap(), ["cuda:3"]);
+        let bad = resolve_devices(Some("0,gpu1"), "cpu").unwrap_err().to_string();
+        assert!(bad.contains("`gpu1` is not a device"), "{bad}");
+        assert!(resolve_devices(Some("0,0"), "cpu").unwrap_err().to_string().contains("twice"));
+        assert!(resolve_devices(Some(","), "cpu").is_err());
+    }
+
+    #[test]
+    fn a_child_sees_only_its_gpu_through_our_own_visible_list() {
+        assert_eq!(pinned_gpu(1, None), "1");
+        assert_eq!(pinned_gpu(1, Some("4,6")), "6");
+        assert_eq!(pinned_gpu(0, Some("GPU-abc, GPU-def")), "GPU-abc");
+        assert_eq!(pinned_gpu(3, Some("4,6")), "3");
+    }
+
+    #[test]
+    fn the_thread_budget_is_split_over_the_slots() {
+        let options = |devices: &[&str], k, threads| LocalOptions {
+            program: PathBuf::from("xnas"),
+            devices: devices.iter().map(|d| d.to_string()).collect(),
+            jobs_per_device: k,
+            cpu_threads: threads,
+            log: None,
+        };
+        assert_eq!(LocalExecutor::new(options(&["cpu"], 2, Some(8))).unwrap().threads_per_job(), 4);
+        assert_eq!(LocalExecutor::new(options(&["cpu"], 4, Some(2))).unwrap().threads_per_job(), 1);
+        assert_eq!(LocalExecutor::new(options(&["cuda:0", "cuda:1"], 2, Some(16))).unwrap().slots(), 4);
+        assert!(LocalExecutor::new(options(&["cpu"], 0, None)).is_err());
     }
 }

@@ -1,33 +1,82 @@
-//! Executors: where evaluations run. The search hands jobs (genome + training config) to an
-//! executor and takes measurement records back as they finish.
+//! Executors: where evaluations run. The run loop hands jobs (genome + training config) to an
+//! executor and takes events back — a job started on a worker, its progress, its outcome — as
+//! they happen, in whatever order the jobs finish.
 //!
 //! Every evaluation runs in a child process (`xnas evaluate`, a JSON job on stdin, the record
-//! on stdout), so a crash, an out-of-memory kill or a libtorch abort fails one evaluation, not
-//! the run. [`LocalExecutor`] runs them on this machine, one at a time per device; parallel and
-//! distributed executors plug in behind the same [`Executor`] trait.
+//! on stdout; see [`job`]), so a crash, an out-of-memory kill or a libtorch abort fails one
+//! evaluation, not the run. Two executors share that protocol:
+//!
+//! - [`LocalExecutor`]: this machine, `jobs_per_device` children on each device at once, each
+//!   pinned to its GPU with `CUDA_VISIBLE_DEVICES`, the CPU thread budget split between them;
+//! - [`RayExecutor`]: a Ray cluster, one Ray task per job through a small Python driver that this
+//!   process starts and talks to in JSON lines (`ray_driver.py`, shipped inside the binary).
+//!
+//! Retrying is not the executor's business: it reports [`JobOutcome::Lost`] or
+//! [`JobOutcome::Error`], and the run loop, which records every attempt in the store, decides
+//! whether to submit the job again.
 
+mod child;
 mod job;
 mod local;
+mod ray;
 
 pub use job::{Job, JobOutcome, JobProgress, PROGRESS_PREFIX};
-pub use local::LocalExecutor;
+pub use local::{resolve_devices, LocalExecutor, LocalOptions};
+pub use ray::{RayExecutor, RayOptions, RAY_VERSION};
 
-/// Runs jobs and reports their outcomes.
+/// Something that happened to a submitted job.
+#[derive(Debug, Clone)]
+pub enum ExecEvent {
+    /// The job began on `worker` (`cpu#0`, `cuda:1#2`, a Ray node's address…).
+    Started {
+        job: u64,
+        worker: String,
+    },
+    Progress {
+        job: u64,
+        progress: JobProgress,
+    },
+    /// The job ended; it is no longer in flight.
+    Finished {
+        job: u64,
+        outcome: JobOutcome,
+    },
+}
+
+impl ExecEvent {
+    /// The job it is about.
+    pub fn job(&self) -> u64 {
+        match self {
+            ExecEvent::Started { job, .. } | ExecEvent::Progress { job, .. } | ExecEvent::Finished { job, .. } => *job,
+        }
+    }
+}
+
+/// Runs jobs and reports what happens to them.
 pub trait Executor {
     /// Starts or queues a job.
     fn submit(&mut self, job: Job) -> Result<(), ExecError>;
-    /// Blocks until some submitted job ends and returns it; `None` when nothing is in flight.
-    /// `progress` sees progress events of running jobs meanwhile.
-    fn next(&mut self, progress: &mut dyn FnMut(u64, JobProgress)) -> Option<(u64, JobOutcome)>;
-    /// Stops every job in flight (they are lost, and will be run again on resume).
+    /// Blocks until something happens to a submitted job; `None` when nothing is in flight.
+    fn next_event(&mut self) -> Option<ExecEvent>;
+    /// Stops one job (queued or running); it will not be reported again.
+    fn cancel(&mut self, job: u64);
+    /// Stops every job in flight; none of them will be reported again.
     fn cancel_all(&mut self);
-    /// Jobs submitted and not yet returned by `next`.
+    /// Jobs submitted and not yet reported finished (or cancelled).
     fn in_flight(&self) -> usize;
+    /// How many jobs run at once; steady-state scheduling keeps this many in flight.
+    fn slots(&self) -> usize;
+    /// One line for the run's log, e.g. `local: 2 job(s) on each of cpu`.
+    fn describe(&self) -> String;
 }
 
-/// An executor could not start a job at all.
+/// An executor could not start a job, or could not start at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error("cannot start the evaluation process {program}: {message}")]
     Spawn { program: String, message: String },
+    #[error("bad executor setting: {0}")]
+    Settings(String),
+    #[error("the Ray driver: {0}")]
+    Ray(String),
 }

@@ -31,6 +31,15 @@ impl Search {
         }
     }
 
+    /// Steady-state: one candidate, while others may still be pending; `None` when the space is
+    /// exhausted.
+    pub fn ask_one_with(&mut self, repair: &mut dyn Repair) -> Result<Option<Candidate>, SearchError> {
+        match self {
+            Search::Nsga2(s) => s.ask_one_with(repair),
+            Search::Random(s) => s.ask_one_with(repair),
+        }
+    }
+
     pub fn tell(&mut self, results: Vec<(u64, Evaluation)>) -> Result<TellProgress, SearchError> {
         match self {
             Search::Nsga2(s) => s.tell(results),

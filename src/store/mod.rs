@@ -7,6 +7,8 @@
 //! writes more than one row is one transaction, so `kill -9` at any moment leaves the database
 //! as it was after the last committed operation. What a crash can lose is the work in flight:
 //! evaluations marked `running`, which [`Store::requeue_running`] hands back on resume.
+//! Every attempt at an evaluation — where it ran, how it ended — is a row of its own
+//! ([`Store::attempts`]), so retries after a dead worker are visible after the fact.
 //!
 //! The API follows the run loop: [`Store::create`] / [`Store::open`], [`Store::add_script_version`],
 //! [`Store::enqueue`] → [`Store::mark_running`] → [`Store::finish`] or [`Store::fail`],
@@ -28,7 +30,7 @@ use crate::script::Experiment;
 pub const DB_FILE: &str = "xnas.db";
 
 /// The schema this code reads and writes; stored in `meta` so an old binary refuses a newer file.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = include_str!("schema.sql");
 
@@ -149,6 +151,56 @@ pub struct Evaluation {
     pub queued_at: f64,
     pub started_at: Option<f64>,
     pub finished_at: Option<f64>,
+}
+
+/// How one attempt at an evaluation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttemptOutcome {
+    /// Still running (or the run died while it ran).
+    Running,
+    /// A record came back.
+    Done,
+    /// A record came back that says the training failed (NaN loss…).
+    Failed,
+    /// The process exited without a record.
+    Error,
+    /// The process, its worker or its node died.
+    Lost,
+    Cancelled,
+    /// The run stopped while it ran.
+    Interrupted,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Running => "running",
+            AttemptOutcome::Done => "done",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Error => "error",
+            AttemptOutcome::Lost => "lost",
+            AttemptOutcome::Cancelled => "cancelled",
+            AttemptOutcome::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(text: &str) -> Option<AttemptOutcome> {
+        use AttemptOutcome::*;
+        [Running, Done, Failed, Error, Lost, Cancelled, Interrupted].into_iter().find(|o| o.as_str() == text)
+    }
+}
+
+/// One attempt at an evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    /// 1 for the first.
+    pub attempt: u32,
+    pub worker: Option<String>,
+    pub started_at: f64,
+    pub finished_at: Option<f64>,
+    pub outcome: AttemptOutcome,
+    pub error: Option<String>,
 }
 
 /// How [`Store::find_done`] matches genomes.
@@ -282,6 +334,16 @@ impl Store {
             .optional()
             .map_err(|e| store.sqlite(e))?;
         let found = version.and_then(|v| v.parse().ok()).unwrap_or(0);
+        if found == 1 {
+            // Version 2 only adds tables (attempts, checkpoint): create them and move on.
+            let err = |e: rusqlite::Error| store.sqlite(e);
+            let tx = store.conn.unchecked_transaction().map_err(err)?;
+            tx.execute_batch(SCHEMA).map_err(err)?;
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", params![SCHEMA_VERSION.to_string()])
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+            return Ok(store);
+        }
         if found != SCHEMA_VERSION {
             return Err(StoreError::SchemaVersion { path: store.path.clone(), found, expected: SCHEMA_VERSION });
         }
@@ -441,47 +503,208 @@ impl Store {
         Ok(())
     }
 
-    /// Marks an evaluation as started on `device` (one more attempt).
-    pub fn mark_running(&self, evaluation: i64, device: &str) -> Result<(), StoreError> {
-        self.update_one(
-            "UPDATE evaluations SET status = 'running', device = ?2, attempt = attempt + 1, started_at = ?3,
-                    error = NULL WHERE id = ?1",
-            params![evaluation, device, now()],
-            evaluation,
+    /// Marks an evaluation as started on `worker` (a device or a cluster node): one more attempt,
+    /// with its own row in `attempts`.
+    pub fn mark_running(&self, evaluation: i64, worker: &str) -> Result<(), StoreError> {
+        let err = |e: rusqlite::Error| self.sqlite(e);
+        let tx = self.conn.unchecked_transaction().map_err(err)?;
+        let changed = tx
+            .execute(
+                "UPDATE evaluations SET status = 'running', device = ?2, attempt = attempt + 1, started_at = ?3,
+                        error = NULL WHERE id = ?1",
+                params![evaluation, worker, now()],
+            )
+            .map_err(err)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound { path: self.path.clone(), what: format!("evaluation {evaluation}") });
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO attempts (evaluation, attempt, worker, started_at, outcome)
+             SELECT id, attempt, device, started_at, 'running' FROM evaluations WHERE id = ?1",
+            params![evaluation],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// The running attempt of an evaluation learnt where it runs (a Ray task reports its node).
+    pub fn set_worker(&self, evaluation: i64, worker: &str) -> Result<(), StoreError> {
+        let err = |e: rusqlite::Error| self.sqlite(e);
+        let tx = self.conn.unchecked_transaction().map_err(err)?;
+        tx.execute("UPDATE evaluations SET device = ?2 WHERE id = ?1", params![evaluation, worker]).map_err(err)?;
+        tx.execute(
+            "UPDATE attempts SET worker = ?2 WHERE evaluation = ?1
+                AND attempt = (SELECT attempt FROM evaluations WHERE id = ?1)",
+            params![evaluation, worker],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Closes the current attempt of an evaluation (if one is open) with `outcome`.
+    fn close_attempt(
+        conn: &Connection,
+        evaluation: i64,
+        outcome: AttemptOutcome,
+        error: Option<&str>,
+    ) -> rusqlite::Result<usize> {
+        conn.execute(
+            "UPDATE attempts SET outcome = ?2, error = ?3, finished_at = ?4
+             WHERE evaluation = ?1 AND outcome = 'running'
+               AND attempt = (SELECT attempt FROM evaluations WHERE id = ?1)",
+            params![evaluation, outcome.as_str(), error, now()],
         )
     }
 
     /// Stores the record of a finished evaluation: `done`, or `failed` when the record says so
     /// (NaN loss, …) with its error.
     pub fn finish(&self, evaluation: i64, record: &MeasurementRecord) -> Result<(), StoreError> {
-        let (status, error) = match record.status {
-            Status::Done => ("done", None),
-            Status::Failed => ("failed", Some(record.error.clone().unwrap_or_else(|| "failed".into()))),
+        let (status, error, outcome) = match record.status {
+            Status::Done => ("done", None, AttemptOutcome::Done),
+            Status::Failed => {
+                ("failed", Some(record.error.clone().unwrap_or_else(|| "failed".into())), AttemptOutcome::Failed)
+            }
         };
-        self.update_one(
-            "UPDATE evaluations SET status = ?2, record = ?3, error = ?4, device = ?5, finished_at = ?6,
-                    train_seconds = ?7, eval_seconds = ?8 WHERE id = ?1",
-            params![
-                evaluation,
-                status,
-                serde_json::to_string(record).expect("a record serialises"),
-                error,
-                record.device,
-                now(),
-                record.train_seconds,
-                record.eval_seconds
-            ],
-            evaluation,
-        )
+        let err = |e: rusqlite::Error| self.sqlite(e);
+        let tx = self.conn.unchecked_transaction().map_err(err)?;
+        let changed = tx
+            .execute(
+                "UPDATE evaluations SET status = ?2, record = ?3, error = ?4, finished_at = ?5,
+                        train_seconds = ?6, eval_seconds = ?7 WHERE id = ?1",
+                params![
+                    evaluation,
+                    status,
+                    serde_json::to_string(record).expect("a record serialises"),
+                    error,
+                    now(),
+                    record.train_seconds,
+                    record.eval_seconds
+                ],
+            )
+            .map_err(err)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound { path: self.path.clone(), what: format!("evaluation {evaluation}") });
+        }
+        Self::close_attempt(&tx, evaluation, outcome, error.as_deref()).map_err(err)?;
+        tx.commit().map_err(err)
     }
 
-    /// Marks an evaluation failed without a record (the child crashed, timed out, …).
+    /// Marks an evaluation failed without a record (the child crashed, timed out, …; or it was
+    /// interrupted) — its open attempt ends with `outcome`.
+    pub fn fail_attempt(&self, evaluation: i64, outcome: AttemptOutcome, error: &str) -> Result<(), StoreError> {
+        let err = |e: rusqlite::Error| self.sqlite(e);
+        let tx = self.conn.unchecked_transaction().map_err(err)?;
+        let changed = tx
+            .execute(
+                "UPDATE evaluations SET status = 'failed', error = ?2, finished_at = ?3 WHERE id = ?1",
+                params![evaluation, error, now()],
+            )
+            .map_err(err)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound { path: self.path.clone(), what: format!("evaluation {evaluation}") });
+        }
+        Self::close_attempt(&tx, evaluation, outcome, Some(error)).map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Marks an evaluation failed without a record (its process exited without one).
     pub fn fail(&self, evaluation: i64, error: &str) -> Result<(), StoreError> {
-        self.update_one(
-            "UPDATE evaluations SET status = 'failed', error = ?2, finished_at = ?3 WHERE id = ?1",
-            params![evaluation, error, now()],
-            evaluation,
-        )
+        self.fail_attempt(evaluation, AttemptOutcome::Error, error)
+    }
+
+    /// Ends the current attempt with `outcome` and queues the evaluation for another one.
+    pub fn retry(&self, evaluation: i64, outcome: AttemptOutcome, error: &str) -> Result<(), StoreError> {
+        let err = |e: rusqlite::Error| self.sqlite(e);
+        let tx = self.conn.unchecked_transaction().map_err(err)?;
+        let changed = tx
+            .execute("UPDATE evaluations SET status = 'queued', error = ?2 WHERE id = ?1", params![evaluation, error])
+            .map_err(err)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound { path: self.path.clone(), what: format!("evaluation {evaluation}") });
+        }
+        Self::close_attempt(&tx, evaluation, outcome, Some(error)).map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Every attempt at an evaluation, first to last.
+    pub fn attempts(&self, evaluation: i64) -> Result<Vec<Attempt>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT attempt, worker, started_at, finished_at, outcome, error FROM attempts
+                 WHERE evaluation = ?1 ORDER BY attempt",
+            )
+            .map_err(|e| self.sqlite(e))?;
+        let rows = statement
+            .query_map(params![evaluation], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, f64>(2)?,
+                    r.get::<_, Option<f64>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(|e| self.sqlite(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sqlite(e))?;
+        rows.into_iter()
+            .map(|(attempt, worker, started_at, finished_at, outcome, error)| {
+                Ok(Attempt {
+                    attempt,
+                    worker,
+                    started_at,
+                    finished_at,
+                    outcome: AttemptOutcome::parse(&outcome).ok_or_else(|| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        what: "attempt outcome".into(),
+                        message: outcome.clone(),
+                    })?,
+                    error,
+                })
+            })
+            .collect()
+    }
+
+    /// Saves how the run executes (executor, scheduling, …) as JSON; `xnas resume` reads it back.
+    pub fn set_execution(&self, execution: &serde_json::Value) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('execution', ?1)",
+                params![execution.to_string()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// What [`Store::set_execution`] saved, if anything.
+    pub fn execution(&self) -> Result<Option<serde_json::Value>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'execution'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.sqlite(e))?;
+        text.map(|t| self.json("execution settings", &t)).transpose()
+    }
+
+    /// Saves the latest search state of a steady-state run (replacing the previous one).
+    pub fn save_checkpoint(&self, search_state: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO checkpoint (id, search_state, saved_at) VALUES (1, ?1, ?2)",
+                params![search_state, now()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// The state [`Store::save_checkpoint`] saved last, if any.
+    pub fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT search_state FROM checkpoint WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.sqlite(e))
     }
 
     /// Completes an evaluation with the record of an earlier one of the same genome and
@@ -497,11 +720,19 @@ impl Store {
         )
     }
 
-    /// On resume: evaluations left `running` by a crash go back to `queued`. Returns how many.
+    /// On resume: evaluations left `running` by a crash go back to `queued` (their open attempt
+    /// ends `interrupted`). Returns how many.
     pub fn requeue_running(&self) -> Result<usize, StoreError> {
-        self.conn
-            .execute("UPDATE evaluations SET status = 'queued' WHERE status = 'running'", [])
-            .map_err(|e| self.sqlite(e))
+        let err = |e: rusqlite::Error| self.sqlite(e);
+        let tx = self.conn.unchecked_transaction().map_err(err)?;
+        tx.execute(
+            "UPDATE attempts SET outcome = 'interrupted', finished_at = ?1 WHERE outcome = 'running'",
+            params![now()],
+        )
+        .map_err(err)?;
+        let n = tx.execute("UPDATE evaluations SET status = 'queued' WHERE status = 'running'", []).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(n)
     }
 
     fn evaluation_from_row(&self, r: &Row) -> Result<Evaluation, StoreError> {

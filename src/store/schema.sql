@@ -80,3 +80,26 @@ CREATE TABLE IF NOT EXISTS hypervolumes (
     value          REAL NOT NULL,
     PRIMARY KEY (generation, script_version)
 );
+
+-- Schema version 2 (added to version-1 databases on open).
+
+-- Every attempt at an evaluation: where it ran and how it ended. An evaluation is retried when
+-- its process, worker or node dies, or its process exits without a record.
+CREATE TABLE IF NOT EXISTS attempts (
+    evaluation  INTEGER NOT NULL REFERENCES evaluations(id),
+    attempt     INTEGER NOT NULL,   -- 1, 2, ...
+    worker      TEXT,               -- cpu#0, cuda:1#0, a Ray node's address and GPU ids
+    started_at  REAL NOT NULL,
+    finished_at REAL,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('running', 'done', 'failed', 'error', 'lost', 'cancelled', 'interrupted')),
+    error       TEXT,
+    PRIMARY KEY (evaluation, attempt)
+);
+
+-- The latest search state of a steady-state run (saved after every ask and tell, so that a
+-- resumed run knows every candidate in flight). Generational runs resume from `generations`.
+CREATE TABLE IF NOT EXISTS checkpoint (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    search_state TEXT NOT NULL,
+    saved_at     REAL NOT NULL
+);

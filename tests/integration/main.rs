@@ -4,6 +4,10 @@
 #[cfg(feature = "torch")]
 mod network;
 #[cfg(feature = "torch")]
+mod parallel;
+#[cfg(feature = "torch")]
+mod ray;
+#[cfg(feature = "torch")]
 mod run;
 mod script;
 mod store;

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use xnas::store::{EvalStatus, Store};
 
-const XNAS: &str = env!("CARGO_BIN_EXE_xnas");
+pub(crate) const XNAS: &str = env!("CARGO_BIN_EXE_xnas");
 
 /// A tiny experiment: 4 candidates per generation, each a 1-epoch training on 200 images.
-fn tiny_script(dir: &Path, generations: u64, second_objective: &str) -> PathBuf {
+pub(crate) fn tiny_script(dir: &Path, generations: u64, second_objective: &str) -> PathBuf {
     let path = dir.join("tiny.rhai");
     let text = format!(
         r#"let exp = experiment("tiny");
@@ -30,14 +30,14 @@ exp
     path
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("xnas-run-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn xnas(args: &[&str]) -> std::process::Output {
+pub(crate) fn xnas(args: &[&str]) -> std::process::Output {
     let out = Command::new(XNAS).args(args).env("OMP_NUM_THREADS", "1").output().unwrap();
     assert!(
         out.status.success(),
@@ -49,7 +49,7 @@ fn xnas(args: &[&str]) -> std::process::Output {
 }
 
 /// (genome, accuracy) of every done evaluation that was trained (not reused), in id order.
-fn trained(run: &Path) -> Vec<(String, f64)> {
+pub(crate) fn trained(run: &Path) -> Vec<(String, f64)> {
     let store = Store::open(run).unwrap();
     store
         .evaluations(Some(EvalStatus::Done))

@@ -140,10 +140,11 @@ fn an_evaluation_life_cycle_survives_reopening() {
         (b.parents.clone(), b.error.as_deref(), b.record.is_none()),
         (vec![7, 9], Some("child process killed by signal 9"), true)
     );
+    // `device` is where it ran (the worker), whatever the record's own device says.
     let nan_row = store.evaluation(ids[2]).unwrap().unwrap();
     assert_eq!(
         (nan_row.status, nan_row.error.as_deref(), nan_row.device.as_deref()),
-        (EvalStatus::Failed, Some("NaN loss in epoch 1"), Some("cpu"))
+        (EvalStatus::Failed, Some("NaN loss in epoch 1"), Some("cuda:0"))
     );
     assert_eq!(store.scores(v1).unwrap()[0].result, Ok(vec![0.87, 0.4]));
     assert_eq!(store.scores(v1).unwrap()[1].result, Err("no record".into()));
@@ -304,4 +305,83 @@ fn store_survives_kill_9() {
         assert!(latest >= committed);
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_attempt_is_recorded_with_its_worker_and_outcome() {
+    use xnas::store::AttemptOutcome;
+    let dir = temp_dir("attempts");
+    let mut store = Store::create(&dir, &run_info()).unwrap();
+    let v = store.add_script_version("h", "x", &serde_json::json!([]), &serde_json::json!({})).unwrap();
+    let ids = store.enqueue(&[candidate(0, "002404", 0), candidate(1, "313131", 0)], "train", v).unwrap();
+    // First attempt: handed to Ray, lands on a node, the worker dies.
+    store.mark_running(ids[0], "ray").unwrap();
+    store.set_worker(ids[0], "10.0.0.7 gpu [1]").unwrap();
+    store.retry(ids[0], AttemptOutcome::Lost, "WorkerCrashedError: the worker died").unwrap();
+    assert_eq!(store.evaluation(ids[0]).unwrap().unwrap().status, EvalStatus::Queued);
+    // Second attempt finishes.
+    store.mark_running(ids[0], "ray").unwrap();
+    store.set_worker(ids[0], "10.0.0.8 gpu [0]").unwrap();
+    store.finish(ids[0], &record_of(&"002404".parse().unwrap())).unwrap();
+    // The other one exits without a record every time and is given up.
+    store.mark_running(ids[1], "cpu#1").unwrap();
+    store.fail(ids[1], "the evaluation process exit status: 1: no dataset").unwrap();
+
+    let reopened = Store::open(&dir).unwrap();
+    let first = reopened.evaluation(ids[0]).unwrap().unwrap();
+    assert_eq!((first.status, first.attempt, first.device.as_deref()), (EvalStatus::Done, 2, Some("10.0.0.8 gpu [0]")));
+    let attempts = reopened.attempts(ids[0]).unwrap();
+    let summary: Vec<(u32, Option<&str>, AttemptOutcome)> =
+        attempts.iter().map(|a| (a.attempt, a.worker.as_deref(), a.outcome)).collect();
+    assert_eq!(
+        summary,
+        [(1, Some("10.0.0.7 gpu [1]"), AttemptOutcome::Lost), (2, Some("10.0.0.8 gpu [0]"), AttemptOutcome::Done)]
+    );
+    assert!(attempts[0].error.as_deref().unwrap().contains("WorkerCrashedError"));
+    assert!(attempts.iter().all(|a| a.finished_at.is_some_and(|f| f >= a.started_at)));
+    let second = reopened.attempts(ids[1]).unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].outcome, AttemptOutcome::Error);
+
+    // A crash leaves an attempt running: on resume it becomes `interrupted` and the evaluation queued.
+    store.mark_running(ids[1], "cpu#0").unwrap();
+    assert_eq!(store.requeue_running().unwrap(), 1);
+    let last = store.attempts(ids[1]).unwrap().pop().unwrap();
+    assert_eq!((last.attempt, last.outcome), (2, AttemptOutcome::Interrupted));
+
+    // Execution settings and the steady-state checkpoint round-trip.
+    assert_eq!(store.execution().unwrap(), None);
+    store.set_execution(&serde_json::json!({ "executor": "ray", "jobs_per_device": 2 })).unwrap();
+    assert_eq!(store.execution().unwrap().unwrap()["executor"], "ray");
+    assert_eq!(store.checkpoint().unwrap(), None);
+    store.save_checkpoint("{\"a\":1}").unwrap();
+    store.save_checkpoint("{\"a\":2}").unwrap();
+    assert_eq!(store.checkpoint().unwrap().as_deref(), Some("{\"a\":2}"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_version_1_database_is_upgraded_on_open() {
+    let dir = temp_dir("v1");
+    let mut store = Store::create(&dir, &run_info()).unwrap();
+    let v = store.add_script_version("h", "x", &serde_json::json!([]), &serde_json::json!({})).unwrap();
+    let ids = store.enqueue(&[candidate(0, "002404", 0)], "train", v).unwrap();
+    drop(store);
+    // Make it look like a database written by the first xnas: no attempts, no checkpoint, version 1.
+    let conn = rusqlite::Connection::open(Store::db_path(&dir)).unwrap();
+    conn.execute_batch(
+        "DROP TABLE attempts; DROP TABLE checkpoint; UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    drop(conn);
+    let store = Store::open(&dir).unwrap();
+    store.mark_running(ids[0], "cpu#0").unwrap();
+    assert_eq!(store.attempts(ids[0]).unwrap().len(), 1);
+    store.save_checkpoint("{}").unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(Store::db_path(&dir)).unwrap();
+    let version: String =
+        conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, "2");
+    std::fs::remove_dir_all(dir).ok();
 }

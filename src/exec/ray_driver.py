@@ -1,0 +1,176 @@
+"""The xnas <-> Ray bridge: a Ray driver that the xnas head process starts and talks to in JSON lines.
+
+The Rust head keeps the search and the run store; this driver only runs jobs on the cluster. Each job
+is one Ray task (requesting --num-gpus / --num-cpus) that runs `xnas evaluate` on some worker node with
+the job on stdin, exactly as the local executor does on the head's own machine.
+
+stdin (from the head), one JSON object per line:
+    {"submit": {"id": 7, "job": {...the xnas job...}}}
+    {"cancel": 7}
+    end of input: cancel whatever is in flight and exit
+stdout (to the head), one JSON object per line:
+    {"event": "ready", "ray_version": "...", "resources": {"CPU": 2.0, "GPU": 2.0, ...}, "nodes": 1}
+    {"event": "finished", "id": 7, "worker": "10.0.0.3 gpu [1]", "returncode": 0,
+     "stdout": "<the record JSON>", "log": "<the job's stderr>"}
+    {"event": "lost", "id": 7, "error": "<why: the worker or its node died>"}
+    {"event": "fatal", "error": "<why the driver cannot go on>"}
+
+Retries are the head's business: it records every attempt in the store and submits again. So tasks
+run with max_retries=0, and a non-zero exit of `xnas evaluate` is a normal result, not an exception.
+Written for Ray 2.60.0 (the version xnas pins); needs nothing but Ray and the standard library.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+
+PROGRESS_PREFIX = "xnas-progress "
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    # If the Ray worker running this task dies (killed, its node lost), take `xnas evaluate` with it
+    # instead of leaving an orphan training on a GPU that Ray believes is free.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def evaluate(program, job_line):
+    """The Ray task: one `xnas evaluate` process. Runs on a worker node."""
+    import ray  # noqa: F401  (imported on the worker)
+
+    env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    proc = subprocess.run(
+        [program, "evaluate"],
+        input=job_line.encode(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_die_with_parent,
+        env=env,
+        check=False,
+    )
+    log = "\n".join(
+        line for line in proc.stderr.decode(errors="replace").splitlines() if not line.startswith(PROGRESS_PREFIX)
+    )
+    gpus = ray.get_gpu_ids()
+    worker = ray.util.get_node_ip_address() + (f" gpu {list(gpus)}" if gpus else "")
+    return {"returncode": proc.returncode, "stdout": proc.stdout.decode(errors="replace"), "log": log, "worker": worker}
+
+
+# The protocol channel: the original stdout. Everything else that would print there (Ray's own notes,
+# such as a raylet's report of a dead worker, written without a newline) goes to stderr instead, so
+# it can never run into a protocol line. Set up in main().
+PROTOCOL = None
+
+
+def emit(message):
+    PROTOCOL.write(json.dumps(message) + "\n")
+    PROTOCOL.flush()
+
+
+def read_stdin(inbox):
+    for line in sys.stdin:
+        line = line.strip()
+        if line:
+            inbox.put(line)
+    inbox.put(None)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--address", required=True, help="the Ray cluster, e.g. 10.0.0.1:6379 or auto")
+    parser.add_argument("--program", required=True, help="the xnas binary, at this path on every worker node")
+    parser.add_argument("--num-gpus", type=float, default=1.0, help="GPUs each evaluation requests")
+    parser.add_argument("--num-cpus", type=float, default=1.0, help="CPUs each evaluation requests")
+    args = parser.parse_args()
+
+    global PROTOCOL
+    PROTOCOL = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+        import ray.exceptions
+    except ImportError as e:
+        emit({"event": "fatal", "error": f"cannot import ray in {sys.executable}: {e}. Install it: "
+              f"{sys.executable} -m pip install ray==2.60.0 (or pass --ray-python)"})
+        return 1
+    try:
+        ray.init(address=args.address, logging_level="ERROR", log_to_driver=False, include_dashboard=False)
+    except Exception as e:  # noqa: BLE001  (any failure to connect is reported the same way)
+        emit({"event": "fatal", "error": f"cannot connect to the Ray cluster at {args.address}: {e}"})
+        return 1
+    emit({
+        "event": "ready",
+        "ray_version": ray.__version__,
+        "resources": ray.cluster_resources(),
+        "nodes": len([n for n in ray.nodes() if n.get("Alive")]),
+    })
+
+    task = ray.remote(evaluate).options(num_gpus=args.num_gpus, num_cpus=args.num_cpus, max_retries=0)
+    inbox = queue.Queue()
+    threading.Thread(target=read_stdin, args=(inbox,), daemon=True).start()
+    in_flight = {}  # ObjectRef -> job id
+    by_id = {}
+    closing = False
+    while not closing or in_flight:
+        # Take every message waiting; block only when nothing runs.
+        while True:
+            try:
+                line = inbox.get(block=not in_flight and not closing, timeout=None)
+            except queue.Empty:
+                break
+            if line is None:
+                closing = True
+                for ref in list(in_flight):
+                    ray.cancel(ref, force=True)
+                in_flight.clear()
+                break
+            message = json.loads(line)
+            if "submit" in message:
+                job = message["submit"]
+                ref = task.remote(args.program, json.dumps(job["job"]))
+                in_flight[ref] = job["id"]
+                by_id[job["id"]] = ref
+            elif "cancel" in message:
+                ref = by_id.pop(message["cancel"], None)
+                if ref is not None and ref in in_flight:
+                    del in_flight[ref]
+                    ray.cancel(ref, force=True)
+            if inbox.empty():
+                break
+        if not in_flight:
+            continue
+        done, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.2)
+        for ref in done:
+            job_id = in_flight.pop(ref)
+            by_id.pop(job_id, None)
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.TaskCancelledError:
+                continue
+            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+                    ray.exceptions.ActorDiedError, ray.exceptions.ObjectLostError,
+                    ray.exceptions.OutOfMemoryError) as e:
+                emit({"event": "lost", "id": job_id, "error": f"{type(e).__name__}: {e}"})
+                continue
+            except Exception as e:  # noqa: BLE001  (the task itself raised: report, let the head retry)
+                emit({"event": "lost", "id": job_id, "error": f"the Ray task failed: {type(e).__name__}: {e}"})
+                continue
+            emit({"event": "finished", "id": job_id, **result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

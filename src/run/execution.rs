@@ -1,0 +1,217 @@
+//! How a run executes: which executor (this machine or a Ray cluster), how many jobs at once,
+//! generational or steady-state scheduling, how often a job is retried. Set on the command line
+//! (it is a property of the machine, not of the experiment), saved in the run store, and read back
+//! by `xnas resume` unless the command line overrides it.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::exec::{resolve_devices, ExecError, Executor, LocalExecutor, LocalOptions, RayExecutor, RayOptions};
+
+/// Where jobs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutorKind {
+    /// Child processes on this machine.
+    #[default]
+    Local,
+    /// Ray tasks on a cluster.
+    Ray,
+}
+
+/// When new candidates are bred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheduling {
+    /// A barrier per generation: the whole offspring batch is evaluated before survival (the
+    /// paper's mode; reproducible for a seed whatever the number of jobs).
+    #[default]
+    Generational,
+    /// A new child as soon as a slot frees, bred from the population as it is then: no slot idles
+    /// while a generation's slowest job finishes, at the price of depending on finishing order.
+    SteadyState,
+}
+
+/// Everything about execution a run keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Execution {
+    pub executor: ExecutorKind,
+    pub scheduling: Scheduling,
+    /// Local: concurrent jobs on each device.
+    pub jobs_per_device: usize,
+    /// Local: `--devices` as given (`cpu`, `0,1`); `None` follows the experiment's device.
+    pub devices: Option<String>,
+    /// Local: libtorch CPU threads for all concurrent jobs together; `None`: the machine's cores.
+    pub threads: Option<usize>,
+    /// Attempts per evaluation when its process, worker or node dies or it ends without a record.
+    pub max_attempts: u32,
+    /// Ray: the cluster's address (`HOST:PORT`, or `auto` on a cluster node).
+    pub ray_address: Option<String>,
+    /// Ray: the Python that runs the driver (default: `$XNAS_PYTHON`, else `python3`).
+    pub ray_python: Option<PathBuf>,
+    /// Ray: the xnas binary as the worker nodes see it (default: this binary's path).
+    pub ray_program: Option<PathBuf>,
+    /// Ray: GPUs per evaluation.
+    pub ray_gpus: f64,
+    /// Ray: CPUs per evaluation.
+    pub ray_cpus: f64,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Execution {
+            executor: ExecutorKind::Local,
+            scheduling: Scheduling::Generational,
+            jobs_per_device: 1,
+            devices: None,
+            threads: None,
+            max_attempts: 3,
+            ray_address: None,
+            ray_python: None,
+            ray_program: None,
+            ray_gpus: 1.0,
+            ray_cpus: 1.0,
+        }
+    }
+}
+
+/// Command-line settings; each `Some` replaces the saved (or default) value.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ExecutionArgs {
+    /// Where evaluations run: `local` (this machine) or `ray` (a Ray cluster, see --ray-address).
+    #[arg(long, value_enum)]
+    pub executor: Option<ExecutorKind>,
+    /// `generational` (a barrier per generation, the paper's mode) or `steady-state` (a new child as
+    /// soon as a slot frees).
+    #[arg(long, value_enum)]
+    pub scheduling: Option<Scheduling>,
+    /// Local: evaluations running at once on each device.
+    #[arg(long, value_name = "K")]
+    pub jobs_per_device: Option<usize>,
+    /// Local: devices to use, `cpu` or GPU indices (`0,1,2,3`); each job sees only its GPU.
+    /// Default: the experiment's device (`cuda`/`auto`: every visible GPU).
+    #[arg(long, value_name = "LIST")]
+    pub devices: Option<String>,
+    /// Local: libtorch CPU threads for all concurrent jobs together (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Attempts per evaluation when its process, worker or node dies (default 3).
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Ray: the cluster's address, e.g. 10.0.0.1:6379 (`auto` on a cluster node).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub ray_address: Option<String>,
+    /// Ray: a Python with ray==2.60.0 installed, to run the driver (default: $XNAS_PYTHON or python3).
+    #[arg(long, value_name = "PATH")]
+    pub ray_python: Option<PathBuf>,
+    /// Ray: the xnas binary's path on the worker nodes (default: this binary's path).
+    #[arg(long, value_name = "PATH")]
+    pub ray_program: Option<PathBuf>,
+    /// Ray: GPUs each evaluation requests (default 1; 0 runs on CPU workers).
+    #[arg(long, value_name = "N")]
+    pub ray_gpus: Option<f64>,
+    /// Ray: CPUs each evaluation requests (default 1); also its libtorch threads.
+    #[arg(long, value_name = "N")]
+    pub ray_cpus: Option<f64>,
+}
+
+impl Execution {
+    /// These settings with the command line's on top.
+    pub fn with(mut self, args: &ExecutionArgs) -> Execution {
+        macro_rules! take {
+            ($($field:ident),*) => { $( if let Some(v) = &args.$field { self.$field = v.clone(); } )* };
+        }
+        take!(executor, scheduling, jobs_per_device, max_attempts, ray_gpus, ray_cpus);
+        if args.devices.is_some() {
+            self.devices = args.devices.clone();
+        }
+        if args.threads.is_some() {
+            self.threads = args.threads;
+        }
+        if args.ray_address.is_some() {
+            self.ray_address = args.ray_address.clone();
+        }
+        if args.ray_python.is_some() {
+            self.ray_python = args.ray_python.clone();
+        }
+        if args.ray_program.is_some() {
+            self.ray_program = args.ray_program.clone();
+        }
+        self
+    }
+
+    /// Refuses settings that cannot work, naming the flag.
+    pub fn validate(&self) -> Result<(), ExecError> {
+        let bad = |m: &str| Err(ExecError::Settings(m.to_string()));
+        if self.jobs_per_device == 0 {
+            return bad("--jobs-per-device must be at least 1");
+        }
+        if self.max_attempts == 0 {
+            return bad("--max-attempts must be at least 1");
+        }
+        if self.threads == Some(0) {
+            return bad("--threads must be at least 1");
+        }
+        if self.executor == ExecutorKind::Ray && self.ray_address.is_none() {
+            return bad("--executor ray needs --ray-address HOST:PORT (the address `ray start --head` printed)");
+        }
+        Ok(())
+    }
+
+    /// Starts the executor these settings describe. `device` is the experiment's training device
+    /// (after `--device`); `program` this xnas binary.
+    pub fn executor(&self, device: &str, program: &Path, run_dir: &Path) -> Result<Box<dyn Executor>, ExecError> {
+        self.validate()?;
+        let log = Some(run_dir.join(super::LOG_FILE));
+        Ok(match self.executor {
+            ExecutorKind::Local => Box::new(LocalExecutor::new(LocalOptions {
+                program: program.to_path_buf(),
+                devices: resolve_devices(self.devices.as_deref(), device)?,
+                jobs_per_device: self.jobs_per_device,
+                cpu_threads: self.threads,
+                log,
+            })?),
+            ExecutorKind::Ray => Box::new(RayExecutor::connect(RayOptions {
+                address: self.ray_address.clone().expect("validated"),
+                python: self.ray_python.clone().unwrap_or_else(|| {
+                    std::env::var_os("XNAS_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from)
+                }),
+                program: self.ray_program.clone().unwrap_or_else(|| program.to_path_buf()),
+                num_gpus: self.ray_gpus,
+                num_cpus: self.ray_cpus,
+                driver_path: run_dir.join("ray_driver.py"),
+                log,
+            })?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_settings_replace_saved_ones_and_the_rest_stays() {
+        let saved = Execution { jobs_per_device: 4, scheduling: Scheduling::SteadyState, ..Execution::default() };
+        let args = ExecutionArgs { jobs_per_device: Some(2), devices: Some("0,1".into()), ..Default::default() };
+        let merged = saved.with(&args);
+        assert_eq!(merged.jobs_per_device, 2);
+        assert_eq!(merged.devices.as_deref(), Some("0,1"));
+        assert_eq!(merged.scheduling, Scheduling::SteadyState);
+        let json = serde_json::to_value(&merged).unwrap();
+        assert_eq!(json["scheduling"], "steady-state");
+        // Settings saved by an older xnas (fewer fields) read with defaults.
+        let old: Execution = serde_json::from_str(r#"{"executor":"local"}"#).unwrap();
+        assert_eq!(old, Execution::default());
+    }
+
+    #[test]
+    fn settings_that_cannot_work_are_refused_by_flag_name() {
+        let ray = Execution { executor: ExecutorKind::Ray, ..Execution::default() };
+        assert!(ray.validate().unwrap_err().to_string().contains("--ray-address"));
+        let zero = Execution { jobs_per_device: 0, ..Execution::default() };
+        assert!(zero.validate().unwrap_err().to_string().contains("--jobs-per-device"));
+    }
+}

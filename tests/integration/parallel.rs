@@ -1,0 +1,198 @@
+//! Parallel execution through the real binary: K jobs at once give the results of one at a time;
+//! a job whose process is killed is retried and nothing is lost; steady-state scheduling runs its
+//! budget and resumes after `kill -9` with the evaluations that were in flight.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use xnas::store::{AttemptOutcome, EvalStatus, Store};
+
+use super::run::{temp_dir, tiny_script, trained, xnas, XNAS};
+
+/// Processes running `xnas evaluate` whose parent is `parent` (when given), by pid.
+pub(crate) fn evaluate_processes(parent: Option<u32>) -> Vec<(u32, u32)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        if args.len() < 2 || args[0] != XNAS.as_bytes() || args[1] != b"evaluate" {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // The fields after the parenthesised command name: state, ppid, ...
+        let Some(ppid) = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)) else { continue };
+        let Ok(ppid) = ppid.parse::<u32>() else { continue };
+        if parent.is_none_or(|p| p == ppid) {
+            found.push((pid, ppid));
+        }
+    }
+    found
+}
+
+pub(crate) fn kill_9(pid: u32) {
+    let status = Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    assert!(status.success(), "kill -9 {pid}");
+}
+
+fn spawn_run(args: &[&str]) -> Child {
+    Command::new(XNAS).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+fn finish(child: Child) -> String {
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "the run failed:\n{stderr}");
+    stderr
+}
+
+/// Waits until `condition` holds on the run's store.
+fn wait_for(run: &Path, what: &str, condition: impl Fn(&Store) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Store::open(run).is_ok_and(|s| condition(&s)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_jobs_at_once_give_the_same_results_as_one() {
+    let dir = temp_dir("jobs");
+    let script = tiny_script(&dir, 2, "|r| r.introspectability");
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    // One libtorch thread per job in both runs, so that the arithmetic is the same.
+    xnas(&[
+        "run",
+        script.to_str().unwrap(),
+        "--dir",
+        one.to_str().unwrap(),
+        "--jobs-per-device",
+        "1",
+        "--threads",
+        "1",
+    ]);
+    xnas(&[
+        "run",
+        script.to_str().unwrap(),
+        "--dir",
+        two.to_str().unwrap(),
+        "--jobs-per-device",
+        "2",
+        "--threads",
+        "2",
+    ]);
+    let (a, b) = (trained(&one), trained(&two));
+    assert_eq!(a.len(), 8);
+    assert_eq!(a, b, "K=2 trains the same genomes to the same accuracies as K=1");
+    // Bit for bit, on continuous measurements too (tiny trainings often sit at chance accuracy).
+    let measured = |run: &Path| -> Vec<(String, Option<f64>, Option<f64>)> {
+        let store = Store::open(run).unwrap();
+        let done = store.evaluations(Some(EvalStatus::Done)).unwrap();
+        done.into_iter()
+            .map(|e| {
+                let r = e.record.unwrap();
+                (e.genome.compact(), r.val_loss, r.introspectability)
+            })
+            .collect()
+    };
+    assert_eq!(measured(&one), measured(&two));
+    assert!(measured(&one).iter().all(|(_, loss, i)| loss.is_some() && i.is_some()));
+
+    let store = Store::open(&two).unwrap();
+    assert_eq!(store.execution().unwrap().unwrap()["jobs_per_device"], 2);
+    let mut workers = std::collections::BTreeSet::new();
+    let mut spans = Vec::new();
+    for e in store.evaluations(Some(EvalStatus::Done)).unwrap().into_iter().filter(|e| e.reused_from.is_none()) {
+        let attempts = store.attempts(e.id).unwrap();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].outcome, AttemptOutcome::Done);
+        workers.insert(attempts[0].worker.clone().unwrap());
+        spans.push((attempts[0].started_at, attempts[0].finished_at.unwrap()));
+    }
+    assert_eq!(workers.into_iter().collect::<Vec<_>>(), ["cpu#0", "cpu#1"]);
+    let overlapping = spans.iter().any(|a| spans.iter().any(|b| a != b && a.0 < b.1 && b.0 < a.1));
+    assert!(overlapping, "two evaluations ran at the same time: {spans:?}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_killed_evaluation_is_retried_and_nothing_is_lost() {
+    let dir = temp_dir("retry");
+    let script = tiny_script(&dir, 1, "|r| r.introspectability");
+    let run = dir.join("run");
+    let child = spawn_run(&["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--jobs-per-device", "2"]);
+    // Kill the first evaluation process as soon as it appears (it is still loading libtorch).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let victim = loop {
+        assert!(Instant::now() < deadline, "no evaluation process appeared");
+        if let Some(&(pid, _)) = evaluate_processes(Some(child.id())).first() {
+            break pid;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    kill_9(victim);
+    let stderr = finish(child);
+    assert!(stderr.contains("was lost") && stderr.contains("trying again (2 of at most 3)"), "{stderr}");
+
+    let store = Store::open(&run).unwrap();
+    let all = store.evaluations(None).unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().all(|e| e.status == EvalStatus::Done), "every evaluation finished");
+    let retried: Vec<_> = all.iter().filter(|e| e.attempt == 2).collect();
+    assert_eq!(retried.len(), 1, "exactly the killed one ran twice");
+    let attempts = store.attempts(retried[0].id).unwrap();
+    let outcomes: Vec<AttemptOutcome> = attempts.iter().map(|a| a.outcome).collect();
+    assert_eq!(outcomes, [AttemptOutcome::Lost, AttemptOutcome::Done]);
+    assert!(attempts[0].error.as_deref().unwrap().contains("killed"), "{:?}", attempts[0].error);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn steady_state_runs_its_budget_and_resumes_after_kill_9() {
+    let dir = temp_dir("steady");
+    // Population 4, 3 generations: 4 + 2 × 4 = 12 evaluations.
+    let script = tiny_script(&dir, 3, "|r| r.introspectability");
+    let run = dir.join("run");
+    let args = [
+        "run",
+        script.to_str().unwrap(),
+        "--dir",
+        run.to_str().unwrap(),
+        "--scheduling",
+        "steady-state",
+        "--jobs-per-device",
+        "2",
+    ];
+    let mut child = spawn_run(&args);
+    wait_for(&run, "5 finished evaluations", |s| s.counts().is_ok_and(|c| c.done >= 5));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The children die with the run (PR_SET_PDEATHSIG): nothing keeps training unseen.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(evaluate_processes(Some(child.id())).is_empty());
+    let before = trained(&run);
+    assert!(before.len() >= 5 && before.len() < 12, "{before:?}");
+
+    // `resume` reads the scheduling back from the store.
+    let stderr = String::from_utf8(xnas(&["resume", run.to_str().unwrap()]).stderr).unwrap();
+    assert!(stderr.contains("steady-state scheduling"), "{stderr}");
+    let after = trained(&run);
+    // In id order, an evaluation that was in flight at the kill now sits among the earlier ones.
+    assert!(before.iter().all(|b| after.contains(b)), "finished evaluations are kept: {before:?} / {after:?}");
+    assert_eq!(after.len(), 12, "the whole budget, each candidate once: {after:?}");
+    let mut genomes: Vec<&String> = after.iter().map(|(g, _)| g).collect();
+    genomes.sort();
+    genomes.dedup();
+    assert_eq!(genomes.len(), 12, "no genome was trained twice");
+    let store = Store::open(&run).unwrap();
+    let generations: Vec<u64> = store.generations().unwrap().iter().map(|g| g.generation).collect();
+    assert_eq!(generations, [1, 2, 3]);
+    let candidates: std::collections::BTreeSet<u64> =
+        store.evaluations(None).unwrap().iter().map(|e| e.candidate).collect();
+    assert_eq!(candidates.len(), 12, "one store row per candidate: in-flight ones were re-run, not re-asked");
+    std::fs::remove_dir_all(dir).ok();
+}

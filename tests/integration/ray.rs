@@ -1,0 +1,148 @@
+//! The Ray backend end to end: a local Ray head declaring 2 logical GPUs (loopback only), a tiny
+//! search with `--executor ray`, and the Ray worker running one job killed mid-attempt. The run
+//! must complete with that job retried and every evaluation done. The test installs Ray 2.60.0
+//! into the project's venv itself (`scripts/setup.sh --ray`) when it is missing.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use xnas::store::{AttemptOutcome, EvalStatus, Store};
+
+use super::parallel::{evaluate_processes, kill_9};
+use super::run::{temp_dir, tiny_script, XNAS};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The venv's Python, with Ray installed into it first if need be.
+fn python_with_ray() -> PathBuf {
+    let status = Command::new("bash").arg(Path::new(ROOT).join("scripts/setup.sh")).arg("--ray").status().unwrap();
+    assert!(status.success(), "scripts/setup.sh --ray failed");
+    let venv = std::env::var_os("XNAS_VENV").map_or_else(|| Path::new(ROOT).join(".venv"), PathBuf::from);
+    venv.join("bin/python")
+}
+
+/// The environment every Ray process of this test shares: no usage stats, no token auth, and
+/// loopback addresses kept as they are.
+fn ray_env(command: &mut Command) -> &mut Command {
+    command
+        .env("RAY_USAGE_STATS_ENABLED", "0")
+        .env("RAY_AUTH_MODE", "disabled")
+        .env("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+}
+
+/// A local Ray head; stopped (by its own process id, not `ray stop`) when dropped.
+struct RayHead {
+    process: Child,
+    address: String,
+    temp_dir: PathBuf,
+}
+
+impl RayHead {
+    fn start(python: &Path) -> RayHead {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // Unix socket paths under the temp dir must stay under 108 bytes.
+        let temp_dir = PathBuf::from(format!("/tmp/xr{}", std::process::id()));
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("xnas-ray-head-{port}.log"))).unwrap();
+        let ray = python.parent().unwrap().join("ray");
+        let process = ray_env(&mut Command::new(ray))
+            .args(["start", "--head", "--block", "--include-dashboard=false", "--disable-usage-stats"])
+            .args(["--node-ip-address=127.0.0.1", &format!("--port={port}")])
+            .args(["--num-cpus=2", "--num-gpus=2", "--object-store-memory=80000000"])
+            .arg(format!("--temp-dir={}", temp_dir.display()))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        RayHead { process, address: format!("127.0.0.1:{port}"), temp_dir }
+    }
+}
+
+impl Drop for RayHead {
+    fn drop(&mut self) {
+        // SIGTERM: `ray start --block` then stops the processes it started.
+        let _ = Command::new("kill").args(["-TERM", &self.process.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.process.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self.temp_dir);
+    }
+}
+
+/// The pid of a Ray worker process running `xnas evaluate` (its parent is `ray::evaluate`).
+fn ray_worker_running_a_job() -> Option<u32> {
+    evaluate_processes(None).into_iter().map(|(_, parent)| parent).find(|parent| {
+        std::fs::read(format!("/proc/{parent}/cmdline")).is_ok_and(|cmdline| cmdline.starts_with(b"ray::"))
+    })
+}
+
+#[test]
+fn a_ray_run_with_two_logical_gpus_survives_a_killed_worker() {
+    let started = Instant::now();
+    let python = python_with_ray();
+    let head = RayHead::start(&python);
+    let dir = temp_dir("ray");
+    let script = tiny_script(&dir, 2, "|r| r.introspectability");
+    let run = dir.join("run");
+    let log = dir.join("run.stderr");
+    let mut command = Command::new(XNAS);
+    ray_env(&mut command)
+        .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()])
+        .args(["--executor", "ray", "--ray-address", &head.address, "--ray-gpus", "1"])
+        .arg("--ray-python")
+        .arg(&python)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut child = command.spawn().unwrap();
+
+    // Kill the Ray worker of the first job we see: its attempt is lost, Ray reports the dead
+    // worker, and the head must run the job again.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let worker = loop {
+        assert!(Instant::now() < deadline, "no Ray worker ran an evaluation in time");
+        if let Some(pid) = ray_worker_running_a_job() {
+            break pid;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    kill_9(worker);
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(status.is_some(), "the Ray run did not finish within 150 s:\n{stderr}");
+    assert!(status.unwrap().success(), "the Ray run failed:\n{stderr}");
+    assert!(stderr.contains("ray 2.60.0") && stderr.contains("2 evaluation(s) at once"), "{stderr}");
+
+    let store = Store::open(&run).unwrap();
+    let all = store.evaluations(None).unwrap();
+    assert_eq!(all.len(), 8, "2 generations of 4");
+    assert!(all.iter().all(|e| e.status == EvalStatus::Done), "nothing lost: {all:#?}");
+    let retried: Vec<_> = all.iter().filter(|e| e.attempt > 1).collect();
+    assert_eq!(retried.len(), 1, "the killed job, and only it, ran again");
+    let attempts = store.attempts(retried[0].id).unwrap();
+    assert_eq!(attempts.iter().map(|a| a.outcome).collect::<Vec<_>>(), [AttemptOutcome::Lost, AttemptOutcome::Done]);
+    assert!(attempts[0].error.as_deref().unwrap().contains("WorkerCrashedError"), "{:?}", attempts[0].error);
+    // Ray pinned each task to one of the two logical GPUs and reported where it ran.
+    let worker = attempts[1].worker.as_deref().unwrap();
+    assert!(worker.starts_with("127.0.0.1 gpu ["), "{worker}");
+    drop(head);
+    eprintln!("the Ray test took {:.1} s", started.elapsed().as_secs_f64());
+    std::fs::remove_dir_all(dir).ok();
+}
