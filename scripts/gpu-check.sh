@@ -3,7 +3,8 @@
 # repository root, with target/release/xnas built here and carried along. It links the binary
 # against the device's own torch (python3 -c 'import torch'), checks that xnas sees CUDA, runs
 # `xnas eval` on cuda at the paper's size, and measures training throughput against PyTorch on
-# the same GPU. Output: stdout, and $OUT/gpu-check.txt when $OUT is set.
+# the same GPU, then evaluations per hour of a tiny search with K = 1, 2, 4 jobs on the GPU (each
+# child pinned with CUDA_VISIBLE_DEVICES). Output: stdout, and $OUT/gpu-check.txt when $OUT is set.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 torch_lib=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
@@ -22,4 +23,14 @@ log=${OUT:-/tmp}/gpu-check.txt
   echo "== throughput vs PyTorch on the same GPU"
   python3 benches/train_vs_pytorch.py --xnas target/release/xnas --device cuda --images 10000 --epochs 2 --data-dir "$data"
   python3 benches/train_vs_pytorch.py --xnas target/release/xnas --device cuda --images 10000 --epochs 2 --data-dir "$data" --workers 4
+  echo "== evaluations per hour, K jobs at once on the GPU (devices: every visible GPU)"
+  for k in 1 2 4; do
+    start=$(date +%s.%N)
+    target/release/xnas run experiments/quickstart.rhai --dir "/tmp/gpu-k$k" --device cuda --jobs-per-device "$k" \
+      --set dataset.data_dir="$data" --set dataset.train_subset=1000 --set dataset.val_subset=300 \
+      --set training.epochs=1 --set search.generations=2 2>"/tmp/gpu-k$k.err" | tail -1
+    end=$(date +%s.%N)
+    awk "BEGIN { printf \"K=%d: %.1f s, %.0f evaluations/hour\\n\", $k, $end - $start, 16 * 3600 / ($end - $start) }"
+    sqlite3 "/tmp/gpu-k$k/xnas.db" "SELECT DISTINCT device FROM evaluations" 2>/dev/null | tr '\n' ' '; echo
+  done
 } 2>&1 | tee "$log"

@@ -123,11 +123,21 @@ fn kill_9_then_resume_trains_nothing_twice() {
 
 #[test]
 fn a_hot_reload_rescores_the_archive_without_retraining() {
-    let dir = temp_dir("reload");
+    hot_reload("reload", &[]);
+}
+
+#[test]
+fn a_hot_reload_in_a_steady_state_run_with_jobs_in_flight() {
+    hot_reload("reload-steady", &["--scheduling", "steady-state", "--jobs-per-device", "2"]);
+}
+
+fn hot_reload(name: &str, extra: &[&str]) {
+    let dir = temp_dir(name);
     let script = tiny_script(&dir, 3, "|r| r.introspectability");
     let run = dir.join("run");
     let child = Command::new(XNAS)
         .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--watch"])
+        .args(extra)
         .env("OMP_NUM_THREADS", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
