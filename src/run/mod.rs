@@ -124,17 +124,25 @@ pub fn resume(run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunSummary
         format!("recompiling the run's script {} (fix it, or restore the version stored in the run)", script.display())
     })?;
     experiment.apply_overrides(&overrides)?;
+    // The newest saved state: a steady-state checkpoint (after every ask and tell) or a generation
+    // (a steady-state run may have been resumed as generational since, or the other way round).
     let checkpoint = store.checkpoint()?;
-    let search = match (&checkpoint, store.latest_generation()?) {
-        (Some(state), _) => serde_json::from_str::<Search>(state).context("reading the run's search checkpoint")?,
-        (None, Some(saved)) => serde_json::from_str::<Search>(&saved.search_state)
+    let generation = store.latest_generation()?;
+    let search = match (checkpoint, generation) {
+        (Some((state, at)), g) if g.as_ref().is_none_or(|g| g.saved_at <= at) => {
+            serde_json::from_str::<Search>(&state).context("reading the run's search checkpoint")?
+        }
+        (_, Some(saved)) => serde_json::from_str::<Search>(&saved.search_state)
             .with_context(|| format!("reading the search state of generation {}", saved.generation))?,
-        (None, None) => Search::new(experiment.spec())?,
+        (_, None) => Search::new(experiment.spec())?,
     };
-    let interrupted = if checkpoint.is_some() {
-        // The checkpoint knows every candidate in flight: run those evaluations again as they are.
+    let in_flight = search.records().iter().any(|r| r.status == xnas_moo::Status::Pending);
+    let interrupted = if in_flight {
+        // The state knows every candidate that was in flight: run those evaluations again as they are.
         store.requeue_running()?
     } else {
+        // A generation boundary: the search asks the same candidates again (it is deterministic),
+        // and the finished ones among them are reused.
         let unfinished: Vec<_> = store
             .evaluations(Some(EvalStatus::Running))?
             .into_iter()
@@ -583,7 +591,9 @@ impl Runner {
                     if self.finish_generation()? == CallbackOutcome::Stop {
                         self.stopping = true;
                     }
-                    self.apply_reload()
+                    self.apply_reload()?;
+                    // A reload may have re-scored the population: keep the newest state newest.
+                    self.checkpoint()
                 })?;
             }
         }

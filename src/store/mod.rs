@@ -699,10 +699,10 @@ impl Store {
             .map_err(|e| self.sqlite(e))
     }
 
-    /// The state [`Store::save_checkpoint`] saved last, if any.
-    pub fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+    /// The state [`Store::save_checkpoint`] saved last, and when (Unix seconds), if any.
+    pub fn checkpoint(&self) -> Result<Option<(String, f64)>, StoreError> {
         self.conn
-            .query_row("SELECT search_state FROM checkpoint WHERE id = 1", [], |r| r.get(0))
+            .query_row("SELECT search_state, saved_at FROM checkpoint WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(|e| self.sqlite(e))
     }
