@@ -26,9 +26,11 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 
 PROGRESS_PREFIX = "xnas-progress "
 PR_SET_PDEATHSIG = 1
@@ -106,10 +108,26 @@ def main():
         emit({"event": "fatal", "error": f"cannot import ray in {sys.executable}: {e}. Install it: "
               f"{sys.executable} -m pip install ray==2.60.0 (or pass --ray-python)"})
         return 1
+    if args.address != "auto":
+        # Ray keeps retrying an address where nothing listens for minutes; look for a listener for
+        # a few seconds (a head that is just starting), then say plainly that there is none.
+        host, _, port = args.address.rpartition(":")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+                break
+            except (OSError, ValueError) as e:
+                if isinstance(e, ValueError) or time.monotonic() > deadline:
+                    emit({"event": "fatal", "error": f"nothing answers at {args.address} ({e}). Is `ray start "
+                          f"--head` running there, and is this the port it printed (default 6379)?"})
+                    return 1
+                time.sleep(0.5)
     try:
         ray.init(address=args.address, logging_level="ERROR", log_to_driver=False, include_dashboard=False)
     except Exception as e:  # noqa: BLE001  (any failure to connect is reported the same way)
-        emit({"event": "fatal", "error": f"cannot connect to the Ray cluster at {args.address}: {e}"})
+        emit({"event": "fatal", "error": f"cannot connect to the Ray cluster at {args.address}: {e} (the cluster "
+              f"and this run must agree on RAY_AUTH_MODE: `disabled`, or `token` with the same RAY_AUTH_TOKEN_PATH)"})
         return 1
     emit({
         "event": "ready",

@@ -94,13 +94,15 @@ pub fn start(
     experiment.apply_overrides(overrides)?;
     crate::script::check(&experiment)?;
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    // Before the store exists: a wrong cluster address fails here and the same command can be run again.
+    let executor = start_executor(&execution, &experiment, run_dir, options)?;
     std::fs::write(run_dir.join(OVERRIDES_FILE), serde_json::to_string_pretty(overrides)?)?;
     let store = Store::create(run_dir, &RunInfo::for_experiment(&experiment, Some(script)))?;
     store.set_execution(&serde_json::to_value(&execution)?)?;
     let search = Search::new(experiment.spec())?;
     eprintln!("xnas run: {} → {}", script.display(), run_dir.display());
     eprintln!("{}", experiment.summary());
-    Runner::new(store, experiment, script, overrides, search, run_dir, options, execution)?.run()
+    Runner::new(store, experiment, script, overrides, search, run_dir, options, execution, executor)?.run()
 }
 
 /// Continues the run in `run_dir`: a generational run from its last saved generation, a
@@ -163,7 +165,22 @@ pub fn resume(run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunSummary
         search.generation(),
         interrupted
     );
-    Runner::new(store, experiment, &script, &overrides, search, run_dir, options, execution)?.run()
+    let executor = start_executor(&execution, &experiment, run_dir, options)?;
+    Runner::new(store, experiment, &script, &overrides, search, run_dir, options, execution, executor)?.run()
+}
+
+/// The executor the settings describe, for the experiment's device (or `--device`).
+fn start_executor(
+    execution: &Execution,
+    experiment: &Experiment,
+    run_dir: &Path,
+    options: &RunOptions,
+) -> anyhow::Result<Box<dyn Executor>> {
+    let device = options.device.clone().unwrap_or_else(|| experiment.eval_config().device.clone());
+    if execution.executor == ExecutorKind::Ray {
+        eprintln!("connecting to the Ray cluster at {} …", execution.ray_address.as_deref().unwrap_or("?"));
+    }
+    Ok(execution.executor(&device, &options.program, run_dir)?)
 }
 
 /// An evaluation waiting for a slot.
@@ -219,6 +236,7 @@ impl Runner {
         run_dir: &Path,
         options: &RunOptions,
         execution: Execution,
+        executor: Box<dyn Executor>,
     ) -> anyhow::Result<Runner> {
         let version = store.add_experiment_version(&experiment)?;
         let watcher = if options.watch {
@@ -228,8 +246,6 @@ impl Runner {
         } else {
             None
         };
-        let device = options.device.clone().unwrap_or_else(|| experiment.eval_config().device.clone());
-        let executor = execution.executor(&device, &options.program, run_dir)?;
         eprintln!(
             "executor: {}; {} scheduling; up to {} attempt(s) per evaluation",
             executor.describe(),

@@ -55,7 +55,14 @@ impl RayHead {
             .stderr(log)
             .spawn()
             .unwrap();
-        RayHead { process, address: format!("127.0.0.1:{port}"), temp_dir }
+        let head = RayHead { process, address: format!("127.0.0.1:{port}"), temp_dir };
+        // Ready when its GCS port answers (a few seconds; longer on a busy machine).
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while std::net::TcpStream::connect(&head.address).is_err() {
+            assert!(Instant::now() < deadline, "the Ray head did not come up at {}", head.address);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        head
     }
 }
 
@@ -107,6 +114,9 @@ fn a_ray_run_with_two_logical_gpus_survives_a_killed_worker() {
     let deadline = Instant::now() + Duration::from_secs(90);
     let worker = loop {
         assert!(Instant::now() < deadline, "no Ray worker ran an evaluation in time");
+        if child.try_wait().unwrap().is_some() {
+            panic!("the Ray run ended before any job ran:\n{}", std::fs::read_to_string(&log).unwrap());
+        }
         if let Some(pid) = ray_worker_running_a_job() {
             break pid;
         }
