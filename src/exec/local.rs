@@ -222,11 +222,11 @@ impl Executor for LocalExecutor {
         {
             // It already ended (a process that could not start); it is simply not reported.
             self.ready.remove(position);
-            self.ready.retain(|e| e.job() != job);
+            self.ready.retain(|e| e.job() != Some(job));
             self.in_flight -= 1;
             return;
         }
-        self.ready.retain(|e| e.job() != job);
+        self.ready.retain(|e| e.job() != Some(job));
         if let Some(position) = self.queue.iter().position(|j| j.id == job) {
             self.queue.remove(position);
             self.in_flight -= 1;

@@ -24,7 +24,7 @@ pub use job::{Job, JobOutcome, JobProgress, PROGRESS_PREFIX};
 pub use local::{resolve_devices, LocalExecutor, LocalOptions};
 pub use ray::{RayExecutor, RayOptions, RAY_VERSION};
 
-/// Something that happened to a submitted job.
+/// Something that happened to a submitted job (or to the executor itself).
 #[derive(Debug, Clone)]
 pub enum ExecEvent {
     /// The job began on `worker` (`cpu#0`, `cuda:1#2`, a Ray node's address…).
@@ -41,13 +41,19 @@ pub enum ExecEvent {
         job: u64,
         outcome: JobOutcome,
     },
+    /// Something the user should know that is about no one job (e.g. the cluster lost its last
+    /// GPU node, so evaluations wait).
+    Warning(String),
 }
 
 impl ExecEvent {
-    /// The job it is about.
-    pub fn job(&self) -> u64 {
+    /// The job it is about, if any.
+    pub fn job(&self) -> Option<u64> {
         match self {
-            ExecEvent::Started { job, .. } | ExecEvent::Progress { job, .. } | ExecEvent::Finished { job, .. } => *job,
+            ExecEvent::Started { job, .. } | ExecEvent::Progress { job, .. } | ExecEvent::Finished { job, .. } => {
+                Some(*job)
+            }
+            ExecEvent::Warning(_) => None,
         }
     }
 }

@@ -54,6 +54,7 @@ enum DriverMessage {
     Finished { id: u64, worker: String, returncode: i32, stdout: String, log: String },
     Lost { id: u64, error: String },
     Fatal { error: String },
+    Warning { message: String },
 }
 
 enum Incoming {
@@ -295,6 +296,9 @@ impl Executor for RayExecutor {
                 Incoming::Message(DriverMessage::Fatal { error }) => {
                     self.gone = Some(error);
                 }
+                Incoming::Message(DriverMessage::Warning { message }) => {
+                    return Some(ExecEvent::Warning(format!("Ray: {message}")));
+                }
                 Incoming::Message(DriverMessage::Ready { .. }) => {}
                 Incoming::Gone(stderr) => {
                     self.gone.get_or_insert(if stderr.is_empty() { "it exited".into() } else { stderr });
@@ -306,7 +310,7 @@ impl Executor for RayExecutor {
 
     fn cancel(&mut self, job: u64) {
         if self.in_flight.remove(&job) {
-            self.ready.retain(|e| e.job() != job);
+            self.ready.retain(|e| e.job() != Some(job));
             let _ = self.send(serde_json::json!({ "cancel": job }));
         }
     }

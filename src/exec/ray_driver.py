@@ -13,6 +13,7 @@ stdout (to the head), one JSON object per line:
     {"event": "finished", "id": 7, "worker": "10.0.0.3 gpu [1]", "returncode": 0,
      "stdout": "<the record JSON>", "log": "<the job's stderr>"}
     {"event": "lost", "id": 7, "error": "<why: the worker or its node died>"}
+    {"event": "warning", "message": "<e.g. no node left with the GPUs an evaluation needs>"}
     {"event": "fatal", "error": "<why the driver cannot go on>"}
 
 Retries are the head's business: it records every attempt in the store and submits again. So tasks
@@ -142,6 +143,8 @@ def main():
     in_flight = {}  # ObjectRef -> job id
     by_id = {}
     closing = False
+    starved = False  # whether the cluster lacks a node big enough for one evaluation
+    checked = time.monotonic()
     while not closing or in_flight:
         # Take every message waiting; block only when nothing runs.
         while True:
@@ -170,6 +173,18 @@ def main():
                 break
         if not in_flight:
             continue
+        if time.monotonic() - checked > 10:
+            # A cluster that lost its GPU nodes queues tasks forever; say so instead of waiting silently.
+            checked = time.monotonic()
+            total = ray.cluster_resources()
+            now_starved = total.get("GPU", 0.0) < args.num_gpus or total.get("CPU", 0.0) < args.num_cpus
+            if now_starved != starved:
+                starved = now_starved
+                emit({"event": "warning", "message": (
+                    f"the cluster has {total.get('GPU', 0.0):g} GPU(s) and {total.get('CPU', 0.0):g} CPU(s) left; an "
+                    f"evaluation needs {args.num_gpus:g} GPU(s) and {args.num_cpus:g} CPU(s), so {len(in_flight)} "
+                    f"evaluation(s) wait until a node joins (`ray start --address=...` on a worker)"
+                    if starved else "the cluster can run evaluations again")})
         done, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.2)
         for ref in done:
             job_id = in_flight.pop(ref)

@@ -536,6 +536,7 @@ impl Runner {
                 self.job_progress.insert(job, progress);
                 self.bar.set_message(progress_message(&self.job_progress));
             }
+            ExecEvent::Warning(message) => say(&self.bar, format!("warning: {message}")),
             ExecEvent::Finished { job, outcome } => {
                 self.job_progress.remove(&job);
                 let queued = self.running.remove(&job).expect("the executor reports jobs this run submitted");
