@@ -1,7 +1,9 @@
 //! The Ray backend end to end: a local Ray head declaring 2 logical GPUs (loopback only), a tiny
-//! search with `--executor ray`, and the Ray worker running one job killed mid-attempt. The run
-//! must complete with that job retried and every evaluation done. The test installs Ray 2.60.0
-//! into the project's venv itself (`scripts/setup.sh --ray`) when it is missing.
+//! search with `--executor ray`, and the Ray worker running one job killed mid-attempt; then a
+//! cluster of three nodes on this machine (`ray_cluster.py`) with the node running one job killed
+//! whole. Each run must complete with that job retried and every evaluation done. The tests install
+//! Ray 2.60.0 into the project's venv themselves (`scripts/setup.sh --ray`) when it is missing, and
+//! take turns (each would otherwise kill the other's workers).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,9 @@ use super::parallel::{evaluate_processes, kill_9};
 use super::run::{temp_dir, tiny_script, XNAS};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// One Ray test at a time.
+static RAY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The venv's Python, with Ray installed into it first if need be.
 fn python_with_ray() -> PathBuf {
@@ -83,61 +88,15 @@ impl Drop for RayHead {
     }
 }
 
-/// The pid of a Ray worker process running `xnas evaluate` (its parent is `ray::evaluate`).
-fn ray_worker_running_a_job() -> Option<u32> {
-    evaluate_processes(None).into_iter().map(|(_, parent)| parent).find(|parent| {
-        std::fs::read(format!("/proc/{parent}/cmdline")).is_ok_and(|cmdline| cmdline.starts_with(b"ray::"))
-    })
-}
-
 #[test]
 fn a_ray_run_with_two_logical_gpus_survives_a_killed_worker() {
+    let _turn = RAY.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let python = python_with_ray();
     let head = RayHead::start(&python);
-    let dir = temp_dir("ray");
-    let script = tiny_script(&dir, 2, "|r| r.introspectability");
-    let run = dir.join("run");
-    let log = dir.join("run.stderr");
-    let mut command = Command::new(XNAS);
-    ray_env(&mut command)
-        .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()])
-        .args(["--executor", "ray", "--ray-address", &head.address, "--ray-gpus", "1"])
-        .arg("--ray-python")
-        .arg(&python)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap());
-    let mut child = command.spawn().unwrap();
-
     // Kill the Ray worker of the first job we see: its attempt is lost, Ray reports the dead
     // worker, and the head must run the job again.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let worker = loop {
-        assert!(Instant::now() < deadline, "no Ray worker ran an evaluation in time");
-        if child.try_wait().unwrap().is_some() {
-            panic!("the Ray run ended before any job ran:\n{}", std::fs::read_to_string(&log).unwrap());
-        }
-        if let Some(pid) = ray_worker_running_a_job() {
-            break pid;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    kill_9(worker);
-    let deadline = Instant::now() + Duration::from_secs(150);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let stderr = std::fs::read_to_string(&log).unwrap();
-    assert!(status.is_some(), "the Ray run did not finish within 150 s:\n{stderr}");
-    assert!(status.unwrap().success(), "the Ray run failed:\n{stderr}");
+    let (run, stderr) = run_on_ray("ray", &python, &head.address, |_, worker| kill_9(worker));
     assert!(stderr.contains("ray 2.60.0") && stderr.contains("2 evaluation(s) at once"), "{stderr}");
 
     let store = Store::open(&run).unwrap();
@@ -154,5 +113,131 @@ fn a_ray_run_with_two_logical_gpus_survives_a_killed_worker() {
     assert!(worker.starts_with("127.0.0.1 gpu ["), "{worker}");
     drop(head);
     eprintln!("the Ray test took {:.1} s", started.elapsed().as_secs_f64());
-    std::fs::remove_dir_all(dir).ok();
+    std::fs::remove_dir_all(run.parent().unwrap()).ok();
+}
+
+/// Runs the tiny search on the cluster at `address`; `kill` is called once a job runs and gets the
+/// pid of the `xnas evaluate` process and of its Ray worker. Returns the run folder and stderr.
+fn run_on_ray(name: &str, python: &Path, address: &str, kill: impl FnOnce(u32, u32)) -> (PathBuf, String) {
+    let dir = temp_dir(name);
+    let script = tiny_script(&dir, 2, "|r| r.introspectability");
+    let run = dir.join("run");
+    let log = dir.join("run.stderr");
+    let mut command = Command::new(XNAS);
+    ray_env(&mut command)
+        .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()])
+        .args(["--executor", "ray", "--ray-address", address, "--ray-gpus", "1"])
+        .arg("--ray-python")
+        .arg(python)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (job, worker) = loop {
+        assert!(Instant::now() < deadline, "no Ray worker ran an evaluation in time");
+        if child.try_wait().unwrap().is_some() {
+            panic!("the Ray run ended before any job ran:\n{}", std::fs::read_to_string(&log).unwrap());
+        }
+        let running = evaluate_processes(None).into_iter().find(|(_, parent)| {
+            std::fs::read(format!("/proc/{parent}/cmdline")).is_ok_and(|cmdline| cmdline.starts_with(b"ray::"))
+        });
+        if let Some(found) = running {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    kill(job, worker);
+    let deadline = Instant::now() + Duration::from_secs(150);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the Ray run did not finish within 150 s:\n{}", std::fs::read_to_string(&log).unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(child.wait().unwrap().success(), "the Ray run failed:\n{stderr}");
+    (run, stderr)
+}
+
+fn parent_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat.rsplit_once(')').unwrap().1.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// `pid` and all its descendants.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            if std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok()))
+                == Some(tree[i])
+            {
+                tree.push(child);
+            }
+        }
+        i += 1;
+    }
+    tree
+}
+
+/// `ray_cluster.py`; shut down (it stops its nodes when its stdin closes) when dropped.
+struct LocalCluster(Child);
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_dead_node_costs_its_job_one_attempt_and_the_run_goes_on() {
+    let _turn = RAY.lock().unwrap_or_else(|e| e.into_inner());
+    let python = python_with_ray();
+    // Three nodes on loopback: a head without GPUs and two workers with one logical GPU each.
+    let mut cluster = LocalCluster(
+        ray_env(&mut Command::new(&python))
+            .arg(Path::new(ROOT).join("tests/integration/ray_cluster.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut address = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(cluster.0.stdout.take().unwrap()), &mut address).unwrap();
+    let address = address.trim().to_string();
+    assert!(address.starts_with("127.0.0.1:"), "the cluster did not start: {address:?}");
+
+    // Kill the whole node the first job runs on: its raylet (the Ray worker's parent) and every
+    // process under it, as when a machine dies.
+    let (run, stderr) = run_on_ray("ray-node", &python, &address, |_, worker| {
+        for pid in process_tree(parent_of(worker)) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    });
+    assert!(stderr.contains("3 node(s), 2 GPU(s)"), "{stderr}");
+    let store = Store::open(&run).unwrap();
+    let all = store.evaluations(None).unwrap();
+    assert_eq!(all.len(), 8);
+    assert!(all.iter().all(|e| e.status == EvalStatus::Done), "nothing lost: {all:#?}");
+    let retried: Vec<_> = all.iter().filter(|e| e.attempt > 1).collect();
+    assert_eq!(retried.len(), 1, "the job on the dead node, and only it, ran again");
+    let attempts = store.attempts(retried[0].id).unwrap();
+    assert_eq!(attempts.iter().map(|a| a.outcome).collect::<Vec<_>>(), [AttemptOutcome::Lost, AttemptOutcome::Done]);
+    let error = attempts[0].error.as_deref().unwrap();
+    assert!(error.contains("NodeDiedError") || error.contains("WorkerCrashedError"), "{error}");
+    drop(cluster);
+    std::fs::remove_dir_all(run.parent().unwrap()).ok();
 }
