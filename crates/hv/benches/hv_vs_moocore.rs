@@ -8,14 +8,16 @@
 //! in-process (median of repeats). The Python is `$XNAS_PYTHON`, else the workspace's
 //! `.venv/bin/python`, else `python3`; moocore is pip-installed into it when missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const MOOCORE_VERSION: &str = "0.3.2";
+#[path = "../../../benches/support/moocore.rs"]
+mod moocore;
+use moocore::{ensure_moocore, python, MOOCORE_VERSION};
 
 fn non_dominated_set(n: usize, d: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
     let mut values = Vec::with_capacity(n * d);
@@ -32,30 +34,6 @@ fn non_dominated_set(n: usize, d: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
         values.extend(row);
     }
     values
-}
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("XNAS_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
-fn ensure_moocore(python: &Path) {
-    let found = Command::new(python).args(["-c", "import moocore"]).status().is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("installing moocore=={MOOCORE_VERSION} into {}", python.display());
-        let status = Command::new(python)
-            .args(["-m", "pip", "install", "-q", &format!("moocore=={MOOCORE_VERSION}")])
-            .status()
-            .expect("pip runs");
-        assert!(status.success(), "pip install moocore failed");
-    }
 }
 
 /// Median over enough repeats to fill about half a second (3 to 51 of them), and the value.

@@ -10,7 +10,7 @@
 //! The Python is `$XNAS_PYTHON`, else the workspace's `.venv/bin/python`, else `python3`; moocore
 //! 0.3.2 is pip-installed into it when missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use xnas_moo::pareto_ranks_flat;
 
-const MOOCORE_VERSION: &str = "0.3.2";
+#[path = "../../../benches/support/moocore.rs"]
+mod moocore;
+use moocore::{ensure_moocore, python, MOOCORE_VERSION};
 
 struct Set {
     name: &'static str,
@@ -47,35 +49,6 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
     let u: f64 = 1.0 - rng.random::<f64>();
     let v: f64 = rng.random();
     (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-}
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("XNAS_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
-/// Installs moocore into the Python environment unless that exact version is already there.
-fn ensure_moocore(python: &Path) {
-    let check = Command::new(python)
-        .args(["-c", "import moocore, sys; sys.exit(0 if moocore.__version__ == sys.argv[1] else 1)", MOOCORE_VERSION])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    if check.success() {
-        return;
-    }
-    eprintln!("installing moocore=={MOOCORE_VERSION} into {}", python.display());
-    let status = Command::new(python)
-        .args(["-m", "pip", "install", "--quiet", &format!("moocore=={MOOCORE_VERSION}")])
-        .status()
-        .expect("pip runs");
-    assert!(status.success(), "pip install moocore=={MOOCORE_VERSION} failed");
 }
 
 /// Median and minimum over enough repeats to fill about half a second (3 to 51 of them).
