@@ -12,7 +12,7 @@ use super::{ExecError, Job, JobOutcome, JobProgress, PROGRESS_PREFIX};
 use crate::record::MeasurementRecord;
 
 /// Lines of a child's stderr kept for the error message when it fails.
-const STDERR_TAIL_LINES: usize = 20;
+pub(super) const STDERR_TAIL_LINES: usize = 20;
 
 /// What the reader thread of a child reports.
 pub(super) enum ChildEvent {

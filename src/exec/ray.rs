@@ -8,15 +8,15 @@
 use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::child::{self, STDERR_TAIL_LINES};
 use super::{ExecError, ExecEvent, Executor, Job, JobOutcome};
-use crate::record::MeasurementRecord;
 
 /// The Ray release the driver is written and tested for.
 pub const RAY_VERSION: &str = "2.60.0";
@@ -235,19 +235,16 @@ impl RayExecutor {
             text.push_str(&format!("[job {id}] {line}\n"));
         }
         append_log(&self.options.log, &text);
-        let tail: Vec<&str> = log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
-        let detail = if tail.is_empty() { String::new() } else { format!(":\n{}", tail.join("\n")) };
-        if returncode == 0 {
-            if let Ok(record) = serde_json::from_str::<MeasurementRecord>(stdout.trim()) {
-                return JobOutcome::Record(Box::new(record));
-            }
-            return JobOutcome::Error(format!("the evaluation process ended without a valid record{detail}"));
-        }
-        if returncode < 0 {
-            // Python's convention: -N is "killed by signal N".
-            return JobOutcome::Lost(format!("the evaluation process was killed by signal {}{detail}", -returncode));
-        }
-        JobOutcome::Error(format!("the evaluation process exited with {returncode}{detail}"))
+        let tail: Vec<&str> = log.lines().rev().take(STDERR_TAIL_LINES).collect::<Vec<_>>().into_iter().rev().collect();
+        // Python's convention: -N is "killed by signal N"; as a wait status, the same outcome rules
+        // as for a local child apply.
+        use std::os::unix::process::ExitStatusExt;
+        let status = if returncode < 0 {
+            ExitStatus::from_raw(-returncode)
+        } else {
+            ExitStatus::from_raw((returncode & 0xff) << 8)
+        };
+        child::outcome(stdout, &tail.join("\n"), Ok(status))
     }
 }
 

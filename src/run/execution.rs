@@ -120,25 +120,15 @@ pub struct ExecutionArgs {
 impl Execution {
     /// These settings with the command line's on top.
     pub fn with(mut self, args: &ExecutionArgs) -> Execution {
+        // Settings that always have a value take the flag's; optional ones take it when given.
         macro_rules! take {
             ($($field:ident),*) => { $( if let Some(v) = &args.$field { self.$field = v.clone(); } )* };
         }
+        macro_rules! take_optional {
+            ($($field:ident),*) => { $( if args.$field.is_some() { self.$field = args.$field.clone(); } )* };
+        }
         take!(executor, scheduling, jobs_per_device, max_attempts, ray_gpus, ray_cpus);
-        if args.devices.is_some() {
-            self.devices = args.devices.clone();
-        }
-        if args.threads.is_some() {
-            self.threads = args.threads;
-        }
-        if args.ray_address.is_some() {
-            self.ray_address = args.ray_address.clone();
-        }
-        if args.ray_python.is_some() {
-            self.ray_python = args.ray_python.clone();
-        }
-        if args.ray_program.is_some() {
-            self.ray_program = args.ray_program.clone();
-        }
+        take_optional!(devices, threads, ray_address, ray_python, ray_program);
         self
     }
 
