@@ -9,9 +9,13 @@ mod diagnostic;
 pub mod regularizer;
 #[cfg(feature = "torch")]
 pub mod stream;
+#[cfg(feature = "torch")]
+mod taps;
 mod weights;
 
 pub use diagnostic::{confusion_diagnostic, pearson, ranks, ConfoundedPair, ConfusionDiagnostic};
+#[cfg(feature = "torch")]
+pub use taps::{NoTap, TapConsumer};
 pub use weights::{PairWeight, PairWeights, WeightsError};
 
 use serde::{Deserialize, Serialize};

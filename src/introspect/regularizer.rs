@@ -10,7 +10,7 @@
 
 use tch::{Kind, Tensor};
 
-use crate::nn::TapConsumer;
+use super::TapConsumer;
 
 /// Accumulates the batch's class-sum Gram matrix from tapped activations, keeping the graph.
 pub struct BatchClassSimilarity {

@@ -5,8 +5,8 @@
 
 use tch::{Device, Kind, Tensor};
 
+use super::TapConsumer;
 use super::{cosine_distances_from_gram, DistanceMatrix};
-use crate::nn::TapConsumer;
 
 /// Per-class sums of every tapped layer's flattened activations.
 pub struct ClassMeanAccumulator {

@@ -11,7 +11,6 @@ mod network;
 mod taps;
 
 pub use network::Network;
-pub use taps::{NoTap, TapConsumer, TapSet};
 pub use xnas_space::MacroConfig;
 
 /// PyTorch's default initialisation of conv and linear weights (kaiming-uniform with a = √5,

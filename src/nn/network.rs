@@ -5,7 +5,8 @@ use tch::{Device, Tensor};
 use xnas_space::{Genome, MacroConfig};
 
 use super::cell::{Cell, ReductionBlock};
-use super::taps::{NoTap, TapConsumer, TapSet, Tapper};
+use super::taps::Tapper;
+use crate::introspect::{NoTap, TapConsumer, TapSet};
 
 #[derive(Debug)]
 enum Stage {

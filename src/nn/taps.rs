@@ -1,26 +1,10 @@
-//! Which layers' outputs feed introspectability, and the consumer interface they are fed to.
-//!
-//! The forward pass calls the consumer with each tapped activation as soon as it exists, so an
-//! accumulator can fold it into per-class sums and drop it: nothing of a batch's activations is
-//! kept (concatenating them would take gigabytes at batch 512).
+//! Numbering and filtering of the tapped layers during one forward pass. Which layers are tapped
+//! ([`TapSet`]) and who receives them ([`TapConsumer`]) are introspectability's side of the
+//! interface (`crate::introspect`); the network only calls them.
 
 use tch::Tensor;
 
-pub use crate::introspect::TapSet;
-
-/// Receives tapped activations, in a fixed order, during a forward pass.
-pub trait TapConsumer {
-    /// `layer` counts tapped layers from 0 in forward order; it is the same for the same layer
-    /// on every forward pass of one network. `activation` is `[batch, ...]`.
-    fn tap(&mut self, layer: usize, activation: &Tensor);
-}
-
-/// A consumer that ignores everything: plain training and inference.
-pub struct NoTap;
-
-impl TapConsumer for NoTap {
-    fn tap(&mut self, _layer: usize, _activation: &Tensor) {}
-}
+use crate::introspect::{TapConsumer, TapSet};
 
 /// Numbers the tapped layers of one forward pass and filters them by tap set.
 pub(crate) struct Tapper<'a> {

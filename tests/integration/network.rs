@@ -4,8 +4,8 @@
 use tch::nn::ModuleT;
 use tch::{Device, Kind, Tensor};
 use xnas::introspect::stream::ClassMeanAccumulator;
-use xnas::introspect::{introspectability, TapSet};
-use xnas::nn::{Network, TapConsumer};
+use xnas::introspect::{introspectability, TapConsumer, TapSet};
+use xnas::nn::Network;
 use xnas::space::{Genome, MacroConfig, Op};
 
 fn cifar_config() -> MacroConfig {
