@@ -1,7 +1,7 @@
 //! The measurement record: the raw, objective-free facts one evaluation produces, and the
 //! configuration that produced them.
 //!
-//! Objectives are functions *of* a record (see DESIGN.md), so the record keeps everything an
+//! Objectives are functions *of* a record (docs/architecture.md), so the record keeps everything an
 //! objective might want — accuracy, loss, the confusion matrix, the class-distance matrix D —
 //! and nothing that depends on which objectives a search uses. Records are JSON (serde).
 
@@ -84,6 +84,72 @@ impl Default for EvalConfig {
     }
 }
 
+/// A training setting that no evaluation can run with, named as the config names it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("training setting {field} = {value}: must be {requirement}")]
+pub struct ConfigError {
+    pub field: &'static str,
+    pub value: String,
+    pub requirement: &'static str,
+}
+
+impl EvalConfig {
+    /// Rejects settings that would make every training fail (or silently train nothing): a
+    /// negative or NaN learning rate, zero epochs, an empty subset, an unknown device name.
+    /// Checked before any training starts, by `xnas eval`, `xnas check` and at run start, so
+    /// that a typo costs an error message and not a run's worth of failed children.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn require(
+            ok: bool,
+            field: &'static str,
+            value: impl ToString,
+            requirement: &'static str,
+        ) -> Result<(), ConfigError> {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError { field, value: value.to_string(), requirement })
+            }
+        }
+        let finite_at_least = |x: f64, low: f64| x.is_finite() && x >= low;
+        require(self.epochs >= 1, "epochs", self.epochs, "at least 1")?;
+        require(self.batch_size >= 2, "batch_size", self.batch_size, "at least 2 (batch norm needs two images)")?;
+        require(self.lr.is_finite() && self.lr > 0.0, "lr", self.lr, "a finite number > 0")?;
+        require(
+            self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum),
+            "momentum",
+            self.momentum,
+            "a number in [0, 1)",
+        )?;
+        require(finite_at_least(self.weight_decay, 0.0), "weight_decay", self.weight_decay, "a finite number ≥ 0")?;
+        require(finite_at_least(self.warmup_epochs, 0.0), "warmup_epochs", self.warmup_epochs, "a finite number ≥ 0")?;
+        require(
+            finite_at_least(self.regularizer, 0.0),
+            "regularizer",
+            self.regularizer,
+            "a finite weight ≥ 0 (0 is off)",
+        )?;
+        require(self.channels >= 1, "channels", self.channels, "at least 1")?;
+        require(self.cells_per_stage >= 1, "cells", self.cells_per_stage, "at least 1")?;
+        require(self.introspect_max_samples >= 1, "introspect_max_samples", self.introspect_max_samples, "at least 1")?;
+        for (field, subset) in [("train_subset", self.train_subset), ("val_subset", self.val_subset)] {
+            if let Some(n) = subset {
+                require(n >= 1, field, n, "at least 1 image (leave it out to use the whole split)")?;
+            }
+        }
+        require(is_device_name(&self.device), "device", format!("{:?}", self.device), "cpu, cuda, cuda:N or auto")
+    }
+}
+
+/// Whether `name` is a device name evaluations understand (whether that device exists is only
+/// known where the evaluation runs).
+pub fn is_device_name(name: &str) -> bool {
+    match name.trim() {
+        "cpu" | "auto" | "cuda" | "gpu" => true,
+        other => other.strip_prefix("cuda:").is_some_and(|i| i.parse::<usize>().is_ok()),
+    }
+}
+
 /// How an evaluation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -153,6 +219,48 @@ impl MeasurementRecord {
                 self.device
             ),
             Status::Failed => format!("{} FAILED: {}", self.genome, self.error.as_deref().unwrap_or("unknown error")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_recipe_is_valid() {
+        EvalConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn settings_no_training_can_use_are_named() {
+        let bad = |edit: fn(&mut EvalConfig)| {
+            let mut config = EvalConfig::default();
+            edit(&mut config);
+            config.validate().unwrap_err()
+        };
+        assert_eq!(bad(|c| c.lr = -1.0).field, "lr");
+        assert_eq!(bad(|c| c.lr = f64::NAN).field, "lr");
+        assert_eq!(bad(|c| c.lr = 0.0).field, "lr");
+        assert_eq!(bad(|c| c.epochs = 0).field, "epochs");
+        assert_eq!(bad(|c| c.batch_size = 1).field, "batch_size");
+        assert_eq!(bad(|c| c.momentum = 1.0).field, "momentum");
+        assert_eq!(bad(|c| c.weight_decay = f64::INFINITY).field, "weight_decay");
+        assert_eq!(bad(|c| c.regularizer = -0.5).field, "regularizer");
+        assert_eq!(bad(|c| c.train_subset = Some(0)).field, "train_subset");
+        assert_eq!(bad(|c| c.val_subset = Some(0)).field, "val_subset");
+        assert_eq!(bad(|c| c.device = "cuda:x".into()).field, "device");
+        let message = bad(|c| c.lr = -1.0).to_string();
+        assert_eq!(message, "training setting lr = -1: must be a finite number > 0");
+    }
+
+    #[test]
+    fn device_names() {
+        for ok in ["cpu", "auto", "cuda", "gpu", "cuda:0", "cuda:7", " cpu "] {
+            assert!(is_device_name(ok), "{ok}");
+        }
+        for bad in ["", "cuda:", "cuda:-1", "tpu", "cuda0"] {
+            assert!(!is_device_name(bad), "{bad}");
         }
     }
 }

@@ -39,7 +39,8 @@ pub struct EvalArgs {
     pub cells: usize,
     #[arg(long, default_value_t = 512)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 0.1)]
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     pub lr: f64,
     /// cpu, cuda, cuda:N or auto.
     #[arg(long, default_value = "auto")]
@@ -56,7 +57,7 @@ pub struct EvalArgs {
     #[arg(long, default_value = "true-label")]
     pub grouping: ClassGrouping,
     /// Weight of the introspectability regularizer in the loss (appendix B uses 0.5); 0 is off.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub regularizer: f64,
     /// Pair weights ω for the regularizer: lines `CLASS_A CLASS_B WEIGHT` (indices or names).
     #[arg(long, requires = "regularizer")]
@@ -78,14 +79,7 @@ pub struct EvalArgs {
 impl EvalArgs {
     pub fn config(&self) -> anyhow::Result<EvalConfig> {
         let dataset: DatasetName = self.dataset.parse()?;
-        anyhow::ensure!(
-            self.regularizer.is_finite() && self.regularizer >= 0.0,
-            "--regularizer must be a finite weight ≥ 0, not {}",
-            self.regularizer
-        );
-        anyhow::ensure!(self.epochs > 0, "--epochs must be at least 1");
-        anyhow::ensure!(self.batch_size >= 2, "--batch-size must be at least 2 (batch norm needs two images)");
-        Ok(EvalConfig {
+        let config = EvalConfig {
             dataset,
             data_dir: self.data_dir.clone(),
             wnids_file: self.wnids.clone(),
@@ -103,7 +97,38 @@ impl EvalArgs {
             grouping: self.grouping,
             regularizer: self.regularizer,
             ..EvalConfig::default()
-        })
+        };
+        // The config's fields are this command's flags, so a bad value is reported as its flag.
+        config.validate().map_err(|e| {
+            anyhow::anyhow!("--{} {}: must be {}", e.field.replace('_', "-"), e.value.trim_matches('"'), e.requirement)
+        })?;
+        Ok(config)
+    }
+
+    #[cfg(feature = "torch")]
+    /// Refuses output paths that could only fail after training, so no trained result is lost
+    /// to a typo: `--out` must name a file in an existing folder, `--save` a folder (created now).
+    fn check_outputs(&self) -> anyhow::Result<()> {
+        if let Some(path) = &self.out {
+            anyhow::ensure!(!path.is_dir(), "--out {}: is a folder; give a file name for the record", path.display());
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            anyhow::ensure!(
+                parent.is_dir(),
+                "--out {}: the folder {} does not exist; create it first or choose another path",
+                path.display(),
+                parent.display()
+            );
+        }
+        if let Some(dir) = &self.save {
+            anyhow::ensure!(
+                !dir.exists() || dir.is_dir(),
+                "--save {}: is a file; give a folder for the weights and the record",
+                dir.display()
+            );
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("--save {}: cannot create the folder", dir.display()))?;
+        }
+        Ok(())
     }
 }
 
@@ -114,6 +139,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 
     let genome: Genome = args.arch.parse().context("reading ARCH")?;
     let mut config = args.config()?;
+    args.check_outputs()?;
     if let Some(threads) = args.threads {
         anyhow::ensure!(threads > 0, "--threads must be at least 1");
         tch::set_num_threads(threads as i32);
@@ -134,18 +160,32 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let bar = EvalBar::new();
     let (record, model) = evaluate_model(&genome, &config, &dataset, &mut |event| bar.update(event))?;
     bar.finish();
+    let json = serde_json::to_string_pretty(&record)?;
+    let mut write_failed = false;
     if let Some(dir) = &args.save {
-        save_model(dir, &record, &model)?;
-        eprintln!("saved the model and its record in {}", dir.display());
+        match save_model(dir, &record, &model) {
+            Ok(()) => eprintln!("saved the model and its record in {}", dir.display()),
+            Err(e) => {
+                eprintln!("error: could not save the model in {}: {e}", dir.display());
+                write_failed = true;
+            }
+        }
     }
     if let Some(path) = &args.out {
-        std::fs::write(path, serde_json::to_string_pretty(&record)?)
-            .with_context(|| format!("writing the record to {}", path.display()))?;
+        if let Err(e) = std::fs::write(path, &json) {
+            eprintln!("error: could not write the record to {}: {e}", path.display());
+            write_failed = true;
+        }
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&record)?);
+    if args.json || write_failed {
+        // When a file could not be written, the record goes to stdout so the training is not lost.
+        println!("{json}");
     } else {
         println!("{}", record.summary());
+    }
+    anyhow::ensure!(!write_failed, "the evaluation finished but its output could not be written (the record is above)");
+    if record.status == crate::record::Status::Failed {
+        anyhow::bail!("the evaluation failed: {}", record.error.as_deref().unwrap_or("unknown error"));
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ pub struct RepairArgs {
 pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     use anyhow::Context;
 
-    use crate::evaluate::repair::{repair, RepairConfig};
+    use crate::evaluate::finetune::{finetune, FinetuneConfig};
     use crate::evaluate::{load_dataset, read_saved_record};
     use crate::introspect::PairWeights;
 
@@ -61,7 +61,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     }
     let origin = args.omega.as_ref().map_or("--pair".to_string(), |p| format!("{} and --pair", p.display()));
     let omega = PairWeights::parse(&text, &origin, &dataset.class_names)?;
-    let config = RepairConfig {
+    let config = FinetuneConfig {
         epochs: args.epochs,
         lr: args.lr,
         regularizer: args.regularizer,
@@ -69,7 +69,7 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
         device: args.device.clone(),
     };
     let bar = super::eval::EvalBar::new();
-    let report = repair(&args.dir, &config, &dataset, &mut |e| bar.update(e))?;
+    let report = finetune(&args.dir, &config, &dataset, &mut |e| bar.update(e))?;
     bar.finish();
     let json = serde_json::to_string_pretty(&report)?;
     if let Some(path) = &args.out {

@@ -1,5 +1,6 @@
 //! Datasets on the device: images stay uint8 in one tensor, and whole batches are gathered,
-//! normalised and augmented there (DESIGN.md: a per-sample loader is ~10× slower).
+//! normalised and augmented there rather than one sample at a time on the CPU
+//! (`scripts/bench-train.sh` compares it with PyTorch's per-sample DataLoader).
 //!
 //! Reading files is [`xnas_datasets`]'s job; this module only moves an `ImageSet` to a device.
 

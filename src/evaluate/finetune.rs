@@ -1,6 +1,7 @@
-//! Model repair (appendix K): fine-tune a trained model with the pairwise-weighted
-//! introspectability regularizer to push a confounded class pair apart, and report D, the folded
-//! confusion matrix and accuracy before and after.
+//! Fine-tuning a trained model (appendix K's "model repair", the `xnas repair` command): train it
+//! further with the pairwise-weighted introspectability regularizer to push a confounded class
+//! pair apart, and report D, the folded confusion matrix and accuracy before and after.
+//! Inside the code "repair" means only the script's genome repair; this operation is `finetune`.
 //!
 //! The paper's case study: 5 more epochs at lr 0.001 with ω(3,5) = 25 and every other ω = 1.
 //! Fine-tuning here uses the recipe's cosine decay from that lr, without warmup.
@@ -18,7 +19,7 @@ use crate::train::train;
 
 /// How to fine-tune.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RepairConfig {
+pub struct FinetuneConfig {
     pub epochs: usize,
     pub lr: f64,
     /// Weight of the regularizer in the loss.
@@ -30,7 +31,7 @@ pub struct RepairConfig {
 
 /// The facts compared before and after.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RepairSnapshot {
+pub struct FinetuneSnapshot {
     pub accuracy: f64,
     pub introspectability: Option<f64>,
     pub class_distance: DistanceMatrix,
@@ -52,25 +53,25 @@ pub struct TargetedPair {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RepairReport {
+pub struct FinetuneReport {
     pub arch: String,
-    pub config: RepairConfig,
-    pub before: RepairSnapshot,
-    pub after: RepairSnapshot,
+    pub config: FinetuneConfig,
+    pub before: FinetuneSnapshot,
+    pub after: FinetuneSnapshot,
     pub targeted: Vec<TargetedPair>,
     pub accuracy_change: f64,
     /// Set when fine-tuning diverged; `after` then repeats `before`.
     pub error: Option<String>,
 }
 
-fn snapshot(m: &Measurement) -> RepairSnapshot {
+fn snapshot(m: &Measurement) -> FinetuneSnapshot {
     let n = m.confusion.len();
     let folded = (0..n)
         .map(|a| {
             (0..n).map(|b| if a == b { m.confusion[a][a] } else { m.confusion[a][b] + m.confusion[b][a] }).collect()
         })
         .collect();
-    RepairSnapshot {
+    FinetuneSnapshot {
         accuracy: m.accuracy,
         introspectability: m.introspectability,
         class_distance: m.distances.clone(),
@@ -80,12 +81,12 @@ fn snapshot(m: &Measurement) -> RepairSnapshot {
 }
 
 /// Fine-tunes the model saved in `dir` (by `xnas eval --save`) on `dataset` and reports the change.
-pub fn repair(
+pub fn finetune(
     dir: &Path,
-    repair: &RepairConfig,
+    settings: &FinetuneConfig,
     dataset: &Dataset,
     progress: &mut dyn FnMut(EvalProgress),
-) -> Result<RepairReport, EvalError> {
+) -> Result<FinetuneReport, EvalError> {
     let saved = read_saved_record(dir)?;
     let genome: Genome = saved.arch.parse().map_err(|e: xnas_space::ParseError| EvalError::Model {
         what: "the saved record has a bad architecture:",
@@ -93,17 +94,17 @@ pub fn repair(
         message: e.to_string(),
     })?;
     let config = EvalConfig {
-        epochs: repair.epochs,
-        lr: repair.lr,
+        epochs: settings.epochs,
+        lr: settings.lr,
         warmup_epochs: 0.0,
-        regularizer: repair.regularizer,
-        omega: Some(repair.omega.clone()),
-        device: repair.device.clone().unwrap_or_else(|| saved.config.device.clone()),
+        regularizer: settings.regularizer,
+        omega: Some(settings.omega.clone()),
+        device: settings.device.clone().unwrap_or_else(|| saved.config.device.clone()),
         ..saved.config.clone()
     };
     let prepared = Prepared::new(&config, dataset)?;
     let k = prepared.macro_config.num_classes;
-    let omega = repair.omega.dense(k)?;
+    let omega = settings.omega.dense(k)?;
     let regularizer = prepared.regularizer(&config)?;
     let model = load_model(dir, &genome, &prepared)?;
     let mut on_validation = |p| progress(EvalProgress::Validating(p));
@@ -144,9 +145,9 @@ pub fn repair(
             }
         }
     }
-    Ok(RepairReport {
+    Ok(FinetuneReport {
         arch: saved.arch,
-        config: repair.clone(),
+        config: settings.clone(),
         accuracy_change: after.accuracy - before.accuracy,
         before: snapshot(&before),
         after: snapshot(&after),

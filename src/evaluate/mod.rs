@@ -1,12 +1,12 @@
 //! Train and measure one architecture: genome + config → [`MeasurementRecord`]; save the trained
-//! model beside its record; fine-tune a saved model to repair a confounded class pair ([`repair`]).
+//! model beside its record; fine-tune a saved model to repair a confounded class pair ([`finetune`]).
 //!
 //! This is the unit of work of a search. A configuration problem (unknown device, missing data,
 //! invalid genome, a bad ω) is an error; a training problem (NaN loss) is a record with status
 //! `failed`, so a search can go on.
 
+pub mod finetune;
 mod measure;
-pub mod repair;
 
 use std::path::Path;
 
@@ -20,7 +20,7 @@ use crate::data::{Augmenter, DeviceImages, Normalizer};
 use crate::introspect::WeightsError;
 use crate::nn::Network;
 use crate::record::{EvalConfig, MeasurementRecord, Status};
-use crate::train::{train, Regularizer, TrainProgress};
+use crate::train::{torch_message, train, Regularizer, TrainProgress};
 
 /// Why an evaluation could not start.
 #[derive(Debug, thiserror::Error)]
@@ -257,7 +257,7 @@ pub fn save_model(dir: &Path, record: &MeasurementRecord, model: &TrainedModel) 
         message,
     };
     std::fs::create_dir_all(dir).map_err(|e| model_err(e.to_string()))?;
-    model.vs.save(dir.join(WEIGHTS_FILE)).map_err(|e| model_err(e.to_string()))?;
+    model.vs.save(dir.join(WEIGHTS_FILE)).map_err(|e| model_err(torch_message(&e)))?;
     let json = serde_json::to_string_pretty(record).map_err(|e| model_err(e.to_string()))?;
     std::fs::write(dir.join(RECORD_FILE), json).map_err(|e| model_err(e.to_string()))
 }
@@ -284,7 +284,10 @@ pub fn load_model(dir: &Path, genome: &Genome, prepared: &Prepared) -> Result<Tr
     vs.load(&path).map_err(|e| EvalError::Model {
         what: "cannot load the weights",
         path: path.display().to_string(),
-        message: format!("{e} (was it saved for the same architecture, channels, cells and dataset?)"),
+        message: format!(
+            "{} (was it saved for the same architecture, channels, cells and dataset?)",
+            torch_message(&e)
+        ),
     })?;
     Ok(TrainedModel { vs, net })
 }

@@ -40,6 +40,15 @@ pub enum TrainError {
     Torch(String),
 }
 
+/// libtorch's own words for an error, without the C++ stack frames it appends
+/// ("Exception raised from … frame #0: …"), which say nothing to a user.
+pub fn torch_message(error: &tch::TchError) -> String {
+    let text = error.to_string();
+    let cut = ["Exception raised from", "\nframe #"].iter().filter_map(|marker| text.find(marker)).min();
+    let kept = cut.map_or(text.as_str(), |at| &text[..at]);
+    kept.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 /// How often the loss is read back from the device to check it is finite. Each read is a
 /// device synchronisation, so not every step on a GPU.
 const LOSS_CHECK_EVERY: usize = 8;
@@ -70,7 +79,7 @@ pub fn train(
     let total_steps = steps_per_epoch * config.epochs;
     let warmup_steps = ((config.warmup_epochs * steps_per_epoch as f64).round() as usize).min(total_steps);
     let sgd = nn::Sgd { momentum: config.momentum, dampening: 0.0, wd: config.weight_decay, nesterov: config.nesterov };
-    let mut opt = sgd.build(vs, config.lr).map_err(|e| TrainError::Torch(e.to_string()))?;
+    let mut opt = sgd.build(vs, config.lr).map_err(|e| TrainError::Torch(torch_message(&e)))?;
     let device = vs.device();
     let start = Instant::now();
     let mut images = 0u64;
@@ -141,5 +150,22 @@ fn device_index(device: tch::Device) -> i64 {
     match device {
         tch::Device::Cuda(i) => i as i64,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::torch_message;
+
+    #[test]
+    fn a_libtorch_error_keeps_its_message_and_drops_the_stack_frames() {
+        let error = tch::TchError::Torch(
+            "Invalid learning rate: -1\nException raised from SGD at torch/csrc/api/src/optim/sgd.cpp:34 (most recent \
+             call first):\nframe #0: c10::Error::Error(...) + 0x9c\nframe #1: ..."
+                .into(),
+        );
+        assert_eq!(torch_message(&error), "Internal torch error: Invalid learning rate: -1");
+        let plain = tch::TchError::Torch("out of memory".into());
+        assert_eq!(torch_message(&plain), "Internal torch error: out of memory");
     }
 }

@@ -79,7 +79,7 @@ fn an_invalid_genome_is_refused_before_training() {
 
 #[test]
 fn repair_pushes_the_targeted_pair_apart_and_a_saved_model_reloads_exactly() {
-    use xnas::evaluate::repair::{repair, RepairConfig};
+    use xnas::evaluate::finetune::{finetune, FinetuneConfig};
     use xnas::evaluate::{evaluate_model, save_model};
     use xnas::introspect::{PairWeight, PairWeights};
 
@@ -93,8 +93,8 @@ fn repair_pushes_the_targeted_pair_apart_and_a_saved_model_reloads_exactly() {
 
     // Fashion-MNIST's classic confusion: T-shirt/top (0) and shirt (6).
     let omega = PairWeights::Pairs(vec![PairWeight { a: 0, b: 6, weight: 25.0 }]);
-    let repair_config = RepairConfig { epochs: 2, lr: 0.01, regularizer: 0.5, omega, device: Some("cpu".into()) };
-    let report = repair(&dir, &repair_config, &dataset, &mut |_| {}).unwrap();
+    let finetune_config = FinetuneConfig { epochs: 2, lr: 0.01, regularizer: 0.5, omega, device: Some("cpu".into()) };
+    let report = finetune(&dir, &finetune_config, &dataset, &mut |_| {}).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
     // The reloaded model measures exactly what the saved record says.
@@ -104,4 +104,84 @@ fn repair_pushes_the_targeted_pair_apart_and_a_saved_model_reloads_exactly() {
     assert_eq!((pair.a, pair.b, pair.omega), (0, 6, 25.0));
     let (before, after) = (pair.distance_before.unwrap(), pair.distance_after.unwrap());
     assert!(after > before, "distance between T-shirt and shirt went {before} → {after}");
+}
+
+/// `xnas eval` through the real binary, in a fresh temporary folder.
+fn eval_cli(args: &[&str]) -> (std::process::Output, std::path::PathBuf) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("xnas-eval-cli-{}-{call}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = std::process::Command::new(crate::run::XNAS)
+        .arg("eval")
+        .args(args)
+        .current_dir(&dir)
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .output()
+        .unwrap();
+    (output, dir)
+}
+
+#[test]
+fn bad_hyper_parameters_are_refused_before_training_and_without_a_backtrace() {
+    for (flag, value, expected) in [
+        ("--lr", "nan", "--lr NaN: must be a finite number > 0"),
+        ("--lr", "-1", "--lr -1: must be a finite number > 0"),
+        ("--regularizer", "-0.5", "--regularizer -0.5: must be a finite weight ≥ 0"),
+        ("--train-subset", "0", "--train-subset 0: must be at least 1 image"),
+        ("--device", "cuda:x", "--device cuda:x: must be cpu, cuda, cuda:N or auto"),
+    ] {
+        let (out, _) = eval_cli(&["002404", flag, value]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{flag} {value} was accepted");
+        assert!(stderr.contains(expected), "{flag} {value}: {stderr}");
+        // Refused up front: no training started, and no libtorch stack frames anywhere.
+        assert!(!stderr.contains("xnas eval:"), "{flag} {value} trained first: {stderr}");
+        assert!(!format!("{stdout}{stderr}").contains("frame #"), "{stdout}{stderr}");
+    }
+}
+
+#[test]
+fn output_paths_are_checked_before_training_and_a_failed_training_exits_non_zero() {
+    let (out, dir) = eval_cli(&["002404", "--out", "missing/dir/r.json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--out missing/dir/r.json: the folder missing/dir does not exist"), "{stderr}");
+    assert!(!stderr.contains("xnas eval:"), "it trained before refusing: {stderr}");
+
+    std::fs::write(dir.join("a-file"), "not a folder").unwrap();
+    let (out, _) = eval_cli(&["002404", "--save", dir.join("a-file").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("is a file; give a folder"), "{stderr}");
+    assert!(!stderr.contains("xnas eval:"), "it trained before refusing: {stderr}");
+
+    // lr 1e9 diverges: the record says failed, is written, and the command exits non-zero.
+    let _turn = exclusive();
+    let record = dir.join("diverged.json");
+    let (out, _) = eval_cli(&[
+        "002404",
+        "--lr",
+        "1e9",
+        "--epochs",
+        "1",
+        "--train-subset",
+        "200",
+        "--val-subset",
+        "100",
+        "--channels",
+        "4",
+        "--cells",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        record.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a failed evaluation exited 0: {stderr}");
+    assert!(stderr.contains("the evaluation failed"), "{stderr}");
+    let saved: xnas::record::MeasurementRecord = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(saved.status, Status::Failed);
 }
