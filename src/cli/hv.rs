@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use xnas_moo::parse_point_sets;
 
 #[derive(Debug, Args)]
 pub struct HvArgs {
@@ -31,7 +30,7 @@ pub fn render(text: &str, source: &str, reference: &str, maximise: bool) -> anyh
         .split(',')
         .map(|v| v.trim().parse::<f64>().with_context(|| format!("--ref: {v:?} is not a number")))
         .collect::<anyhow::Result<_>>()?;
-    let sets = parse_point_sets(text).with_context(|| format!("reading points from {source}"))?;
+    let sets = super::point_sets(text, source)?;
     let mut out = String::new();
     for (k, set) in sets.iter().enumerate() {
         anyhow::ensure!(
@@ -65,5 +64,7 @@ mod tests {
         let e = format!("{:#}", render("1 2\n3\n", "t", "3,3", false).unwrap_err());
         assert!(e.contains("line 2"), "{e}");
         assert!(render("1 2\n", "t", "3,x", false).is_err());
+        let e = render("\n# nothing\n", "empty.txt", "3,3", false).unwrap_err().to_string();
+        assert!(e.contains("no points in empty.txt"), "{e}");
     }
 }

@@ -93,3 +93,15 @@ pub(crate) fn read_input(file: Option<&std::path::Path>) -> anyhow::Result<(Stri
         }
     }
 }
+
+/// The point sets of `xnas hv` and `xnas pareto` input: one point per line, sets apart by blank
+/// lines. Input without a single point is an error, not an empty answer.
+pub(crate) fn point_sets(text: &str, source: &str) -> anyhow::Result<Vec<Vec<Vec<f64>>>> {
+    use anyhow::Context;
+    let sets = xnas_moo::parse_point_sets(text).with_context(|| format!("reading points from {source}"))?;
+    anyhow::ensure!(
+        !sets.is_empty(),
+        "no points in {source}: give one point per line (numbers apart by spaces or commas), sets apart by a blank line"
+    );
+    Ok(sets)
+}

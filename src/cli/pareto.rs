@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use xnas_moo::{pareto_ranks_directed, parse_point_sets, Direction};
+use xnas_moo::{pareto_ranks_directed, Direction};
 
 #[derive(Debug, Args)]
 pub struct ParetoArgs {
@@ -30,7 +30,7 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
 /// The output for one input text: per set, its non-dominated points in input order (exact
 /// duplicates included) or one rank per point; sets separated by a blank line.
 pub fn render(text: &str, source: &str, ranks: bool, maximise: bool) -> anyhow::Result<String> {
-    let sets = parse_point_sets(text).with_context(|| format!("reading points from {source}"))?;
+    let sets = super::point_sets(text, source)?;
     let mut out = String::new();
     for (k, set) in sets.iter().enumerate() {
         if k > 0 {
@@ -68,6 +68,12 @@ mod tests {
     #[test]
     fn prints_ranks() {
         assert_eq!(render(TWO_SETS, "t", true, false).unwrap(), "0\n0\n1\n0\n\n0\n1\n");
+    }
+
+    #[test]
+    fn empty_input_is_an_error() {
+        let e = render("", "standard input", false, false).unwrap_err().to_string();
+        assert!(e.starts_with("no points in standard input"), "{e}");
     }
 
     #[test]
