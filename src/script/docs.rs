@@ -9,8 +9,9 @@ use std::sync::Arc;
 use rhai::Engine;
 use serde::Deserialize;
 
-use super::api::SECTIONS;
-use super::engine::{new_engine, Limits, Session};
+use super::api::THEMES;
+use super::engine::{new_engine, Limits};
+use super::session::Session;
 use super::stdlib;
 
 #[derive(Deserialize)]
@@ -51,24 +52,36 @@ fn comment_text(comments: &[String]) -> String {
         .to_string()
 }
 
+/// A type as scripts see it, from the Rust type a function declares: what a fallible function
+/// returns on success, and a score's number-or-unit by its name (written as rhai's metadata
+/// writes `f64 or ()`, without spaces).
+fn script_type(rust: &str) -> &str {
+    let inner = rust.strip_prefix("RhaiResult<").and_then(|t| t.strip_suffix('>')).unwrap_or(rust);
+    match inner {
+        "OptionalFloat" => "f64or()",
+        other => other,
+    }
+}
+
 fn render_function(f: &Function) -> String {
     let params: Vec<String> = f
         .params
         .iter()
-        .map(|p| match (&p.name, &p.typ) {
+        .map(|p| match (&p.name, p.typ.as_deref().map(script_type)) {
             (Some(n), Some(t)) if n != "_" => format!("{n}: {t}"),
-            (_, Some(t)) => t.clone(),
+            (_, Some(t)) => t.to_string(),
             (Some(n), None) => n.clone(),
             (None, None) => "_".into(),
         })
         .collect();
+    let return_type = script_type(&f.return_type);
     let heading = if let Some(property) = f.name.strip_prefix("get$") {
         let owner = params.first().map(|p| p.rsplit(' ').next().unwrap_or(p).to_string()).unwrap_or_default();
-        format!("`{owner}.{property}` → `{}`", f.return_type)
-    } else if f.return_type.is_empty() {
+        format!("`{owner}.{property}` → `{return_type}`")
+    } else if return_type.is_empty() {
         format!("`{}({})`", f.name, params.join(", "))
     } else {
-        format!("`{}({})` → `{}`", f.name, params.join(", "), f.return_type)
+        format!("`{}({})` → `{return_type}`", f.name, params.join(", "))
     };
     format!("### {heading}\n\n{}\n", comment_text(&f.doc_comments))
 }
@@ -84,12 +97,12 @@ pub fn api_reference() -> String {
          page. Scripts run under limits (operations, call depth, string and array sizes), so an endless loop stops\n\
          with an error; every error names `file:line:column`. Check a script without training with `xnas check SCRIPT`.\n",
     );
-    for section in SECTIONS {
+    for theme in THEMES {
         let mut engine = Engine::new_raw();
-        (section.register)(&mut engine, &Arc::new(Session::default()));
+        (theme.register)(&mut engine, &Arc::new(Session::default()));
         let json = engine.gen_fn_metadata_to_json(false).expect("metadata serialises");
         let metadata: Metadata = serde_json::from_str(&json).expect("rhai's metadata JSON has this shape");
-        out += &format!("\n## {}\n\n{}\n\n", section.title, section.intro);
+        out += &format!("\n## {}\n\n{}\n\n", theme.title, theme.intro);
         let functions: Vec<&Function> = metadata.functions.iter().filter(|f| !f.doc_comments.is_empty()).collect();
         // By name, then arity, then signature: rhai's own order of overloads is not stable.
         let mut rendered: Vec<(&str, usize, String)> =

@@ -1,24 +1,27 @@
-//! The Rhai engine experiment scripts run in: its safety limits, the module resolver behind
-//! `import "xnas/<name>"` and `import "my_module"`, and the per-compilation [`Session`] that the
-//! registered functions share (the experiments a script declares, the files it imported, the
-//! WordNet settings its scores use).
+//! The Rhai engine experiment scripts run in: its safety limits (operations, sizes, depth and a
+//! wall-clock budget per call), and the module resolver behind `import "xnas/<name>"` and
+//! `import "my_module"`. The functions scripts call are registered by the caller (`api`), so the
+//! engine knows nothing of them.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
+use rhai::{Dynamic, Engine, EvalAltResult, Module, ModuleResolver, Position, Scope};
 
-/// A module as rhai shares it.
-type SharedModule = Shared<Module>;
-
-use super::builder::ExperimentHandle;
+use super::error::{runtime_error, OutOfTime, RhaiResult};
+use super::session::{Session, SharedModule, SourceFile};
 use super::stdlib;
-use super::ScoringContext;
 
 /// Limits that stop a runaway script (an endless loop, endless recursion, a string or array
 /// that grows without bound) with an error instead of hanging or exhausting memory. They apply
 /// to each evaluation of the script and to each later call of one of its closures.
+///
+/// The operation count alone does not bound time: rhai re-measures an array after every change
+/// to it, so growing one element by element costs time quadratic in its length while counting
+/// only a few operations per element. The wall-clock budgets bound that too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Rhai operations per evaluation or call; 20 million is a few seconds of work, far more
@@ -36,6 +39,10 @@ pub struct Limits {
     pub max_map_size: usize,
     /// Modules one evaluation may import.
     pub max_modules: usize,
+    /// Wall-clock time for compiling the script (evaluating it and the modules it imports).
+    pub max_compile_time: Duration,
+    /// Wall-clock time for one call of an objective, the repair or the callback.
+    pub max_call_time: Duration,
 }
 
 impl Default for Limits {
@@ -48,31 +55,10 @@ impl Default for Limits {
             max_array_size: 1 << 20,
             max_map_size: 1 << 16,
             max_modules: 64,
+            max_compile_time: Duration::from_secs(10),
+            max_call_time: Duration::from_secs(5),
         }
     }
-}
-
-/// A source file a script consists of: the script itself or a module it imported.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SourceFile {
-    /// The name errors use: the path as the user wrote it (relative to the importing script's
-    /// directory for imports), or `stdlib/<name>.rhai` for a built-in module.
-    pub name: String,
-    /// Where the file is on disk; `None` for built-in modules.
-    pub path: Option<PathBuf>,
-    pub text: String,
-}
-
-/// State shared by the engine's registered functions during one compilation and afterwards,
-/// while the experiment's closures are called.
-#[derive(Default)]
-pub(crate) struct Session {
-    /// Every `experiment(…)` the script created, in order.
-    pub declared: Mutex<Vec<ExperimentHandle>>,
-    /// Every module imported (user files and built-in modules), in the order first imported.
-    pub imports: Mutex<Vec<(SourceFile, SharedModule)>>,
-    /// WordNet settings and cached label similarities for the scoring functions.
-    pub scoring: RwLock<ScoringContext>,
 }
 
 /// Resolves `import` paths: `"xnas/<name>"` to a built-in module, anything else to a file
@@ -87,15 +73,10 @@ struct Resolver {
 }
 
 impl Resolver {
-    fn load(
-        &self,
-        source: Option<&str>,
-        path: &str,
-        pos: Position,
-    ) -> Result<(SourceFile, String), Box<EvalAltResult>> {
+    fn load(&self, source: Option<&str>, path: &str, pos: Position) -> RhaiResult<(SourceFile, String)> {
         if let Some(name) = path.strip_prefix(stdlib::IMPORT_PREFIX) {
             let text = stdlib::module_text(name).ok_or_else(|| {
-                super::error::runtime_error(
+                runtime_error(
                     format!("no built-in module {path:?}; the built-in modules are {}", stdlib::import_paths()),
                     pos,
                 )
@@ -104,7 +85,7 @@ impl Resolver {
             return Ok((SourceFile { name: name.clone(), path: None, text: text.to_string() }, name));
         }
         if source.is_some_and(stdlib::is_stdlib_source) {
-            return Err(super::error::runtime_error(
+            return Err(runtime_error(
                 format!("a built-in module can only import other built-in modules (\"xnas/…\"), not {path:?}"),
                 pos,
             ));
@@ -118,7 +99,7 @@ impl Resolver {
         }
         let file = dir.join(&relative);
         let text = std::fs::read_to_string(&file).map_err(|e| {
-            super::error::runtime_error(
+            runtime_error(
                 format!(
                     "cannot import {path:?}: cannot read {} ({e}); user modules are found relative to the \
                      importing script, built-in ones are {}",
@@ -137,13 +118,7 @@ impl Resolver {
 }
 
 impl ModuleResolver for Resolver {
-    fn resolve(
-        &self,
-        engine: &Engine,
-        source: Option<&str>,
-        path: &str,
-        pos: Position,
-    ) -> Result<SharedModule, Box<EvalAltResult>> {
+    fn resolve(&self, engine: &Engine, source: Option<&str>, path: &str, pos: Position) -> RhaiResult<SharedModule> {
         let (file, name) = self.load(source, path, pos)?;
         if let Some((_, module)) =
             self.session.imports.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(f, _)| f.name == name)
@@ -161,7 +136,7 @@ impl ModuleResolver for Resolver {
     }
 }
 
-/// A new engine with the limits, the module resolver and the whole registered API.
+/// A new engine with the limits and the module resolver; the caller registers the functions.
 pub(crate) fn new_engine(limits: &Limits, session: &Arc<Session>, base_dir: &Path) -> Engine {
     let mut engine = Engine::new();
     engine
@@ -176,6 +151,7 @@ pub(crate) fn new_engine(limits: &Limits, session: &Arc<Session>, base_dir: &Pat
         .set_strict_variables(true)
         // …and so is a typo in a record field (`r.val_acuracy`), instead of a silent `()`.
         .set_fail_on_invalid_map_property(true);
+    engine.on_progress(out_of_time);
     // The run loop owns stdout (progress, records); script output goes to stderr, marked.
     engine.on_print(|text| eprintln!("[script{}] {text}", dry_run_mark()));
     engine.on_debug(|text, source, position| match (source, position.line()) {
@@ -187,8 +163,43 @@ pub(crate) fn new_engine(limits: &Limits, session: &Arc<Session>, base_dir: &Pat
         base_dir: base_dir.to_path_buf(),
         dirs: Mutex::new(HashMap::new()),
     });
-    super::api::register_all(&mut engine, session);
     engine
+}
+
+thread_local! {
+    /// When the script call running on this thread must stop, and its budget (see [`with_budget`]).
+    /// Per thread, because one engine serves calls on several threads at once.
+    static DEADLINE: Cell<Option<(Instant, Duration)>> = const { Cell::new(None) };
+}
+
+/// Runs `call` (which evaluates script code on this thread) under a wall-clock `budget`: past
+/// it, the script stops at its next operation with an error at that operation's position.
+pub(crate) fn with_budget<T>(budget: Duration, call: impl FnOnce() -> T) -> T {
+    let outer = DEADLINE.replace(Some((Instant::now() + budget, budget)));
+    let result = call();
+    DEADLINE.set(outer);
+    result
+}
+
+/// Runs `work` (native work a registered function does once, such as loading WordNet) without
+/// charging its time to the running script's budget.
+pub(crate) fn off_budget<T>(work: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let result = work();
+    if let Some((deadline, budget)) = DEADLINE.get() {
+        DEADLINE.set(Some((deadline + started.elapsed(), budget)));
+    }
+    result
+}
+
+/// The progress callback: stops the script once the budget of [`with_budget`] is spent. The
+/// clock is read every 64 operations, which keeps its cost out of the profile.
+fn out_of_time(operations: u64) -> Option<Dynamic> {
+    if operations % 64 != 0 {
+        return None;
+    }
+    let (deadline, budget) = DEADLINE.get()?;
+    (Instant::now() >= deadline).then(|| Dynamic::from(OutOfTime(budget)))
 }
 
 /// Set while `check` dry-runs a script on synthetic data, so that what the script prints then is

@@ -10,8 +10,9 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use rhai::{EvalAltResult, ParseError, Position};
+use rhai::{EvalAltResult, NativeCallContext, ParseError, Position};
 
 /// A place in a script: the file as the user named it (or `stdlib/<name>.rhai` for a built-in
 /// module), and the 1-based line and column.
@@ -100,9 +101,21 @@ impl ScriptError {
 #[derive(Debug, Clone)]
 pub(crate) struct DataUnavailable(pub String);
 
+/// The token of a script stopped for running past its wall-clock budget (see `engine`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutOfTime(pub Duration);
+
+/// What a registered function returns to Rhai.
+pub(crate) type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
 /// A Rhai error raised by a registered function: `message` at the caller's position.
 pub(crate) fn runtime_error(message: impl Into<String>, position: Position) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(message.into().into(), position).into()
+}
+
+/// Fails the registered function `function` with `function: message` at the caller's position.
+pub(crate) fn fail<T>(ctx: &NativeCallContext, function: &str, message: impl fmt::Display) -> RhaiResult<T> {
+    Err(runtime_error(format!("{function}: {message}"), ctx.call_position()))
 }
 
 /// A syntax error in `file`.
@@ -156,6 +169,16 @@ pub(crate) fn from_rhai(
     }
 }
 
+/// The error at the end of a chain of calls and imports: what actually went wrong.
+pub(crate) fn innermost(error: &EvalAltResult) -> &EvalAltResult {
+    match error {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
+            innermost(inner)
+        }
+        leaf => leaf,
+    }
+}
+
 fn describe_function(name: &str) -> String {
     if name.starts_with("anon$") {
         "a closure".to_string()
@@ -186,6 +209,11 @@ fn leaf_error(
             return ScriptError::DataUnavailable { location, message };
         }
         EvalAltResult::ErrorRuntime(payload, _) => payload.to_string(),
+        EvalAltResult::ErrorTerminated(token, _) if token.is::<OutOfTime>() => format!(
+            "the script ran longer than {} s without finishing (an endless loop, or data growing without \
+             bound?) and was stopped",
+            token.clone().cast::<OutOfTime>().0.as_secs_f64()
+        ),
         EvalAltResult::ErrorTooManyOperations(_) => format!(
             "the script ran more than {max_operations} operations without finishing (an endless loop?) and was stopped"
         ),

@@ -16,11 +16,11 @@ use sha2::{Digest, Sha256};
 use xnas_moo::{Direction, Repair};
 use xnas_space::Genome;
 
-use super::api::number;
-use super::builder::ExperimentHandle;
-use super::engine::{new_engine, Limits, Session, SourceFile};
-use super::error::{from_parse, from_rhai, Location, ScriptError};
-use super::spec::{diff, direction_word, Algorithm, Budget, ExperimentDiff, ExperimentSpec, SetError};
+use super::api::{self, number};
+use super::engine::{new_engine, with_budget, Limits};
+use super::error::{from_parse, from_rhai, innermost, Location, RhaiResult, ScriptError};
+use super::session::{ExperimentHandle, Session, SourceFile};
+use super::spec::{diff, direction_word, Algorithm, Budget, ExperimentDiff, ExperimentSpec, Section, SpecError};
 use crate::record::{EvalConfig, MeasurementRecord};
 
 /// What the engine needs to call the script's closures later.
@@ -106,18 +106,13 @@ pub fn compile_file_with(path: &Path, limits: &Limits) -> Result<Experiment, Scr
     compile_source(main, &base_dir, limits)
 }
 
-/// Compiles script text; `name` is the file name errors use, `base_dir` where its relative
-/// imports are looked up.
-pub fn compile_str(name: &str, text: &str, base_dir: &Path, limits: &Limits) -> Result<Experiment, ScriptError> {
-    compile_source(SourceFile { name: name.to_string(), path: None, text: text.to_string() }, base_dir, limits)
-}
-
 fn compile_source(main: SourceFile, base_dir: &Path, limits: &Limits) -> Result<Experiment, ScriptError> {
     let session = Arc::new(Session::default());
     let mut engine = new_engine(limits, &session, base_dir);
+    api::register_all(&mut engine, &session);
     let mut ast = engine.compile(&main.text).map_err(|e| from_parse(&e, &main.name))?;
     ast.set_source(main.name.as_str());
-    let module = Module::eval_ast_as_new(Scope::new(), &ast, &engine)
+    let module = with_budget(limits.max_compile_time, || Module::eval_ast_as_new(Scope::new(), &ast, &engine))
         .map_err(|e| from_rhai(*e, &main.name, None, limits.max_operations))?;
 
     let declared: Vec<ExperimentHandle> =
@@ -153,7 +148,6 @@ fn compile_source(main: SourceFile, base_dir: &Path, limits: &Limits) -> Result<
     };
 
     let draft = handle.0.lock().unwrap_or_else(|e| e.into_inner());
-    let at = |location: &Option<Location>| location.clone().unwrap_or_else(|| draft.declared_at.clone());
     let error_at = |location: Location, message: String| ScriptError::Runtime { location, message, trace: Vec::new() };
     if draft.dataset_at.is_none() {
         return Err(error_at(
@@ -167,15 +161,17 @@ fn compile_source(main: SourceFile, base_dir: &Path, limits: &Limits) -> Result<
         spec.reference_point = spec.default_reference_point().map_err(|m| error_at(draft.declared_at.clone(), m))?;
         spec.reference_point_is_default = true;
     }
-    spec.validate().map_err(|message| {
-        let location = if message.contains("reference point") && draft.reference_point_at.is_some() {
-            at(&draft.reference_point_at)
-        } else if message.contains("search") {
-            at(&draft.search_at)
+    spec.normalise();
+    spec.validate().map_err(|error: SpecError| {
+        // Report the error at the call that gave the setting at fault, where the script made one.
+        let given_at = if error.is_about_reference_point() {
+            draft.reference_point_at.clone()
+        } else if error.section() == Some(Section::Search) {
+            draft.search_at.clone()
         } else {
-            draft.declared_at.clone()
+            None
         };
-        error_at(location, message)
+        error_at(given_at.unwrap_or_else(|| draft.declared_at.clone()), error.to_string())
     })?;
 
     let mut sources = vec![main.clone()];
@@ -281,8 +277,8 @@ impl Experiment {
         for (key, value) in overrides {
             let at = format!("--set {key}={value}");
             self.spec.set(key, value).map_err(|e| match e {
-                SetError::UnknownKey { key, valid } => ScriptError::UnknownKey { at: at.clone(), key, valid },
-                SetError::Value { message, .. } => ScriptError::Experiment { file: at.clone(), message },
+                SpecError::UnknownKey { key, valid, .. } => ScriptError::UnknownKey { at: at.clone(), key, valid },
+                invalid => ScriptError::Experiment { file: at.clone(), message: invalid.to_string() },
             })?;
         }
         self.update_scoring_context();
@@ -307,8 +303,12 @@ impl Experiment {
         scoring.wordnet_dir = self.spec.dataset.wordnet_dir.clone();
     }
 
-    fn call(&self, function: &FnPtr, argument: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
-        function.call::<Dynamic>(&self.runtime.engine, &self.runtime.empty, (argument,))
+    /// Calls one of the script's closures under the call time budget.
+    fn call(&self, function: &FnPtr, argument: Dynamic) -> RhaiResult<Dynamic> {
+        let runtime = &self.runtime;
+        with_budget(runtime.limits.max_call_time, || {
+            function.call::<Dynamic>(&runtime.engine, &runtime.empty, (argument,))
+        })
     }
 
     fn convert(&self, error: EvalAltResult, fallback: &Location) -> ScriptError {
@@ -323,10 +323,7 @@ impl Experiment {
             file: self.runtime.main_file.clone(),
             message: format!("the measurement record cannot be passed to the script: {e}"),
         })?;
-        self.score_value(&map)
-    }
-
-    pub(crate) fn score_value(&self, record: &Dynamic) -> Result<Vec<f64>, ScriptError> {
+        let record = &map;
         self.spec
             .objectives
             .iter()
@@ -347,13 +344,12 @@ impl Experiment {
                             };
                         }
                     }
+                    let missing_field = matches!(innermost(&e), EvalAltResult::ErrorPropertyNotFound(..));
                     let mut error = self.convert(*e, declared);
-                    if let ScriptError::Runtime { message, .. } = &mut error {
-                        if message.starts_with("no property") {
-                            if let Some(map) = record.read_lock::<rhai::Map>() {
-                                let fields: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
-                                message.push_str(&format!("; a measurement record has: {}", fields.join(", ")));
-                            }
+                    if let (true, ScriptError::Runtime { message, .. }) = (missing_field, &mut error) {
+                        if let Some(map) = record.read_lock::<rhai::Map>() {
+                            let fields: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+                            message.push_str(&format!("; a measurement record has: {}", fields.join(", ")));
                         }
                     }
                     error.with_context(format!("in objective {name:?} declared at {declared}"))

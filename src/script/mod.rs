@@ -12,12 +12,14 @@
 //! exp.objective("introspectability", "max", |r| r.introspectability);
 //! ```
 //!
-//! The pieces, in the order data flows (DESIGN.md):
-//! - [`compile_file`] evaluates a script in a sandboxed engine ([`Limits`]) with the registered API
-//!   (`api`: the experiment builder, multi-objective primitives, introspectability and WordNet
-//!   scores, space helpers; reference in `docs/script-api.md`, made by [`api_reference`]) and
-//!   the built-in modules of `stdlib/` (`import "xnas/<name>"`).
-//! - The [`Experiment`] holds the serialisable [`ExperimentSpec`] (what the run store records) and
+//! The pieces, in the order data flows (the map of the whole crate is `docs/architecture.md`):
+//! - [`compile_file`] evaluates a script in a sandboxed engine (`engine`, [`Limits`]) with the
+//!   registered API (`api`: the experiment builder, multi-objective primitives, introspectability
+//!   and WordNet scores, space helpers; reference in `docs/script-api.md`, made by
+//!   [`api_reference`]) and the built-in modules of `stdlib/` (`import "xnas/<name>"`). What the
+//!   registered functions share during a compilation is the `session`.
+//! - The [`Experiment`] holds the serialisable [`ExperimentSpec`] (what the run store records;
+//!   its [`Section`]s are set by scripts and `--set` alike) and
 //!   the script's closures: [`Experiment::score`] turns a measurement record into objective
 //!   values, [`Experiment::repair`] vets proposed genomes, [`Experiment::on_generation`] reports.
 //! - [`check`] dry-runs all of them on a synthetic record and toy genomes (`xnas check`).
@@ -26,26 +28,27 @@
 //! Every error names `file:line:column` ([`ScriptError`]).
 
 mod api;
-mod builder;
 mod check;
 mod docs;
 mod engine;
 mod error;
 mod experiment;
+mod session;
 mod spec;
 pub mod stdlib;
 mod watch;
 
-pub(crate) use api::ScoringContext;
 pub use check::{check, synthetic_record, CheckReport};
 pub use docs::api_reference;
-pub use engine::{Limits, SourceFile};
+pub use engine::Limits;
 pub use error::{Location, ScriptError};
 pub use experiment::{
-    compile_file, compile_file_with, compile_str, parse_override, training_hash, CallbackOutcome, Experiment,
-    GenerationStats, MemberStats, ScriptRepair,
+    compile_file, compile_file_with, parse_override, training_hash, CallbackOutcome, Experiment, GenerationStats,
+    MemberStats, ScriptRepair,
 };
+pub use session::SourceFile;
 pub use spec::{
-    diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, ObjectiveSpec, SearchSpec, SpaceSpec,
+    diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, ObjectiveSpec, SearchSpec, Section,
+    SpaceSpec, SpecError,
 };
 pub use watch::{Reload, ScriptWatcher};

@@ -2,7 +2,7 @@
 //! search settings, objective names and directions, and the hypervolume reference point.
 //!
 //! Each section is a flat map of settings in the script (`exp.search(#{ population: 64 })`) and
-//! on the command line (`--set search.population=16`); both go through [`merge_section`], so an
+//! on the command line (`--set search.population=16`); both go through [`Section::merge`], so an
 //! unknown key is an error that lists the valid ones, and a bad value names its key. The run
 //! store keeps an [`ExperimentSpec`] as JSON, and [`diff`] compares two of them after a reload.
 
@@ -296,69 +296,147 @@ pub(crate) const TRAINING_OWNED: &[(&str, &str)] = &[
     ("cells_per_stage", "space.cells"),
 ];
 
-/// A rejected section setting (turned into a script or `--set` error by the caller).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum SectionError {
-    UnknownKey { key: String, valid: Vec<String> },
-    Value { key: String, message: String },
+/// A section of an experiment: a flat map of settings that a script sets with
+/// `exp.<section>(#{ … })` and the command line with `--set <section>.<key>=…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Dataset,
+    Space,
+    Training,
+    Search,
 }
 
-impl SectionError {
-    pub(crate) fn message(&self, section: &str) -> String {
+impl Section {
+    pub const ALL: [Section; 4] = [Section::Dataset, Section::Space, Section::Training, Section::Search];
+
+    /// The section's name in scripts and `--set` keys.
+    pub fn name(self) -> &'static str {
         match self {
-            SectionError::UnknownKey { key, valid } => {
-                let owner = TRAINING_OWNED.iter().find(|(k, _)| k == key).filter(|_| section == "training");
-                match owner {
-                    Some((_, owner)) => format!("{section}.{key} is not a training setting: set it as {owner}"),
-                    None => format!("unknown setting {key:?} in {section}; valid keys: {}", valid.join(", ")),
-                }
+            Section::Dataset => "dataset",
+            Section::Space => "space",
+            Section::Training => "training",
+            Section::Search => "search",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Section> {
+        Section::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The section's keys: the fields of its serialised form, less those another section owns.
+    pub fn keys(self) -> Vec<String> {
+        let owned: &[(&str, &str)] = if self == Section::Training { TRAINING_OWNED } else { &[] };
+        let template = self.value(&ExperimentSpec::new(""));
+        let fields = template.as_object().into_iter().flatten().map(|(key, _)| key);
+        fields.filter(|key| !owned.iter().any(|(o, _)| o == key)).cloned().collect()
+    }
+
+    fn value(self, spec: &ExperimentSpec) -> Value {
+        let value = match self {
+            Section::Dataset => serde_json::to_value(&spec.dataset),
+            Section::Space => serde_json::to_value(&spec.space),
+            Section::Training => serde_json::to_value(&spec.training),
+            Section::Search => serde_json::to_value(&spec.search),
+        };
+        value.expect("sections serialise")
+    }
+
+    /// Sets the `given` keys of this section of `spec`, for a script call and a `--set` alike:
+    /// an unknown key is an error that lists the valid ones, a bad value one that names its key.
+    pub fn merge(self, spec: &mut ExperimentSpec, given: &Map<String, Value>) -> Result<(), SpecError> {
+        let valid = self.keys();
+        let current = self.value(spec);
+        match self {
+            Section::Dataset => spec.dataset = self.merged(&current, given, &valid)?,
+            Section::Space => spec.space = self.merged(&current, given, &valid)?,
+            Section::Training => spec.training = self.merged(&current, given, &valid)?,
+            Section::Search => spec.search = self.merged(&current, given, &valid)?,
+        }
+        Ok(())
+    }
+
+    /// `given` on top of `current` (the section serialised), deserialised.
+    fn merged<T: DeserializeOwned>(
+        self,
+        current: &Value,
+        given: &Map<String, Value>,
+        valid: &[String],
+    ) -> Result<T, SpecError> {
+        let mut merged = current.as_object().cloned().unwrap_or_default();
+        for (key, value) in given {
+            if !valid.contains(key) {
+                return Err(SpecError::UnknownKey { section: Some(self), key: key.clone(), valid: valid.to_vec() });
             }
-            SectionError::Value { key, message } => format!("{section}.{key}: {message}"),
+            // A whole number given where a float is expected is fine in JSON; a float where an
+            // integer is expected is not, and serde says so below.
+            merged.insert(key.clone(), value.clone());
         }
-    }
-}
-
-/// The keys of a section: the fields of its serialised template.
-pub(crate) fn section_keys(template: &Value, excluded: &[&str]) -> Vec<String> {
-    template
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, _)| k.clone())
-        .filter(|k| !excluded.contains(&k.as_str()))
-        .collect()
-}
-
-/// Sets `given` keys on top of `current` (a serialised section) and deserialises the result.
-/// Keys outside `valid` are rejected; a value that does not deserialise is blamed on its key.
-pub(crate) fn merge_section<T: DeserializeOwned>(
-    current: &Value,
-    given: &Map<String, Value>,
-    valid: &[String],
-) -> Result<(T, Value), SectionError> {
-    let mut merged = current.as_object().cloned().unwrap_or_default();
-    for (key, value) in given {
-        if !valid.contains(key) {
-            return Err(SectionError::UnknownKey { key: key.clone(), valid: valid.to_vec() });
-        }
-        // A whole number given where a float is expected is fine in JSON; a float where an
-        // integer is expected is not, and serde says so below.
-        merged.insert(key.clone(), value.clone());
-    }
-    let merged = Value::Object(merged);
-    match serde_json::from_value::<T>(merged.clone()) {
-        Ok(parsed) => Ok((parsed, merged)),
-        Err(whole) => {
+        serde_json::from_value::<T>(Value::Object(merged)).map_err(|whole| {
             // Find the key to blame: the first given key that breaks the current section alone.
-            for (key, value) in given {
+            let blamed = given.iter().find_map(|(key, value)| {
                 let mut single = current.as_object().cloned().unwrap_or_default();
                 single.insert(key.clone(), value.clone());
-                if let Err(e) = serde_json::from_value::<T>(Value::Object(single)) {
-                    return Err(SectionError::Value { key: key.clone(), message: format!("{e} (got {value})") });
-                }
-            }
-            Err(SectionError::Value { key: "(section)".into(), message: whole.to_string() })
+                let error = serde_json::from_value::<T>(Value::Object(single)).err()?;
+                Some((key.clone(), format!("{error} (got {value})")))
+            });
+            let (key, message) = blamed.unwrap_or_else(|| ("(section)".into(), whole.to_string()));
+            let message = format!("{}.{key}: {message}", self.name());
+            SpecError::Invalid { section: Some(self), key: Some(key), message }
+        })
+    }
+}
+
+impl std::fmt::Display for Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A rejected setting, or settings that do not fit together, with the part of the experiment at
+/// fault so that the caller can say where (a script line, a `--set` argument).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SpecError {
+    /// A key that `section` (or, when `None`, the experiment) does not have.
+    #[error("{}", unknown_key_message(*section, key, valid))]
+    UnknownKey { section: Option<Section>, key: String, valid: Vec<String> },
+    /// A bad value or combination; `section` and `key` name the setting at fault where one is
+    /// (`reference_point` is a key without a section).
+    #[error("{message}")]
+    Invalid { section: Option<Section>, key: Option<String>, message: String },
+}
+
+fn unknown_key_message(section: Option<Section>, key: &str, valid: &[String]) -> String {
+    let owner = TRAINING_OWNED.iter().find(|(k, _)| *k == key).filter(|_| section == Some(Section::Training));
+    match (section, owner) {
+        (Some(section), Some((_, owner))) => format!("{section}.{key} is not a training setting: set it as {owner}"),
+        (Some(section), None) => format!("unknown setting {key:?} in {section}; valid keys: {}", valid.join(", ")),
+        (None, _) => format!("unknown setting {key:?}; valid keys: {}", valid.join(", ")),
+    }
+}
+
+impl SpecError {
+    fn invalid(section: Section, message: impl Into<String>) -> SpecError {
+        SpecError::Invalid { section: Some(section), key: None, message: message.into() }
+    }
+
+    fn general(message: impl Into<String>) -> SpecError {
+        SpecError::Invalid { section: None, key: None, message: message.into() }
+    }
+
+    fn reference_point(message: String) -> SpecError {
+        SpecError::Invalid { section: None, key: Some("reference_point".into()), message }
+    }
+
+    /// The section at fault, if the error is about one.
+    pub fn section(&self) -> Option<Section> {
+        match self {
+            SpecError::UnknownKey { section, .. } | SpecError::Invalid { section, .. } => *section,
         }
+    }
+
+    /// Whether the error is about the hypervolume reference point.
+    pub fn is_about_reference_point(&self) -> bool {
+        matches!(self, SpecError::Invalid { section: None, key: Some(key), .. } if key == "reference_point")
     }
 }
 
@@ -419,9 +497,9 @@ impl ExperimentSpec {
         }
     }
 
-    /// Copies the dataset and space settings into the training configuration, then checks the
-    /// whole experiment. Errors are plain messages; the caller adds where.
-    pub(crate) fn validate(&mut self) -> Result<(), String> {
+    /// Copies the dataset and space settings into the training configuration, which holds
+    /// them for the trainer; the sections own them (see `TRAINING_OWNED`).
+    pub(crate) fn normalise(&mut self) {
         let d = &self.dataset;
         let t = &mut self.training;
         t.dataset = d.name;
@@ -431,62 +509,81 @@ impl ExperimentSpec {
         t.val_subset = d.val_subset;
         t.channels = self.space.channels;
         t.cells_per_stage = self.space.cells;
+    }
+
+    /// Checks the whole (normalised) experiment.
+    pub(crate) fn validate(&self) -> Result<(), SpecError> {
+        let t = &self.training;
         if self.space.channels == 0 || self.space.cells == 0 {
-            return Err("space.channels and space.cells must be at least 1".into());
+            return Err(SpecError::invalid(Section::Space, "space.channels and space.cells must be at least 1"));
         }
         if self.space.ops.len() != NUM_EDGES {
-            return Err(format!("space.ops needs {NUM_EDGES} edges"));
+            return Err(SpecError::invalid(Section::Space, format!("space.ops needs {NUM_EDGES} edges")));
         }
         if !self.space.has_valid_genome() {
-            return Err("space.ops allows no cell whose output is connected to its input; allow more operations".into());
+            return Err(SpecError::invalid(
+                Section::Space,
+                "space.ops allows no cell whose output is connected to its input; allow more operations",
+            ));
         }
         if t.epochs == 0 || t.batch_size == 0 {
-            return Err("training.epochs and training.batch_size must be at least 1".into());
+            return Err(SpecError::invalid(
+                Section::Training,
+                "training.epochs and training.batch_size must be at least 1",
+            ));
         }
         if self.objectives.is_empty() {
-            return Err("the experiment has no objective; declare one with exp.objective(\"accuracy\", \"max\", |r| r.val_accuracy)".into());
+            return Err(SpecError::general(
+                "the experiment has no objective; declare one with exp.objective(\"accuracy\", \"max\", |r| r.val_accuracy)",
+            ));
         }
         for (i, o) in self.objectives.iter().enumerate() {
             if self.objectives[..i].iter().any(|p| p.name == o.name) {
-                return Err(format!("two objectives are named {:?}; objective names must differ", o.name));
+                return Err(SpecError::general(format!(
+                    "two objectives are named {:?}; objective names must differ",
+                    o.name
+                )));
             }
         }
         let s = &self.search;
+        let search = |message: String| Err(SpecError::invalid(Section::Search, message));
         match (s.generations, s.evaluations) {
             (None, None) => {
-                return Err("the search has no budget: set search.generations (e.g. 18) or search.evaluations".into())
+                return search(
+                    "the search has no budget: set search.generations (e.g. 18) or search.evaluations".into(),
+                )
             }
             (Some(_), Some(_)) => {
-                return Err("set one of search.generations and search.evaluations, not both".into());
+                return search("set one of search.generations and search.evaluations, not both".into())
             }
-            (Some(0), _) | (_, Some(0)) => return Err("the search budget must be at least 1".into()),
+            (Some(0), _) | (_, Some(0)) => return search("the search budget must be at least 1".into()),
             _ => {}
         }
         if s.algorithm == Algorithm::Ga && self.ga_objective().is_none() {
             let names: Vec<&str> = self.objectives.iter().map(|o| o.name.as_str()).collect();
-            return Err(format!(
+            return search(format!(
                 "search.objective {:?} is not an objective; objectives: {}",
                 s.objective.as_deref().unwrap_or(""),
                 names.join(", ")
             ));
         }
         if s.algorithm != Algorithm::Ga && s.objective.is_some() {
-            return Err(
+            return search(
                 "search.objective picks the objective of the single-objective GA; set algorithm: \"ga\" or remove it"
                     .into(),
             );
         }
         let m = self.objectives.len();
         if self.reference_point.len() != m || !self.reference_point.iter().all(|v| v.is_finite()) {
-            return Err(format!(
+            return Err(SpecError::reference_point(format!(
                 "the hypervolume reference point {:?} needs {m} finite value(s), one per objective",
                 self.reference_point
-            ));
+            )));
         }
         if s.algorithm == Algorithm::Random && !s.reference_points.is_empty() {
-            return Err("search.reference_points steer NSGA-II; random search does not use them".into());
+            return search("search.reference_points steer NSGA-II; random search does not use them".into());
         }
-        xnas_moo::Nsga2::new(self.nsga2_config()).map(|_| ()).map_err(|e| format!("search: {e}"))
+        xnas_moo::Nsga2::new(self.nsga2_config()).map(|_| ()).or_else(|e| search(format!("search: {e}")))
     }
 
     /// The default hypervolume reference point: chance accuracy (1/N_C) for a maximised
@@ -510,12 +607,12 @@ impl ExperimentSpec {
     }
 
     /// Sets one `section.key` (or `name`, `reference_point`) to a value given as text: JSON
-    /// (`16`, `0.5`, `true`, `[0.1, 0]`, `"x"`) or, failing that, a plain string.
-    pub fn set(&mut self, key: &str, text: &str) -> Result<(), SetError> {
+    /// (`16`, `0.5`, `true`, `[0.1, 0]`, `"x"`) or, failing that, a plain string. An unknown key
+    /// is a [`SpecError::UnknownKey`] listing every key (see [`ExperimentSpec::valid_keys`]).
+    pub fn set(&mut self, key: &str, text: &str) -> Result<(), SpecError> {
         let value: Value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
-        let valid_keys = Self::valid_keys();
-        let unknown = || SetError::UnknownKey { key: key.to_string(), valid: valid_keys.clone() };
-        let bad = |message: String| SetError::Value { key: key.to_string(), message };
+        let unknown = || SpecError::UnknownKey { section: None, key: key.to_string(), valid: Self::valid_keys() };
+        let bad = |message: String| SpecError::Invalid { section: None, key: Some(key.to_string()), message };
         match key.split_once('.') {
             None if key == "name" => {
                 self.name = value.as_str().map(str::to_string).ok_or_else(|| bad("a name is a string".into()))?;
@@ -527,65 +624,45 @@ impl ExperimentSpec {
             }
             None => return Err(unknown()),
             Some((section, field)) => {
+                let section = Section::from_name(section).ok_or_else(unknown)?;
                 let given: Map<String, Value> = [(field.to_string(), value)].into_iter().collect();
-                let result = match section {
-                    "dataset" => self.set_section(&given, |s| &mut s.dataset, &[]),
-                    "space" => self.set_section(&given, |s| &mut s.space, &[]),
-                    "search" => self.set_section(&given, |s| &mut s.search, &[]),
-                    "training" => {
-                        let owned: Vec<&str> = TRAINING_OWNED.iter().map(|(k, _)| *k).collect();
-                        self.set_section(&given, |s| &mut s.training, &owned)
-                    }
-                    _ => return Err(unknown()),
-                };
-                result.map_err(|e| match e {
-                    SectionError::UnknownKey { .. } => unknown(),
-                    SectionError::Value { .. } => bad(e.message(section)),
+                section.merge(self, &given).map_err(|e| match e {
+                    SpecError::UnknownKey { .. } => unknown(),
+                    invalid => invalid,
                 })?;
             }
         }
         if self.reference_point_is_default {
-            self.reference_point = self.default_reference_point().map_err(&bad)?;
+            self.reference_point = self.default_reference_point().map_err(bad)?;
         }
-        self.validate().map_err(bad)
+        self.normalise();
+        self.validate()
     }
 
-    fn set_section<T: Serialize + DeserializeOwned>(
-        &mut self,
-        given: &Map<String, Value>,
-        field: impl Fn(&mut ExperimentSpec) -> &mut T,
-        excluded: &[&str],
-    ) -> Result<(), SectionError> {
-        let slot = field(self);
-        let current = serde_json::to_value(&*slot).expect("sections serialise");
-        let valid = section_keys(&current, excluded);
-        let (parsed, _) = merge_section::<T>(&current, given, &valid)?;
-        *slot = parsed;
-        Ok(())
+    /// A spec with every setting at its default and no objective.
+    pub(crate) fn new(name: &str) -> ExperimentSpec {
+        ExperimentSpec {
+            name: name.to_string(),
+            dataset: DatasetSpec::default(),
+            space: SpaceSpec::default(),
+            training: EvalConfig::default(),
+            search: SearchSpec::default(),
+            objectives: Vec::new(),
+            reference_point: Vec::new(),
+            reference_point_is_default: false,
+            repair: None,
+            on_generation: None,
+        }
     }
 
     /// Every key `--set` accepts.
     pub fn valid_keys() -> Vec<String> {
         let mut keys = vec!["name".to_string(), "reference_point".to_string()];
-        let owned: Vec<&str> = TRAINING_OWNED.iter().map(|(k, _)| *k).collect();
-        let sections: [(&str, Value, &[&str]); 4] = [
-            ("dataset", serde_json::to_value(DatasetSpec::default()).expect("serialises"), &[]),
-            ("space", serde_json::to_value(SpaceSpec::default()).expect("serialises"), &[]),
-            ("training", serde_json::to_value(EvalConfig::default()).expect("serialises"), &owned),
-            ("search", serde_json::to_value(SearchSpec::default()).expect("serialises"), &[]),
-        ];
-        for (section, template, excluded) in &sections {
-            keys.extend(section_keys(template, excluded).into_iter().map(|k| format!("{section}.{k}")));
+        for section in Section::ALL {
+            keys.extend(section.keys().into_iter().map(|k| format!("{section}.{k}")));
         }
         keys
     }
-}
-
-/// Why a `--set key=value` was rejected.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SetError {
-    UnknownKey { key: String, valid: Vec<String> },
-    Value { key: String, message: String },
 }
 
 /// One setting that differs between two experiments.
@@ -746,18 +823,33 @@ mod tests {
 
     #[test]
     fn merge_blames_the_bad_key() {
-        let current = serde_json::to_value(SearchSpec::default()).unwrap();
-        let valid = section_keys(&current, &[]);
+        let mut spec = ExperimentSpec::new("t");
         let given: Map<String, Value> = serde_json::from_str(r#"{"population": 8, "seed": "x"}"#).unwrap();
-        let err = merge_section::<SearchSpec>(&current, &given, &valid).unwrap_err();
-        assert!(matches!(&err, SectionError::Value { key, .. } if key == "seed"), "{err:?}");
+        let err = Section::Search.merge(&mut spec, &given).unwrap_err();
+        assert!(matches!(&err, SpecError::Invalid { key: Some(key), .. } if key == "seed"), "{err:?}");
+        assert!(err.to_string().starts_with("search.seed: "), "{err}");
         let given: Map<String, Value> = serde_json::from_str(r#"{"populaton": 8}"#).unwrap();
-        let err = merge_section::<SearchSpec>(&current, &given, &valid).unwrap_err();
-        let message = err.message("search");
+        let message = Section::Search.merge(&mut spec, &given).unwrap_err().to_string();
         assert!(
             message.contains("unknown setting \"populaton\" in search; valid keys: algorithm,")
                 && message.contains("population"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn validation_names_the_section_at_fault_and_changes_nothing() {
+        let mut spec = ExperimentSpec::new("t");
+        spec.search.generations = Some(2);
+        spec.space.channels = 0;
+        let before = spec.clone();
+        assert_eq!(spec.validate().unwrap_err().section(), Some(Section::Space));
+        assert_eq!(spec, before);
+        spec.space.channels = 4;
+        spec.dataset.val_subset = Some(10);
+        spec.normalise();
+        assert_eq!((spec.training.channels, spec.training.val_subset), (4, Some(10)));
+        let error = spec.validate().unwrap_err();
+        assert!(error.to_string().contains("no objective") && error.section().is_none(), "{error}");
     }
 }

@@ -54,20 +54,11 @@ fn absolute(path: &Path) -> PathBuf {
 
 impl ScriptWatcher {
     /// Watches the script at `path`, whose last good version is `current` (compiled from it with
-    /// `overrides` applied); later versions get the same overrides.
+    /// `overrides` applied); later versions get the same overrides and the default [`Limits`].
     pub fn new(
         path: &Path,
         current: Experiment,
         overrides: Vec<(String, String)>,
-    ) -> Result<ScriptWatcher, ScriptError> {
-        Self::with_limits(path, current, overrides, Limits::default())
-    }
-
-    pub fn with_limits(
-        path: &Path,
-        current: Experiment,
-        overrides: Vec<(String, String)>,
-        limits: Limits,
     ) -> Result<ScriptWatcher, ScriptError> {
         let (sender, events) = mpsc::channel();
         let watcher = notify::recommended_watcher(move |event| {
@@ -81,7 +72,7 @@ impl ScriptWatcher {
         let mut watcher = ScriptWatcher {
             path: path.to_path_buf(),
             overrides,
-            limits,
+            limits: Limits::default(),
             current,
             watcher,
             events,

@@ -191,6 +191,39 @@ fn endless_loops_stop_with_a_clear_error() {
 }
 
 #[test]
+fn growing_an_array_without_bound_stops_within_the_time_budget() {
+    // Each push makes rhai re-measure the array, so this loop is quadratic in time while it
+    // counts few operations: only the wall-clock budget stops it, during compilation (run
+    // through the real binary) and inside a closure alike.
+    let dir = temp_dir("grow");
+    let path = dir.join("exp.rhai");
+    let grow = "let a = [];\nfor i in 0..100000000 { a.push(i) }\n";
+    std::fs::write(&path, format!("{HEAD}{grow}exp.objective(\"a\", \"max\", |r| r.val_accuracy);\n")).unwrap();
+    let started = std::time::Instant::now();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xnas"))
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}: {stderr}");
+    assert!(stderr.contains(&format!("{}:7:", path.display())), "{stderr}");
+    assert!(stderr.contains("ran longer than 10 s"), "{stderr}");
+
+    let limits = Limits { max_call_time: Duration::from_millis(500), ..Limits::default() };
+    let body = "|r| { let a = []; for i in 0..100000000 { a.push(i) } 1.0 }";
+    std::fs::write(&path, format!("{HEAD}exp.objective(\"grow\", \"max\", {body});\n")).unwrap();
+    let exp = compile_file_with(&path, &limits).unwrap();
+    let started = std::time::Instant::now();
+    let error = exp.score(&record()).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(error.to_string().starts_with(&format!("{}:6:", path.display())), "{error}");
+    assert!(error.to_string().contains("ran longer than 0.5 s"), "{error}");
+    assert!(error.to_string().contains("in objective \"grow\""), "{error}");
+}
+
+#[test]
 fn overrides_set_keys_and_reject_unknown_ones() {
     let (_, exp) = compile_with_tail("exp.objective(\"acc\", \"max\", |r| r.val_accuracy);\n");
     let mut exp = exp.unwrap();

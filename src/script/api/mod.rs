@@ -1,8 +1,11 @@
 //! The functions xnas registers for scripts, by theme, and the conversions between script values
-//! and Rust ones that they share. Each theme's `register` documents every function it adds
-//! (rhai's metadata), which is what `docs/script-api.md` is generated from.
+//! and Rust ones that they share. Functions that need no session state are plugin modules
+//! (`#[export_module]`), as rhai's own packages are, so their parameter lists are the Rust ones;
+//! the few that read the session are registered with their signatures spelled out. Either way
+//! each function's doc comment is rhai metadata, which `docs/script-api.md` is generated from.
 
-pub(crate) mod scores;
+mod experiment;
+mod scores;
 mod search;
 mod space;
 
@@ -11,41 +14,39 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, FLOAT, INT};
 use xnas_moo::Direction;
 
-pub(crate) use scores::ScoringContext;
+use super::session::Session;
 
-use super::engine::Session;
-
-/// One section of the API reference: a title, an introduction, and the functions its
+/// One theme of the API reference: a title, an introduction, and the functions its
 /// registration adds.
-pub(crate) struct Section {
+pub(crate) struct ApiTheme {
     pub title: &'static str,
     pub intro: &'static str,
     pub register: fn(&mut Engine, &Arc<Session>),
 }
 
 /// The API by theme, in the order the reference page lists it.
-pub(crate) const SECTIONS: &[Section] = &[
-    Section {
+pub(crate) const THEMES: &[ApiTheme] = &[
+    ApiTheme {
         title: "Experiment",
         intro: "An experiment script declares one experiment and fills it in; the run loop then calls its \
                 objectives, repair and callback as it searches.",
-        register: super::builder::register,
+        register: experiment::register,
     },
-    Section {
+    ApiTheme {
         title: "Multi-objective primitives",
         intro: "Pareto dominance, non-dominated sorting, crowding distance and hypervolume (from `xnas-moo` and \
                 `xnas-hv`). Points are arrays of numbers; without `directions` every objective is minimised, \
                 with them each is `\"max\"` or `\"min\"`.",
         register: search::register,
     },
-    Section {
+    ApiTheme {
         title: "Introspectability and WordNet",
         intro: "Scores that are pure functions of a measurement record (a map with the fields of \
                 `MeasurementRecord`), so a new objective re-scores stored results without retraining; and WordNet \
                 path similarity (NLTK's definition, WordNet 3.0).",
         register: scores::register,
     },
-    Section {
+    ApiTheme {
         title: "Search space",
         intro: "NAS-Bench-201 cells: a `Genome` holds one operation per edge, in edge order e(1←0), e(2←0), \
                 e(2←1), e(3←0), e(3←1), e(3←2); operations are named as in NAS-Bench-201 arch strings.",
@@ -55,8 +56,8 @@ pub(crate) const SECTIONS: &[Section] = &[
 
 /// Registers the whole API.
 pub(crate) fn register_all(engine: &mut Engine, session: &Arc<Session>) {
-    for section in SECTIONS {
-        (section.register)(engine, session);
+    for theme in THEMES {
+        (theme.register)(engine, session);
     }
 }
 
@@ -119,7 +120,10 @@ pub(crate) fn int_array(values: impl IntoIterator<Item = usize>) -> Array {
     values.into_iter().map(|v| Dynamic::from_int(v as INT)).collect()
 }
 
+/// What a score returns: a number, or `()` where it is undefined (the reference page says so).
+pub(crate) type OptionalFloat = Dynamic;
+
 /// A number, or `()` for an undefined value.
-pub(crate) fn optional_float(value: Option<f64>) -> Dynamic {
+pub(crate) fn optional_float(value: Option<f64>) -> OptionalFloat {
     value.map_or(Dynamic::UNIT, Dynamic::from_float)
 }

@@ -6,34 +6,19 @@
 //! `config.wnids_file`) and call the same pure functions `xnas inspect` uses, so scores from a
 //! script and from the command line agree.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rhai::plugin::*;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, NativeCallContext};
 use xnas_datasets::DatasetName;
 use xnas_wordnet::{LabelSynsets, SynsetOverride, WordNet, WordNetError};
 
-use super::{doc, float_array, number, optional_float};
+use super::{doc, float_array, number, optional_float, OptionalFloat};
 use crate::introspect::{self, DistanceMatrix, PairWeight, PairWeights};
-use crate::script::engine::Session;
-use crate::script::error::{runtime_error, DataUnavailable};
-
-type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
-
-/// The WordNet settings of the experiment being scored, and label similarity matrices already
-/// computed (a WordNet objective is called once per record; the matrix is the same every time).
-#[derive(Debug, Default)]
-pub(crate) struct ScoringContext {
-    pub wordnet_dir: Option<PathBuf>,
-    /// Label → synset spec overrides from `exp.dataset(#{ synsets: … })`.
-    pub synsets: Vec<(String, String)>,
-    pub similarity_cache: HashMap<String, Arc<Vec<Vec<f64>>>>,
-}
-
-fn fail<T>(ctx: &NativeCallContext, function: &str, message: impl std::fmt::Display) -> RhaiResult<T> {
-    Err(runtime_error(format!("{function}: {message}"), ctx.call_position()))
-}
+use crate::script::engine::off_budget;
+use crate::script::error::{fail, runtime_error, DataUnavailable, RhaiResult};
+use crate::script::session::Session;
 
 /// The `class_distance` matrix of a record map, or the matrix itself.
 fn distances(ctx: &NativeCallContext, function: &str, value: &Dynamic) -> RhaiResult<DistanceMatrix> {
@@ -166,7 +151,7 @@ fn record_similarity(
     similarity_for(ctx, session, dataset, wnids, n)
 }
 
-pub(crate) fn similarity_for(
+fn similarity_for(
     ctx: &NativeCallContext,
     session: &Session,
     dataset: DatasetName,
@@ -189,10 +174,15 @@ pub(crate) fn similarity_for(
             _ => runtime_error(message, ctx.call_position()),
         }
     };
-    let wordnet = WordNet::open_shared(dir.as_deref()).map_err(wordnet_error)?;
     let overrides: Vec<SynsetOverride> = synsets.iter().map(|(label, spec)| SynsetOverride::new(label, spec)).collect();
-    let labels = LabelSynsets::for_dataset(&wordnet, dataset, wnids.as_deref(), &overrides).map_err(wordnet_error)?;
-    let similarity = Arc::new(labels.similarity_matrix(&wordnet).map_err(wordnet_error)?);
+    // Loading WordNet and the label matrix happens once per experiment, not per record, so it
+    // does not count against the calling objective's time budget.
+    let similarity = off_budget(|| {
+        let wordnet = WordNet::open_shared(dir.as_deref())?;
+        let labels = LabelSynsets::for_dataset(&wordnet, dataset, wnids.as_deref(), &overrides)?;
+        labels.similarity_matrix(&wordnet)
+    });
+    let similarity = Arc::new(similarity.map_err(wordnet_error)?);
     if similarity.len() != n {
         return fail(
             ctx,
@@ -205,7 +195,7 @@ pub(crate) fn similarity_for(
     Ok(similarity)
 }
 
-fn wordnet_path_similarity(ctx: &NativeCallContext, session: &Session, a: &str, b: &str) -> RhaiResult<Dynamic> {
+fn wordnet_path_similarity(ctx: &NativeCallContext, session: &Session, a: &str, b: &str) -> RhaiResult<OptionalFloat> {
     let dir = session.scoring.read().unwrap_or_else(|e| e.into_inner()).wordnet_dir.clone();
     let error = |e: WordNetError| -> Box<EvalAltResult> {
         match e {
@@ -215,40 +205,64 @@ fn wordnet_path_similarity(ctx: &NativeCallContext, session: &Session, a: &str, 
             _ => runtime_error(format!("path_similarity: {e}"), ctx.call_position()),
         }
     };
-    let wordnet = WordNet::open_shared(dir.as_deref()).map_err(error)?;
+    let wordnet = off_budget(|| WordNet::open_shared(dir.as_deref())).map_err(error)?;
     let (a, b) = (wordnet.resolve(a).map_err(error)?, wordnet.resolve(b).map_err(error)?);
     Ok(optional_float(wordnet.path_similarity(a, b).map_err(error)?))
 }
 
+#[export_module]
+mod record_scores {
+    use super::*;
+
+    /// Eq. 1: the mean cosine distance between class-mean activations over class pairs, from a record's
+    /// `class_distance` (or a distance matrix). `()` when no pair is defined.
+    ///
+    /// ```rhai
+    /// exp.objective("introspectability", "max", |r| introspectability(r));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn introspectability(ctx: NativeCallContext, record_or_distances: Dynamic) -> RhaiResult<OptionalFloat> {
+        let d = distances(&ctx, "introspectability", &record_or_distances)?;
+        Ok(optional_float(introspect::introspectability(&d)))
+    }
+
+    /// Eq. 5: the mean over class pairs of distance × ω. `omega` is an N×N matrix or a list of pairs
+    /// `[a, b, weight]` / `#{ a, b, weight }` (other pairs weigh 1). With every ω = 1 it equals eq. 1.
+    ///
+    /// ```rhai
+    /// |r| weighted_introspectability(r, [[3, 5, 25.0]])
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn weighted_introspectability(
+        ctx: NativeCallContext,
+        record_or_distances: Dynamic,
+        omega: Array,
+    ) -> RhaiResult<OptionalFloat> {
+        let d = distances(&ctx, "weighted_introspectability", &record_or_distances)?;
+        let w = super::omega(&ctx, &omega, d.len())?;
+        Ok(optional_float(introspect::weighted_introspectability(&d, &w)))
+    }
+
+    /// Eq. 3–4 with an explicit label similarity matrix (N×N).
+    #[rhai_fn(return_raw)]
+    pub fn wordnet_introspectability(
+        ctx: NativeCallContext,
+        record_or_distances: Dynamic,
+        similarity: Array,
+    ) -> RhaiResult<OptionalFloat> {
+        let d = distances(&ctx, "wordnet_introspectability", &record_or_distances)?;
+        let similarity = matrix(&ctx, "wordnet_introspectability", &similarity, d.len())?;
+        Ok(optional_float(introspect::wordnet_introspectability(&d, &similarity)))
+    }
+}
+
+/// Registers the scores; those that read the experiment's WordNet settings from the session are
+/// registered with their signatures spelled out.
 pub(crate) fn register(engine: &mut Engine, session: &Arc<Session>) {
-    FuncRegistration::new("introspectability")
-        .with_params_info(["record_or_distances: Dynamic", "f64 or ()"])
-        .with_comments([doc(
-            "Eq. 1: the mean cosine distance between class-mean activations over class pairs, from a record's\n\
-             `class_distance` (or a distance matrix). `()` when no pair is defined.\n\n\
-             ```rhai\nexp.objective(\"introspectability\", \"max\", |r| introspectability(r));\n```",
-        )])
-        .register_into_engine(engine, |ctx: NativeCallContext, value: Dynamic| -> RhaiResult<Dynamic> {
-            let d = distances(&ctx, "introspectability", &value)?;
-            Ok(optional_float(introspect::introspectability(&d)))
-        });
-
-    FuncRegistration::new("weighted_introspectability")
-        .with_params_info(["record_or_distances: Dynamic", "omega: Array", "f64 or ()"])
-        .with_comments([doc(
-            "Eq. 5: the mean over class pairs of distance × ω. `omega` is an N×N matrix or a list of pairs\n\
-             `[a, b, weight]` / `#{ a, b, weight }` (other pairs weigh 1). With every ω = 1 it equals eq. 1.\n\n\
-             ```rhai\n|r| weighted_introspectability(r, [[3, 5, 25.0]])\n```",
-        )])
-        .register_into_engine(engine, |ctx: NativeCallContext, value: Dynamic, w: Array| -> RhaiResult<Dynamic> {
-            let d = distances(&ctx, "weighted_introspectability", &value)?;
-            let w = omega(&ctx, &w, d.len())?;
-            Ok(optional_float(introspect::weighted_introspectability(&d, &w)))
-        });
-
+    engine.register_global_module(exported_module!(record_scores).into());
     let s = Arc::clone(session);
     FuncRegistration::new("wordnet_introspectability")
-        .with_params_info(["record: Map", "f64 or ()"])
+        .with_params_info(["record: Map", "OptionalFloat"])
         .with_comments([doc(
             "Eq. 3–4: distances weighted by the WordNet path similarity of the two labels, divided by the mean\n\
              similarity over all label pairs (so the range matches eq. 1). Labels come from the record's dataset\n\
@@ -256,19 +270,10 @@ pub(crate) fn register(engine: &mut Engine, session: &Arc<Session>) {
              database from `dataset.wordnet_dir`, `$XNAS_WORDNET_DIR` or /usr/share/wordnet.\n\n\
              ```rhai\nexp.objective(\"introspectability\", \"max\", |r| wordnet_introspectability(r));\n```",
         )])
-        .register_into_engine(engine, move |ctx: NativeCallContext, record: Map| -> RhaiResult<Dynamic> {
+        .register_into_engine(engine, move |ctx: NativeCallContext, record: Map| -> RhaiResult<OptionalFloat> {
             let d = distances(&ctx, "wordnet_introspectability", &Dynamic::from_map(record.clone()))?;
             let similarity = record_similarity(&ctx, &s, &record, d.len())?;
             Ok(optional_float(introspect::wordnet_introspectability(&d, &similarity)))
-        });
-
-    FuncRegistration::new("wordnet_introspectability")
-        .with_params_info(["record_or_distances: Dynamic", "similarity: Array", "f64 or ()"])
-        .with_comments([doc("Eq. 3–4 with an explicit label similarity matrix (N×N).")])
-        .register_into_engine(engine, |ctx: NativeCallContext, value: Dynamic, sim: Array| -> RhaiResult<Dynamic> {
-            let d = distances(&ctx, "wordnet_introspectability", &value)?;
-            let sim = matrix(&ctx, "wordnet_introspectability", &sim, d.len())?;
-            Ok(optional_float(introspect::wordnet_introspectability(&d, &sim)))
         });
 
     let s = Arc::clone(session);
@@ -287,7 +292,7 @@ pub(crate) fn register(engine: &mut Engine, session: &Arc<Session>) {
 
     let s = Arc::clone(session);
     FuncRegistration::new("path_similarity")
-        .with_params_info(["a: &str", "b: &str", "f64 or ()"])
+        .with_params_info(["a: &str", "b: &str", "OptionalFloat"])
         .with_comments([doc(
             "NLTK's path similarity 1/(d+1) between two synsets (`dog.n.01`, a wnid `n02084071` or a noun).\n\n\
              ```rhai\npath_similarity(\"dog.n.01\", \"cat.n.01\") // 0.2\n```",

@@ -3,18 +3,13 @@
 
 use std::sync::Arc;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, NativeCallContext};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Engine, NativeCallContext};
 use xnas_moo::{Direction, Dominance};
 
-use super::{directions, doc, float_array, int_array, numbers, points};
-use crate::script::engine::Session;
-use crate::script::error::runtime_error;
-
-type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
-
-fn fail<T>(ctx: &NativeCallContext, function: &str, message: impl std::fmt::Display) -> RhaiResult<T> {
-    Err(runtime_error(format!("{function}: {message}"), ctx.call_position()))
-}
+use super::{directions, float_array, int_array, numbers, points};
+use crate::script::error::{fail, RhaiResult};
+use crate::script::session::Session;
 
 /// Points as minimisation vectors, checked against the directions' length.
 fn minimised(
@@ -100,77 +95,118 @@ fn contributions(
     Ok(float_array(values))
 }
 
+#[export_module]
+mod primitives {
+    use super::*;
+
+    /// Whether point `a` Pareto-dominates `b`, every objective minimised.
+    ///
+    /// ```rhai
+    /// dominates([1, 2], [2, 2]) // true
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn dominates(ctx: NativeCallContext, a: Array, b: Array) -> RhaiResult<bool> {
+        let (a, b) = pair(&ctx, &a, &b, None)?;
+        Ok(xnas_moo::dominates(&a, &b))
+    }
+
+    /// Whether `a` Pareto-dominates `b` with per-objective directions.
+    ///
+    /// ```rhai
+    /// dominates([0.9, 0.3], [0.8, 0.3], ["max", "max"]) // true
+    /// ```
+    #[rhai_fn(name = "dominates", return_raw)]
+    pub fn dominates_directed(ctx: NativeCallContext, a: Array, b: Array, directions: Array) -> RhaiResult<bool> {
+        let (a, b) = pair(&ctx, &a, &b, Some(&directions))?;
+        Ok(xnas_moo::dominates(&a, &b))
+    }
+
+    /// How `a` relates to `b`: `"dominates"`, `"dominated"`, `"equal"` or `"incomparable"`.
+    #[rhai_fn(return_raw)]
+    pub fn compare(ctx: NativeCallContext, a: Array, b: Array, directions: Array) -> RhaiResult<String> {
+        let (a, b) = pair(&ctx, &a, &b, Some(&directions))?;
+        Ok(dominance_word(xnas_moo::compare(&a, &b)).to_string())
+    }
+
+    /// The fronts of minimised `points`: a list of lists of indices, front 0 first.
+    #[rhai_fn(return_raw)]
+    pub fn non_dominated_sort(ctx: NativeCallContext, points: Array) -> RhaiResult<Array> {
+        fronts(&ctx, &points, None)
+    }
+
+    /// The fronts of `points` with per-objective directions.
+    ///
+    /// ```rhai
+    /// non_dominated_sort([[0.9, 0.2], [0.8, 0.1]], ["max", "max"]) // [[0], [1]]
+    /// ```
+    #[rhai_fn(name = "non_dominated_sort", return_raw)]
+    pub fn non_dominated_sort_directed(ctx: NativeCallContext, points: Array, directions: Array) -> RhaiResult<Array> {
+        fronts(&ctx, &points, Some(&directions))
+    }
+
+    /// Each minimised point's front index (0 = non-dominated).
+    #[rhai_fn(return_raw)]
+    pub fn pareto_ranks(ctx: NativeCallContext, points: Array) -> RhaiResult<Array> {
+        ranks(&ctx, &points, None)
+    }
+
+    /// Each point's front index with per-objective directions.
+    #[rhai_fn(name = "pareto_ranks", return_raw)]
+    pub fn pareto_ranks_directed(ctx: NativeCallContext, points: Array, directions: Array) -> RhaiResult<Array> {
+        ranks(&ctx, &points, Some(&directions))
+    }
+
+    /// The indices of the non-dominated points (front 0).
+    #[rhai_fn(return_raw)]
+    pub fn non_dominated(ctx: NativeCallContext, points: Array, directions: Array) -> RhaiResult<Array> {
+        let all = fronts(&ctx, &points, Some(&directions))?;
+        Ok(all.into_iter().next().map(|f| f.cast::<Array>()).unwrap_or_default())
+    }
+
+    /// NSGA-II's crowding distance of each point of one front (infinite at the extremes).
+    #[rhai_fn(return_raw)]
+    pub fn crowding_distance(ctx: NativeCallContext, front: Array) -> RhaiResult<Array> {
+        let rows = minimised(&ctx, "crowding_distance", &front, None)?;
+        Ok(float_array(xnas_moo::crowding_distance(&rows)))
+    }
+
+    /// The exact hypervolume of minimised `points` bounded by `reference`.
+    ///
+    /// ```rhai
+    /// hypervolume([[1, 2], [2, 1]], [3, 3]) // 3.0
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn hypervolume(ctx: NativeCallContext, points: Array, reference: Array) -> RhaiResult<f64> {
+        super::hypervolume(&ctx, &points, &reference, None)
+    }
+
+    /// The hypervolume with per-objective directions; `reference` is in the objectives' own directions.
+    ///
+    /// ```rhai
+    /// hypervolume([[0.9, 0.5]], [0.1, 0.0], ["max", "max"]) // 0.8 * 0.5
+    /// ```
+    #[rhai_fn(name = "hypervolume", return_raw)]
+    pub fn hypervolume_directed(
+        ctx: NativeCallContext,
+        points: Array,
+        reference: Array,
+        directions: Array,
+    ) -> RhaiResult<f64> {
+        super::hypervolume(&ctx, &points, &reference, Some(&directions))
+    }
+
+    /// Each point's exclusive hypervolume contribution (0 for dominated points).
+    #[rhai_fn(return_raw)]
+    pub fn hypervolume_contributions(
+        ctx: NativeCallContext,
+        points: Array,
+        reference: Array,
+        directions: Array,
+    ) -> RhaiResult<Array> {
+        contributions(&ctx, &points, &reference, Some(&directions))
+    }
+}
+
 pub(crate) fn register(engine: &mut Engine, _session: &Arc<Session>) {
-    FuncRegistration::new("dominates")
-        .with_params_info(["a: Array", "b: Array", "bool"])
-        .with_comments([doc("Whether point `a` Pareto-dominates `b`, every objective minimised.\n\n```rhai\ndominates([1, 2], [2, 2]) // true\n```")])
-        .register_into_engine(engine, |ctx: NativeCallContext, a: Array, b: Array| -> RhaiResult<bool> {
-            let (a, b) = pair(&ctx, &a, &b, None)?;
-            Ok(xnas_moo::dominates(&a, &b))
-        });
-    FuncRegistration::new("dominates")
-        .with_params_info(["a: Array", "b: Array", "directions: Array", "bool"])
-        .with_comments([doc("Whether `a` Pareto-dominates `b` with per-objective directions.\n\n```rhai\ndominates([0.9, 0.3], [0.8, 0.3], [\"max\", \"max\"]) // true\n```")])
-        .register_into_engine(engine, |ctx: NativeCallContext, a: Array, b: Array, d: Array| -> RhaiResult<bool> {
-            let (a, b) = pair(&ctx, &a, &b, Some(&d))?;
-            Ok(xnas_moo::dominates(&a, &b))
-        });
-    FuncRegistration::new("compare")
-        .with_params_info(["a: Array", "b: Array", "directions: Array", "String"])
-        .with_comments([doc(
-            "How `a` relates to `b`: `\"dominates\"`, `\"dominated\"`, `\"equal\"` or `\"incomparable\"`.",
-        )])
-        .register_into_engine(engine, |ctx: NativeCallContext, a: Array, b: Array, d: Array| -> RhaiResult<String> {
-            let (a, b) = pair(&ctx, &a, &b, Some(&d))?;
-            Ok(dominance_word(xnas_moo::compare(&a, &b)).to_string())
-        });
-    FuncRegistration::new("non_dominated_sort")
-        .with_params_info(["points: Array", "Array"])
-        .with_comments([doc("The fronts of minimised `points`: a list of lists of indices, front 0 first.")])
-        .register_into_engine(engine, |ctx: NativeCallContext, p: Array| fronts(&ctx, &p, None));
-    FuncRegistration::new("non_dominated_sort")
-        .with_params_info(["points: Array", "directions: Array", "Array"])
-        .with_comments([doc("The fronts of `points` with per-objective directions.\n\n```rhai\nnon_dominated_sort([[0.9, 0.2], [0.8, 0.1]], [\"max\", \"max\"]) // [[0], [1]]\n```")])
-        .register_into_engine(engine, |ctx: NativeCallContext, p: Array, d: Array| fronts(&ctx, &p, Some(&d)));
-    FuncRegistration::new("pareto_ranks")
-        .with_params_info(["points: Array", "Array"])
-        .with_comments([doc("Each minimised point's front index (0 = non-dominated).")])
-        .register_into_engine(engine, |ctx: NativeCallContext, p: Array| ranks(&ctx, &p, None));
-    FuncRegistration::new("pareto_ranks")
-        .with_params_info(["points: Array", "directions: Array", "Array"])
-        .with_comments([doc("Each point's front index with per-objective directions.")])
-        .register_into_engine(engine, |ctx: NativeCallContext, p: Array, d: Array| ranks(&ctx, &p, Some(&d)));
-    FuncRegistration::new("non_dominated")
-        .with_params_info(["points: Array", "directions: Array", "Array"])
-        .with_comments([doc("The indices of the non-dominated points (front 0).")])
-        .register_into_engine(engine, |ctx: NativeCallContext, p: Array, d: Array| -> RhaiResult<Array> {
-            let all = fronts(&ctx, &p, Some(&d))?;
-            Ok(all.into_iter().next().map(|f| f.cast::<Array>()).unwrap_or_default())
-        });
-    FuncRegistration::new("crowding_distance")
-        .with_params_info(["front: Array", "Array"])
-        .with_comments([doc("NSGA-II's crowding distance of each point of one front (infinite at the extremes).")])
-        .register_into_engine(engine, |ctx: NativeCallContext, front: Array| -> RhaiResult<Array> {
-            let rows = minimised(&ctx, "crowding_distance", &front, None)?;
-            Ok(float_array(xnas_moo::crowding_distance(&rows)))
-        });
-    FuncRegistration::new("hypervolume")
-        .with_params_info(["points: Array", "reference: Array", "f64"])
-        .with_comments([doc("The exact hypervolume of minimised `points` bounded by `reference`.\n\n```rhai\nhypervolume([[1, 2], [2, 1]], [3, 3]) // 3.0\n```")])
-        .register_into_engine(engine, |ctx: NativeCallContext, p: Array, r: Array| hypervolume(&ctx, &p, &r, None));
-    FuncRegistration::new("hypervolume")
-        .with_params_info(["points: Array", "reference: Array", "directions: Array", "f64"])
-        .with_comments([doc(
-            "The hypervolume with per-objective directions; `reference` is in the objectives' own directions.\n\n\
-             ```rhai\nhypervolume([[0.9, 0.5]], [0.1, 0.0], [\"max\", \"max\"]) // 0.8 * 0.5\n```",
-        )])
-        .register_into_engine(engine, |ctx: NativeCallContext, p: Array, r: Array, d: Array| {
-            hypervolume(&ctx, &p, &r, Some(&d))
-        });
-    FuncRegistration::new("hypervolume_contributions")
-        .with_params_info(["points: Array", "reference: Array", "directions: Array", "Array"])
-        .with_comments([doc("Each point's exclusive hypervolume contribution (0 for dominated points).")])
-        .register_into_engine(engine, |ctx: NativeCallContext, p: Array, r: Array, d: Array| {
-            contributions(&ctx, &p, &r, Some(&d))
-        });
+    engine.register_global_module(exported_module!(primitives).into());
 }

@@ -1,0 +1,290 @@
+//! The `Experiment` value scripts build: `experiment("name")` and its methods `dataset`, `space`,
+//! `training`, `search`, `objective`, `reference_point`, `repair` and `on_generation`.
+//!
+//! Each method checks its arguments at once, so a bad setting is reported at the line that
+//! gives it. The value is a shared handle to a draft ([`ExperimentHandle`]); the compiler
+//! collects the drafts of all `experiment(…)` calls when the script has run.
+
+use std::sync::{Arc, Mutex};
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Engine, FnPtr, FuncRegistration, Map, NativeCallContext};
+use serde_json::Value;
+
+use super::{doc, numbers};
+use crate::script::error::{runtime_error, Location, RhaiResult};
+use crate::script::session::{Draft, DraftObjective, ExperimentHandle, Session};
+use crate::script::spec::{parse_direction, ExperimentSpec, ObjectiveSpec, Section};
+
+/// Where the current native call was made from.
+fn call_location(ctx: &NativeCallContext) -> Location {
+    let file = ctx.call_source().unwrap_or("<script>");
+    Location::from_position(file, ctx.call_position()).unwrap_or(Location {
+        file: file.to_string(),
+        line: 1,
+        column: 1,
+    })
+}
+
+/// A script map as JSON, or an error naming what cannot be a setting (a closure, a genome…).
+fn map_to_json(ctx: &NativeCallContext, what: &str, map: Map) -> RhaiResult<serde_json::Map<String, Value>> {
+    match rhai::serde::from_dynamic::<Value>(&Dynamic::from_map(map)) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => unreachable!("a map deserialises to an object"),
+        Err(e) => Err(runtime_error(
+            format!("{what}: settings must be numbers, strings, booleans, lists or maps ({e})"),
+            ctx.call_position(),
+        )),
+    }
+}
+
+/// How many parameters a closure or function pointer takes beyond its captured values, when the
+/// function is visible from here (closures made inside imported modules are checked when called).
+fn arity(ctx: &NativeCallContext, function: &FnPtr) -> Option<usize> {
+    let curried = function.curry().len();
+    (0..=16usize).find_map(|total| {
+        ctx.iter_namespaces()
+            .any(|module| module.get_script_fn(function.fn_name(), total).is_some())
+            .then(|| total.saturating_sub(curried))
+    })
+}
+
+fn check_arity(ctx: &NativeCallContext, function: &FnPtr, what: &str, example: &str) -> RhaiResult<()> {
+    match arity(ctx, function) {
+        Some(n) if n != 1 => Err(runtime_error(
+            format!("{what} must take exactly one parameter, but this one takes {n}; e.g. {example}"),
+            ctx.call_position(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn declare(ctx: NativeCallContext, session: &Session, name: &str) -> RhaiResult<ExperimentHandle> {
+    if name.trim().is_empty() {
+        return Err(runtime_error("an experiment needs a name, e.g. experiment(\"quickstart\")", ctx.call_position()));
+    }
+    let handle = ExperimentHandle(Arc::new(Mutex::new(Draft {
+        declared_at: call_location(&ctx),
+        spec: ExperimentSpec::new(name),
+        dataset_at: None,
+        search_at: None,
+        objectives: Vec::new(),
+        reference_point_at: None,
+        repair: None,
+        on_generation: None,
+    })));
+    session.declared.lock().unwrap_or_else(|e| e.into_inner()).push(handle.clone());
+    Ok(handle)
+}
+
+/// Merges `map` into one section of the draft.
+fn set_section(
+    ctx: &NativeCallContext,
+    exp: &ExperimentHandle,
+    section: Section,
+    map: Map,
+) -> RhaiResult<ExperimentHandle> {
+    let given = map_to_json(ctx, &format!("exp.{section}(…)"), map)?;
+    let at = call_location(ctx);
+    exp.edit(|draft| {
+        if section == Section::Dataset && draft.dataset_at.is_none() && !given.contains_key("name") {
+            return Err(runtime_error(
+                "exp.dataset(…) needs the dataset's name, e.g. #{ name: \"fashion-mnist\" } \
+                 (fashion-mnist, mnist, cifar10 or imagenet16-120)",
+                ctx.call_position(),
+            ));
+        }
+        match section {
+            Section::Dataset => draft.dataset_at = Some(at),
+            Section::Search => draft.search_at = Some(at),
+            Section::Space | Section::Training => {}
+        }
+        section.merge(&mut draft.spec, &given).map_err(|e| runtime_error(e.to_string(), ctx.call_position()))
+    })?;
+    Ok(exp.clone())
+}
+
+/// Sets the repair or the callback: a function of one value, declared here.
+fn set_hook(
+    ctx: &NativeCallContext,
+    exp: &ExperimentHandle,
+    function: FnPtr,
+    what: &str,
+    example: &str,
+    store: fn(&mut Draft, FnPtr, Location),
+) -> RhaiResult<ExperimentHandle> {
+    check_arity(ctx, &function, what, example)?;
+    let at = call_location(ctx);
+    exp.edit(|draft| store(draft, function, at));
+    Ok(exp.clone())
+}
+
+#[export_module]
+mod methods {
+    use super::*;
+
+    /// The experiment a script declares.
+    pub type Experiment = ExperimentHandle;
+
+    #[rhai_fn(pure)]
+    pub fn to_string(exp: &mut Experiment) -> String {
+        exp.edit(|d| format!("experiment({:?})", d.spec.name))
+    }
+
+    #[rhai_fn(pure)]
+    pub fn to_debug(exp: &mut Experiment) -> String {
+        to_string(exp)
+    }
+
+    /// Sets dataset settings: `name` (fashion-mnist, mnist, cifar10, imagenet16-120; required), `data_dir`,
+    /// `wnids_file` (ImageNet16-120's class list), `train_subset`, `val_subset` (image counts),
+    /// `synsets` (label → WordNet synset overrides, e.g. `#{ "Bag": "bag.n.04" }`) and `wordnet_dir`.
+    ///
+    /// ```rhai
+    /// exp.dataset(#{ name: "fashion-mnist", train_subset: 2000, val_subset: 500 });
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn dataset(ctx: NativeCallContext, exp: &mut Experiment, settings: Map) -> RhaiResult<Experiment> {
+        set_section(&ctx, exp, Section::Dataset, settings)
+    }
+
+    /// Sets the search space: `channels` (C, default 16), `cells` (N per stage, default 5) and `ops`:
+    /// the operations allowed on every edge (one list) or on each of the six edges (six lists), by
+    /// NAS-Bench-201 name (`nor_conv_3x3`, `nor_conv_1x1`, `avg_pool_3x3`, `none`, `skip_connect`) or code 0–4.
+    ///
+    /// ```rhai
+    /// exp.space(#{ channels: 8, cells: 1, ops: ["nor_conv_3x3", "skip_connect", "none"] });
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn space(ctx: NativeCallContext, exp: &mut Experiment, settings: Map) -> RhaiResult<Experiment> {
+        set_section(&ctx, exp, Section::Space, settings)
+    }
+
+    /// Sets how every candidate is trained and measured (the fields of xnas's `EvalConfig`): `epochs`,
+    /// `batch_size`, `lr`, `momentum`, `weight_decay`, `nesterov`, `warmup_epochs`, `augment`, `device`, `seed`,
+    /// `taps`, `grouping`, `introspect_max_samples`, `regularizer` (weight of the introspectability loss, 0 = off),
+    /// `omega` (pair weights for it). Unknown keys are an error that lists the valid ones.
+    ///
+    /// ```rhai
+    /// exp.training(presets::training("cifar10") + #{ epochs: 2 });
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn training(ctx: NativeCallContext, exp: &mut Experiment, settings: Map) -> RhaiResult<Experiment> {
+        set_section(&ctx, exp, Section::Training, settings)
+    }
+
+    /// Sets the search: `algorithm` (`nsga2`, `ga` = single-objective GA, `random`), `population`, `offspring`,
+    /// `generations` (initial population included) or `evaluations`, `seed`, `crossover_probability`,
+    /// `crossover_per_variable`, `crossover_eta`, `mutation_probability` (default 1/6), `mutation_eta`,
+    /// `max_mating_attempts`, R-NSGA-II `reference_points` (a list of points), `epsilon`,
+    /// `reference_weights`, and for `ga` the `objective` to optimise (default: the first).
+    ///
+    /// ```rhai
+    /// exp.search(#{ algorithm: "nsga2", population: 8, generations: 3, seed: 1 });
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn search(ctx: NativeCallContext, exp: &mut Experiment, settings: Map) -> RhaiResult<Experiment> {
+        set_section(&ctx, exp, Section::Search, settings)
+    }
+
+    /// Adds an objective: a name, `"max"` or `"min"`, and a function of the measurement record
+    /// (fields: `val_accuracy`, `val_loss`, `confusion`, `class_distance`, `introspectability`, `params`,
+    /// `flops`, `class_names`, `config`, … — see `xnas::record::MeasurementRecord`). It must return a finite
+    /// number; anything else fails that candidate's scoring with an error naming the objective.
+    ///
+    /// ```rhai
+    /// exp.objective("accuracy", "max", |r| r.val_accuracy);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn objective(
+        ctx: NativeCallContext,
+        exp: &mut Experiment,
+        name: &str,
+        direction: &str,
+        function: FnPtr,
+    ) -> RhaiResult<Experiment> {
+        let direction = parse_direction(direction)
+            .map_err(|e| runtime_error(format!("objective {name:?}: {e}"), ctx.call_position()))?;
+        let example = "|r| r.val_accuracy (r is the measurement record)";
+        check_arity(&ctx, &function, &format!("objective {name:?}"), example)?;
+        let declared_at = call_location(&ctx);
+        exp.edit(|draft| {
+            if draft.objectives.iter().any(|o| o.spec.name == name) {
+                return Err(runtime_error(format!("objective {name:?} is declared twice"), ctx.call_position()));
+            }
+            let spec = ObjectiveSpec { name: name.to_string(), direction, declared_at };
+            draft.objectives.push(DraftObjective { spec, function });
+            Ok(())
+        })?;
+        Ok(exp.clone())
+    }
+
+    /// Sets the hypervolume reference point, one value per objective in its own direction. Default:
+    /// chance accuracy 1/N_C for a maximised objective whose name mentions accuracy, 0 for other
+    /// maximised ones (the paper's (0, 1/N_C)); minimised objectives need an explicit point.
+    ///
+    /// ```rhai
+    /// exp.reference_point([0.1, 0.0]);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn reference_point(ctx: NativeCallContext, exp: &mut Experiment, point: Array) -> RhaiResult<Experiment> {
+        let values =
+            numbers(&point).map_err(|e| runtime_error(format!("reference_point: {e}"), ctx.call_position()))?;
+        let at = call_location(&ctx);
+        exp.edit(|draft| {
+            draft.spec.reference_point = values;
+            draft.reference_point_at = Some(at);
+        });
+        Ok(exp.clone())
+    }
+
+    /// Sets the repair: a function of a proposed `Genome` returning the genome to train instead, or `()`
+    /// to reject it (the search then mates again). It must be deterministic so a resumed run repeats it.
+    /// Without one, invalid genomes (output not connected to input) are rejected; after one, a genome that
+    /// is still invalid is rejected too.
+    ///
+    /// ```rhai
+    /// exp.repair(repairs::resample_zeroize());
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn repair(ctx: NativeCallContext, exp: &mut Experiment, function: FnPtr) -> RhaiResult<Experiment> {
+        let example = "|g| if g.is_valid() { g } else { () }";
+        set_hook(&ctx, exp, function, "the repair function", example, |draft, function, at| {
+            draft.repair = Some(function);
+            draft.spec.repair = Some(at);
+        })
+    }
+
+    /// Sets a function called after every generation with its statistics: `generation`, `evaluations`,
+    /// `failed`, `hypervolume`, `objectives` (names), `population` and `front` (lists of `#{ id, genome,
+    /// compact, objectives, rank }`), `elapsed_seconds`. Returning `"stop"` ends the search after this generation.
+    ///
+    /// ```rhai
+    /// exp.on_generation(|s| print(`generation ${s.generation}: HV ${s.hypervolume}`));
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn on_generation(ctx: NativeCallContext, exp: &mut Experiment, function: FnPtr) -> RhaiResult<Experiment> {
+        let example = "|stats| print(stats.generation)";
+        set_hook(&ctx, exp, function, "the on_generation callback", example, |draft, function, at| {
+            draft.on_generation = Some(function);
+            draft.spec.on_generation = Some(at);
+        })
+    }
+}
+
+/// Registers `experiment` (which records the draft in the session) and the methods of `Experiment`.
+pub(crate) fn register(engine: &mut Engine, session: &Arc<Session>) {
+    engine.register_global_module(exported_module!(methods).into());
+    let session = Arc::clone(session);
+    FuncRegistration::new("experiment")
+        .with_params_info(["name: &str", "Experiment"])
+        .with_comments([doc(
+            "Declares the experiment (one per script) and returns it; its methods below fill it in.\n\
+             The run is stored under `runs/<name>/`.\n\
+             \n\
+             ```rhai\n\
+             let exp = experiment(\"quickstart\");\n\
+             ```",
+        )])
+        .register_into_engine(engine, move |ctx: NativeCallContext, name: &str| declare(ctx, &session, name));
+}
