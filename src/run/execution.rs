@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::exec::{resolve_devices, ExecError, Executor, LocalExecutor, LocalOptions, RayExecutor, RayOptions};
 
+/// Where children's log lines go, in the run folder.
+pub const LOG_FILE: &str = "evaluations.log";
+
 /// Where jobs run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -131,7 +134,7 @@ impl Execution {
     /// (after `--device`); `program` this xnas binary.
     pub fn executor(&self, device: &str, program: &Path, run_dir: &Path) -> Result<Box<dyn Executor>, ExecError> {
         self.validate()?;
-        let log = Some(run_dir.join(super::LOG_FILE));
+        let log = Some(run_dir.join(LOG_FILE));
         Ok(match self.executor {
             ExecutorKind::Local => Box::new(LocalExecutor::new(LocalOptions {
                 program: program.to_path_buf(),

@@ -20,9 +20,11 @@
 //! after every ask and tell, so a resumed run knows every candidate that was in flight and runs
 //! exactly those again.
 //!
-//! This file holds the entry points (start, resume) and what the store keeps of an experiment;
-//! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each
-//! evaluation; `progress.rs` the progress display; `search.rs` the search behind one type.
+//! This file holds the entry points (start, resume) and the run's row in the store ([`run_info`]);
+//! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each evaluation
+//! (and the script versions it stores); `progress.rs` the progress display; `search.rs` the
+//! search behind one type; `execution.rs` the executor settings. Imports go one way: this file
+//! uses `runner`, which uses `jobs`, `progress`, `search` and `execution`.
 
 mod execution;
 mod jobs;
@@ -36,17 +38,16 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 
-pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling};
+pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, LOG_FILE};
+pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
 
 use crate::exec::Executor;
 use crate::script::{compile_file, Experiment, ScriptWatcher};
-use crate::store::{now, AttemptOutcome, EvalStatus, RunInfo, Store, StoreError};
+use crate::store::{now, AttemptOutcome, EvalStatus, RunInfo, Store};
 
 /// The file in a run folder that keeps the command line's `--set` overrides for `xnas resume`.
 pub const OVERRIDES_FILE: &str = "overrides.json";
-/// Where children's log lines go.
-pub const LOG_FILE: &str = "evaluations.log";
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -61,20 +62,6 @@ pub struct RunOptions {
     pub progress: bool,
     /// Executor settings given now (on top of those the run saved, on resume).
     pub execution: ExecutionOverrides,
-}
-
-/// What a finished (or stopped) run did.
-#[derive(Debug, Clone, Default)]
-pub struct RunSummary {
-    pub run_dir: PathBuf,
-    pub generations: u64,
-    pub evaluated: usize,
-    pub trained: usize,
-    pub reused: usize,
-    pub failed: usize,
-    /// Attempts that were run again after a lost worker or an error.
-    pub retried: usize,
-    pub hypervolume: Option<f64>,
 }
 
 /// Starts a new run of `script` in `run_dir` (which must not hold a run yet).
@@ -197,14 +184,6 @@ pub fn run_info(experiment: &Experiment, script: &Path) -> RunInfo {
         created: now(),
         xnas_version: env!("CARGO_PKG_VERSION").to_string(),
     }
-}
-
-/// Records the version of a compiled experiment — its sources and spec — and returns its id.
-pub fn save_version(store: &Store, experiment: &Experiment) -> Result<i64, StoreError> {
-    let sources = serde_json::to_value(experiment.sources()).expect("sources serialise");
-    let config = serde_json::to_value(experiment.spec()).expect("a spec serialises");
-    let text = experiment.sources().first().map(|s| s.text.as_str()).unwrap_or_default();
-    store.add_script_version(experiment.version_hash(), text, &sources, &config)
 }
 
 #[allow(clippy::too_many_arguments)]

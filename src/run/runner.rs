@@ -3,23 +3,48 @@
 //! attempt, scores records with the script's objectives, tells the search, saves generations and
 //! steady-state checkpoints, calls the script's `on_generation`, and swaps in a reloaded script at
 //! generation boundaries. The two schedulings differ only in when they ask the search for
-//! candidates; both hand the evaluations to the one loop in [`super::jobs`].
+//! candidates; both hand the evaluations to the one loop in [`super::jobs`]. The script versions
+//! the run stores ([`save_version`]) and the [`RunSummary`] it ends with are made here too.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::bail;
 use xnas_moo::{Candidate, Evaluation};
 
+use super::execution::{Execution, ExecutorKind, Scheduling, LOG_FILE};
 use super::jobs::{Jobs, NoRecordStreak, Queued, Settled, Work};
 use super::progress::Progress;
 use super::search::{Member, Search};
-use super::{save_version, Execution, ExecutorKind, RunSummary, Scheduling, LOG_FILE};
 use crate::exec::{ExecEvent, Job};
 use crate::record::{EvalConfig, MeasurementRecord, Status as RecordStatus};
 use crate::script::{Budget, CallbackOutcome, Experiment, ExperimentDiff, GenerationStats, MemberStats, ScriptWatcher};
-use crate::store::{AttemptOutcome, EvalStatus, NewEvaluation, NewGeneration, Score, Store};
+use crate::store::{AttemptOutcome, EvalStatus, NewEvaluation, NewGeneration, Score, Store, StoreError};
 
+/// What a finished (or stopped) run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub run_dir: PathBuf,
+    pub generations: u64,
+    pub evaluated: usize,
+    pub trained: usize,
+    pub reused: usize,
+    pub failed: usize,
+    /// Attempts that were run again after a lost worker or an error.
+    pub retried: usize,
+    pub hypervolume: Option<f64>,
+}
+
+/// Records the version of a compiled experiment — its sources and spec — and returns its id.
+pub fn save_version(store: &Store, experiment: &Experiment) -> Result<i64, StoreError> {
+    let sources = serde_json::to_value(experiment.sources()).expect("sources serialise");
+    let config = serde_json::to_value(experiment.spec()).expect("a spec serialises");
+    let text = experiment.sources().first().map(|s| s.text.as_str()).unwrap_or_default();
+    store.add_script_version(experiment.version_hash(), text, &sources, &config)
+}
+
+/// A run in progress: its store, script, search and counts.
 pub(super) struct Runner {
     pub(super) store: Store,
     pub(super) experiment: Experiment,
