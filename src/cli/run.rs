@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-use crate::run::{default_run_dir, resume, start, ExecutionArgs, RunOptions, RunSummary};
+use crate::run::{
+    default_run_dir, resume, start, ExecutionOverrides, ExecutorKind, RunOptions, RunSummary, Scheduling,
+};
 use crate::script::parse_override;
 
 #[derive(Debug, Args)]
@@ -44,13 +46,97 @@ pub struct ResumeArgs {
     pub execution: ExecutionArgs,
 }
 
+/// Execution settings on the command line; each one given replaces the saved (or default) value.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ExecutionArgs {
+    /// Where evaluations run: `local` (this machine) or `ray` (a Ray cluster, see --ray-address).
+    #[arg(long, value_enum)]
+    pub executor: Option<ExecutorArg>,
+    /// `generational` (a barrier per generation, the paper's mode) or `steady-state` (a new child as
+    /// soon as a slot frees).
+    #[arg(long, value_enum)]
+    pub scheduling: Option<SchedulingArg>,
+    /// Local: evaluations running at once on each device.
+    #[arg(long, value_name = "K")]
+    pub jobs_per_device: Option<usize>,
+    /// Local: devices to use, `cpu` or GPU indices (`0,1,2,3`); each job sees only its GPU.
+    /// Default: the experiment's device (`cuda`/`auto`: every visible GPU).
+    #[arg(long, value_name = "LIST")]
+    pub devices: Option<String>,
+    /// Local: libtorch CPU threads for all concurrent jobs together (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Attempts per evaluation when its process, worker or node dies (default 3).
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Ray: the cluster's address, e.g. 10.0.0.1:6379 (`auto` on a cluster node).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub ray_address: Option<String>,
+    /// Ray: a Python with ray==2.60.0 installed, to run the driver (default: $XNAS_PYTHON or python3).
+    #[arg(long, value_name = "PATH")]
+    pub ray_python: Option<PathBuf>,
+    /// Ray: the xnas binary's path on the worker nodes (default: this binary's path).
+    #[arg(long, value_name = "PATH")]
+    pub ray_program: Option<PathBuf>,
+    /// Ray: GPUs each evaluation requests (default 1; 0 runs on CPU workers).
+    #[arg(long, value_name = "N")]
+    pub ray_gpus: Option<f64>,
+    /// Ray: CPUs each evaluation requests (default 1); also its libtorch threads.
+    #[arg(long, value_name = "N")]
+    pub ray_cpus: Option<f64>,
+}
+
+/// `--executor`: the command line's names for [`ExecutorKind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExecutorArg {
+    /// Child processes on this machine.
+    Local,
+    /// Ray tasks on a cluster.
+    Ray,
+}
+
+/// `--scheduling`: the command line's names for [`Scheduling`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchedulingArg {
+    /// A barrier per generation: the whole offspring batch is evaluated before survival (the
+    /// paper's mode; reproducible for a seed whatever the number of jobs).
+    Generational,
+    /// A new child as soon as a slot frees, bred from the population as it is then: no slot idles
+    /// while a generation's slowest job finishes, at the price of depending on finishing order.
+    SteadyState,
+}
+
+impl From<ExecutionArgs> for ExecutionOverrides {
+    fn from(args: ExecutionArgs) -> Self {
+        ExecutionOverrides {
+            executor: args.executor.map(|e| match e {
+                ExecutorArg::Local => ExecutorKind::Local,
+                ExecutorArg::Ray => ExecutorKind::Ray,
+            }),
+            scheduling: args.scheduling.map(|s| match s {
+                SchedulingArg::Generational => Scheduling::Generational,
+                SchedulingArg::SteadyState => Scheduling::SteadyState,
+            }),
+            jobs_per_device: args.jobs_per_device,
+            devices: args.devices,
+            threads: args.threads,
+            max_attempts: args.max_attempts,
+            ray_address: args.ray_address,
+            ray_python: args.ray_python,
+            ray_program: args.ray_program,
+            ray_gpus: args.ray_gpus,
+            ray_cpus: args.ray_cpus,
+        }
+    }
+}
+
 fn options(watch: bool, device: Option<String>, execution: ExecutionArgs) -> anyhow::Result<RunOptions> {
     Ok(RunOptions {
         watch,
         device,
         program: std::env::current_exe().context("finding the xnas binary to run evaluations")?,
         progress: true,
-        execution,
+        execution: execution.into(),
     })
 }
 

@@ -41,16 +41,6 @@ pub enum JobOutcome {
     Lost(String),
 }
 
-impl JobOutcome {
-    /// The reason a job produced no record, if it did not.
-    pub fn error(&self) -> Option<&str> {
-        match self {
-            JobOutcome::Record(_) => None,
-            JobOutcome::Error(message) | JobOutcome::Lost(message) => Some(message),
-        }
-    }
-}
-
 /// Progress of a running job.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct JobProgress {

@@ -143,11 +143,6 @@ impl LocalExecutor {
         })
     }
 
-    /// libtorch threads each job gets.
-    pub fn threads_per_job(&self) -> usize {
-        self.threads_per_job
-    }
-
     /// Starts queued jobs on free slots.
     fn fill(&mut self) {
         while let Some(slot) = self.slots.iter().position(|s| s.running.is_none()) {
@@ -216,39 +211,15 @@ impl Executor for LocalExecutor {
         }
     }
 
-    fn cancel(&mut self, job: u64) {
-        if let Some(position) =
-            self.ready.iter().position(|e| matches!(e, ExecEvent::Finished { job: j, .. } if *j == job))
-        {
-            // It already ended (a process that could not start); it is simply not reported.
-            self.ready.remove(position);
-            self.ready.retain(|e| e.job() != Some(job));
-            self.in_flight -= 1;
-            return;
-        }
-        self.ready.retain(|e| e.job() != Some(job));
-        if let Some(position) = self.queue.iter().position(|j| j.id == job) {
-            self.queue.remove(position);
-            self.in_flight -= 1;
-            return;
-        }
-        if let Some((_, process)) = self.slots.iter_mut().filter_map(|s| s.running.as_mut()).find(|(id, _)| *id == job)
-        {
-            let _ = process.kill();
-            self.cancelled.insert(job);
-            self.in_flight -= 1;
-        }
-    }
-
     fn cancel_all(&mut self) {
-        let running: Vec<u64> = self.slots.iter().filter_map(|s| s.running.as_ref().map(|(id, _)| *id)).collect();
-        let unstarted = self.ready.iter().filter(|e| matches!(e, ExecEvent::Finished { .. })).count();
-        self.in_flight -= self.queue.len() + unstarted;
         self.queue.clear();
+        // Jobs whose process could not start are simply not reported.
         self.ready.clear();
-        for job in running {
-            self.cancel(job);
+        for (job, process) in self.slots.iter_mut().filter_map(|s| s.running.as_mut()) {
+            let _ = process.kill();
+            self.cancelled.insert(*job);
         }
+        self.in_flight = 0;
     }
 
     fn in_flight(&self) -> usize {
@@ -302,8 +273,8 @@ mod tests {
             cpu_threads: threads,
             log: None,
         };
-        assert_eq!(LocalExecutor::new(options(&["cpu"], 2, Some(8))).unwrap().threads_per_job(), 4);
-        assert_eq!(LocalExecutor::new(options(&["cpu"], 4, Some(2))).unwrap().threads_per_job(), 1);
+        assert_eq!(LocalExecutor::new(options(&["cpu"], 2, Some(8))).unwrap().threads_per_job, 4);
+        assert_eq!(LocalExecutor::new(options(&["cpu"], 4, Some(2))).unwrap().threads_per_job, 1);
         assert_eq!(LocalExecutor::new(options(&["cuda:0", "cuda:1"], 2, Some(16))).unwrap().slots(), 4);
         assert!(LocalExecutor::new(options(&["cpu"], 0, None)).is_err());
     }

@@ -13,7 +13,8 @@
 //!
 //! Retrying is not the executor's business: it reports [`JobOutcome::Lost`] or
 //! [`JobOutcome::Error`], and the run loop, which records every attempt in the store, decides
-//! whether to submit the job again.
+//! whether to submit the job again. Cancelling is all or nothing ([`Executor::cancel_all`]): a run
+//! that stops leaves its in-flight work to `xnas resume`.
 
 mod child;
 mod job;
@@ -46,26 +47,12 @@ pub enum ExecEvent {
     Warning(String),
 }
 
-impl ExecEvent {
-    /// The job it is about, if any.
-    pub fn job(&self) -> Option<u64> {
-        match self {
-            ExecEvent::Started { job, .. } | ExecEvent::Progress { job, .. } | ExecEvent::Finished { job, .. } => {
-                Some(*job)
-            }
-            ExecEvent::Warning(_) => None,
-        }
-    }
-}
-
 /// Runs jobs and reports what happens to them.
 pub trait Executor {
     /// Starts or queues a job.
     fn submit(&mut self, job: Job) -> Result<(), ExecError>;
     /// Blocks until something happens to a submitted job; `None` when nothing is in flight.
     fn next_event(&mut self) -> Option<ExecEvent>;
-    /// Stops one job (queued or running); it will not be reported again.
-    fn cancel(&mut self, job: u64);
     /// Stops every job in flight; none of them will be reported again.
     fn cancel_all(&mut self);
     /// Jobs submitted and not yet reported finished (or cancelled).

@@ -305,17 +305,9 @@ impl Executor for RayExecutor {
         }
     }
 
-    fn cancel(&mut self, job: u64) {
-        if self.in_flight.remove(&job) {
-            self.ready.retain(|e| e.job() != Some(job));
-            let _ = self.send(serde_json::json!({ "cancel": job }));
-        }
-    }
-
     fn cancel_all(&mut self) {
-        let jobs: Vec<u64> = self.in_flight.iter().copied().collect();
-        for job in jobs {
-            self.cancel(job);
+        for job in std::mem::take(&mut self.in_flight) {
+            let _ = self.send(serde_json::json!({ "cancel": job }));
         }
         self.ready.clear();
     }

@@ -1,7 +1,7 @@
 //! How a run executes: which executor (this machine or a Ray cluster), how many jobs at once,
-//! generational or steady-state scheduling, how often a job is retried. Set on the command line
-//! (it is a property of the machine, not of the experiment), saved in the run store, and read back
-//! by `xnas resume` unless the command line overrides it.
+//! generational or steady-state scheduling, how often a job is retried. It is a property of the
+//! machine, not of the experiment, so it is given per invocation ([`ExecutionOverrides`], which
+//! the command line fills), saved in the run store, and read back by `xnas resume`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::exec::{resolve_devices, ExecError, Executor, LocalExecutor, LocalOptions, RayExecutor, RayOptions};
 
+/// Where children's log lines go, in the run folder.
+pub const LOG_FILE: &str = "evaluations.log";
+
 /// Where jobs run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExecutorKind {
     /// Child processes on this machine.
@@ -21,7 +24,7 @@ pub enum ExecutorKind {
 }
 
 /// When new candidates are bred.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scheduling {
     /// A barrier per generation: the whole offspring batch is evaluated before survival (the
@@ -77,49 +80,26 @@ impl Default for Execution {
     }
 }
 
-/// Command-line settings; each `Some` replaces the saved (or default) value.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ExecutionArgs {
-    /// Where evaluations run: `local` (this machine) or `ray` (a Ray cluster, see --ray-address).
-    #[arg(long, value_enum)]
+/// Settings given for one `xnas run` or `xnas resume`; each `Some` replaces the saved (or
+/// default) value. The fields mean what [`Execution`]'s do.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionOverrides {
     pub executor: Option<ExecutorKind>,
-    /// `generational` (a barrier per generation, the paper's mode) or `steady-state` (a new child as
-    /// soon as a slot frees).
-    #[arg(long, value_enum)]
     pub scheduling: Option<Scheduling>,
-    /// Local: evaluations running at once on each device.
-    #[arg(long, value_name = "K")]
     pub jobs_per_device: Option<usize>,
-    /// Local: devices to use, `cpu` or GPU indices (`0,1,2,3`); each job sees only its GPU.
-    /// Default: the experiment's device (`cuda`/`auto`: every visible GPU).
-    #[arg(long, value_name = "LIST")]
     pub devices: Option<String>,
-    /// Local: libtorch CPU threads for all concurrent jobs together (default: one per core).
-    #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Attempts per evaluation when its process, worker or node dies (default 3).
-    #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
-    /// Ray: the cluster's address, e.g. 10.0.0.1:6379 (`auto` on a cluster node).
-    #[arg(long, value_name = "HOST:PORT")]
     pub ray_address: Option<String>,
-    /// Ray: a Python with ray==2.60.0 installed, to run the driver (default: $XNAS_PYTHON or python3).
-    #[arg(long, value_name = "PATH")]
     pub ray_python: Option<PathBuf>,
-    /// Ray: the xnas binary's path on the worker nodes (default: this binary's path).
-    #[arg(long, value_name = "PATH")]
     pub ray_program: Option<PathBuf>,
-    /// Ray: GPUs each evaluation requests (default 1; 0 runs on CPU workers).
-    #[arg(long, value_name = "N")]
     pub ray_gpus: Option<f64>,
-    /// Ray: CPUs each evaluation requests (default 1); also its libtorch threads.
-    #[arg(long, value_name = "N")]
     pub ray_cpus: Option<f64>,
 }
 
 impl Execution {
-    /// These settings with the command line's on top.
-    pub fn with(mut self, args: &ExecutionArgs) -> Execution {
+    /// These settings with the overrides on top.
+    pub fn with(mut self, args: &ExecutionOverrides) -> Execution {
         // Settings that always have a value take the flag's; optional ones take it when given.
         macro_rules! take {
             ($($field:ident),*) => { $( if let Some(v) = &args.$field { self.$field = v.clone(); } )* };
@@ -154,7 +134,7 @@ impl Execution {
     /// (after `--device`); `program` this xnas binary.
     pub fn executor(&self, device: &str, program: &Path, run_dir: &Path) -> Result<Box<dyn Executor>, ExecError> {
         self.validate()?;
-        let log = Some(run_dir.join(super::LOG_FILE));
+        let log = Some(run_dir.join(LOG_FILE));
         Ok(match self.executor {
             ExecutorKind::Local => Box::new(LocalExecutor::new(LocalOptions {
                 program: program.to_path_buf(),
@@ -185,7 +165,7 @@ mod tests {
     #[test]
     fn command_line_settings_replace_saved_ones_and_the_rest_stays() {
         let saved = Execution { jobs_per_device: 4, scheduling: Scheduling::SteadyState, ..Execution::default() };
-        let args = ExecutionArgs { jobs_per_device: Some(2), devices: Some("0,1".into()), ..Default::default() };
+        let args = ExecutionOverrides { jobs_per_device: Some(2), devices: Some("0,1".into()), ..Default::default() };
         let merged = saved.with(&args);
         assert_eq!(merged.jobs_per_device, 2);
         assert_eq!(merged.devices.as_deref(), Some("0,1"));

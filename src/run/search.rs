@@ -13,6 +13,22 @@ pub enum Search {
     Random(RandomSearch),
 }
 
+/// One member of the current population.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The search's candidate id.
+    pub id: u64,
+    pub objectives: Vec<f64>,
+    /// Its non-domination front; 0 is the Pareto front.
+    pub rank: usize,
+}
+
+impl Member {
+    pub fn on_front(&self) -> bool {
+        self.rank == 0
+    }
+}
+
 impl Search {
     /// A fresh search for an experiment.
     pub fn new(spec: &ExperimentSpec) -> Result<Search, xnas_moo::ConfigError> {
@@ -62,16 +78,20 @@ impl Search {
         }
     }
 
-    /// The current population: (candidate id, objectives, front rank). Random search has no
-    /// population; its archive's non-dominated set stands in (rank 0).
-    pub fn population(&self) -> Vec<(u64, Vec<f64>, usize)> {
+    /// The current population. Random search has no population; its archive's non-dominated set
+    /// stands in (rank 0).
+    pub fn population(&self) -> Vec<Member> {
         match self {
-            Search::Nsga2(s) => s.population().iter().map(|m| (m.id, m.objectives.clone(), m.rank)).collect(),
+            Search::Nsga2(s) => s
+                .population()
+                .iter()
+                .map(|m| Member { id: m.id, objectives: m.objectives.clone(), rank: m.rank })
+                .collect(),
             Search::Random(s) => s
                 .front()
                 .into_iter()
                 .filter_map(|r| match &r.status {
-                    Status::Evaluated(f) => Some((r.id, f.clone(), 0)),
+                    Status::Evaluated(f) => Some(Member { id: r.id, objectives: f.clone(), rank: 0 }),
                     _ => None,
                 })
                 .collect(),

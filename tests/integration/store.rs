@@ -10,7 +10,9 @@ use std::time::Duration;
 use xnas::record::{EvalConfig, MeasurementRecord, Status};
 use xnas::script::synthetic_record;
 use xnas::space::Genome;
-use xnas::store::{EvalStatus, GenomeMatch, NewEvaluation, NewGeneration, RunInfo, Score, Store, StoreError};
+use xnas::store::{
+    AttemptOutcome, EvalStatus, NewEvaluation, NewGeneration, RunInfo, Score, Store, StoreError, StoredEvaluation,
+};
 
 fn temp_dir(tag: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -42,10 +44,21 @@ fn candidate(id: u64, genome: &str, generation: u64) -> NewEvaluation {
     NewEvaluation { candidate: id, genome: genome.parse().unwrap(), parents: vec![], generation }
 }
 
+fn evaluation(store: &Store, id: i64) -> StoredEvaluation {
+    store.evaluations(None).unwrap().into_iter().find(|e| e.id == id).expect("the evaluation is stored")
+}
+
+/// SQLite's own consistency check of the database file.
+fn assert_intact(dir: &Path) {
+    let conn = rusqlite::Connection::open(Store::db_path(dir)).unwrap();
+    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(result, "ok");
+}
+
 #[test]
 fn an_evaluation_life_cycle_survives_reopening() {
     let dir = temp_dir("cycle");
-    let mut store = Store::create(&dir, &run_info()).unwrap();
+    let store = Store::create(&dir, &run_info()).unwrap();
     assert!(matches!(Store::create(&dir, &run_info()), Err(StoreError::Exists { .. })));
     let v1 =
         store.add_script_version("hash-1", "let exp = 1;", &serde_json::json!([]), &serde_json::json!({})).unwrap();
@@ -73,28 +86,26 @@ fn an_evaluation_life_cycle_survives_reopening() {
     store.mark_running(ids[1], "cpu").unwrap();
     store.mark_running(ids[2], "cuda:0").unwrap();
     store.finish(ids[0], &record_of(&a)).unwrap();
-    store.fail(ids[1], "child process killed by signal 9").unwrap();
+    store.fail_attempt(ids[1], AttemptOutcome::Error, "child process killed by signal 9").unwrap();
     let mut nan = record_of(&"000000".parse().unwrap());
     nan.status = Status::Failed;
     nan.error = Some("NaN loss in epoch 1".into());
     store.finish(ids[2], &nan).unwrap();
     assert!(matches!(store.mark_running(999, "cpu"), Err(StoreError::NotFound { .. })));
 
-    // Nothing is trained twice: exact and canonical lookups, per training configuration.
-    let found = store.find_done(&a, "train-A", GenomeMatch::Exact).unwrap().unwrap();
+    // Nothing is trained twice: lookups of the same six operations, per training configuration
+    // (an isomorphic cell is another genome: the run trains it).
+    let found = store.find_done(&a, "train-A").unwrap().unwrap();
     assert_eq!((found.id, found.record.as_ref().unwrap().genome.clone()), (ids[0], a.compact()));
-    assert!(store.find_done(&twin, "train-A", GenomeMatch::Exact).unwrap().is_none());
-    assert_eq!(store.find_done(&twin, "train-A", GenomeMatch::Canonical).unwrap().unwrap().id, ids[0]);
-    assert!(store.find_done(&a, "train-B", GenomeMatch::Exact).unwrap().is_none());
-    assert!(
-        store.find_done(&"000000".parse().unwrap(), "train-A", GenomeMatch::Exact).unwrap().is_none(),
-        "failed ones are not reused"
-    );
+    assert!(store.find_done(&twin, "train-A").unwrap().is_none());
+    assert_eq!(evaluation(&store, ids[0]).canonical, twin.canonical().to_string());
+    assert!(store.find_done(&a, "train-B").unwrap().is_none());
+    assert!(store.find_done(&"000000".parse().unwrap(), "train-A").unwrap().is_none(), "failed ones are not reused");
 
     // A later candidate of the same genome reuses the record.
     let later = store.enqueue(&[candidate(5, &a.compact(), 1)], "train-A", v2).unwrap()[0];
     store.reuse(later, found.id).unwrap();
-    let copied = store.evaluation(later).unwrap().unwrap();
+    let copied = evaluation(&store, later);
     assert_eq!(
         (copied.status, copied.reused_from, copied.record.clone()),
         (EvalStatus::Done, Some(ids[0]), found.record.clone())
@@ -111,16 +122,19 @@ fn an_evaluation_life_cycle_survives_reopening() {
         )
         .unwrap();
     store.save_scores(v2, &[Score { evaluation: ids[0], result: Ok(vec![0.87, f64::NAN]) }]).unwrap();
-    store
-        .save_generation(&NewGeneration {
-            generation: 1,
-            population: &[0, 5],
-            search_state: "{\"g\":1}",
-            script_version: v2,
-            hypervolume: Some(0.25),
-        })
-        .unwrap();
-    store.set_hypervolume(1, v1, 0.3).unwrap();
+    // Generation 1 saved under v1, then redone under v2 (a resumed run after a reload): the
+    // generation is replaced, the hypervolume of each version stays.
+    for (version, hypervolume) in [(v1, 0.3), (v2, 0.25)] {
+        store
+            .save_generation(&NewGeneration {
+                generation: 1,
+                population: &[0, 5],
+                search_state: "{\"g\":1}",
+                script_version: version,
+                hypervolume: Some(hypervolume),
+            })
+            .unwrap();
+    }
 
     // A run left `running` (a crash) is re-queued on resume.
     let pending = store.enqueue(&[candidate(6, "111111", 1)], "train-A", v2).unwrap()[0];
@@ -128,20 +142,20 @@ fn an_evaluation_life_cycle_survives_reopening() {
     drop(store);
 
     let store = Store::open(&dir).unwrap();
-    store.integrity_check().unwrap();
+    assert_intact(&dir);
     assert_eq!(store.run().unwrap(), run_info_with_created(&store));
     assert_eq!(store.requeue_running().unwrap(), 1);
     let queued = store.evaluations(Some(EvalStatus::Queued)).unwrap();
     assert_eq!((queued.len(), queued[0].id, queued[0].attempt), (1, pending, 1));
     let counts = store.counts().unwrap();
     assert_eq!((counts.queued, counts.running, counts.done, counts.failed), (1, 0, 2, 2));
-    let b = store.evaluation(ids[1]).unwrap().unwrap();
+    let b = evaluation(&store, ids[1]);
     assert_eq!(
         (b.parents.clone(), b.error.as_deref(), b.record.is_none()),
         (vec![7, 9], Some("child process killed by signal 9"), true)
     );
     // `device` is where it ran (the worker), whatever the record's own device says.
-    let nan_row = store.evaluation(ids[2]).unwrap().unwrap();
+    let nan_row = evaluation(&store, ids[2]);
     assert_eq!(
         (nan_row.status, nan_row.error.as_deref(), nan_row.device.as_deref()),
         (EvalStatus::Failed, Some("NaN loss in epoch 1"), Some("cuda:0"))
@@ -170,8 +184,8 @@ fn experiment_versions_are_recorded_with_their_sources() {
     let dir = temp_dir("version");
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/quickstart.rhai");
     let experiment = xnas::script::compile_file(&script).unwrap();
-    let store = Store::create(&dir, &RunInfo::for_experiment(&experiment, Some(&script))).unwrap();
-    let id = store.add_experiment_version(&experiment).unwrap();
+    let store = Store::create(&dir, &xnas::run::run_info(&experiment, &script)).unwrap();
+    let id = xnas::run::save_version(&store, &experiment).unwrap();
     let version = store.latest_script_version().unwrap().unwrap();
     assert_eq!((version.id, version.hash.as_str()), (id, experiment.version_hash()));
     assert_eq!(version.text, std::fs::read_to_string(&script).unwrap());
@@ -192,7 +206,7 @@ const CHILD_DIR: &str = "XNAS_STORE_KILL_DIR";
 fn kill_9_child_writer() {
     let Some(dir) = std::env::var_os(CHILD_DIR) else { return };
     let dir = PathBuf::from(dir);
-    let mut store = match Store::open(&dir) {
+    let store = match Store::open(&dir) {
         Ok(store) => store,
         Err(StoreError::Missing { .. }) => Store::create(&dir, &run_info()).unwrap(),
         Err(e) => panic!("{e}"),
@@ -201,7 +215,7 @@ fn kill_9_child_writer() {
     // The batch a killed writer left behind is redone under new rows; the old ones are closed.
     store.requeue_running().unwrap();
     for abandoned in store.evaluations(Some(EvalStatus::Queued)).unwrap() {
-        store.fail(abandoned.id, "abandoned by a killed writer").unwrap();
+        store.fail_attempt(abandoned.id, AttemptOutcome::Error, "abandoned by a killed writer").unwrap();
     }
     let genomes: Vec<Genome> = Genome::all().filter(Genome::is_valid).collect();
     let mut generation = store.latest_generation().unwrap().map_or(0, |g| g.generation);
@@ -243,7 +257,7 @@ fn kill_9_child_writer() {
 
 fn check_consistent(dir: &Path, at_least: u64) -> u64 {
     let store = Store::open(dir).unwrap();
-    store.integrity_check().unwrap();
+    assert_intact(dir);
     let latest = store.latest_generation().unwrap().expect("some generation was committed");
     assert!(
         latest.generation >= at_least,
@@ -309,26 +323,25 @@ fn store_survives_kill_9() {
 
 #[test]
 fn every_attempt_is_recorded_with_its_worker_and_outcome() {
-    use xnas::store::AttemptOutcome;
     let dir = temp_dir("attempts");
-    let mut store = Store::create(&dir, &run_info()).unwrap();
+    let store = Store::create(&dir, &run_info()).unwrap();
     let v = store.add_script_version("h", "x", &serde_json::json!([]), &serde_json::json!({})).unwrap();
     let ids = store.enqueue(&[candidate(0, "002404", 0), candidate(1, "313131", 0)], "train", v).unwrap();
     // First attempt: handed to Ray, lands on a node, the worker dies.
     store.mark_running(ids[0], "ray").unwrap();
     store.set_worker(ids[0], "10.0.0.7 gpu [1]").unwrap();
     store.retry(ids[0], AttemptOutcome::Lost, "WorkerCrashedError: the worker died").unwrap();
-    assert_eq!(store.evaluation(ids[0]).unwrap().unwrap().status, EvalStatus::Queued);
+    assert_eq!(evaluation(&store, ids[0]).status, EvalStatus::Queued);
     // Second attempt finishes.
     store.mark_running(ids[0], "ray").unwrap();
     store.set_worker(ids[0], "10.0.0.8 gpu [0]").unwrap();
     store.finish(ids[0], &record_of(&"002404".parse().unwrap())).unwrap();
     // The other one exits without a record every time and is given up.
     store.mark_running(ids[1], "cpu#1").unwrap();
-    store.fail(ids[1], "the evaluation process exit status: 1: no dataset").unwrap();
+    store.fail_attempt(ids[1], AttemptOutcome::Error, "the evaluation process exit status: 1: no dataset").unwrap();
 
     let reopened = Store::open(&dir).unwrap();
-    let first = reopened.evaluation(ids[0]).unwrap().unwrap();
+    let first = evaluation(&reopened, ids[0]);
     assert_eq!((first.status, first.attempt, first.device.as_deref()), (EvalStatus::Done, 2, Some("10.0.0.8 gpu [0]")));
     let attempts = reopened.attempts(ids[0]).unwrap();
     let summary: Vec<(u32, Option<&str>, AttemptOutcome)> =
@@ -363,7 +376,7 @@ fn every_attempt_is_recorded_with_its_worker_and_outcome() {
 #[test]
 fn a_version_1_database_is_upgraded_on_open() {
     let dir = temp_dir("v1");
-    let mut store = Store::create(&dir, &run_info()).unwrap();
+    let store = Store::create(&dir, &run_info()).unwrap();
     let v = store.add_script_version("h", "x", &serde_json::json!([]), &serde_json::json!({})).unwrap();
     let ids = store.enqueue(&[candidate(0, "002404", 0)], "train", v).unwrap();
     drop(store);

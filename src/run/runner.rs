@@ -1,0 +1,527 @@
+//! The run's side of the event loop: everything that happens to an evaluation besides being run.
+//! It turns candidates into stored evaluations (reusing genomes already trained), records every
+//! attempt, scores records with the script's objectives, tells the search, saves generations and
+//! steady-state checkpoints, calls the script's `on_generation`, and swaps in a reloaded script at
+//! generation boundaries. The two schedulings differ only in when they ask the search for
+//! candidates; both hand the evaluations to the one loop in [`super::jobs`]. The script versions
+//! the run stores ([`save_version`]) and the [`RunSummary`] it ends with are made here too.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::bail;
+use xnas_moo::{Candidate, Evaluation};
+
+use super::execution::{Execution, ExecutorKind, Scheduling, LOG_FILE};
+use super::jobs::{Jobs, NoRecordStreak, Queued, Settled, Work};
+use super::progress::Progress;
+use super::search::{Member, Search};
+use crate::exec::{ExecEvent, Job};
+use crate::record::{EvalConfig, MeasurementRecord, Status as RecordStatus};
+use crate::script::{Budget, CallbackOutcome, Experiment, ExperimentDiff, GenerationStats, MemberStats, ScriptWatcher};
+use crate::store::{AttemptOutcome, EvalStatus, NewEvaluation, NewGeneration, Score, Store, StoreError};
+
+/// What a finished (or stopped) run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub run_dir: PathBuf,
+    pub generations: u64,
+    pub evaluated: usize,
+    pub trained: usize,
+    pub reused: usize,
+    pub failed: usize,
+    /// Attempts that were run again after a lost worker or an error.
+    pub retried: usize,
+    pub hypervolume: Option<f64>,
+}
+
+/// Records the version of a compiled experiment — its sources and spec — and returns its id.
+pub fn save_version(store: &Store, experiment: &Experiment) -> Result<i64, StoreError> {
+    let sources = serde_json::to_value(experiment.sources()).expect("sources serialise");
+    let config = serde_json::to_value(experiment.spec()).expect("a spec serialises");
+    let text = experiment.sources().first().map(|s| s.text.as_str()).unwrap_or_default();
+    store.add_script_version(experiment.version_hash(), text, &sources, &config)
+}
+
+/// A run in progress: its store, script, search and counts.
+pub(super) struct Runner {
+    pub(super) store: Store,
+    pub(super) experiment: Experiment,
+    pub(super) watcher: Option<ScriptWatcher>,
+    pub(super) search: Search,
+    pub(super) execution: Execution,
+    /// The store's id of the script version now in use.
+    pub(super) version: i64,
+    pub(super) training_hash: String,
+    /// `--device`: trains there whatever the script says.
+    pub(super) device: Option<String>,
+    /// The executor's slots: a steady-state run stops after this many (or a population's worth
+    /// of) evaluations in a row without a record.
+    pub(super) slots: usize,
+    pub(super) started: Instant,
+    pub(super) progress: Progress,
+    pub(super) summary: RunSummary,
+    /// Generation boundaries already saved (steady-state counts them as evaluations are told).
+    pub(super) saved_generation: u64,
+    /// Steady-state: no more candidates to ask for (the script asked to stop, or the space is spent).
+    pub(super) stopping: bool,
+    pub(super) exhausted: bool,
+}
+
+impl Runner {
+    pub(super) fn run(mut self, mut jobs: Jobs) -> anyhow::Result<RunSummary> {
+        let result = self.recover_in_flight(&mut jobs).and_then(|()| match self.execution.scheduling {
+            Scheduling::Generational => self.run_generational(&mut jobs),
+            Scheduling::SteadyState => self.run_steady_state(&mut jobs),
+        });
+        self.progress.finish();
+        result?;
+        self.summary.generations = self.search.generation();
+        Ok(self.summary)
+    }
+
+    /// Evaluations a steady-state run asks for in all: the budget in evaluations.
+    fn evaluation_budget(&self) -> u64 {
+        let search = &self.experiment.spec().search;
+        match self.experiment.budget() {
+            Budget::Evaluations(n) => n,
+            Budget::Generations(g) => {
+                let offspring = search.offspring.unwrap_or(search.population) as u64;
+                search.population as u64 + g.saturating_sub(1) * offspring
+            }
+        }
+    }
+
+    fn budget_reached(&self) -> bool {
+        match self.experiment.budget() {
+            Budget::Generations(g) => self.search.generation() >= g,
+            Budget::Evaluations(n) => self.search.records().len() as u64 >= n,
+        }
+    }
+
+    fn show_steady_progress(&mut self) {
+        let told = self.search.records().iter().filter(|r| r.status != xnas_moo::Status::Pending).count() as u64;
+        self.progress.steady(told, self.evaluation_budget());
+    }
+
+    /// After a steady-state checkpoint: the candidates the search still waits for are told from
+    /// the store when they finished before the crash, and queued again when they did not.
+    fn recover_in_flight(&mut self, jobs: &mut Jobs) -> anyhow::Result<()> {
+        let pending: Vec<Candidate> = self
+            .search
+            .records()
+            .iter()
+            .filter(|r| r.status == xnas_moo::Status::Pending)
+            .map(|r| Candidate { id: r.id, x: r.x.clone(), parents: r.parents.clone(), generation: r.generation })
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.show_steady_progress();
+        for candidate in pending {
+            match self.store.evaluations_of_candidate(candidate.id)?.pop() {
+                Some(e) if matches!(e.status, EvalStatus::Queued | EvalStatus::Running) => {
+                    jobs.queue([Queued {
+                        id: e.id,
+                        candidate: candidate.id,
+                        genome: e.genome.compact(),
+                        attempts: e.attempt,
+                    }]);
+                }
+                Some(e) => {
+                    let evaluation = match &e.record {
+                        Some(measured) => self.score(e.id, measured)?,
+                        None => Evaluation::Failed(e.error.clone().unwrap_or_else(|| "failed".into())),
+                    };
+                    self.tell(candidate.id, evaluation)?;
+                }
+                None => jobs.queue(self.dispatch(&[candidate])?),
+            }
+        }
+        Ok(())
+    }
+
+    fn run_generational(&mut self, jobs: &mut Jobs) -> anyhow::Result<()> {
+        // Left in flight by a steady-state checkpoint: finish them before a new batch.
+        jobs.drive(self)?;
+        if self.budget_reached() {
+            eprintln!("the run is already complete ({} generation(s)); see `xnas report`", self.search.generation());
+        }
+        while !self.budget_reached() {
+            self.apply_reload()?;
+            let mut repair = self.experiment.search_repair();
+            let candidates = self.search.ask_with(&mut repair)?;
+            if let Some(error) = repair.error.take() {
+                eprintln!("warning: the script's repair failed, so invalid genomes were rejected instead:\n{error}");
+            }
+            if candidates.is_empty() {
+                eprintln!("the search space is exhausted: every genome has been proposed");
+                break;
+            }
+            let label = match self.experiment.budget() {
+                Budget::Generations(g) => format!("generation {}/{g}", candidates[0].generation + 1),
+                Budget::Evaluations(n) => format!(
+                    "generation {} ({}/{n} evaluations)",
+                    candidates[0].generation + 1,
+                    self.search.records().len()
+                ),
+            };
+            self.progress.generation(label, candidates.len());
+            let queued = self.dispatch(&candidates)?;
+            let submitted = queued.len();
+            jobs.queue(queued);
+            jobs.drive(self)?;
+            self.progress.finish();
+            self.summary.evaluated += candidates.len();
+            let outcome = self.finish_generation()?;
+            if jobs.streak().reached(submitted) {
+                let what = format!("every evaluation of generation {}", self.search.generation());
+                bail!(self.no_record_stop(&what, jobs.streak()));
+            }
+            if outcome == CallbackOutcome::Stop {
+                eprintln!("the script's on_generation callback asked to stop");
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn run_steady_state(&mut self, jobs: &mut Jobs) -> anyhow::Result<()> {
+        if !self.progress.is_shown() {
+            self.show_steady_progress();
+        }
+        jobs.drive(self)?;
+        if self.stopping {
+            eprintln!("the script's on_generation callback asked to stop");
+        }
+        Ok(())
+    }
+
+    /// The error that stops a run whose evaluations keep ending without a record: a setup
+    /// problem (missing data, bad config, broken install), not a property of the architectures.
+    fn no_record_stop(&self, what: &str, streak: &NoRecordStreak) -> String {
+        format!(
+            "{what} failed without a record, so the run stops (resume it once fixed). The first error:\n{}\n\
+             (children's logs: {})",
+            streak.first_error.clone().unwrap_or_default(),
+            self.summary.run_dir.join(LOG_FILE).display()
+        )
+    }
+
+    /// Queues candidates in the store (one transaction) and returns those to run; a candidate
+    /// whose genome was already trained under the same training configuration is completed at once.
+    fn dispatch(&mut self, candidates: &[Candidate]) -> anyhow::Result<Vec<Queued>> {
+        let new: Vec<NewEvaluation> = candidates
+            .iter()
+            .map(|c| {
+                Ok(NewEvaluation {
+                    candidate: c.id,
+                    genome: self
+                        .experiment
+                        .spec()
+                        .space
+                        .decode(&c.x)
+                        .map_err(|e| anyhow::anyhow!("candidate {}: {e}", c.id))?,
+                    parents: c.parents.clone(),
+                    generation: c.generation,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let ids = self.store.enqueue(&new, &self.training_hash, self.version)?;
+        let mut to_run = Vec::new();
+        for (n, id) in new.into_iter().zip(ids) {
+            let genome = n.genome.compact();
+            let Some(done) = self.store.find_done(&n.genome, &self.training_hash)? else {
+                to_run.push(Queued { id, candidate: n.candidate, genome, attempts: 0 });
+                continue;
+            };
+            self.store.reuse(id, done.id)?;
+            self.summary.reused += 1;
+            let record = done.record.expect("done evaluations have records");
+            let evaluation = self.score(id, &record)?;
+            self.report_line(id, &genome, &record, &evaluation, " (reused, not retrained)");
+            self.tell(n.candidate, evaluation)?;
+        }
+        Ok(to_run)
+    }
+
+    /// Tells the search one result; in steady-state, saves the state and closes a generation
+    /// when this result completes one.
+    fn tell(&mut self, candidate: u64, evaluation: Evaluation) -> anyhow::Result<()> {
+        if matches!(evaluation, Evaluation::Failed(_)) {
+            self.summary.failed += 1;
+        }
+        self.search.tell(vec![(candidate, evaluation)])?;
+        self.progress.inc();
+        if self.execution.scheduling == Scheduling::SteadyState {
+            self.checkpoint()?;
+            if self.search.generation() > self.saved_generation {
+                self.saved_generation = self.search.generation();
+                self.progress.handle().suspend(|| -> anyhow::Result<()> {
+                    if self.finish_generation()? == CallbackOutcome::Stop {
+                        self.stopping = true;
+                    }
+                    self.apply_reload()?;
+                    // A reload may have re-scored the population: keep the newest state newest.
+                    self.checkpoint()
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn checkpoint(&mut self) -> anyhow::Result<()> {
+        self.store.save_checkpoint(&serde_json::to_string(&self.search)?)?;
+        Ok(())
+    }
+
+    /// At a generation boundary: take a new script version if the watcher has one.
+    fn apply_reload(&mut self) -> anyhow::Result<()> {
+        let Some(watcher) = self.watcher.as_mut() else { return Ok(()) };
+        let reload = match watcher.poll() {
+            None => return Ok(()),
+            Some(Err(error)) => {
+                eprintln!("script edit rejected; the run keeps its last good version:\n{error}");
+                return Ok(());
+            }
+            Some(Ok(reload)) => reload,
+        };
+        self.experiment = reload.experiment;
+        self.version = save_version(&self.store, &self.experiment)?;
+        eprintln!("script reloaded (version {}): {}", self.version, describe(&reload.diff));
+        if reload.diff.needs_training() {
+            self.training_hash = self.experiment.training_hash();
+            eprintln!(
+                "training settings changed: candidates from now on are trained under the new settings \
+                 (records of the old ones are kept but not reused)"
+            );
+        }
+        if reload.diff.search_changed() {
+            self.search.reconfigure(self.experiment.spec())?;
+        }
+        if reload.diff.needs_rescoring() {
+            let n = self.rescore_archive()?;
+            eprintln!("re-scored {n} finished evaluation(s) with the new objectives, without retraining");
+        }
+        Ok(())
+    }
+
+    /// Scores every finished record with the current objectives, stores the scores under the
+    /// current script version, and hands them to the search.
+    fn rescore_archive(&mut self) -> anyhow::Result<usize> {
+        let by_candidate: HashMap<u64, (i64, MeasurementRecord)> = (self.store.evaluations(Some(EvalStatus::Done))?)
+            .into_iter()
+            .filter_map(|e| Some((e.candidate, (e.id, e.record?))))
+            .collect();
+        let mut scores = Vec::new();
+        let mut evaluations: HashMap<u64, Evaluation> = HashMap::new();
+        for (&candidate, (id, record)) in &by_candidate {
+            let result = self.experiment.score(record).map_err(|e| e.to_string());
+            evaluations.insert(
+                candidate,
+                match &result {
+                    Ok(v) => Evaluation::Objectives(v.clone()),
+                    Err(e) => Evaluation::Failed(e.clone()),
+                },
+            );
+            scores.push(Score { evaluation: *id, result });
+        }
+        self.store.save_scores(self.version, &scores)?;
+        self.search.rescore(|r| evaluations.get(&r.id).cloned())?;
+        Ok(scores.len())
+    }
+
+    /// Scores a record with the script's objectives and stores the scores.
+    fn score(&mut self, evaluation: i64, record: &MeasurementRecord) -> anyhow::Result<Evaluation> {
+        if record.status == RecordStatus::Failed {
+            return Ok(Evaluation::Failed(record.error.clone().unwrap_or_else(|| "training failed".into())));
+        }
+        let result = self.experiment.score(record).map_err(|e| e.to_string());
+        self.store.save_scores(self.version, &[Score { evaluation, result: result.clone() }])?;
+        Ok(match result {
+            Ok(v) => Evaluation::Objectives(v),
+            Err(e) => Evaluation::Failed(format!("scoring failed: {e}")),
+        })
+    }
+
+    fn report_line(&self, id: i64, genome: &str, record: &MeasurementRecord, evaluation: &Evaluation, note: &str) {
+        let names = self.experiment.objective_names();
+        self.progress.say(match evaluation {
+            Evaluation::Objectives(v) => {
+                let parts: Vec<String> = names.iter().zip(v).map(|(n, x)| format!("{n} {x:.4}")).collect();
+                format!("  #{id} {genome} {} ({:.1}s){note}", parts.join(", "), record.train_seconds)
+            }
+            Evaluation::Failed(reason) => format!("  #{id} {genome} FAILED: {reason}{note}"),
+        });
+    }
+
+    fn finish_generation(&mut self) -> anyhow::Result<CallbackOutcome> {
+        let population = self.search.population();
+        let front: Vec<&Member> = population.iter().filter(|m| m.on_front()).collect();
+        let points: Vec<Vec<f64>> = front.iter().map(|m| m.objectives.clone()).collect();
+        let hypervolume = self.experiment.hypervolume(&points).ok();
+        let ids: Vec<u64> = population.iter().map(|m| m.id).collect();
+        let state = serde_json::to_string(&self.search)?;
+        let generation = self.search.generation();
+        self.store.save_generation(&NewGeneration {
+            generation,
+            population: &ids,
+            search_state: &state,
+            script_version: self.version,
+            hypervolume,
+        })?;
+        self.summary.hypervolume = hypervolume;
+        let failed = self.search.records().iter().filter(|r| matches!(r.status, xnas_moo::Status::Failed(_))).count();
+        eprintln!(
+            "generation {generation} saved: {} in the population, {} on the front, hypervolume {}, {failed} failed so far",
+            ids.len(),
+            front.len(),
+            hypervolume.map_or("n/a".into(), |v| format!("{v:.4}"))
+        );
+        let genomes: HashMap<u64, &[f64]> = self.search.records().iter().map(|r| (r.id, r.x.as_slice())).collect();
+        let stats_of = |m: &Member| {
+            let genome = genomes.get(&m.id).and_then(|x| self.experiment.spec().space.decode(x).ok());
+            MemberStats {
+                id: m.id,
+                genome: genome.map(|g| g.arch_string()).unwrap_or_default(),
+                compact: genome.map(|g| g.compact()).unwrap_or_default(),
+                objectives: m.objectives.clone(),
+                rank: m.rank,
+            }
+        };
+        let stats = GenerationStats {
+            generation,
+            evaluations: self.search.records().len(),
+            failed,
+            hypervolume,
+            objectives: self.experiment.objective_names().iter().map(|s| s.to_string()).collect(),
+            population: population.iter().map(stats_of).collect(),
+            front: front.iter().copied().map(stats_of).collect(),
+            elapsed_seconds: self.started.elapsed().as_secs_f64(),
+        };
+        match self.experiment.on_generation(&stats) {
+            Ok(outcome) => Ok(outcome),
+            Err(error) => {
+                eprintln!("warning: the script's on_generation callback failed (the run goes on):\n{error}");
+                Ok(CallbackOutcome::Continue)
+            }
+        }
+    }
+
+    fn job_config(&self) -> EvalConfig {
+        let mut config = self.experiment.eval_config().clone();
+        if let Some(device) = &self.device {
+            config.device = device.clone();
+        }
+        config
+    }
+}
+
+impl Work for Runner {
+    /// Steady-state breeds one child from the population as it is now; generational runs add
+    /// nothing while a batch runs.
+    fn refill(&mut self) -> anyhow::Result<Option<Vec<Queued>>> {
+        if self.execution.scheduling == Scheduling::Generational
+            || self.exhausted
+            || self.stopping
+            || self.search.records().len() as u64 >= self.evaluation_budget()
+        {
+            return Ok(None);
+        }
+        let mut repair = self.experiment.search_repair();
+        let candidate = self.search.ask_one_with(&mut repair)?;
+        if let Some(error) = repair.error.take() {
+            self.progress.say(format!(
+                "warning: the script's repair failed, so invalid genomes were rejected instead:\n{error}"
+            ));
+        }
+        let Some(candidate) = candidate else {
+            self.progress.say("the search space is exhausted: every genome has been proposed".into());
+            self.exhausted = true;
+            return Ok(None);
+        };
+        self.checkpoint()?;
+        self.summary.evaluated += 1;
+        Ok(Some(self.dispatch(&[candidate])?))
+    }
+
+    fn job(&mut self, queued: &Queued) -> anyhow::Result<Job> {
+        let label = match self.execution.executor {
+            ExecutorKind::Local => "local",
+            ExecutorKind::Ray => "ray",
+        };
+        self.store.mark_running(queued.id, label)?;
+        Ok(Job { id: queued.id as u64, genome: queued.genome.clone(), config: self.job_config(), threads: None })
+    }
+
+    fn notice(&mut self, event: ExecEvent) -> anyhow::Result<()> {
+        match event {
+            ExecEvent::Started { job, worker } => self.store.set_worker(job as i64, &worker)?,
+            ExecEvent::Progress { job, progress } => self.progress.job(job, progress),
+            ExecEvent::Warning(message) => self.progress.say(format!("warning: {message}")),
+            ExecEvent::Finished { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn settled(&mut self, settled: Settled, streak: &NoRecordStreak) -> anyhow::Result<()> {
+        let max_attempts = self.execution.max_attempts;
+        match settled {
+            Settled::Record(queued, record) => {
+                self.progress.job_done(queued.id as u64);
+                self.store.finish(queued.id, &record)?;
+                self.summary.trained += 1;
+                let evaluation = self.score(queued.id, &record)?;
+                self.report_line(queued.id, &queued.genome, &record, &evaluation, "");
+                self.tell(queued.candidate, evaluation)?;
+            }
+            Settled::Retry { queued, outcome, message } => {
+                self.progress.job_done(queued.id as u64);
+                self.store.retry(queued.id, outcome, &message)?;
+                self.summary.retried += 1;
+                self.progress.say(format!(
+                    "  #{} {} attempt {} {}: {}; trying again ({} of at most {max_attempts})",
+                    queued.id,
+                    queued.genome,
+                    queued.attempts,
+                    if outcome == AttemptOutcome::Lost { "was lost" } else { "failed" },
+                    last_line(&message),
+                    queued.attempts + 1,
+                ));
+            }
+            Settled::GaveUp { queued, outcome, message } => {
+                self.progress.job_done(queued.id as u64);
+                self.store.fail_attempt(queued.id, outcome, &message)?;
+                self.progress.say(format!(
+                    "  #{} {} FAILED after {} attempt(s): {}",
+                    queued.id,
+                    queued.genome,
+                    queued.attempts,
+                    last_line(&message)
+                ));
+                self.tell(queued.candidate, Evaluation::Failed(message))?;
+            }
+        }
+        let patience = self.experiment.spec().search.population.max(self.slots);
+        if self.execution.scheduling == Scheduling::SteadyState && streak.reached(patience) {
+            bail!(self.no_record_stop(&format!("{} evaluations in a row", streak.in_a_row), streak));
+        }
+        Ok(())
+    }
+}
+
+fn last_line(message: &str) -> &str {
+    message.lines().last().unwrap_or("")
+}
+
+fn describe(diff: &ExperimentDiff) -> String {
+    if diff.is_empty() {
+        return "no setting changed".into();
+    }
+    let mut parts: Vec<String> = diff.changes.iter().map(|c| format!("{}: {} → {}", c.key, c.old, c.new)).collect();
+    if parts.is_empty() && diff.sources_changed {
+        parts.push("function bodies changed".into());
+    }
+    parts.join("; ")
+}
