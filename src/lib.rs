@@ -4,19 +4,27 @@
 //! accuracy and introspectability (how far apart a network's per-class mean activations are) —
 //! and makes every experiment a script.
 //!
-//! The crate is a thin layer over pure-Rust workspace crates, re-exported here:
+//! The library, top layer first (each module may use those below it, never one above;
+//! `docs/architecture.md` is the map, and `tests/integration/layers.rs` checks the order):
 //!
 //! | module | what |
 //! |---|---|
-//! | [`space`] | NAS-Bench-201 genomes, arch strings, validity, isomorphism, parameter/FLOP counts |
-//! | [`moo`] | NSGA-II machinery: dominance, sorting, crowding, operators, ask/tell |
-//! | [`hv`] | exact hypervolume |
-//! | [`wordnet`] | WordNet 3.0 reader and path similarity |
-//! | [`datasets`] | readers for IDX, CIFAR-10 and ImageNet16 files |
+//! | [`run`] | the search loop behind `xnas run` / `xnas resume`: scheduling, retries, hot reload |
+//! | [`script`] | experiment scripts: the Rhai engine, its API, the experiment spec, checks, reload |
+//! | [`exec`] | executors: child processes on this machine, Ray tasks on a cluster |
+//! | [`store`] | the SQLite run store |
+//! | [`report`] | tables and SVG figures of a run |
+//! | [`evaluate`] | genome + config → measurement record; saved models; fine-tuning (torch) |
+//! | [`train`] | appendix B's training recipe (the loop needs torch) |
+//! | [`nn`] | the NAS-Bench-201 network in libtorch, with activation taps (torch) |
+//! | [`data`] | datasets on the device (torch) |
+//! | [`record`] | the measurement record and the training configuration |
+//! | [`introspect`] | introspectability: scores of a record, the tap consumer, class-mean streaming |
 //!
-//! and its own modules: [`record`] (the measurement record), [`introspect`] (scores of a record),
-//! and — with the default `torch` feature — [`nn`] (the network), [`data`] (datasets on the device),
-//! [`train`] and [`evaluate`] (train and measure one architecture).
+//! and the pure workspace crates, re-exported: [`space`] (NAS-Bench-201 genomes, validity,
+//! isomorphism, cost), [`moo`] (NSGA-II machinery), [`hv`] (exact hypervolume), [`wordnet`]
+//! (WordNet 3.0, path similarity), [`datasets`] (IDX, CIFAR-10 and ImageNet16 readers).
+//! The command line (`src/cli`) is the binary's, not the library's.
 
 pub use xnas_datasets as datasets;
 pub use xnas_hv as hv;
@@ -24,19 +32,30 @@ pub use xnas_moo as moo;
 pub use xnas_space as space;
 pub use xnas_wordnet as wordnet;
 
-pub mod cli;
-pub mod exec;
-pub mod introspect;
-pub mod record;
-pub mod report;
+// The orchestration half: a search, its scripts, where its jobs run, what it keeps and shows.
 pub mod run;
+
 pub mod script;
+
+pub mod exec;
+
 pub mod store;
+
+pub mod report;
+
+// The measuring half: one architecture trained and measured (libtorch behind the `torch` feature).
+#[cfg(feature = "torch")]
+pub mod evaluate;
+
 pub mod train;
 
 #[cfg(feature = "torch")]
-pub mod data;
-#[cfg(feature = "torch")]
-pub mod evaluate;
-#[cfg(feature = "torch")]
 pub mod nn;
+
+#[cfg(feature = "torch")]
+pub mod data;
+
+// The contract between the halves, and the scores computed from it.
+pub mod record;
+
+pub mod introspect;

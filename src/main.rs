@@ -1,6 +1,10 @@
-//! The `xnas` command line: one subcommand per file under `src/cli/`.
+//! The `xnas` command line: one subcommand per file under `src/cli/`, over the `xnas` library.
+//! clap and anyhow live here only; the library takes plain values and returns typed errors.
+
+mod cli;
+
 use clap::Parser;
-use xnas::cli::{Cli, Command};
+use cli::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -9,7 +13,7 @@ fn main() -> std::process::ExitCode {
     if !matches!(cli.command, Command::Run(_) | Command::Resume(_)) {
         restore_default_sigpipe();
     }
-    match xnas::cli::run(cli) {
+    match cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

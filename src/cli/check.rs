@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::script;
+use xnas::script;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {

@@ -7,8 +7,8 @@ use clap::Args;
 use xnas_datasets::DatasetName;
 use xnas_space::Genome;
 
-use crate::introspect::{ClassGrouping, TapSet};
-use crate::record::EvalConfig;
+use xnas::introspect::{ClassGrouping, TapSet};
+use xnas::record::EvalConfig;
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -134,8 +134,8 @@ impl EvalArgs {
 
 #[cfg(feature = "torch")]
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    use crate::evaluate::{evaluate_model, load_dataset, save_model};
-    use crate::introspect::PairWeights;
+    use xnas::evaluate::{evaluate_model, load_dataset, save_model};
+    use xnas::introspect::PairWeights;
 
     let genome: Genome = args.arch.parse().context("reading ARCH")?;
     let mut config = args.config()?;
@@ -184,7 +184,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         println!("{}", record.summary());
     }
     anyhow::ensure!(!write_failed, "the evaluation finished but its output could not be written (the record is above)");
-    if record.status == crate::record::Status::Failed {
+    if record.status == xnas::record::Status::Failed {
         anyhow::bail!("the evaluation failed: {}", record.error.as_deref().unwrap_or("unknown error"));
     }
     Ok(())
@@ -211,8 +211,8 @@ impl EvalBar {
         EvalBar(bar)
     }
 
-    pub fn update(&self, event: crate::evaluate::EvalProgress) {
-        use crate::evaluate::EvalProgress;
+    pub fn update(&self, event: xnas::evaluate::EvalProgress) {
+        use xnas::evaluate::EvalProgress;
         let bar = &self.0;
         match event {
             EvalProgress::Training(p) => {

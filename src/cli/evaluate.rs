@@ -7,7 +7,7 @@ use std::io::Read;
 use anyhow::Context;
 use clap::Args;
 
-use crate::exec::Job;
+use xnas::exec::Job;
 
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {}
@@ -16,8 +16,8 @@ pub struct EvaluateArgs {}
 pub fn run(_args: EvaluateArgs) -> anyhow::Result<()> {
     use std::time::{Duration, Instant};
 
-    use crate::evaluate::{evaluate_config, EvalProgress};
-    use crate::exec::{JobProgress, PROGRESS_PREFIX};
+    use xnas::evaluate::{evaluate_config, EvalProgress};
+    use xnas::exec::{JobProgress, PROGRESS_PREFIX};
 
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).context("reading the job from stdin")?;

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::introspect::{
+use xnas::introspect::{
     confusion_diagnostic, introspectability, weighted_introspectability, wordnet_introspectability, PairWeights,
 };
-use crate::record::MeasurementRecord;
+use xnas::record::MeasurementRecord;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {

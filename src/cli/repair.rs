@@ -38,9 +38,9 @@ pub struct RepairArgs {
 pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     use anyhow::Context;
 
-    use crate::evaluate::finetune::{finetune, FinetuneConfig};
-    use crate::evaluate::{load_dataset, read_saved_record};
-    use crate::introspect::PairWeights;
+    use xnas::evaluate::finetune::{finetune, FinetuneConfig};
+    use xnas::evaluate::{load_dataset, read_saved_record};
+    use xnas::introspect::PairWeights;
 
     anyhow::ensure!(
         !args.pairs.is_empty() || args.omega.is_some(),

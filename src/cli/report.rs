@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::Args;
 use xnas_moo::Direction;
 
-use crate::report::{write_report, ReportInput, ReportPoint};
-use crate::script::ExperimentSpec;
-use crate::store::{EvalStatus, Store};
+use xnas::report::{write_report, ReportInput, ReportPoint};
+use xnas::script::ExperimentSpec;
+use xnas::store::{EvalStatus, Store};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {

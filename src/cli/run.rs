@@ -5,10 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use crate::run::{
-    default_run_dir, resume, start, ExecutionOverrides, ExecutorKind, RunOptions, RunSummary, Scheduling,
-};
-use crate::script::parse_override;
+use xnas::run::{default_run_dir, resume, start, ExecutionOverrides, ExecutorKind, RunOptions, RunSummary, Scheduling};
+use xnas::script::parse_override;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -162,7 +160,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         (Some(dir), _) => dir.clone(),
         (None, Some(name)) => default_run_dir(name),
         (None, None) => {
-            let mut experiment = crate::script::compile_file(&args.script)?;
+            let mut experiment = xnas::script::compile_file(&args.script)?;
             experiment.apply_overrides(&overrides)?;
             default_run_dir(experiment.name())
         }
