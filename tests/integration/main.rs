@@ -2,6 +2,7 @@
 //! Tests that train need libtorch and are compiled only with the `torch` feature (the default).
 
 mod examples;
+mod layers;
 #[cfg(feature = "torch")]
 mod network;
 #[cfg(feature = "torch")]
