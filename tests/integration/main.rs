@@ -12,6 +12,7 @@ mod ray;
 #[cfg(feature = "torch")]
 mod run;
 mod script;
+mod stdlib;
 mod store;
 #[cfg(feature = "torch")]
 mod training;
