@@ -175,7 +175,7 @@ pub fn discover_motifs(
             });
         }
     }
-    scored.sort_by(|a, b| a.pattern.cmp(&b.pattern));
+    scored.sort_by_key(|s| s.pattern);
 
     let objectives: Vec<[f64; 3]> = scored.iter().map(|s| [s.rho.abs(), s.support as f64, s.size as f64]).collect();
     let ranks = pareto_ranks_directed(&objectives, &[Direction::Maximise; 3])

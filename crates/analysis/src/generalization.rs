@@ -49,3 +49,48 @@ pub fn spearman_table(
     }
     Ok(cells)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generalization_error_is_train_minus_validation() {
+        let error = generalization_error(&[0.99, 0.95, 0.90], &[0.90, 0.91, 0.89]).unwrap();
+        let expected = [0.09, 0.04, 0.01];
+        assert!(error.iter().zip(expected).all(|(e, x)| (e - x).abs() < 1e-12), "{error:?}");
+        assert!(matches!(generalization_error(&[0.9], &[0.8, 0.7]), Err(AnalysisError::LengthMismatch { .. })));
+        assert!(matches!(generalization_error(&[f64::NAN], &[0.8]), Err(AnalysisError::NotFinite { .. })));
+    }
+
+    #[test]
+    fn table_of_every_quantity_against_every_axis() {
+        let accuracy = [0.80, 0.85, 0.90, 0.95];
+        let introspectability = [0.40, 0.30, 0.35, 0.10];
+        let error = [0.01, 0.02, 0.03, 0.05];
+        let params = [1e5, 1e5, 1e5, 1e5];
+        let table = spearman_table(
+            &[("generalization error", &error), ("parameters", &params)],
+            &[("accuracy", &accuracy), ("introspectability", &introspectability)],
+        )
+        .unwrap();
+        let names: Vec<(&str, &str)> = table.iter().map(|c| (c.quantity.as_str(), c.axis.as_str())).collect();
+        assert_eq!(
+            names,
+            [
+                ("generalization error", "accuracy"),
+                ("generalization error", "introspectability"),
+                ("parameters", "accuracy"),
+                ("parameters", "introspectability"),
+            ]
+        );
+        assert_eq!(table[0].spearman.unwrap().coefficient, 1.0);
+        // Ranks of introspectability: 4, 2, 3, 1 against 1, 2, 3, 4: ρ = 1 − 6·(9+0+0+9)/(4·15) = −0.8.
+        assert!((table[1].spearman.unwrap().coefficient + 0.8).abs() < 1e-12);
+        assert_eq!((table[2].spearman, table[3].spearman), (None, None));
+        assert!(matches!(
+            spearman_table(&[("e", &error[..3])], &[("accuracy", &accuracy)]),
+            Err(AnalysisError::LengthMismatch { .. })
+        ));
+    }
+}

@@ -31,3 +31,25 @@ pub fn per_generation(generations: &[u64], values: &[f64]) -> Result<Vec<Generat
         .map(|(generation, group)| Ok(GenerationSummary { generation, summary: summarize(&group)? }))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_by_generation_in_order() {
+        let generations = [2, 0, 0, 1, 0, 1];
+        let values = [0.7, 0.1, 0.3, 0.4, 0.2, 0.6];
+        let rows = per_generation(&generations, &values).unwrap();
+        let layout: Vec<(u64, usize, f64, f64)> =
+            rows.iter().map(|r| (r.generation, r.summary.n, r.summary.median, r.summary.max)).collect();
+        assert_eq!(layout, [(0, 3, 0.2, 0.3), (1, 2, 0.5, 0.6), (2, 1, 0.7, 0.7)]);
+        assert!((rows[0].summary.mean - 0.2).abs() < 1e-15);
+        // SciPy: t.interval(0.95, 2, loc=0.2, scale=sem([0.1, 0.2, 0.3])) = (-0.048413771, 0.448413771).
+        let ci = rows[0].summary.ci95.unwrap();
+        assert!((ci.low + 0.04841377118).abs() < 1e-9 && (ci.high - 0.44841377118).abs() < 1e-9, "{ci:?}");
+        assert_eq!(rows[2].summary.ci95, None);
+        assert!(matches!(per_generation(&[0], &[1.0, 2.0]), Err(AnalysisError::LengthMismatch { .. })));
+        assert!(matches!(per_generation(&[], &[]), Err(AnalysisError::Empty { .. })));
+    }
+}

@@ -63,7 +63,8 @@ fn intervals_and_medians_match_scipy_on_fixed_numbers() {
             (-4.353102368087347, 8.353102368087347),
             (-29.828370581435763, 33.82837058143576),
             2.0,
-            0.7071067811865476,
+            // SciPy's 0.7071067811865476.
+            std::f64::consts::FRAC_1_SQRT_2,
         ),
     ] {
         let interval = mean_confidence_interval(sample, 0.95).unwrap();
