@@ -9,7 +9,8 @@
 #      when apt-get is available and we are root (otherwise it says what is missing).
 #   2. A project-local virtual environment .venv with PyPI's torch==2.11.0: the libtorch that
 #      tch 0.24 binds. Nothing is installed system-wide.
-#   3. With --ray: ray==2.60.0 from PyPI into the same venv (about 285 MB, ten seconds).
+#   3. SciPy into the same venv, for the tests that check statistics against it.
+#   4. With --ray: ray==2.60.0 from PyPI into the same venv (about 285 MB, ten seconds).
 # The environment it prints makes cargo build torch-sys against that libtorch (LIBTORCH_USE_PYTORCH=1
 # with the venv's python first on PATH); build.rs gives the binary an rpath to it, so the built
 # `xnas` runs without LD_LIBRARY_PATH.
@@ -54,6 +55,12 @@ if ! torch_ok; then
   "$venv/bin/pip" install -q --upgrade pip >&2
   "$venv/bin/pip" install -q "torch==$torch_version" numpy >&2
   torch_ok || { log "torch==$torch_version did not install into $venv"; exit 1; }
+fi
+
+# SciPy: the statistics of crates/analysis are tested against it (a few seconds, about 40 MB).
+if ! "$venv/bin/python" -c "import scipy" 2>/dev/null; then
+  log "installing scipy into $venv (the analysis tests compare against it)"
+  "$venv/bin/pip" install -q scipy >&2 || log "scipy did not install; the live SciPy comparison will be skipped"
 fi
 
 ray_ok() {
