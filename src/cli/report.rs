@@ -1,15 +1,12 @@
 //! `xnas report RUN_DIR` and `xnas status RUN_DIR`: read a run's store (also while it runs) and
 //! write the report files, or print where the run stands.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use xnas_moo::Direction;
 
-use xnas::report::{write_report, ReportInput, ReportPoint};
-use xnas::script::ExperimentSpec;
+use xnas::report::{write_report, ReportPoint};
 use xnas::store::{EvalStatus, Store};
 
 #[derive(Debug, Args)]
@@ -27,69 +24,8 @@ pub struct StatusArgs {
     pub run_dir: PathBuf,
 }
 
-/// Everything a report shows, read from a run's store with its latest script version's scores.
-pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
-    let store = Store::open(run_dir)?;
-    let info = store.run()?;
-    let version = store.latest_script_version()?.context("the run has no script version yet")?;
-    let spec: ExperimentSpec = serde_json::from_value(version.config.clone())
-        .context("reading the experiment settings stored with the latest script version")?;
-    let scores: HashMap<i64, Vec<f64>> =
-        store.scores(version.id)?.into_iter().filter_map(|s| s.result.ok().map(|v| (s.evaluation, v))).collect();
-    let mut points = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for e in store.evaluations(Some(EvalStatus::Done))? {
-        let Some(record) = e.record else { continue };
-        // A reused evaluation repeats an earlier one: show each trained network once.
-        let origin = e.reused_from.unwrap_or(e.id);
-        if !seen.insert(origin) {
-            continue;
-        }
-        points.push(ReportPoint {
-            id: e.candidate,
-            genome: e.genome.compact(),
-            arch: e.genome.arch_string(),
-            // Candidates of the initial population are born in generation 1, as saved generations count.
-            generation: e.generation + 1,
-            accuracy: record.val_accuracy,
-            introspectability: record.introspectability,
-            objectives: scores.get(&e.id).or_else(|| scores.get(&origin)).cloned(),
-            params: record.params,
-            flops: record.flops,
-        });
-    }
-    let directions = spec.directions();
-    let scored: Vec<usize> = (0..points.len()).filter(|&i| points[i].objectives.is_some()).collect();
-    let objective_rows: Vec<&Vec<f64>> = scored.iter().map(|&i| points[i].objectives.as_ref().unwrap()).collect();
-    let ranks = xnas_moo::pareto_ranks_directed(&objective_rows, &directions).unwrap_or_default();
-    let front: Vec<usize> = scored.iter().zip(&ranks).filter(|(_, &r)| r == 0).map(|(&i, _)| i).collect();
-    let versions: HashMap<i64, HashMap<u64, f64>> = store
-        .script_versions()?
-        .iter()
-        .map(|v| Ok((v.id, store.hypervolumes(v.id)?.into_iter().collect())))
-        .collect::<anyhow::Result<_>>()?;
-    let hypervolume_per_generation = store
-        .generations()?
-        .iter()
-        .filter_map(|g| {
-            versions.get(&g.script_version).and_then(|m| m.get(&g.generation)).map(|&hv| (g.generation, hv))
-        })
-        .collect();
-    Ok(ReportInput {
-        run_name: info.name,
-        dataset: spec.dataset.name.to_string(),
-        num_classes: spec.dataset.name.num_classes(),
-        objective_names: spec.objectives.iter().map(|o| o.name.clone()).collect(),
-        maximise: directions.iter().map(|d| *d == Direction::Maximise).collect(),
-        reference_point: spec.reference_point.clone(),
-        points,
-        front,
-        hypervolume_per_generation,
-    })
-}
-
 pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
-    let input = report_input(&args.run_dir)?;
+    let input = xnas::run::report_input(&args.run_dir)?;
     let out = args.out.unwrap_or_else(|| args.run_dir.join("report"));
     let written = write_report(&input, &out).with_context(|| format!("writing the report to {}", out.display()))?;
     for path in &written {
@@ -136,7 +72,7 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
             e.attempt
         );
     }
-    let input = report_input(&args.run_dir)?;
+    let input = xnas::run::report_input(&args.run_dir)?;
     println!("generations saved: {}", generations.len());
     for (g, hv) in &input.hypervolume_per_generation {
         println!("  generation {g:>3}: hypervolume {hv:.4}");

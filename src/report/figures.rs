@@ -85,43 +85,66 @@ pub fn front_svg(input: &ReportInput) -> String {
     svg
 }
 
-/// Hypervolume of the archive's front after each generation.
+/// Hypervolume after each generation: of the archive in the report axes (accuracy and
+/// introspectability from (1/N_C, 0)) and, where the search's objectives differ, the search's own.
 pub fn hypervolume_svg(input: &ReportInput) -> String {
+    let archive = input.archive_hypervolume_per_generation();
+    let search: Vec<(u64, f64)> =
+        input.hypervolume_per_generation.iter().copied().filter(|p| p.1.is_finite()).collect();
+    let same = archive.len() == search.len() && archive.iter().zip(&search).all(|(a, b)| (a.1 - b.1).abs() < 1e-12);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let data: Vec<(f64, f64)> = input
-            .hypervolume_per_generation
-            .iter()
-            .map(|&(g, hv)| (g as f64, hv))
-            .filter(|p| p.1.is_finite())
-            .collect();
-        let (x_range, mut y_range) = ranges(data.iter().copied());
+        let all = archive.iter().chain(if same { [].iter() } else { search.iter() });
+        let (_, mut y_range) = ranges(all.clone().map(|&(g, hv)| (g as f64, hv)));
         y_range.start = y_range.start.min(0.0);
+        let first = all.clone().map(|p| p.0).min().unwrap_or(0) as i64;
+        let last = all.map(|p| p.0).max().unwrap_or(1) as i64;
         let mut chart = ChartBuilder::on(&root)
             .caption(format!("Hypervolume per generation — {}", input.run_name), ("sans-serif", 22))
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(60)
-            .build_cartesian_2d(x_range, y_range)
+            .build_cartesian_2d((first - 1)..(last + 1), y_range)
             .expect("chart");
+        // Integer generations only, and the axis padded so no line sits on the frame.
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
             .x_desc("generation")
             .y_desc("hypervolume")
+            .x_labels((last - first + 3) as usize)
+            .x_label_formatter(&|g| if *g < first || *g > last { String::new() } else { g.to_string() })
             .draw()
             .expect("mesh");
-        chart.draw_series(LineSeries::new(data.clone(), RGBColor(70, 130, 180).stroke_width(2))).expect("line");
-        chart.draw_series(data.iter().map(|&p| Circle::new(p, 4, RGBColor(70, 130, 180).filled()))).expect("dots");
+        let mut series = vec![(archive, RGBColor(70, 130, 180), "archive, accuracy × introspectability")];
+        if !same && !search.is_empty() {
+            series.push((search, RGBColor(200, 120, 40), "the search's objectives"));
+        }
+        for (data, colour, label) in series {
+            let data: Vec<(i64, f64)> = data.iter().map(|&(g, hv)| (g as i64, hv)).collect();
+            chart
+                .draw_series(LineSeries::new(data.clone(), colour.stroke_width(2)))
+                .expect("line")
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
+            chart.draw_series(data.iter().map(|&p| Circle::new(p, 4, colour.filled()))).expect("dots");
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()
+            .expect("legend");
         root.present().expect("svg");
     }
     svg
 }
 
 /// Axis ranges covering the points with a margin; a degenerate range is widened.
-fn ranges(points: impl Iterator<Item = (f64, f64)>) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+pub(super) fn ranges(points: impl Iterator<Item = (f64, f64)>) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
     for (x, y) in points {
         x0 = x0.min(x);

@@ -1,10 +1,17 @@
 //! Reports of a search: the Pareto front (CSV, and SVG with the hypervolume region shaded as in
 //! the paper's figure 2), Table 1's population statistics (CSV and Markdown), hypervolume per
-//! generation (SVG), and an `index.html` that shows them together.
+//! generation (SVG), what the search found ([`analyses`]: operators, motifs, phylogeny, evolution)
+//! and an `index.html` that shows them together.
+//!
+//! Table 1 and the analyses work in the *report axes*, validation accuracy and introspectability
+//! (eq. 1) from the records, over every evaluation finished so far (the archive), whatever the
+//! search's own objectives: a single-objective run and a multi-objective one are compared in the
+//! same plane from the same reference point (1/N_C, 0), as the paper's Table 1 and Figure 2 do.
 //!
 //! The input is plain data ([`ReportInput`]) so that the figures can be tested and produced from
 //! any source; `xnas report` fills it from a run's store.
 
+pub mod analyses;
 mod figures;
 
 use std::fmt::Write as _;
@@ -27,6 +34,21 @@ pub struct ReportPoint {
     pub objectives: Option<Vec<f64>>,
     pub params: u64,
     pub flops: u64,
+    /// Training throughput (App. J's training speed).
+    pub train_images_per_second: f64,
+}
+
+/// One candidate's place in the genealogy, reused evaluations included (the phylogeny needs
+/// every ancestor even when its record was taken from an earlier evaluation).
+#[derive(Debug, Clone, Serialize)]
+pub struct LineageRow {
+    pub id: u64,
+    pub genome: String,
+    /// As in [`ReportPoint::generation`].
+    pub generation: u64,
+    pub parents: Vec<u64>,
+    pub accuracy: Option<f64>,
+    pub introspectability: Option<f64>,
 }
 
 /// Everything a report shows.
@@ -44,8 +66,44 @@ pub struct ReportInput {
     pub points: Vec<ReportPoint>,
     /// Indices into `points` of the non-dominated set.
     pub front: Vec<usize>,
-    /// Hypervolume of the archive's front after each generation.
+    /// The search's own hypervolume after each generation (search objectives, as stored).
     pub hypervolume_per_generation: Vec<(u64, f64)>,
+    /// Every candidate's lineage and report axes.
+    pub lineage: Vec<LineageRow>,
+    /// Each saved generation's population (candidate ids).
+    pub populations: Vec<(u64, Vec<u64>)>,
+}
+
+impl ReportInput {
+    /// The report axes' reference point: chance accuracy and zero introspectability.
+    pub fn report_reference(&self) -> [f64; 2] {
+        [1.0 / self.num_classes.max(1) as f64, 0.0]
+    }
+
+    /// Hypervolume in the report axes of every evaluation born up to `generation` (all of them
+    /// with `None`): the archive's non-dominated set, not the crowding-truncated population.
+    pub fn archive_hypervolume(&self, generation: Option<u64>) -> Option<f64> {
+        let points: Vec<[f64; 2]> = self
+            .points
+            .iter()
+            .filter(|p| generation.is_none_or(|g| p.generation <= g))
+            .filter_map(|p| Some([p.accuracy?, p.introspectability?]))
+            .filter(|p| p.iter().all(|v| v.is_finite()))
+            .collect();
+        if points.is_empty() {
+            return None;
+        }
+        xnas_hv::hypervolume_max(&points, &self.report_reference()).ok()
+    }
+
+    /// [`Self::archive_hypervolume`] after each saved generation.
+    pub fn archive_hypervolume_per_generation(&self) -> Vec<(u64, f64)> {
+        let mut generations: Vec<u64> = self.points.iter().map(|p| p.generation).collect();
+        generations.extend(self.hypervolume_per_generation.iter().map(|&(g, _)| g));
+        generations.sort_unstable();
+        generations.dedup();
+        generations.into_iter().filter_map(|g| Some((g, self.archive_hypervolume(Some(g))?))).collect()
+    }
 }
 
 /// Table 1 of the paper for one run.
@@ -57,7 +115,10 @@ pub struct Table1 {
     pub median_accuracy: Option<f64>,
     pub max_introspectability: Option<f64>,
     pub median_introspectability: Option<f64>,
+    /// In the report axes over the whole archive, from (1/N_C, 0).
     pub hypervolume: Option<f64>,
+    /// The search's own hypervolume at its last generation (its objectives and reference point).
+    pub search_hypervolume: Option<f64>,
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -82,7 +143,8 @@ impl Table1 {
             median_accuracy: median(acc.clone()),
             max_introspectability: max(&intro),
             median_introspectability: median(intro.clone()),
-            hypervolume: input.hypervolume_per_generation.last().map(|&(_, hv)| hv),
+            hypervolume: input.archive_hypervolume(None),
+            search_hypervolume: input.hypervolume_per_generation.last().map(|&(_, hv)| hv),
         }
     }
 
@@ -106,14 +168,15 @@ impl Table1 {
     pub fn csv(&self) -> String {
         let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v}"));
         format!(
-            "generations,evaluated,max_accuracy,median_accuracy,max_introspectability,median_introspectability,hypervolume\n{},{},{},{},{},{},{}\n",
+            "generations,evaluated,max_accuracy,median_accuracy,max_introspectability,median_introspectability,hypervolume,search_hypervolume\n{},{},{},{},{},{},{},{}\n",
             self.generations,
             self.evaluated,
             f(self.max_accuracy),
             f(self.median_accuracy),
             f(self.max_introspectability),
             f(self.median_introspectability),
-            f(self.hypervolume)
+            f(self.hypervolume),
+            f(self.search_hypervolume)
         )
     }
 }
@@ -145,14 +208,16 @@ pub fn front_csv(input: &ReportInput) -> String {
 pub fn write_report(input: &ReportInput, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let table = Table1::from_input(input);
-    let files = [
-        ("front.csv", front_csv(input)),
-        ("front.svg", front_svg(input)),
-        ("hypervolume.svg", hypervolume_svg(input)),
-        ("table1.csv", table.csv()),
-        ("table1.md", table.markdown(&input.run_name, &input.dataset)),
-        ("index.html", index_html(input, &table)),
+    let found = analyses::analyse(input);
+    let mut files: Vec<(String, String)> = vec![
+        ("front.csv".into(), front_csv(input)),
+        ("front.svg".into(), front_svg(input)),
+        ("hypervolume.svg".into(), hypervolume_svg(input)),
+        ("table1.csv".into(), table.csv()),
+        ("table1.md".into(), table.markdown(&input.run_name, &input.dataset)),
+        ("index.html".into(), index_html(input, &table, &found.html)),
     ];
+    files.extend(found.files);
     let mut written = Vec::new();
     for (name, text) in files {
         let path = dir.join(name);
@@ -166,7 +231,7 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-fn index_html(input: &ReportInput, table: &Table1) -> String {
+fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
     let mut rows = String::new();
     let mut front: Vec<&ReportPoint> = input.front.iter().map(|&i| &input.points[i]).collect();
     front.sort_by(|a, b| b.accuracy.unwrap_or(0.0).total_cmp(&a.accuracy.unwrap_or(0.0)));
@@ -190,8 +255,9 @@ fn index_html(input: &ReportInput, table: &Table1) -> String {
 <h1>xnas report: {name}</h1>
 <p>Dataset {dataset}, {evaluated} architectures evaluated over {generations} generation(s). Files: <a href="front.csv">front.csv</a>, <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
 <h2>Table 1</h2>
-<table><tr><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Hypervolume</th></tr>
-<tr><td>{maxacc}</td><td>{medacc}</td><td>{maxin}</td><td>{medin}</td><td>{hv}</td></tr></table>
+<p>Over every evaluated architecture; hypervolume of the archive in (accuracy, introspectability) from ({refacc:.3}, 0), and the search's own at its last generation.</p>
+<table><tr><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Hypervolume</th><th>Search's hypervolume</th></tr>
+<tr><td>{maxacc}</td><td>{medacc}</td><td>{maxin}</td><td>{medin}</td><td>{hv}</td><td>{shv}</td></tr></table>
 <h2>Pareto front</h2>
 <img src="front.svg" alt="Pareto front">
 <h2>Hypervolume per generation</h2>
@@ -199,6 +265,7 @@ fn index_html(input: &ReportInput, table: &Table1) -> String {
 <h2>Non-dominated architectures</h2>
 <table><tr><th>id</th><th>gen.</th><th>architecture</th>{headers}<th>params</th></tr>
 {rows}</table>
+{analyses}
 </body></html>
 "#,
         name = escape(&input.run_name),
@@ -210,6 +277,8 @@ fn index_html(input: &ReportInput, table: &Table1) -> String {
         maxin = table.max_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
         medin = table.median_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
         hv = table.hypervolume.map_or("–".into(), |v| format!("{v:.4}")),
+        shv = table.search_hypervolume.map_or("–".into(), |v| format!("{v:.4}")),
+        refacc = input.report_reference()[0],
     )
 }
 
@@ -228,6 +297,7 @@ mod tests {
             objectives: Some(vec![acc, intro]),
             params: 100_000,
             flops: 1_000_000,
+            train_images_per_second: 500.0,
         };
         ReportInput {
             run_name: "test".into(),
@@ -239,6 +309,8 @@ mod tests {
             points: vec![point(0, 0.9, 0.2), point(1, 0.8, 0.4), point(2, 0.7, 0.3), point(3, 0.5, 0.5)],
             front: vec![0, 1, 3],
             hypervolume_per_generation: vec![(0, 0.2), (1, 0.31)],
+            lineage: Vec::new(),
+            populations: Vec::new(),
         }
     }
 
@@ -249,8 +321,34 @@ mod tests {
         assert_eq!(t.median_accuracy, Some(0.75));
         assert_eq!(t.max_introspectability, Some(0.5));
         assert_eq!(t.median_introspectability, Some(0.35));
-        assert_eq!(t.hypervolume, Some(0.31));
-        assert!(t.markdown("test", "fashion-mnist").contains("| 90.0% | 75.0% | 0.500 | 0.350 | 0.310 |"));
+        // Report axes from (0.1, 0): boxes under (0.9, 0.2), (0.8, 0.4), (0.5, 0.5) stacked by
+        // introspectability: 0.8·0.2 + 0.7·0.2 + 0.4·0.1 = 0.34 (point 2, (0.7, 0.3), is dominated).
+        assert!((t.hypervolume.unwrap() - 0.34).abs() < 1e-12, "{:?}", t.hypervolume);
+        assert_eq!(t.search_hypervolume, Some(0.31));
+        assert!(t.markdown("test", "fashion-mnist").contains("| 90.0% | 75.0% | 0.500 | 0.350 | 0.340 |"));
+    }
+
+    #[test]
+    fn a_single_objective_run_and_a_multi_objective_one_with_the_same_archive_have_the_same_hypervolume() {
+        let nsga2 = sample();
+        let mut ga = sample();
+        ga.objective_names = vec!["accuracy".into()];
+        ga.maximise = vec![true];
+        ga.reference_point = vec![0.1];
+        for p in &mut ga.points {
+            p.objectives = p.accuracy.map(|a| vec![a]);
+        }
+        // The GA's own "front" is its single best point and its stored hypervolume that of one point.
+        ga.front = vec![0];
+        ga.hypervolume_per_generation = vec![(0, 0.8), (1, 0.8)];
+        let (a, b) = (Table1::from_input(&nsga2), Table1::from_input(&ga));
+        assert_eq!(a.hypervolume, b.hypervolume);
+        assert_ne!(a.search_hypervolume, b.search_hypervolume);
+        assert_eq!(nsga2.archive_hypervolume_per_generation(), ga.archive_hypervolume_per_generation());
+        // Generation 0 holds points 0 and 1 only: 0.8·0.2 + 0.7·0.2 = 0.30.
+        let first = nsga2.archive_hypervolume_per_generation()[0];
+        assert_eq!(first.0, 0);
+        assert!((first.1 - 0.30).abs() < 1e-12, "{first:?}");
     }
 
     #[test]
@@ -266,7 +364,7 @@ mod tests {
     fn writes_every_file() {
         let dir = std::env::temp_dir().join(format!("xnas-report-test-{}", std::process::id()));
         let written = write_report(&sample(), &dir).unwrap();
-        assert_eq!(written.len(), 6);
+        assert!(written.len() >= 6, "{written:?}");
         let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
         assert!(html.contains("front.svg") && html.contains("90.0%"));
         std::fs::remove_dir_all(dir).ok();

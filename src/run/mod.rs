@@ -29,6 +29,7 @@
 mod execution;
 mod jobs;
 mod progress;
+mod report_input;
 mod runner;
 mod search;
 
@@ -39,6 +40,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, LOG_FILE};
+pub use report_input::report_input;
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
 

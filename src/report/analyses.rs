@@ -1,0 +1,698 @@
+//! What a search found, beyond its front (the paper's section 4 and appendices E–H, J): operator
+//! frequencies over the front (Tables E1–E3), the most frequent motifs (Tables F1–F3), App. G's
+//! motif discovery with one small figure per retained motif, the front coloured by convolution
+//! and pooling edges (Fig. 4), the phylogeny of the most accurate front solution (Fig. 3), the
+//! population's accuracy and introspectability per generation (Fig. 3 below, App. H) and
+//! Spearman's ρ of parameters and training speed against each axis (App. J).
+//!
+//! Every analysis works in the *report axes* — validation accuracy and plain introspectability
+//! (eq. 1) from the records — whatever objectives the search used, so that a single-objective
+//! run and a multi-objective one are described in the same plane. The numbers come from
+//! `xnas-analysis`; this module only arranges them into files (CSV beside every figure).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use plotters::prelude::*;
+use xnas_analysis as analysis;
+use xnas_moo::Direction;
+use xnas_space::Genome;
+
+use super::{escape, ReportInput};
+
+/// Motifs drawn as small fronts (App. G figures); more are listed in the CSV only.
+const MOTIF_FIGURES: usize = 8;
+
+/// A file of the analyses section: its name and content.
+pub type File = (String, String);
+
+/// One evaluated candidate in the report axes.
+struct Axes {
+    id: u64,
+    genome: Genome,
+    accuracy: f64,
+    introspectability: f64,
+}
+
+/// The analyses' files and the HTML section that shows them.
+pub struct Section {
+    pub files: Vec<File>,
+    pub html: String,
+}
+
+/// Runs every analysis the run's data allows. An analysis that cannot run (too few points, no
+/// saved generations) says why in the HTML instead of failing the report.
+pub fn analyse(input: &ReportInput) -> Section {
+    let points: Vec<Axes> = input
+        .points
+        .iter()
+        .filter_map(|p| {
+            Some(Axes {
+                id: p.id,
+                genome: p.genome.parse().ok()?,
+                accuracy: p.accuracy.filter(|v| v.is_finite())?,
+                introspectability: p.introspectability.filter(|v| v.is_finite())?,
+            })
+        })
+        .collect();
+    let mut section = Section { files: Vec::new(), html: String::from("<h2>What the search found</h2>\n") };
+    if points.len() < 2 {
+        section.html.push_str("<p>Fewer than two evaluated architectures: nothing to analyse yet.</p>\n");
+        return section;
+    }
+    let front = report_front(&points);
+    let front_points: Vec<&Axes> = front.iter().map(|&i| &points[i]).collect();
+    let _ = writeln!(
+        section.html,
+        "<p>In the report axes (validation accuracy, introspectability eq. 1) {} of {} architectures are \
+         non-dominated; the tables and figures below describe that front.</p>",
+        front.len(),
+        points.len()
+    );
+    operators_section(&front_points, &mut section);
+    motifs_section(&front_points, &mut section);
+    fig4_section(&points, &front, &mut section);
+    discovery_section(&points, &front, &mut section);
+    phylogeny_section(input, &points, &front, &mut section);
+    correlations_section(input, &mut section);
+    section
+}
+
+/// Indices of the points that no other point dominates in (accuracy, introspectability).
+fn report_front(points: &[Axes]) -> Vec<usize> {
+    let rows: Vec<Vec<f64>> = points.iter().map(|p| vec![p.accuracy, p.introspectability]).collect();
+    let ids: Vec<u64> = (0..points.len() as u64).collect();
+    let members = analysis::pareto_members(&ids, &rows, &[Direction::Maximise, Direction::Maximise])
+        .expect("finite points of equal length");
+    members.into_iter().map(|i| i as usize).collect()
+}
+
+fn operators_section(front: &[&Axes], section: &mut Section) {
+    let genomes: Vec<Genome> = front.iter().map(|p| p.genome).collect();
+    let Ok(rows) = analysis::operator_frequencies(&genomes) else { return };
+    let mut csv = String::from("op_code,operation,edges,normalised_frequency\n");
+    let mut html = String::from(
+        "<h3>Operators on the front (Tables E1–E3)</h3>\n<p>Share of all edges of the front's cells \
+         (count ÷ 6 × cells). <a href=\"operators.csv\">operators.csv</a></p>\n<table><tr><th>operation</th>\
+         <th>edges</th><th>frequency</th></tr>\n",
+    );
+    for row in &rows {
+        let _ = writeln!(csv, "{},{},{},{}", row.op.code(), row.op.nb201_name(), row.count, row.frequency);
+        let _ = writeln!(
+            html,
+            "<tr><td>{} ({})</td><td>{}</td><td>{:.3}</td></tr>",
+            row.op.nb201_name(),
+            row.op.code(),
+            row.count,
+            row.frequency
+        );
+    }
+    html.push_str("</table>\n");
+    section.files.push(("operators.csv".into(), csv));
+    section.html.push_str(&html);
+}
+
+fn motifs_section(front: &[&Axes], section: &mut Section) {
+    let genomes: Vec<Genome> = front.iter().map(|p| p.genome).collect();
+    let mut csv = String::from("size,motif,support,normalised_frequency\n");
+    let mut html = String::from(
+        "<h3>Most frequent motifs on the front (Tables F1–F3)</h3>\n<p>Op codes in edge order, <code>*</code> \
+         any operation. <a href=\"motifs.csv\">motifs.csv</a> lists every motif of size 1–5.</p>\n\
+         <table><tr><th>size</th><th>most frequent</th><th>support</th><th>frequency</th></tr>\n",
+    );
+    for size in 1..=5 {
+        let Ok(all) = analysis::motif_supports(&genomes, size) else { return };
+        for m in &all {
+            let _ = writeln!(csv, "{size},{},{},{}", m.motif, m.support, m.frequency);
+        }
+        let Some(top) = all.first() else { continue };
+        let tied: Vec<String> = all
+            .iter()
+            .take_while(|m| m.support == top.support)
+            .take(4)
+            .map(|m| format!("<code>{}</code>", m.motif))
+            .collect();
+        let _ = writeln!(
+            html,
+            "<tr><td>{size}</td><td style=\"text-align:left\">{}</td><td>{}</td><td>{:.3}</td></tr>",
+            tied.join(" "),
+            top.support,
+            top.frequency
+        );
+    }
+    html.push_str("</table>\n");
+    section.files.push(("motifs.csv".into(), csv));
+    section.html.push_str(&html);
+}
+
+fn fig4_section(points: &[Axes], front: &[usize], section: &mut Section) {
+    let convs = scatter_by_count(points, front, "convolution edges per cell", "conv", analysis::conv_edges);
+    let pools = scatter_by_count(points, front, "pooling edges per cell", "pool", analysis::pooling_edges);
+    let mut csv = String::from("id,genome,accuracy,introspectability,conv_edges,pooling_edges\n");
+    for &i in front {
+        let p = &points[i];
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{}",
+            p.id,
+            p.genome.compact(),
+            p.accuracy,
+            p.introspectability,
+            analysis::conv_edges(&p.genome),
+            analysis::pooling_edges(&p.genome)
+        );
+    }
+    section.files.push(("front_convs.svg".into(), convs));
+    section.files.push(("front_pools.svg".into(), pools));
+    section.files.push(("front_operators.csv".into(), csv));
+    section.html.push_str(
+        "<h3>The front by operation (Fig. 4)</h3>\n<p>More convolutions towards the accurate end and more \
+         pooling towards the introspectable end is the paper's finding. <a href=\"front_operators.csv\">\
+         front_operators.csv</a></p>\n<img src=\"front_convs.svg\" alt=\"front by convolutions\" width=\"49%\">\
+         <img src=\"front_pools.svg\" alt=\"front by pooling\" width=\"49%\">\n",
+    );
+}
+
+/// Colours for counts 0–6 (light to dark).
+fn count_colour(count: usize) -> RGBColor {
+    const RAMP: [RGBColor; 7] = [
+        RGBColor(255, 237, 160),
+        RGBColor(254, 204, 92),
+        RGBColor(253, 141, 60),
+        RGBColor(240, 59, 32),
+        RGBColor(189, 0, 38),
+        RGBColor(128, 0, 38),
+        RGBColor(60, 0, 30),
+    ];
+    RAMP[count.min(6)]
+}
+
+/// Every point in grey and the front coloured by `count` of its genome, introspectability on x.
+fn scatter_by_count(points: &[Axes], front: &[usize], what: &str, unit: &str, count: fn(&Genome) -> usize) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (560, 420)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let (x_range, y_range) = axes_ranges(points.iter().map(|p| (p.introspectability, p.accuracy)));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Front by {what}"), ("sans-serif", 18))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x_range, y_range)
+            .expect("chart");
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .x_desc("introspectability")
+            .y_desc("validation accuracy")
+            .draw()
+            .expect("mesh");
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new((p.introspectability, p.accuracy), 2, RGBColor(190, 190, 190).filled())),
+            )
+            .expect("points");
+        let mut counts: Vec<usize> = front.iter().map(|&i| count(&points[i].genome)).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        for c in counts {
+            chart
+                .draw_series(front.iter().filter(|&&i| count(&points[i].genome) == c).map(|&i| {
+                    let p = &points[i];
+                    Circle::new((p.introspectability, p.accuracy), 6, count_colour(c).filled())
+                }))
+                .expect("front")
+                .label(format!("{c} {unit}"))
+                .legend(move |(x, y)| Circle::new((x + 6, y), 5, count_colour(c).filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()
+            .expect("legend");
+        root.present().expect("svg");
+    }
+    svg
+}
+
+fn discovery_section(points: &[Axes], front: &[usize], section: &mut Section) {
+    let genomes: Vec<Genome> = front.iter().map(|&i| points[i].genome).collect();
+    let accuracy: Vec<f64> = front.iter().map(|&i| points[i].accuracy).collect();
+    let intro: Vec<f64> = front.iter().map(|&i| points[i].introspectability).collect();
+    let discovery = match analysis::discover_motifs(&genomes, &accuracy, &intro, &analysis::DiscoveryOptions::default())
+    {
+        Ok(d) => d,
+        Err(e) => {
+            let _ =
+                writeln!(section.html, "<h3>Motif discovery (App. G)</h3>\n<p>Not run: {}</p>", escape(&e.to_string()));
+            return;
+        }
+    };
+    let mut csv = String::from("pattern,rho,support,size,retained,holder_ids\n");
+    for s in &discovery.scored {
+        let retained = discovery.retained.iter().any(|r| r.pattern == s.pattern);
+        let holders: Vec<String> = s.holders.iter().map(|&h| points[front[h]].id.to_string()).collect();
+        let _ = writeln!(csv, "{},{},{},{},{retained},{}", s.pattern, s.rho, s.support, s.size, holders.join(" "));
+    }
+    section.files.push(("motif_discovery.csv".into(), csv));
+    let _ = writeln!(
+        section.html,
+        "<h3>Motif discovery (App. G)</h3>\n<p>Front sorted by accuracy, then introspectability; every motif of \
+         size 1–5 and every operator count scored by |Spearman ρ| against front rank, support and size; the Pareto \
+         set of those with support ≥ 3 and |ρ| ≥ 0.2 is kept: {} pattern(s) of {} ({} front cell(s) hold none). \
+         ρ &gt; 0: favoured at the accurate end. <a href=\"motif_discovery.csv\">motif_discovery.csv</a></p>",
+        discovery.retained.len(),
+        discovery.scored.len(),
+        discovery.unexplained.len()
+    );
+    for (k, retained) in discovery.retained.iter().take(MOTIF_FIGURES).enumerate() {
+        let name = format!("motif_{}.svg", k + 1);
+        let holders: Vec<usize> = retained.holders.iter().map(|&h| front[h]).collect();
+        let title = format!("{} ρ = {:.2}, support {}", retained.pattern, retained.rho, retained.support);
+        section.files.push((name.clone(), holders_svg(points, front, &holders, &title)));
+        let _ = write!(section.html, "<img src=\"{name}\" alt=\"{}\" width=\"32%\">", escape(&title));
+    }
+    section.html.push('\n');
+}
+
+/// A small front with the holders of one motif in red.
+fn holders_svg(points: &[Axes], front: &[usize], holders: &[usize], title: &str) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (360, 280)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let (x_range, y_range) = axes_ranges(front.iter().map(|&i| (points[i].introspectability, points[i].accuracy)));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 14))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(44)
+            .build_cartesian_2d(x_range, y_range)
+            .expect("chart");
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .x_desc("introspectability")
+            .y_desc("accuracy")
+            .label_style(("sans-serif", 11))
+            .draw()
+            .expect("mesh");
+        let dot = |i: usize, colour: RGBColor, size: i32| {
+            Circle::new((points[i].introspectability, points[i].accuracy), size, colour.filled())
+        };
+        chart.draw_series(front.iter().map(|&i| dot(i, RGBColor(150, 150, 150), 4))).expect("front");
+        chart.draw_series(holders.iter().map(|&i| dot(i, RGBColor(200, 30, 30), 5))).expect("holders");
+        root.present().expect("svg");
+    }
+    svg
+}
+
+fn phylogeny_section(input: &ReportInput, points: &[Axes], front: &[usize], section: &mut Section) {
+    section.html.push_str("<h3>Evolution (Fig. 3, App. H)</h3>\n");
+    if input.lineage.is_empty() || input.populations.is_empty() {
+        section.html.push_str("<p>The run saved no generations yet.</p>\n");
+        return;
+    }
+    let axes: HashMap<u64, (f64, f64)> =
+        input.lineage.iter().filter_map(|l| Some((l.id, (l.accuracy?, l.introspectability?)))).collect();
+    // Each saved generation's population, and its non-dominated members in the report axes.
+    let mut fronts = Vec::new();
+    let mut generation_column = Vec::new();
+    let (mut accuracy_column, mut intro_column) = (Vec::new(), Vec::new());
+    for (generation, members) in &input.populations {
+        let scored: Vec<u64> = members.iter().copied().filter(|id| axes.contains_key(id)).collect();
+        let rows: Vec<Vec<f64>> = scored.iter().map(|id| vec![axes[id].0, axes[id].1]).collect();
+        let on_front =
+            analysis::pareto_members(&scored, &rows, &[Direction::Maximise, Direction::Maximise]).unwrap_or_default();
+        fronts.push(analysis::GenerationFront { generation: *generation, members: on_front });
+        for id in scored {
+            generation_column.push(*generation);
+            accuracy_column.push(axes[&id].0);
+            intro_column.push(axes[&id].1);
+        }
+    }
+    let lineage: Vec<analysis::Lineage> = input
+        .lineage
+        .iter()
+        .map(|l| analysis::Lineage { id: l.id, generation: l.generation, parents: l.parents.clone() })
+        .collect();
+    let Some(&most_accurate) = front.iter().max_by(|&&a, &&b| points[a].accuracy.total_cmp(&points[b].accuracy)) else {
+        return;
+    };
+    let solution = points[most_accurate].id;
+    match analysis::ancestry(&lineage, &fronts, solution) {
+        Ok(tree) => {
+            let genomes: HashMap<u64, String> = input.lineage.iter().map(|l| (l.id, l.genome.clone())).collect();
+            let mut csv = String::from("child,parent\n");
+            for (child, parent) in &tree.edges {
+                let _ = writeln!(csv, "{child},{parent}");
+            }
+            section.files.push(("phylogeny_edges.csv".into(), csv));
+            section.files.push(("phylogeny.svg".into(), phylogeny_svg(&tree, &genomes)));
+            let _ = writeln!(
+                section.html,
+                "<p>Ancestry of the most accurate front solution #{solution} ({} ancestor(s)); red: Pareto-optimal in \
+                 the generation that proposed it. <a href=\"phylogeny_edges.csv\">phylogeny_edges.csv</a></p>\n\
+                 <img src=\"phylogeny.svg\" alt=\"phylogeny\">",
+                tree.nodes.len() - 1
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(section.html, "<p>No phylogeny: {}</p>", escape(&e.to_string()));
+        }
+    }
+    let (Ok(acc), Ok(intro)) = (
+        analysis::per_generation(&generation_column, &accuracy_column),
+        analysis::per_generation(&generation_column, &intro_column),
+    ) else {
+        return;
+    };
+    let mut csv = String::from(
+        "generation,n,accuracy_mean,accuracy_ci95_low,accuracy_ci95_high,accuracy_min,accuracy_max,\
+         introspectability_mean,introspectability_ci95_low,introspectability_ci95_high,introspectability_min,\
+         introspectability_max\n",
+    );
+    for (a, i) in acc.iter().zip(&intro) {
+        let ci = |s: &analysis::Summary| s.ci95.map_or((s.mean, s.mean), |c| (c.low, c.high));
+        let (al, ah) = ci(&a.summary);
+        let (il, ih) = ci(&i.summary);
+        let _ = writeln!(
+            csv,
+            "{},{},{},{al},{ah},{},{},{},{il},{ih},{},{}",
+            a.generation,
+            a.summary.n,
+            a.summary.mean,
+            a.summary.min,
+            a.summary.max,
+            i.summary.mean,
+            i.summary.min,
+            i.summary.max
+        );
+    }
+    section.files.push(("generations.csv".into(), csv));
+    section.files.push(("evolution.svg".into(), evolution_svg(&acc, &intro)));
+    section.html.push_str(
+        "<p>The population per generation: mean with its 95 % confidence interval (bars) and the range (thin). \
+         <a href=\"generations.csv\">generations.csv</a></p>\n<img src=\"evolution.svg\" alt=\"evolution\">\n",
+    );
+}
+
+/// The ancestry as a tree: generations top to bottom, the solution at the bottom.
+fn phylogeny_svg(tree: &analysis::Ancestry, genomes: &HashMap<u64, String>) -> String {
+    let mut rows: BTreeMap<u64, Vec<&analysis::AncestorNode>> = BTreeMap::new();
+    for node in &tree.nodes {
+        rows.entry(node.generation).or_default().push(node);
+    }
+    let widest = rows.values().map(Vec::len).max().unwrap_or(1);
+    let (box_w, gap_x, row_h) = (76.0, 12.0, 64.0);
+    let width = (widest as f64 * (box_w + gap_x) + gap_x).max(360.0);
+    let height = rows.len() as f64 * row_h + 40.0;
+    let mut at: HashMap<u64, (f64, f64)> = HashMap::new();
+    for (r, nodes) in rows.values().enumerate() {
+        let span = nodes.len() as f64 * (box_w + gap_x) - gap_x;
+        let x0 = (width - span) / 2.0;
+        for (k, node) in nodes.iter().enumerate() {
+            at.insert(node.id, (x0 + k as f64 * (box_w + gap_x), 30.0 + r as f64 * row_h));
+        }
+    }
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    );
+    for (r, generation) in rows.keys().enumerate() {
+        let _ = writeln!(
+            svg,
+            "<text x=\"4\" y=\"{}\" font-size=\"11\" fill=\"#666\">gen {generation}</text>",
+            44.0 + r as f64 * row_h
+        );
+    }
+    for (child, parent) in &tree.edges {
+        let (Some(&(cx, cy)), Some(&(px, py))) = (at.get(child), at.get(parent)) else { continue };
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{}\" y1=\"{cy}\" x2=\"{}\" y2=\"{}\" stroke=\"#888\"/>",
+            cx + box_w / 2.0,
+            px + box_w / 2.0,
+            py + 24.0
+        );
+    }
+    for node in &tree.nodes {
+        let (x, y) = at[&node.id];
+        let fill = if node.id == tree.root {
+            "#1f4e79"
+        } else if node.pareto_in_generation {
+            "#c81e1e"
+        } else {
+            "#9a9a9a"
+        };
+        let genome = genomes.get(&node.id).map(String::as_str).unwrap_or("?");
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x}\" y=\"{y}\" width=\"{box_w}\" height=\"24\" rx=\"4\" fill=\"{fill}\"/>\
+             <text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"white\" text-anchor=\"middle\">{}</text>",
+            x + box_w / 2.0,
+            y + 16.0,
+            escape(genome)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Mean, 95 % interval and range of both axes per generation, one panel each.
+fn evolution_svg(accuracy: &[analysis::GenerationSummary], intro: &[analysis::GenerationSummary]) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (820, 320)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let panels = root.split_evenly((1, 2));
+        for (panel, (series, name)) in
+            panels.iter().zip([(accuracy, "validation accuracy"), (intro, "introspectability")])
+        {
+            let first = series.first().map_or(0, |s| s.generation);
+            let last = series.last().map_or(1, |s| s.generation);
+            // The range covers the intervals too: with few members a t-interval reaches past the data.
+            let (_, y_range) = axes_ranges(series.iter().flat_map(|s| {
+                let ci = s.summary.ci95.map_or([s.summary.mean; 2], |c| [c.low, c.high]);
+                [s.summary.min, s.summary.max, ci[0], ci[1]].map(|y| (0.0, y))
+            }));
+            // Integer generations: one tick per generation, the axis padded by half a generation.
+            let mut chart = ChartBuilder::on(panel)
+                .caption(name, ("sans-serif", 16))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(52)
+                .build_cartesian_2d((first as i64 - 1)..(last as i64 + 1), y_range)
+                .expect("chart");
+            chart
+                .configure_mesh()
+                .light_line_style(TRANSPARENT)
+                .x_desc("generation")
+                .x_labels((last - first + 3) as usize)
+                .x_label_formatter(&|g| {
+                    if *g < first as i64 || *g > last as i64 {
+                        String::new()
+                    } else {
+                        g.to_string()
+                    }
+                })
+                .draw()
+                .expect("mesh");
+            let blue = RGBColor(70, 130, 180);
+            chart
+                .draw_series(series.iter().map(|s| {
+                    PathElement::new(
+                        vec![(s.generation as i64, s.summary.min), (s.generation as i64, s.summary.max)],
+                        blue.mix(0.35).stroke_width(1),
+                    )
+                }))
+                .expect("range");
+            chart
+                .draw_series(series.iter().filter_map(|s| {
+                    let ci = s.summary.ci95?;
+                    Some(PathElement::new(
+                        vec![(s.generation as i64, ci.low), (s.generation as i64, ci.high)],
+                        blue.stroke_width(4),
+                    ))
+                }))
+                .expect("intervals");
+            chart
+                .draw_series(LineSeries::new(
+                    series.iter().map(|s| (s.generation as i64, s.summary.mean)),
+                    blue.stroke_width(2),
+                ))
+                .expect("means");
+        }
+        root.present().expect("svg");
+    }
+    svg
+}
+
+fn correlations_section(input: &ReportInput, section: &mut Section) {
+    let rows: Vec<_> = input
+        .points
+        .iter()
+        .filter_map(|p| {
+            let (a, i) = (p.accuracy?, p.introspectability?);
+            (a.is_finite() && i.is_finite()).then_some((a, i, p.params as f64, p.train_images_per_second))
+        })
+        .collect();
+    let column = |k: usize| -> Vec<f64> { rows.iter().map(|r| [r.0, r.1, r.2, r.3][k]).collect() };
+    let (accuracy, intro, params, speed) = (column(0), column(1), column(2), column(3));
+    let quantities: [(&str, &[f64]); 2] = [("parameters", &params), ("training images per second", &speed)];
+    let axes: [(&str, &[f64]); 2] = [("validation accuracy", &accuracy), ("introspectability", &intro)];
+    let Ok(table) = analysis::spearman_table(&quantities, &axes) else { return };
+    let mut csv = String::from("quantity,axis,spearman_rho,p_value,n\n");
+    let mut html = String::from(
+        "<h3>Cost against the axes (App. J)</h3>\n<p>Spearman's ρ over every evaluated architecture \
+         (generalization error needs the final training accuracy, which records do not keep yet). \
+         <a href=\"correlations.csv\">correlations.csv</a></p>\n<table><tr><th>quantity</th><th>axis</th>\
+         <th>ρ</th><th>p</th></tr>\n",
+    );
+    for cell in &table {
+        let (rho, p, n) = cell.spearman.as_ref().map_or((String::new(), String::new(), rows.len()), |c| {
+            (format!("{}", c.coefficient), c.p_value.map_or(String::new(), |p| format!("{p}")), c.n)
+        });
+        let _ = writeln!(csv, "{},{},{rho},{p},{n}", cell.quantity, cell.axis);
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            cell.quantity,
+            cell.axis,
+            cell.spearman.as_ref().map_or("–".into(), |c| format!("{:.2}", c.coefficient)),
+            cell.spearman.as_ref().and_then(|c| c.p_value).map_or("–".into(), |p| format!("{p:.3}"))
+        );
+    }
+    html.push_str("</table>\n");
+    section.files.push(("correlations.csv".into(), csv));
+    section.html.push_str(&html);
+}
+
+/// Axis ranges around the points, padded; a degenerate range is widened.
+fn axes_ranges(points: impl Iterator<Item = (f64, f64)>) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+    super::figures::ranges(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{LineageRow, ReportPoint};
+
+    fn point(id: u64, genome: &str, accuracy: f64, intro: f64, generation: u64) -> ReportPoint {
+        ReportPoint {
+            id,
+            genome: genome.into(),
+            arch: String::new(),
+            generation,
+            accuracy: Some(accuracy),
+            introspectability: Some(intro),
+            objectives: Some(vec![accuracy]),
+            params: 1000 * id,
+            flops: 0,
+            train_images_per_second: 100.0 - id as f64,
+        }
+    }
+
+    /// Three generations: 0–3 initial, 4–5 bred from them, 6 bred from 4 and 5.
+    fn input() -> ReportInput {
+        let points = vec![
+            point(0, "000000", 0.90, 0.10, 1),
+            point(1, "222222", 0.50, 0.40, 1),
+            point(2, "012340", 0.70, 0.20, 1),
+            point(3, "444444", 0.30, 0.05, 1),
+            point(4, "000012", 0.88, 0.25, 2),
+            point(5, "220222", 0.55, 0.45, 2),
+            point(6, "000022", 0.92, 0.30, 3),
+        ];
+        let parents: [&[u64]; 7] = [&[], &[], &[], &[], &[0, 2], &[1, 2], &[4, 5]];
+        let lineage = points
+            .iter()
+            .zip(parents)
+            .map(|(p, parents)| LineageRow {
+                id: p.id,
+                genome: p.genome.clone(),
+                generation: p.generation,
+                parents: parents.to_vec(),
+                accuracy: p.accuracy,
+                introspectability: p.introspectability,
+            })
+            .collect();
+        ReportInput {
+            run_name: "t".into(),
+            dataset: "fashion-mnist".into(),
+            num_classes: 10,
+            objective_names: vec!["accuracy".into()],
+            maximise: vec![true],
+            reference_point: vec![0.1],
+            points,
+            front: vec![6],
+            hypervolume_per_generation: vec![(1, 0.5), (2, 0.6), (3, 0.7)],
+            lineage,
+            populations: vec![(1, vec![0, 1, 2, 3]), (2, vec![0, 1, 4, 5]), (3, vec![6, 4, 5, 1])],
+        }
+    }
+
+    #[test]
+    fn a_single_objective_run_is_analysed_in_the_report_axes() {
+        let points: Vec<Axes> = input()
+            .points
+            .iter()
+            .map(|p| Axes {
+                id: p.id,
+                genome: p.genome.parse().unwrap(),
+                accuracy: p.accuracy.unwrap(),
+                introspectability: p.introspectability.unwrap(),
+            })
+            .collect();
+        // By hand: 6 (0.92, 0.30) dominates 0 and 4; 5 (0.55, 0.45) dominates 1, 2 and 3.
+        let mut front: Vec<u64> = report_front(&points).into_iter().map(|i| points[i].id).collect();
+        front.sort_unstable();
+        assert_eq!(front, [5, 6]);
+    }
+
+    #[test]
+    fn every_section_and_its_data_are_written() {
+        let section = analyse(&input());
+        let names: Vec<&str> = section.files.iter().map(|(n, _)| n.as_str()).collect();
+        for expected in [
+            "operators.csv",
+            "motifs.csv",
+            "front_convs.svg",
+            "front_pools.svg",
+            "front_operators.csv",
+            "motif_discovery.csv",
+            "phylogeny.svg",
+            "phylogeny_edges.csv",
+            "generations.csv",
+            "evolution.svg",
+            "correlations.csv",
+        ] {
+            assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        }
+        let file = |name: &str| &section.files.iter().find(|(n, _)| n == name).unwrap().1;
+        // The most accurate front solution is 6; its ancestry is 6 ← 4, 5 ← 0, 1, 2 (by hand).
+        assert_eq!(file("phylogeny_edges.csv"), "child,parent\n4,0\n4,2\n5,1\n5,2\n6,4\n6,5\n");
+        // Generation 2's population is 0, 1, 4, 5: mean accuracy (0.90 + 0.50 + 0.88 + 0.55) / 4.
+        let generation_2 = file("generations.csv").lines().find(|l| l.starts_with("2,")).unwrap().to_string();
+        let mean: f64 = generation_2.split(',').nth(2).unwrap().parse().unwrap();
+        assert!((mean - 0.7075).abs() < 1e-12, "{generation_2}");
+        // Front {5: 220222, 6: 000022}: 12 edges, 7 avg-pool (7/12), 5 conv3x3 (5/12).
+        let operators = file("operators.csv");
+        assert!(operators.contains("2,avg_pool_3x3,7,0.5833"), "{operators}");
+        assert!(operators.contains("0,nor_conv_3x3,5,0.4166"), "{operators}");
+        // CSV headers are unique.
+        for (name, text) in section.files.iter().filter(|(n, _)| n.ends_with(".csv")) {
+            let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+            let mut unique = header.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), header.len(), "{name}: {header:?}");
+        }
+        assert!(section.html.contains("Tables E1–E3") && section.html.contains("phylogeny.svg"));
+    }
+}
