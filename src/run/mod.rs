@@ -27,8 +27,11 @@
 //! uses `runner`, which uses `jobs`, `progress`, `search` and `execution`.
 
 mod execution;
+mod from;
 mod jobs;
+mod preflight;
 mod progress;
+mod reload;
 mod runner;
 mod search;
 
@@ -39,6 +42,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, LOG_FILE};
+pub use from::{FromError, Inherited, FROM_FILE};
+pub use preflight::{preflight, PreflightError};
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
 
@@ -62,6 +67,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Executor settings given now (on top of those the run saved, on resume).
     pub execution: ExecutionOverrides,
+    /// `xnas run --from RUN_DIR`: start from that run's finished evaluations (see `from.rs`).
+    pub from: Option<PathBuf>,
 }
 
 /// Starts a new run of `script` in `run_dir` (which must not hold a run yet).
@@ -82,8 +89,10 @@ pub fn start(
     execution.validate()?;
     let mut experiment = compile_file(script)?;
     experiment.apply_overrides(overrides)?;
-    crate::script::check(&experiment)?;
+    let inherited = Inherited::read(options.from.as_deref())?;
+    preflight(&experiment, &execution, options.device.as_deref(), &inherited.records())?;
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    inherited.save(run_dir)?;
     // Before the store exists: a wrong cluster address fails here and the same command can be run again.
     let executor = start_executor(&execution, &experiment, run_dir, options)?;
     std::fs::write(run_dir.join(OVERRIDES_FILE), serde_json::to_string_pretty(overrides)?)?;
@@ -116,6 +125,7 @@ pub fn resume(run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunSummary
         format!("recompiling the run's script {} (fix it, or restore the version stored in the run)", script.display())
     })?;
     experiment.apply_overrides(&overrides)?;
+    preflight(&experiment, &execution, options.device.as_deref(), &preflight::finished_records(&store)?)?;
     // The newest saved state: a steady-state checkpoint (after every ask and tell) or a generation
     // (a steady-state run may have been resumed as generational since, or the other way round).
     let checkpoint = store.checkpoint()?;
@@ -128,6 +138,8 @@ pub fn resume(run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunSummary
             .with_context(|| format!("reading the search state of generation {}", saved.generation))?,
         (_, None) => Search::new(experiment.spec())?,
     };
+    reload::compatible(&search, experiment.spec(), &script, run_dir)
+        .map_err(|why| anyhow::anyhow!("{}: {why}", script.display()))?;
     let in_flight = search.records().iter().any(|told| told.status == xnas_moo::Status::Pending);
     let interrupted = if in_flight {
         // The state knows every candidate that was in flight: run those evaluations again as they are.
@@ -232,6 +244,7 @@ fn run(
         summary: RunSummary { run_dir: run_dir.to_path_buf(), ..RunSummary::default() },
         stopping: false,
         exhausted: false,
+        inherited: Inherited::load(run_dir)?,
     };
     runner.run(jobs)
 }
