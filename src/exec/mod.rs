@@ -12,8 +12,8 @@
 //!   process starts and talks to in JSON lines (`ray_driver.py`, shipped inside the binary).
 //!
 //! Retrying is not the executor's business: it reports [`JobOutcome::Lost`],
-//! [`JobOutcome::Error`] or [`JobOutcome::Config`], and the run loop, which records every attempt in the store, decides
-//! whether to submit the job again. Cancelling is all or nothing ([`Executor::cancel_all`]): a run
+//! [`JobOutcome::Error`] or [`JobOutcome::Config`], and the run loop, which records every attempt
+//! in the store, decides whether to submit the job again. Cancelling is all or nothing ([`Executor::cancel_all`]): a run
 //! that stops leaves its in-flight work to `xnas resume`.
 
 mod child;

@@ -23,8 +23,10 @@
 //! This file holds the entry points (start, resume) and the run's row in the store ([`run_info`]);
 //! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each evaluation
 //! (and the script versions it stores); `progress.rs` the progress display; `search.rs` the
-//! search behind one type; `execution.rs` the executor settings. Imports go one way: this file
-//! uses `runner`, which uses `jobs`, `progress`, `search` and `execution`.
+//! search behind one type; `execution.rs` the executor settings; `preflight.rs` what is checked
+//! before a run starts; `reload.rs` which script edits a running search can take; `from.rs` the
+//! records of the run a run started from (`--from`). Imports go one way: this file uses `runner`,
+//! which uses `jobs`, `progress`, `search`, `execution`, `preflight`, `reload` and `from`.
 
 mod execution;
 mod from;
