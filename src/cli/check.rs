@@ -1,11 +1,13 @@
-//! `xnas check SCRIPT [--set key=value]...`: compile an experiment script and dry-run its
-//! objectives, repair and callback on a synthetic measurement record and toy genomes, without
-//! training; print the experiment's summary and `ok`, or the error with file:line:column.
+//! `xnas check SCRIPT [--set key=value]...`: compile an experiment script, check what `xnas run`
+//! checks before it starts (training settings, data files, devices: `xnas::run::preflight`) and
+//! dry-run its objectives, repair and callback on a synthetic measurement record and toy genomes,
+//! without training; print the experiment's summary and `ok`, or the error with file:line:column.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
+use xnas::run::{preflight, Execution};
 use xnas::script;
 
 #[derive(Debug, Args)]
@@ -21,7 +23,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
     let overrides = args.overrides.iter().map(|s| script::parse_override(s)).collect::<Result<Vec<_>, _>>()?;
     let mut experiment = script::compile_file(&args.script)?;
     experiment.apply_overrides(&overrides)?;
-    let report = script::check(&experiment)?;
+    let report = preflight(&experiment, &Execution::default(), None, &[])?;
     println!("{report}");
     Ok(())
 }

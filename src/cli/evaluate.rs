@@ -1,32 +1,81 @@
 //! `xnas evaluate`: the child-process side of an executor. Reads one job (JSON) on stdin, trains
 //! and measures it, writes the measurement record (JSON) on stdout and progress lines on stderr.
 //! Not meant to be typed by hand; `xnas eval` is the human command.
+//!
+//! A job that can never run as configured — training settings out of range, data files missing
+//! or unreadable, a device that does not exist — ends with [`CONFIG_ERROR_EXIT`] instead of 1, so
+//! that the run stops at once with the message instead of retrying it (see `xnas::exec`).
 
 use std::io::Read;
 
 use anyhow::Context;
 use clap::Args;
 
-use xnas::exec::Job;
+use xnas::exec::{Job, CONFIG_ERROR_EXIT};
 
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {}
 
-#[cfg(feature = "torch")]
+/// Why a job ended without a record: its configuration (the same for every job of the run), or
+/// anything else.
+enum Failure {
+    Config(anyhow::Error),
+    Other(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure::Other(error.into())
+    }
+}
+
 pub fn run(_args: EvaluateArgs) -> anyhow::Result<()> {
-    use std::time::{Duration, Instant};
+    match evaluate() {
+        Ok(()) => Ok(()),
+        Err(Failure::Other(error)) => Err(error),
+        Err(Failure::Config(error)) => {
+            eprintln!("error: {error:#}");
+            std::process::exit(CONFIG_ERROR_EXIT);
+        }
+    }
+}
 
-    use xnas::evaluate::{evaluate_config, EvalProgress};
-    use xnas::exec::{JobProgress, PROGRESS_PREFIX};
-
+fn read_job() -> anyhow::Result<Job> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).context("reading the job from stdin")?;
-    let job: Job = serde_json::from_str(&input).context("the job on stdin is not valid JSON for a job")?;
+    serde_json::from_str(&input).context("the job on stdin is not valid JSON for a job")
+}
+
+#[cfg(feature = "torch")]
+fn evaluate() -> Result<(), Failure> {
+    use std::time::{Duration, Instant};
+
+    use xnas::evaluate::{evaluate_config, load_options, resolve_device, EvalError, EvalProgress};
+    use xnas::exec::{JobProgress, PROGRESS_PREFIX};
+
+    let config_error = |e: anyhow::Error| Failure::Config(e);
+    let job = read_job()?;
     let genome: xnas_space::Genome = job.genome.parse().context("the job's genome")?;
     if let Some(threads) = job.threads {
-        anyhow::ensure!(threads > 0, "the job asks for 0 threads");
+        if threads == 0 {
+            return Err(Failure::Other(anyhow::anyhow!("the job asks for 0 threads")));
+        }
         tch::set_num_threads(threads as i32);
     }
+    // What fails every job of the run alike, checked before the dataset is read.
+    job.config.validate().map_err(|e| config_error(e.into()))?;
+    xnas::datasets::check_present(&load_options(&job.config)).map_err(|e| config_error(e.into()))?;
+    resolve_device(&job.config.device).map_err(|e| match (e, &job.device_name) {
+        // The child sees its pinned GPU as cuda:0: name the device the run asked for.
+        (EvalError::DeviceUnavailable { reason, .. }, Some(name)) => config_error(
+            EvalError::DeviceUnavailable {
+                requested: format!("{name} (this job's GPU, its cuda:0 through CUDA_VISIBLE_DEVICES)"),
+                reason,
+            }
+            .into(),
+        ),
+        (e, _) => config_error(e.into()),
+    })?;
     let mut last = Instant::now() - Duration::from_secs(1);
     let record = evaluate_config(&genome, &job.config, &mut |event| {
         if let EvalProgress::Training(p) = event {
@@ -37,15 +86,22 @@ pub fn run(_args: EvaluateArgs) -> anyhow::Result<()> {
                 eprintln!("{PROGRESS_PREFIX}{}", serde_json::to_string(&progress).expect("progress serialises"));
             }
         }
+    })
+    .map_err(|e| match e {
+        // A data file that cannot be read fails every job; an architecture's problem is its own.
+        EvalError::Data(_) | EvalError::UnknownDevice(_) | EvalError::DeviceUnavailable { .. } => {
+            config_error(e.into())
+        }
+        e => Failure::Other(e.into()),
     })?;
     println!("{}", serde_json::to_string(&record)?);
     Ok(())
 }
 
 #[cfg(not(feature = "torch"))]
-pub fn run(_args: EvaluateArgs) -> anyhow::Result<()> {
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).context("reading the job from stdin")?;
-    let _: Job = serde_json::from_str(&input).context("the job on stdin is not valid JSON for a job")?;
-    anyhow::bail!("this xnas was built without the `torch` feature, so it cannot train; rebuild with default features")
+fn evaluate() -> Result<(), Failure> {
+    let _ = read_job()?;
+    Err(Failure::Config(anyhow::anyhow!(
+        "this xnas was built without the `torch` feature, so it cannot train; rebuild with default features"
+    )))
 }

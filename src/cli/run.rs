@@ -27,6 +27,12 @@ pub struct RunArgs {
     /// Override a setting, e.g. --set search.population=16 --set training.epochs=1.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Start from an earlier run's finished evaluations (e.g. after an edit its search could not
+    /// take, such as another number of objectives): each is re-scored under this script, and
+    /// reused instead of trained whenever this search proposes its genome under the same training
+    /// configuration (with the old run's seed, the whole first generation). The old run is only read.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub from: Option<PathBuf>,
     #[command(flatten)]
     pub execution: ExecutionArgs,
 }
@@ -130,6 +136,7 @@ impl From<ExecutionArgs> for ExecutionOverrides {
 
 fn options(watch: bool, device: Option<String>, execution: ExecutionArgs) -> anyhow::Result<RunOptions> {
     Ok(RunOptions {
+        from: None,
         watch,
         device,
         program: std::env::current_exe().context("finding the xnas binary to run evaluations")?,
@@ -165,7 +172,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             default_run_dir(experiment.name())
         }
     };
-    let summary = start(&args.script, &run_dir, &overrides, &options(args.watch, args.device, args.execution)?)?;
+    let options = RunOptions { from: args.from, ..options(args.watch, args.device, args.execution)? };
+    let summary = start(&args.script, &run_dir, &overrides, &options)?;
     print_summary(&summary);
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::Sender;
 use std::thread;
 
-use super::{ExecError, Job, JobOutcome, JobProgress, PROGRESS_PREFIX};
+use super::{ExecError, Job, JobOutcome, JobProgress, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
 use crate::record::MeasurementRecord;
 
 /// Lines of a child's stderr kept for the error message when it fails.
@@ -126,7 +126,9 @@ pub(super) fn outcome(stdout: &str, stderr_tail: &str, status: std::io::Result<E
         // No exit code: a signal ended it (kill -9, the out-of-memory killer, a cancelled job).
         return JobOutcome::Lost(format!("the evaluation process was killed ({status}){detail}"));
     }
-    if status.success() {
+    if status.code() == Some(CONFIG_ERROR_EXIT) {
+        JobOutcome::Config(format!("the evaluation refused its configuration{detail}"))
+    } else if status.success() {
         JobOutcome::Error(format!("the evaluation process ended without a valid record{detail}"))
     } else {
         JobOutcome::Error(format!("the evaluation process {status}{detail}"))
@@ -140,7 +142,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_signal_is_a_lost_job_and_an_exit_code_an_error() {
+    fn a_signal_is_a_lost_job_an_exit_code_an_error_and_the_config_code_a_config_error() {
         let killed = outcome("", "training…", Ok(ExitStatus::from_raw(9)));
         assert!(
             matches!(&killed, JobOutcome::Lost(m) if m.contains("killed") && m.contains("training…")),
@@ -148,6 +150,8 @@ mod tests {
         );
         let failed = outcome("", "error: no dataset", Ok(ExitStatus::from_raw(1 << 8)));
         assert!(matches!(&failed, JobOutcome::Error(m) if m.contains("exit status: 1") && m.contains("no dataset")));
+        let refused = outcome("", "error: lr must be > 0", Ok(ExitStatus::from_raw(CONFIG_ERROR_EXIT << 8)));
+        assert!(matches!(&refused, JobOutcome::Config(m) if m.contains("lr must be > 0")), "{refused:?}");
         let garbage = outcome("not json", "", Ok(ExitStatus::from_raw(0)));
         assert!(matches!(&garbage, JobOutcome::Error(m) if m.contains("without a valid record")), "{garbage:?}");
     }

@@ -3,7 +3,9 @@
 //! stdin: one [`Job`] as JSON. stdout: the [`MeasurementRecord`] as JSON (a failed training is a
 //! record with status `failed`, exit code 0). stderr: lines starting with [`PROGRESS_PREFIX`]
 //! carry [`JobProgress`] as JSON; other lines are the child's log. A non-zero exit means the job
-//! could not run (bad config, missing data, crash) and stderr says why.
+//! could not run and stderr says why: [`CONFIG_ERROR_EXIT`] when its configuration can never run
+//! (training settings out of range, data files missing, a device that does not exist: every job
+//! of the run would fail alike), any other code for the rest (a crash, a full disk).
 //!
 //! The same protocol runs locally ([`super::LocalExecutor`]) and inside a Ray task
 //! ([`super::RayExecutor`]), so a job behaves the same on a laptop and on a cluster.
@@ -24,6 +26,10 @@ pub struct Job {
     /// it runs at once); `None` leaves libtorch's default, one per core.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// The device as the run names it, when the child sees it under another name (a GPU pinned
+    /// with `CUDA_VISIBLE_DEVICES` is the child's `cuda:0`): the child's messages use this name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
 }
 
 /// How a job ended.
@@ -36,10 +42,16 @@ pub enum JobOutcome {
     /// its stderr. Retried up to the run's limit — on a cluster this is often a node's problem
     /// (a full disk, a busy GPU), not the job's.
     Error(String),
+    /// The child refused the job's configuration ([`CONFIG_ERROR_EXIT`]): every job of the run
+    /// would fail the same way, so it is not retried and the run stops with the message.
+    Config(String),
     /// The job's process, worker or node died under it (a signal, an out-of-memory kill, a node
     /// lost from the cluster): the job itself is probably fine, so it is retried.
     Lost(String),
 }
+
+/// The exit code of a child whose job's configuration cannot run: `EX_CONFIG` of BSD's sysexits.
+pub const CONFIG_ERROR_EXIT: i32 = 78;
 
 /// Progress of a running job.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

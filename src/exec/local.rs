@@ -85,6 +85,25 @@ pub fn resolve_devices(flag: Option<&str>, config_device: &str) -> Result<Vec<St
     })
 }
 
+/// Refuses GPUs this machine does not have, naming the one asked for: checked in the head before
+/// a run starts, because a child sees only its own GPU (as `cuda:0`) and could not say which.
+pub fn check_devices(devices: &[String]) -> Result<(), ExecError> {
+    let gpus = visible_gpus();
+    for device in devices {
+        let Some(index) = device.strip_prefix("cuda:").and_then(|i| i.parse::<usize>().ok()) else { continue };
+        if index >= gpus {
+            let seen = match gpus {
+                0 => "libtorch sees no CUDA device here (no GPU, no driver, or a CPU-only libtorch)".to_string(),
+                n => format!("libtorch sees {n} CUDA device(s) here: cuda:0..cuda:{}", n - 1),
+            };
+            return Err(ExecError::Settings(format!(
+                "device {device} was asked for, but {seen}; pick others with --devices or --device"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(feature = "torch")]
 fn visible_gpus() -> usize {
     tch::Cuda::device_count().max(0) as usize
@@ -154,6 +173,7 @@ impl LocalExecutor {
                 let ours = std::env::var("CUDA_VISIBLE_DEVICES").ok();
                 env.push(("CUDA_VISIBLE_DEVICES".to_string(), pinned_gpu(index, ours.as_deref())));
                 job.config.device = "cuda:0".to_string();
+                job.device_name = Some(device.clone());
             } else {
                 job.config.device = device.clone();
             }

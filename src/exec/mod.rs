@@ -11,9 +11,9 @@
 //! - [`RayExecutor`]: a Ray cluster, one Ray task per job through a small Python driver that this
 //!   process starts and talks to in JSON lines (`ray_driver.py`, shipped inside the binary).
 //!
-//! Retrying is not the executor's business: it reports [`JobOutcome::Lost`] or
-//! [`JobOutcome::Error`], and the run loop, which records every attempt in the store, decides
-//! whether to submit the job again. Cancelling is all or nothing ([`Executor::cancel_all`]): a run
+//! Retrying is not the executor's business: it reports [`JobOutcome::Lost`],
+//! [`JobOutcome::Error`] or [`JobOutcome::Config`], and the run loop, which records every attempt
+//! in the store, decides whether to submit the job again. Cancelling is all or nothing ([`Executor::cancel_all`]): a run
 //! that stops leaves its in-flight work to `xnas resume`.
 
 mod child;
@@ -21,8 +21,8 @@ mod job;
 mod local;
 mod ray;
 
-pub use job::{Job, JobOutcome, JobProgress, PROGRESS_PREFIX};
-pub use local::{resolve_devices, LocalExecutor, LocalOptions};
+pub use job::{Job, JobOutcome, JobProgress, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
+pub use local::{check_devices, resolve_devices, LocalExecutor, LocalOptions};
 pub use ray::{RayExecutor, RayOptions, RAY_VERSION};
 
 /// Something that happened to a submitted job (or to the executor itself).

@@ -1,5 +1,6 @@
 //! The evaluations between the search and the executor — those waiting for a slot and those in
-//! flight — with the retry policy, the count of evaluations that ended without a record, and the
+//! flight — with the retry policy (a lost or failed job goes again; one whose configuration
+//! cannot run never does), the count of evaluations that ended without a record, and the
 //! one event loop both schedulings share ([`Jobs::drive`]). Plain data over the [`Executor`]
 //! trait and a small [`Work`] trait for the run's side, so that retry, give-up, the stop rule,
 //! cancellation and resume are tested with a fake executor, without libtorch or a store.
@@ -32,6 +33,9 @@ pub enum Settled {
     Retry { queued: Queued, outcome: AttemptOutcome, message: String },
     /// It ended without a record after its last attempt.
     GaveUp { queued: Queued, outcome: AttemptOutcome, message: String },
+    /// Its configuration cannot run ([`JobOutcome::Config`]): not retried, since every
+    /// evaluation of the run would fail alike; the run stops.
+    Refused { queued: Queued, message: String },
 }
 
 /// What the event loop needs from the run: where more work comes from, the job of an evaluation,
@@ -141,6 +145,7 @@ impl Jobs {
                 self.streak.in_a_row = 0;
                 return Settled::Record(queued, record);
             }
+            JobOutcome::Config(message) => return Settled::Refused { queued, message },
             JobOutcome::Error(message) => (AttemptOutcome::Error, message),
             JobOutcome::Lost(message) => (AttemptOutcome::Lost, message),
         };
@@ -223,6 +228,7 @@ mod tests {
                 genome: queued.genome.clone(),
                 config: EvalConfig::default(),
                 threads: None,
+                device_name: None,
             })
         }
         fn notice(&mut self, _: ExecEvent) -> anyhow::Result<()> {
@@ -233,6 +239,10 @@ mod tests {
                 Settled::Record(q, _) => format!("#{} record after {}", q.id, q.attempts),
                 Settled::Retry { queued, outcome, .. } => format!("#{} retry after {:?}", queued.id, outcome),
                 Settled::GaveUp { queued, .. } => format!("#{} gave up after {}", queued.id, queued.attempts),
+                Settled::Refused { queued, message } => {
+                    self.settled.push(format!("#{} refused after {}: {message}", queued.id, queued.attempts));
+                    anyhow::bail!("stopped: {message}");
+                }
             });
             match self.patience {
                 Some(n) if streak.reached(n) => anyhow::bail!("{} in a row without a record", streak.in_a_row),
@@ -311,6 +321,21 @@ mod tests {
         assert_eq!(cancelled.get(), 2);
         assert_eq!(jobs.running.len(), 0);
         assert_eq!(log.to_breed.len(), 5);
+    }
+
+    #[test]
+    fn a_configuration_error_is_not_retried_and_stops_the_loop() {
+        let (mut jobs, cancelled) = jobs(2, 3, |genome, _| match genome {
+            "000000" => JobOutcome::Config("lr must be > 0".into()),
+            genome => record(genome),
+        });
+        jobs.queue([queued(1, "000000", 0), queued(2, "123123", 0), queued(3, "123412", 0)]);
+        let mut log = Log::default();
+        let error = jobs.drive(&mut log).unwrap_err();
+        assert_eq!(error.to_string(), "stopped: lr must be > 0");
+        assert_eq!(log.submitted, [(1, 0), (2, 0)], "submitted once, and nothing after it");
+        assert_eq!(log.settled, ["#1 refused after 1: lr must be > 0"]);
+        assert_eq!(cancelled.get(), 1, "the job still in flight is cancelled");
     }
 
     #[test]

@@ -23,12 +23,18 @@
 //! This file holds the entry points (start, resume) and the run's row in the store ([`run_info`]);
 //! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each evaluation
 //! (and the script versions it stores); `progress.rs` the progress display; `search.rs` the
-//! search behind one type; `execution.rs` the executor settings. Imports go one way: this file
-//! uses `runner`, which uses `jobs`, `progress`, `search` and `execution`.
+//! search behind one type; `execution.rs` the executor settings; `preflight.rs` what is checked
+//! before a run starts; `reload.rs` which script edits a running search can take; `from.rs` the
+//! records of the run a run started from (`--from`); `report_input.rs` a run's store read into the
+//! report's plain input. Imports go one way: this file uses `runner`,
+//! which uses `jobs`, `progress`, `search`, `execution`, `preflight`, `reload` and `from`.
 
 mod execution;
+mod from;
 mod jobs;
+mod preflight;
 mod progress;
+mod reload;
 mod report_input;
 mod runner;
 mod search;
@@ -40,6 +46,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, LOG_FILE};
+pub use from::{FromError, Inherited, FROM_FILE};
+pub use preflight::{preflight, PreflightError};
 pub use report_input::report_input;
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
@@ -64,6 +72,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Executor settings given now (on top of those the run saved, on resume).
     pub execution: ExecutionOverrides,
+    /// `xnas run --from RUN_DIR`: start from that run's finished evaluations (see `from.rs`).
+    pub from: Option<PathBuf>,
 }
 
 /// Starts a new run of `script` in `run_dir` (which must not hold a run yet).
@@ -84,8 +94,10 @@ pub fn start(
     execution.validate()?;
     let mut experiment = compile_file(script)?;
     experiment.apply_overrides(overrides)?;
-    crate::script::check(&experiment)?;
+    let inherited = Inherited::read(options.from.as_deref())?;
+    preflight(&experiment, &execution, options.device.as_deref(), &inherited.records())?;
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    inherited.save(run_dir)?;
     // Before the store exists: a wrong cluster address fails here and the same command can be run again.
     let executor = start_executor(&execution, &experiment, run_dir, options)?;
     std::fs::write(run_dir.join(OVERRIDES_FILE), serde_json::to_string_pretty(overrides)?)?;
@@ -118,6 +130,7 @@ pub fn resume(run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunSummary
         format!("recompiling the run's script {} (fix it, or restore the version stored in the run)", script.display())
     })?;
     experiment.apply_overrides(&overrides)?;
+    preflight(&experiment, &execution, options.device.as_deref(), &preflight::finished_records(&store)?)?;
     // The newest saved state: a steady-state checkpoint (after every ask and tell) or a generation
     // (a steady-state run may have been resumed as generational since, or the other way round).
     let checkpoint = store.checkpoint()?;
@@ -130,6 +143,8 @@ pub fn resume(run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunSummary
             .with_context(|| format!("reading the search state of generation {}", saved.generation))?,
         (_, None) => Search::new(experiment.spec())?,
     };
+    reload::compatible(&search, experiment.spec(), &script, run_dir)
+        .map_err(|why| anyhow::anyhow!("{}: {why}", script.display()))?;
     let in_flight = search.records().iter().any(|told| told.status == xnas_moo::Status::Pending);
     let interrupted = if in_flight {
         // The state knows every candidate that was in flight: run those evaluations again as they are.
@@ -234,6 +249,7 @@ fn run(
         summary: RunSummary { run_dir: run_dir.to_path_buf(), ..RunSummary::default() },
         stopping: false,
         exhausted: false,
+        inherited: Inherited::load(run_dir)?,
     };
     runner.run(jobs)
 }

@@ -14,11 +14,14 @@ use anyhow::bail;
 use xnas_moo::{Candidate, Evaluation};
 
 use super::execution::{Execution, ExecutorKind, Scheduling, LOG_FILE};
+use super::from::Inherited;
 use super::jobs::{Jobs, NoRecordStreak, Queued, Settled, Work};
+use super::preflight::job_config;
 use super::progress::Progress;
+use super::reload::{self, Finished, Rescored};
 use super::search::{Member, Search};
 use crate::exec::{ExecEvent, Job};
-use crate::record::{EvalConfig, MeasurementRecord, Status as RecordStatus};
+use crate::record::{MeasurementRecord, Status as RecordStatus};
 use crate::script::{Budget, CallbackOutcome, Experiment, ExperimentDiff, GenerationStats, MemberStats, ScriptWatcher};
 use crate::store::{AttemptOutcome, EvalStatus, NewEvaluation, NewGeneration, Score, Store, StoreError};
 
@@ -67,10 +70,15 @@ pub(super) struct Runner {
     /// Steady-state: no more candidates to ask for (the script asked to stop, or the space is spent).
     pub(super) stopping: bool,
     pub(super) exhausted: bool,
+    /// `--from`: the finished records of the run this one started from, reused by genome.
+    pub(super) inherited: Inherited,
 }
 
 impl Runner {
     pub(super) fn run(mut self, mut jobs: Jobs) -> anyhow::Result<RunSummary> {
+        if let Some(inherited) = self.inherited.describe(&self.training_hash) {
+            eprintln!("{inherited}");
+        }
         let result = self.recover_in_flight(&mut jobs).and_then(|()| match self.execution.scheduling {
             Scheduling::Generational => self.run_generational(&mut jobs),
             Scheduling::SteadyState => self.run_steady_state(&mut jobs),
@@ -233,7 +241,24 @@ impl Runner {
         for (n, id) in new.into_iter().zip(ids) {
             let genome = n.genome.compact();
             let Some(done) = self.store.find_done(&n.genome, &self.training_hash)? else {
-                to_run.push(Queued { id, candidate: n.candidate, genome, attempts: 0 });
+                if let Some((old_id, record)) = self.inherited.find(&genome, &self.training_hash) {
+                    let record = record.clone();
+                    let from = self.inherited.source().map(|p| p.display().to_string()).unwrap_or_default();
+                    self.store.mark_running(id, &format!("from {from} #{old_id}"))?;
+                    self.store.finish(id, &record)?;
+                    self.summary.reused += 1;
+                    let evaluation = self.score(id, &record)?;
+                    self.report_line(
+                        id,
+                        &genome,
+                        &record,
+                        &evaluation,
+                        " (reused from the earlier run, not retrained)",
+                    );
+                    self.tell(n.candidate, evaluation)?;
+                } else {
+                    to_run.push(Queued { id, candidate: n.candidate, genome, attempts: 0 });
+                }
                 continue;
             };
             self.store.reuse(id, done.id)?;
@@ -276,16 +301,29 @@ impl Runner {
         Ok(())
     }
 
-    /// At a generation boundary: take a new script version if the watcher has one.
+    /// At a generation boundary: take a new script version if the watcher has one and the
+    /// running search can take it (see [`super::reload`]); otherwise say why and keep this one.
     fn apply_reload(&mut self) -> anyhow::Result<()> {
-        let Some(watcher) = self.watcher.as_mut() else { return Ok(()) };
-        let reload = match watcher.poll() {
+        let Some(mut watcher) = self.watcher.take() else { return Ok(()) };
+        let script = watcher.path().to_path_buf();
+        let store = &self.store;
+        let archive = || -> Result<Vec<Finished>, String> {
+            let done = store.evaluations(Some(EvalStatus::Done)).map_err(|e| format!("reading the archive: {e}"))?;
+            Ok(done
+                .into_iter()
+                .filter_map(|e| Some(Finished { candidate: e.candidate, evaluation: e.id, record: e.record? }))
+                .collect())
+        };
+        let (search, current, run_dir) = (&self.search, &self.experiment, &self.summary.run_dir);
+        let polled = watcher.poll_vetted(|reload| reload::vet(search, current, reload, archive, &script, run_dir));
+        self.watcher = Some(watcher);
+        let (reload, rescored) = match polled {
             None => return Ok(()),
             Some(Err(error)) => {
                 eprintln!("script edit rejected; the run keeps its last good version:\n{error}");
                 return Ok(());
             }
-            Some(Ok(reload)) => reload,
+            Some(Ok(accepted)) => accepted,
         };
         self.experiment = reload.experiment;
         self.version = save_version(&self.store, &self.experiment)?;
@@ -297,39 +335,35 @@ impl Runner {
                  (records of the old ones are kept but not reused)"
             );
         }
-        if reload.diff.search_changed() {
-            self.search.reconfigure(self.experiment.spec())?;
-        }
-        if reload.diff.needs_rescoring() {
-            let n = self.rescore_archive()?;
+        // Vetted: the search takes these settings (also a flipped objective direction).
+        self.search.reconfigure(self.experiment.spec())?;
+        if let Some(rescored) = rescored {
+            let n = rescored.len();
+            self.apply_rescored(rescored)?;
             eprintln!("re-scored {n} finished evaluation(s) with the new objectives, without retraining");
         }
         Ok(())
     }
 
-    /// Scores every finished record with the current objectives, stores the scores under the
-    /// current script version, and hands them to the search.
-    fn rescore_archive(&mut self) -> anyhow::Result<usize> {
-        let by_candidate: HashMap<u64, (i64, MeasurementRecord)> = (self.store.evaluations(Some(EvalStatus::Done))?)
-            .into_iter()
-            .filter_map(|e| Some((e.candidate, (e.id, e.record?))))
-            .collect();
-        let mut scores = Vec::new();
-        let mut evaluations: HashMap<u64, Evaluation> = HashMap::new();
-        for (&candidate, (id, record)) in &by_candidate {
-            let result = self.experiment.score(record).map_err(|e| e.to_string());
-            evaluations.insert(
-                candidate,
-                match &result {
-                    Ok(v) => Evaluation::Objectives(v.clone()),
-                    Err(e) => Evaluation::Failed(e.clone()),
-                },
-            );
-            scores.push(Score { evaluation: *id, result });
-        }
+    /// Stores the archive's scores under the current script version and hands them to the search.
+    fn apply_rescored(&mut self, rescored: Vec<Rescored>) -> anyhow::Result<()> {
+        let scores: Vec<Score> =
+            rescored.iter().map(|r| Score { evaluation: r.evaluation, result: r.result.clone() }).collect();
         self.store.save_scores(self.version, &scores)?;
+        let evaluations: HashMap<u64, Evaluation> = rescored
+            .into_iter()
+            .map(|r| {
+                (
+                    r.candidate,
+                    match r.result {
+                        Ok(v) => Evaluation::Objectives(v),
+                        Err(e) => Evaluation::Failed(e),
+                    },
+                )
+            })
+            .collect();
         self.search.rescore(|r| evaluations.get(&r.id).cloned())?;
-        Ok(scores.len())
+        Ok(())
     }
 
     /// Scores a record with the script's objectives and stores the scores.
@@ -408,14 +442,6 @@ impl Runner {
             }
         }
     }
-
-    fn job_config(&self) -> EvalConfig {
-        let mut config = self.experiment.eval_config().clone();
-        if let Some(device) = &self.device {
-            config.device = device.clone();
-        }
-        config
-    }
 }
 
 impl Work for Runner {
@@ -452,7 +478,13 @@ impl Work for Runner {
             ExecutorKind::Ray => "ray",
         };
         self.store.mark_running(queued.id, label)?;
-        Ok(Job { id: queued.id as u64, genome: queued.genome.clone(), config: self.job_config(), threads: None })
+        Ok(Job {
+            id: queued.id as u64,
+            genome: queued.genome.clone(),
+            config: job_config(&self.experiment, self.device.as_deref()),
+            threads: None,
+            device_name: None,
+        })
     }
 
     fn notice(&mut self, event: ExecEvent) -> anyhow::Result<()> {
@@ -501,6 +533,18 @@ impl Work for Runner {
                     last_line(&message)
                 ));
                 self.tell(queued.candidate, Evaluation::Failed(message))?;
+            }
+            Settled::Refused { queued, message } => {
+                self.progress.job_done(queued.id as u64);
+                // Queued again, so that `xnas resume` runs it once the setting is fixed.
+                self.store.retry(queued.id, AttemptOutcome::Error, &message)?;
+                bail!(
+                    "evaluation #{} ({}) cannot run as configured, so the run stops without retrying it \
+                     (every evaluation would fail the same way). Fix the setting, then `xnas resume {}`:\n{message}",
+                    queued.id,
+                    queued.genome,
+                    self.summary.run_dir.display()
+                );
             }
         }
         let patience = self.experiment.spec().search.population.max(self.slots);

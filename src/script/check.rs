@@ -1,6 +1,10 @@
 //! `xnas check`: a dry run of an experiment's closures — objectives on a synthetic measurement
 //! record, the repair on toy genomes, the callback on synthetic generation statistics — so a
-//! script's mistakes show up in a second, not an hour into a search.
+//! script's mistakes show up in a second, not an hour into a search. When a run already has
+//! finished evaluations ([`check_with_records`], used at run start, on resume and by hot reload),
+//! the objectives also score those real records: an objective that is NaN or fails on a real
+//! network (but not on the synthetic one, whose accuracy is 0.87) is caught before it can wipe a
+//! population. The records come in as plain values; this module knows nothing of the store.
 
 use std::fmt;
 
@@ -20,6 +24,8 @@ pub struct CheckReport {
     /// Each objective's value on the synthetic record (objectives that could not run for lack of
     /// data on this machine are missing, with a warning).
     pub scores: Vec<(String, f64)>,
+    /// Real (finished) records every objective scored without an error.
+    pub real_records: usize,
     /// Toy genomes and what the repair made of them (`None`: rejected).
     pub repairs: Vec<(Genome, Option<Genome>)>,
     /// What the callback returned, if the experiment has one.
@@ -53,6 +59,9 @@ impl fmt::Display for CheckReport {
             )?;
         }
         writeln!(f, "  hypervolume of the synthetic population: {:.6}", self.hypervolume)?;
+        if self.real_records > 0 {
+            writeln!(f, "  objectives scored on {} real record(s) of the archive", self.real_records)?;
+        }
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
         }
@@ -166,6 +175,12 @@ fn toy_genomes(experiment: &Experiment) -> Vec<Genome> {
 /// Dry-runs `experiment`: every objective on a synthetic record, the repair on toy genomes, the
 /// callback on synthetic statistics. An error is the first problem, with file:line:column.
 pub fn check(experiment: &Experiment) -> Result<CheckReport, ScriptError> {
+    check_with_records(experiment, &[])
+}
+
+/// [`check`], and every objective on each finished record of `archive` (failed trainings are
+/// skipped: they are never scored). An error names the record's genome.
+pub fn check_with_records(experiment: &Experiment, archive: &[MeasurementRecord]) -> Result<CheckReport, ScriptError> {
     struct DryRun;
     impl Drop for DryRun {
         fn drop(&mut self) {
@@ -207,6 +222,23 @@ pub fn check(experiment: &Experiment) -> Result<CheckReport, ScriptError> {
                 break;
             }
             Err(e) => return Err(e),
+        }
+    }
+
+    let mut real_records = 0;
+    for record in archive.iter().filter(|r| r.status == Status::Done) {
+        match experiment.score(record) {
+            Ok(_) => real_records += 1,
+            Err(ScriptError::DataUnavailable { location, message }) => {
+                warnings.push(format!("{location}: an objective could not score the archive here: {message}"));
+                break;
+            }
+            Err(e) => {
+                return Err(e.with_context(format!(
+                    "on the archive's record of {} (a trained network, genome {})",
+                    record.arch, record.genome
+                )))
+            }
         }
     }
 
@@ -255,7 +287,7 @@ pub fn check(experiment: &Experiment) -> Result<CheckReport, ScriptError> {
         Some(_) => Some(experiment.on_generation(&stats)?),
         None => None,
     };
-    Ok(CheckReport { summary: experiment.summary(), scores, repairs, callback, hypervolume, warnings })
+    Ok(CheckReport { summary: experiment.summary(), scores, real_records, repairs, callback, hypervolume, warnings })
 }
 
 #[cfg(test)]

@@ -22,7 +22,8 @@
 //!   its [`Section`]s are set by scripts and `--set` alike) and
 //!   the script's closures: [`Experiment::score`] turns a measurement record into objective
 //!   values, [`Experiment::repair`] vets proposed genomes, [`Experiment::on_generation`] reports.
-//! - [`check`] dry-runs all of them on a synthetic record and toy genomes (`xnas check`).
+//! - [`check`] dry-runs all of them on a synthetic record and toy genomes (`xnas check`);
+//!   [`check_with_records`] also on a run's real records.
 //! - [`ScriptWatcher`] recompiles on edits and hands over the new version (`xnas run --watch`).
 //!
 //! Every error names `file:line:column` ([`ScriptError`]).
@@ -38,7 +39,7 @@ mod spec;
 pub mod stdlib;
 mod watch;
 
-pub use check::{check, synthetic_record, CheckReport};
+pub use check::{check, check_with_records, synthetic_record, CheckReport};
 pub use docs::api_reference;
 pub use engine::Limits;
 pub use error::{Location, ScriptError};

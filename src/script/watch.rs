@@ -1,7 +1,8 @@
 //! Hot reload: watch an experiment script and the user modules it imports; on a change,
 //! recompile and dry-run it, and hand the new version to the run loop at its next poll — or,
 //! when the edit is broken, report the error (with file:line:column) once and keep the last
-//! good version.
+//! good version. The run loop adds its own conditions ([`ScriptWatcher::poll_vetted`]): an edit
+//! the running search cannot take is rejected the same way.
 //!
 //! The watcher watches the files' directories rather than the files: editors often save by
 //! writing a new file and renaming it over the old one, which a watch on the old file would miss.
@@ -134,10 +135,26 @@ impl ScriptWatcher {
         hex(&hasher.finalize())
     }
 
+    /// The script file watched.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Non-blocking: `None` when nothing changed (or a change is still settling, or the files
     /// are as they were); `Some(Ok)` with a new version; `Some(Err)` once per broken edit, the
     /// last good version staying [`ScriptWatcher::current`].
     pub fn poll(&mut self) -> Option<Result<Reload, ScriptError>> {
+        self.poll_vetted(|_| Ok(())).map(|polled| polled.map(|(reload, ())| reload))
+    }
+
+    /// [`ScriptWatcher::poll`], where a version that compiles and passes the dry run must also
+    /// pass `vet` (the run's own conditions: the search can take it, its objectives score the
+    /// archive). A vetted version comes with what `vet` returned; a refused one is a broken edit
+    /// like any other (`vet`'s reason is the error's message), reported once.
+    pub fn poll_vetted<T>(
+        &mut self,
+        vet: impl FnOnce(&Reload) -> Result<T, String>,
+    ) -> Option<Result<(Reload, T), ScriptError>> {
         while let Ok(event) = self.events.try_recv() {
             let relevant = match event {
                 // Event paths are the watched (canonical) directory joined with the file name.
@@ -167,15 +184,24 @@ impl ScriptWatcher {
         if self.rejected.as_deref() == Some(fingerprint.as_str()) {
             return None;
         }
-        match self.reload() {
-            Ok(Some(reload)) => {
+        let vetted = self.reload().and_then(|reload| match reload {
+            Some(reload) => match vet(&reload) {
+                Ok(value) => Ok(Some((reload, value))),
+                Err(message) => {
+                    Err(ScriptError::Experiment { file: reload.experiment.main_file().to_string(), message })
+                }
+            },
+            None => Ok(None),
+        });
+        match vetted {
+            Ok(Some((reload, value))) => {
                 self.rejected = None;
                 self.current = reload.experiment.clone();
                 // A new import starts being watched; a dropped one stops.
                 if let Err(e) = self.watch_sources() {
                     return Some(Err(e));
                 }
-                Some(Ok(reload))
+                Some(Ok((reload, value)))
             }
             Ok(None) => None,
             Err(error) => {

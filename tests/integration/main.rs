@@ -10,6 +10,8 @@ mod parallel;
 #[cfg(feature = "torch")]
 mod ray;
 #[cfg(feature = "torch")]
+mod reload;
+#[cfg(feature = "torch")]
 mod run;
 mod script;
 mod stdlib;

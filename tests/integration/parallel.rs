@@ -196,3 +196,66 @@ fn steady_state_runs_its_budget_and_resumes_after_kill_9() {
     assert_eq!(candidates.len(), 12, "one store row per candidate: in-flight ones were re-run, not re-asked");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Runs `xnas ARGS` expecting it to fail; its stderr.
+fn fails(args: &[&str]) -> String {
+    let out = Command::new(XNAS).args(args).env("OMP_NUM_THREADS", "1").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "xnas {args:?} succeeded:\n{stderr}");
+    stderr
+}
+
+#[test]
+fn deterministic_failures_are_caught_before_a_run_folder_exists() {
+    let dir = temp_dir("preflight");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let quickstart = repo.join("experiments/quickstart.rhai");
+    let cifar10 = repo.join("experiments/cifar10.rhai");
+    let (quickstart, cifar10) = (quickstart.to_str().unwrap(), cifar10.to_str().unwrap());
+    let cases: [(&[&str], &str); 4] = [
+        (&[cifar10], "cifar10 has no default folder"),
+        (&[quickstart, "--set", "dataset.train_subset=0"], "train_subset = 0"),
+        (&[quickstart, "--set", "training.lr=-1"], "lr = -1"),
+        (&[quickstart, "--devices", "7"], "device cuda:7 was asked for"),
+    ];
+    for (i, (args, message)) in cases.iter().enumerate() {
+        let run = dir.join(format!("run{i}"));
+        let started = Instant::now();
+        let stderr = fails(&[&["run"], *args, &["--dir", run.to_str().unwrap()]].concat());
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!run.exists(), "{args:?} created {}", run.display());
+        assert!(started.elapsed() < Duration::from_secs(30), "{args:?} took {:?}", started.elapsed());
+        if !args.contains(&"--devices") {
+            let stderr = fails(&[&["check"], *args].concat());
+            assert!(stderr.contains(message), "check {args:?}: {stderr}");
+        }
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_configuration_error_in_a_child_stops_the_run_without_retrying() {
+    // The files are there (the check before the run looks at names) but are not IDX files:
+    // every evaluation would fail reading them, so the first one stops the run.
+    let dir = temp_dir("child-config");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for stem in
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    {
+        std::fs::write(data.join(stem), b"not an idx file").unwrap();
+    }
+    let script = tiny_script(&dir, 2, "|r| r.introspectability");
+    let text = std::fs::read_to_string(&script)
+        .unwrap()
+        .replace("val_subset: 100", &format!("val_subset: 100, data_dir: {:?}", data.display().to_string()));
+    std::fs::write(&script, text).unwrap();
+    let run = dir.join("run");
+    let stderr = fails(&["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()]);
+    assert!(stderr.contains("cannot run as configured") && stderr.contains("is not a valid"), "{stderr}");
+    assert!(!stderr.contains("trying again"), "{stderr}");
+    let store = Store::open(&run).unwrap();
+    let attempts: usize = store.evaluations(None).unwrap().iter().map(|e| store.attempts(e.id).unwrap().len()).sum();
+    assert_eq!(attempts, 1, "one child ran, once: {stderr}");
+    std::fs::remove_dir_all(dir).ok();
+}

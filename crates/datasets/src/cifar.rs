@@ -56,9 +56,9 @@ fn read_meta(path: &Path) -> Result<Vec<String>, DataError> {
     Ok(names)
 }
 
-/// Reads `dir` (or `dir/cifar-10-batches-bin`): training set, test set, class names (from
-/// `batches.meta.txt` when present, else the standard ones).
-pub fn read(dir: &Path) -> Result<(ImageSet, ImageSet, Vec<String>), DataError> {
+/// Whether the six batch files are in `dir` (or `dir/cifar-10-batches-bin`), without reading
+/// them: the folder that holds them, or what is missing.
+pub fn check_present(dir: &Path) -> Result<PathBuf, DataError> {
     let all_files = || TRAIN_FILES.iter().chain([&TEST_FILE]);
     let candidates = [dir.to_path_buf(), dir.join("cifar-10-batches-bin")];
     // The folder holding most of the files; a partly unpacked one is reported with what it lacks.
@@ -77,6 +77,13 @@ pub fn read(dir: &Path) -> Result<(ImageSet, ImageSet, Vec<String>), DataError> 
             how: how_to_get(DatasetName::Cifar10).to_string(),
         });
     }
+    Ok(folder)
+}
+
+/// Reads `dir` (or `dir/cifar-10-batches-bin`): training set, test set, class names (from
+/// `batches.meta.txt` when present, else the standard ones).
+pub fn read(dir: &Path) -> Result<(ImageSet, ImageSet, Vec<String>), DataError> {
+    let folder = check_present(dir)?;
     let read = |name: &str| -> Result<ImageSet, DataError> {
         let path = folder.join(name);
         let bytes = std::fs::read(&path).map_err(|e| DataError::io(&path, e))?;

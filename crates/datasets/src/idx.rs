@@ -117,8 +117,8 @@ fn read_pair(dir: &Path, prefix: &str, dataset: DatasetName) -> Result<ImageSet,
     Ok(ImageSet { images, labels, channels: 1, height: rows, width: cols })
 }
 
-/// Reads the training (`train-…`) and test (`t10k-…`) splits of an IDX dataset in `dir`.
-pub fn read_split_pair(dir: &Path, dataset: DatasetName) -> Result<(ImageSet, ImageSet), DataError> {
+/// Whether the four IDX files (raw or gzipped) are in `dir`, without reading them.
+pub fn check_present(dir: &Path, dataset: DatasetName) -> Result<(), DataError> {
     let missing: Vec<String> =
         STEMS.iter().filter(|s| find(dir, s).is_none()).map(|s| format!("{}[.gz]", dir.join(s).display())).collect();
     if !missing.is_empty() {
@@ -129,6 +129,12 @@ pub fn read_split_pair(dir: &Path, dataset: DatasetName) -> Result<(ImageSet, Im
             how: how_to_get(dataset).to_string(),
         });
     }
+    Ok(())
+}
+
+/// Reads the training (`train-…`) and test (`t10k-…`) splits of an IDX dataset in `dir`.
+pub fn read_split_pair(dir: &Path, dataset: DatasetName) -> Result<(ImageSet, ImageSet), DataError> {
+    check_present(dir, dataset)?;
     let train = read_pair(dir, "train", dataset)?;
     let test = read_pair(dir, "t10k", dataset)?;
     if (train.height, train.width) != (test.height, test.width) {

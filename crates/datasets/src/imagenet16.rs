@@ -68,8 +68,9 @@ fn locate(dir: &Path, name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Reads the training batches and `val_data` from `dir`, keeping the first `keep` classes.
-pub fn read(dir: &Path, keep: usize) -> Result<(ImageSet, ImageSet), DataError> {
+/// Whether the training batches and `val_data` are in `dir` (in one of the layouts [`read`]
+/// accepts), without reading them.
+pub fn check_present(dir: &Path) -> Result<(), DataError> {
     let mut names = train_files();
     names.push("val_data".into());
     let missing: Vec<String> =
@@ -82,6 +83,12 @@ pub fn read(dir: &Path, keep: usize) -> Result<(ImageSet, ImageSet), DataError> 
             how: how_to_get(DatasetName::ImageNet16_120).to_string(),
         });
     }
+    Ok(())
+}
+
+/// Reads the training batches and `val_data` from `dir`, keeping the first `keep` classes.
+pub fn read(dir: &Path, keep: usize) -> Result<(ImageSet, ImageSet), DataError> {
+    check_present(dir)?;
     let read_one = |name: &str| -> Result<ImageSet, DataError> {
         let path = locate(dir, name).expect("checked above");
         let bytes = std::fs::read(&path).map_err(|e| DataError::io(&path, e))?;

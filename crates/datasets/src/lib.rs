@@ -220,18 +220,44 @@ pub fn default_dir(dataset: DatasetName) -> Option<PathBuf> {
 const SPLIT_SALT: u64 = 0x5_9117;
 const VAL_SUBSET_SALT: u64 = 0x5eed;
 
-/// Reads a dataset, then applies the split and the subsets.
-pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
-    let dir = match (&options.data_dir, default_dir(options.dataset)) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(dir)) => dir,
-        (None, None) => return Err(DataError::NoDataDir { dataset: options.dataset }),
-    };
+/// The folder a dataset is read from: the given one, else its default.
+fn data_dir(options: &LoadOptions) -> Result<PathBuf, DataError> {
+    match (&options.data_dir, default_dir(options.dataset)) {
+        (Some(dir), _) => Ok(dir.clone()),
+        (None, Some(dir)) => Ok(dir),
+        (None, None) => Err(DataError::NoDataDir { dataset: options.dataset }),
+    }
+}
+
+/// What [`load`] would refuse before reading an image: no folder, a file missing (the wnid list
+/// included), an empty subset. Cheap (it looks at file names only), so a search checks it before
+/// it starts rather than in every evaluation; a corrupt file is still found only by [`load`].
+pub fn check_present(options: &LoadOptions) -> Result<(), DataError> {
+    let dir = data_dir(options)?;
     for (option, value) in [("train_subset", options.train_subset), ("val_subset", options.val_subset)] {
         if value == Some(0) {
             return Err(DataError::BadOption(format!("{option} is 0: a subset needs at least one image")));
         }
     }
+    match options.dataset {
+        DatasetName::FashionMnist | DatasetName::Mnist => idx::check_present(&dir, options.dataset)?,
+        DatasetName::Cifar10 => {
+            cifar::check_present(&dir)?;
+        }
+        DatasetName::ImageNet16_120 => imagenet16::check_present(&dir)?,
+    }
+    if let Some(path) = &options.wnids_file {
+        if !path.is_file() {
+            return Err(DataError::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a dataset, then applies the split and the subsets.
+pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
+    check_present(options)?;
+    let dir = data_dir(options)?;
     let fixed_names = || class_names(options.dataset).map(|names| names.iter().map(|s| s.to_string()).collect());
     let (train, held_out, names, mut source): (ImageSet, ImageSet, Vec<String>, String) = match options.dataset {
         DatasetName::FashionMnist | DatasetName::Mnist => {
@@ -364,6 +390,25 @@ mod tests {
     fn datasets_without_a_default_folder_say_how_to_get_them() {
         let e = load(&LoadOptions { dataset: DatasetName::Cifar10, ..Default::default() }).unwrap_err().to_string();
         assert!(e.contains("--data-dir") && e.contains("cifar-10-binary"), "{e}");
+    }
+
+    #[test]
+    fn presence_is_checked_from_file_names_alone() {
+        let dir = small_mnist("presence", 2);
+        let options = LoadOptions { dataset: DatasetName::Mnist, data_dir: Some(dir.clone()), ..Default::default() };
+        check_present(&options).unwrap();
+        let e = check_present(&LoadOptions { val_subset: Some(0), ..options.clone() }).unwrap_err().to_string();
+        assert!(e.contains("val_subset is 0"), "{e}");
+        std::fs::remove_file(dir.join("t10k-labels-idx1-ubyte")).unwrap();
+        let e = check_present(&options).unwrap_err().to_string();
+        assert!(e.contains("t10k-labels-idx1-ubyte[.gz]") && !e.contains("train-images-idx3-ubyte["), "{e}");
+        for dataset in [DatasetName::Cifar10, DatasetName::ImageNet16_120] {
+            let e = check_present(&LoadOptions { dataset, ..options.clone() }).unwrap_err();
+            assert!(matches!(e, DataError::MissingFiles { .. }), "{dataset}: {e}");
+            let e = check_present(&LoadOptions { dataset, data_dir: None, ..options.clone() }).unwrap_err();
+            assert!(matches!(e, DataError::NoDataDir { .. }), "{dataset}: {e}");
+        }
+        std::fs::remove_dir_all(dir).ok();
     }
 
     /// Mean and std against a two-pass f64 computation over the same pixels.
