@@ -29,7 +29,7 @@ pub struct StatusArgs {
 
 /// Everything a report shows, read from a run's store with its latest script version's scores.
 pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
-    let store = Store::open(run_dir)?;
+    let store = Store::open_read_only(run_dir)?;
     let info = store.run()?;
     let version = store.latest_script_version()?.context("the run has no script version yet")?;
     let spec: ExperimentSpec = serde_json::from_value(version.config.clone())
@@ -100,15 +100,13 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.run_dir)?;
+    let store = Store::open_read_only(&args.run_dir)?;
     let info = store.run()?;
     let counts = store.counts()?;
     let generations = store.generations()?;
     println!("run {} ({})", info.name, args.run_dir.display());
-    println!(
-        "evaluations: {} done, {} failed, {} running, {} queued",
-        counts.done, counts.failed, counts.running, counts.queued
-    );
+    // The same words as the run's own summary (see `StatusCounts`'s Display).
+    println!("evaluations: {counts}");
     if let Some(execution) = store.execution()? {
         let get = |key: &str| execution.get(key).map(|v| v.to_string().trim_matches('"').to_string());
         let executor = get("executor").unwrap_or_else(|| "local".into());
