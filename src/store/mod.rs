@@ -86,6 +86,20 @@ impl Fault {
     }
 }
 
+/// A file path as the path part of an SQLite URI (`file:PATH?…`).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Runs an `UPDATE` of one evaluation; a missing evaluation is an error, not a silent no-op.
 fn update_evaluation(conn: &Connection, evaluation: i64, sql: &str, params: impl Params) -> Result<(), Fault> {
     match conn.execute(sql, params)? {
@@ -247,7 +261,16 @@ impl Store {
             return Err(StoreError::Missing { path });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Self::connect(&path, flags)?;
+        // A WAL database read even read-only gets -wal and -shm files beside it. Without a -wal
+        // file no writer has it open (a writer keeps one while it lives), so it is read as an
+        // immutable file, which creates nothing; with one, the reader shares the writer's files.
+        let wal = path.with_file_name(format!("{DB_FILE}-wal"));
+        let conn = if wal.exists() {
+            Self::connect(&path, flags)?
+        } else {
+            let uri = format!("file:{}?immutable=1", uri_path(&path));
+            Self::connect(Path::new(&uri), flags)?
+        };
         Self::check_file(&conn, &path)?;
         match migrate::version(&conn).map_err(|f| f.at(&path))? {
             SCHEMA_VERSION => Ok(Store { conn, path }),
