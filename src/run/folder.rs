@@ -85,14 +85,19 @@ pub fn check_new_run_dir(dir: &Path) -> Result<(), FolderError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(FolderError::Io { dir: dir.to_path_buf(), message: e.to_string() }),
     };
+    // A start locks the folder before it writes anything else, so its leftovers include the lock.
     let ours = [LOCK_FILE, LOG_FILE, OVERRIDES_FILE];
+    let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| FolderError::Io { dir: dir.to_path_buf(), message: e.to_string() })?;
-        if !ours.iter().any(|name| entry.file_name() == *name) {
-            return Err(FolderError::NotARun { dir: dir.to_path_buf() });
-        }
+        names.push(entry.file_name());
     }
-    Ok(())
+    let left_by_xnas = names.iter().any(|n| n == LOCK_FILE) && names.iter().all(|n| ours.iter().any(|o| n == o));
+    if names.is_empty() || left_by_xnas {
+        Ok(())
+    } else {
+        Err(FolderError::NotARun { dir: dir.to_path_buf() })
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +122,8 @@ mod tests {
         assert!(check_new_run_dir(&dir).is_ok());
         std::fs::create_dir_all(&dir).unwrap();
         assert!(check_new_run_dir(&dir).is_ok());
+        std::fs::write(dir.join(OVERRIDES_FILE), "[]").unwrap();
+        assert!(matches!(check_new_run_dir(&dir), Err(FolderError::NotARun { .. })), "a user's file of that name");
         std::fs::write(dir.join(LOCK_FILE), "").unwrap();
         assert!(check_new_run_dir(&dir).is_ok());
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
