@@ -93,7 +93,8 @@ impl RunLock {
     pub fn acquire(run_dir: &Path) -> Result<RunLock, LockError> {
         let path = run_dir.join(LOCK_FILE);
         let io = |e: std::io::Error| LockError::Io { path: path.clone(), message: e.to_string() };
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         if !try_lock(&file).map_err(io)? {
             return Err(LockError::Held { dir: run_dir.to_path_buf(), holder: read_holder(&mut file) });
         }

@@ -130,7 +130,8 @@ pub fn compile_stored(path: &Path, sources: &[SourceFile], limits: &Limits) -> R
             }
         }
     }
-    let main = SourceFile { name: path.display().to_string(), path: Some(path.to_path_buf()), text: stored_main.text.clone() };
+    let main =
+        SourceFile { name: path.display().to_string(), path: Some(path.to_path_buf()), text: stored_main.text.clone() };
     compile_source(main, &base_dir, limits, Some(stored))
 }
 

@@ -189,7 +189,9 @@ impl Store {
             return Ok(());
         }
         match header() {
-            Ok((0, _)) => return Err(unusable("is empty (0 bytes): the run never wrote to it, or it was truncated".into())),
+            Ok((0, _)) => {
+                return Err(unusable("is empty (0 bytes): the run never wrote to it, or it was truncated".into()))
+            }
             Ok((_, head)) if head != b"SQLite format 3\0" => {
                 return Err(unusable("is not an SQLite database (its first bytes are not SQLite's header)".into()))
             }

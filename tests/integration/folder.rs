@@ -49,7 +49,11 @@ fn a_run_folder_takes_one_process_and_kill_9_frees_it() {
     // the live run.
     let resumed = xnas_at(&dir, &["resume", run_arg]);
     assert!(!resumed.status.success());
-    assert!(stderr(&resumed).contains(&format!("pid {pid}")) && stderr(&resumed).contains("is in use"), "{}", stderr(&resumed));
+    assert!(
+        stderr(&resumed).contains(&format!("pid {pid}")) && stderr(&resumed).contains("is in use"),
+        "{}",
+        stderr(&resumed)
+    );
     let again = xnas_at(&dir, &["run", script_arg, "--dir", run_arg]);
     assert!(!again.status.success());
     assert!(
