@@ -14,6 +14,7 @@ pub mod pareto;
 pub mod repair;
 pub mod report;
 pub mod run;
+pub mod show_script;
 pub mod space;
 pub mod wordnet;
 
@@ -33,6 +34,8 @@ pub enum Command {
     Resume(run::ResumeArgs),
     /// Where a run stands: evaluations, hypervolume per generation, the current front.
     Status(report::StatusArgs),
+    /// Print a script version stored in a run (the newest, or --version N): what `xnas resume` runs.
+    ShowScript(show_script::ShowScriptArgs),
     /// Write a run's report: Pareto front (CSV, SVG), Table 1, hypervolume per generation, index.html.
     Report(report::ReportArgs),
     /// Facts about the NAS-Bench-201 cell space: one architecture, or counts over all of them.
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(args) => run::run_resume(args),
         Command::Status(args) => report::run_status(args),
         Command::Report(args) => report::run_report(args),
+        Command::ShowScript(args) => show_script::run(args),
         Command::Space(cmd) => space::run(cmd),
         Command::Eval(args) => eval::run(args),
         Command::Check(args) => check::run(args),

@@ -36,15 +36,13 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.run_dir)?;
+    let store = Store::open_read_only(&args.run_dir)?;
     let info = store.run()?;
     let counts = store.counts()?;
     let generations = store.generations()?;
     println!("run {} ({})", info.name, args.run_dir.display());
-    println!(
-        "evaluations: {} done, {} failed, {} running, {} queued",
-        counts.done, counts.failed, counts.running, counts.queued
-    );
+    // The same words as the run's own summary (see `StatusCounts`'s Display).
+    println!("evaluations: {counts}");
     if let Some(execution) = store.execution()? {
         let get = |key: &str| execution.get(key).map(|v| v.to_string().trim_matches('"').to_string());
         let executor = get("executor").unwrap_or_else(|| "local".into());

@@ -5,17 +5,21 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use xnas::run::{default_run_dir, resume, start, ExecutionOverrides, ExecutorKind, RunOptions, RunSummary, Scheduling};
+use xnas::run::{
+    default_run_dir, resume, start, ExecutionOverrides, ExecutorKind, ResumeChanges, RunOptions, RunSummary, Scheduling,
+};
 use xnas::script::parse_override;
+use xnas::store::Store;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The experiment script, e.g. experiments/quickstart.rhai.
     pub script: PathBuf,
-    /// Run name: results go to runs/NAME (default: the experiment's name).
+    /// Run name: results go to runs/NAME (default: the experiment's name). One folder name:
+    /// letters, digits, '-', '_' and '.'.
     #[arg(long)]
     pub name: Option<String>,
-    /// Results folder (overrides --name).
+    /// Results folder anywhere (overrides --name); new, empty, or an earlier failed start's.
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Reload the script when it (or a module it imports) changes; applies at the next generation.
@@ -41,10 +45,19 @@ pub struct RunArgs {
 pub struct ResumeArgs {
     /// A run folder (runs/NAME).
     pub run_dir: PathBuf,
+    /// Reload the script on edits (the run's script file, or --script); applies at the next generation.
     #[arg(long)]
     pub watch: bool,
     #[arg(long)]
     pub device: Option<String>,
+    /// Continue with this script file instead of the version stored in the run; the settings it
+    /// changes are shown before anything runs.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// Fix an override, e.g. --set training.epochs=1: replaces the saved override of that key (or
+    /// adds one) and is saved for later resumes.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
     /// Execution settings replace those the run saved; the others stay.
     #[command(flatten)]
     pub execution: ExecutionArgs,
@@ -145,41 +158,50 @@ fn options(watch: bool, device: Option<String>, execution: ExecutionArgs) -> any
     })
 }
 
-fn print_summary(summary: &RunSummary) {
+/// The run's closing lines. The evaluation counts are the store's, worded as `xnas status` words
+/// them, so the two always agree.
+fn print_summary(summary: &RunSummary) -> anyhow::Result<()> {
+    let counts = Store::open_read_only(&summary.run_dir)?.counts()?;
     println!(
-        "run {}: {} generation(s), {} candidate(s) evaluated ({} trained, {} reused, {} failed, {} attempt(s) retried), \
+        "run {}: {} generation(s), {} candidate(s) evaluated now ({} trained, {} reused, {} attempt(s) retried), \
          hypervolume {}",
         summary.run_dir.display(),
         summary.generations,
         summary.evaluated,
         summary.trained,
         summary.reused,
-        summary.failed,
         summary.retried,
         summary.hypervolume.map_or("n/a".into(), |v| format!("{v:.4}"))
     );
+    println!("evaluations: {counts}");
     println!("report: xnas report {}", summary.run_dir.display());
+    Ok(())
+}
+
+fn parse_overrides(overrides: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(overrides.iter().map(|o| parse_override(o)).collect::<Result<Vec<_>, _>>()?)
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    let overrides = args.overrides.iter().map(|o| parse_override(o)).collect::<Result<Vec<_>, _>>()?;
+    let overrides = parse_overrides(&args.overrides)?;
     let run_dir = match (&args.dir, &args.name) {
         (Some(dir), _) => dir.clone(),
-        (None, Some(name)) => default_run_dir(name),
+        (None, Some(name)) => default_run_dir(name)?,
         (None, None) => {
             let mut experiment = xnas::script::compile_file(&args.script)?;
             experiment.apply_overrides(&overrides)?;
-            default_run_dir(experiment.name())
+            default_run_dir(experiment.name()).with_context(|| {
+                format!("the experiment's name {:?} names its folder under runs/", experiment.name())
+            })?
         }
     };
     let options = RunOptions { from: args.from, ..options(args.watch, args.device, args.execution)? };
     let summary = start(&args.script, &run_dir, &overrides, &options)?;
-    print_summary(&summary);
-    Ok(())
+    print_summary(&summary)
 }
 
 pub fn run_resume(args: ResumeArgs) -> anyhow::Result<()> {
-    let summary = resume(&args.run_dir, &options(args.watch, args.device, args.execution)?)?;
-    print_summary(&summary);
-    Ok(())
+    let changes = ResumeChanges { script: args.script, overrides: parse_overrides(&args.overrides)? };
+    let summary = resume(&args.run_dir, &options(args.watch, args.device, args.execution)?, &changes)?;
+    print_summary(&summary)
 }

@@ -23,19 +23,25 @@
 //! This file holds the entry points (start, resume) and the run's row in the store ([`run_info`]);
 //! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each evaluation
 //! (and the script versions it stores); `progress.rs` the progress display; `search.rs` the
-//! search behind one type; `execution.rs` the executor settings; `preflight.rs` what is checked
-//! before a run starts; `reload.rs` which script edits a running search can take; `from.rs` the
-//! records of the run a run started from (`--from`); `report_input.rs` a run's store read into the
-//! report's plain input. Imports go one way: this file uses `runner`,
-//! which uses `jobs`, `progress`, `search`, `execution`, `preflight`, `reload` and `from`.
+//! search behind one type; `execution.rs` the executor settings; `folder.rs` run names and which
+//! folders a run may take; `lock.rs` the lock that keeps a run folder to one process;
+//! `resume.rs` the experiment a resumed run continues with (the stored script version);
+//! `preflight.rs` what is checked before a run starts; `reload.rs` which script edits a running
+//! search can take; `from.rs` the records of the run a run started from (`--from`);
+//! `report_input.rs` a run's store read into the report's plain input. Imports go one way: this
+//! file uses `runner`, `folder`, `lock`, `resume`, `preflight` and `from`; `runner` uses `jobs`,
+//! `progress`, `search`, `execution`, `reload` and `from`; `folder` uses `lock` and `execution`.
 
 mod execution;
+mod folder;
 mod from;
 mod jobs;
+mod lock;
 mod preflight;
 mod progress;
 mod reload;
 mod report_input;
+mod resume;
 mod runner;
 mod search;
 
@@ -43,21 +49,21 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, LOG_FILE};
+pub use folder::{check_new_run_dir, default_run_dir, validate_run_name, FolderError, OVERRIDES_FILE};
 pub use from::{FromError, Inherited, FROM_FILE};
+pub use lock::{Holder, LockError, RunLock, LOCK_FILE};
 pub use preflight::{preflight, PreflightError};
 pub use report_input::report_input;
+pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
 
 use crate::exec::Executor;
 use crate::script::{compile_file, Experiment, ScriptWatcher};
-use crate::store::{now, AttemptOutcome, EvalStatus, RunInfo, Store};
-
-/// The file in a run folder that keeps the command line's `--set` overrides for `xnas resume`.
-pub const OVERRIDES_FILE: &str = "overrides.json";
+use crate::store::{now, AttemptOutcome, EvalStatus, RunInfo, Store, StoreError};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -76,20 +82,15 @@ pub struct RunOptions {
     pub from: Option<PathBuf>,
 }
 
-/// Starts a new run of `script` in `run_dir` (which must not hold a run yet).
+/// Starts a new run of `script` in `run_dir` (missing, empty, or left by a failed start; see
+/// [`check_new_run_dir`]), which it holds locked for as long as it runs.
 pub fn start(
     script: &Path,
     run_dir: &Path,
     overrides: &[(String, String)],
     options: &RunOptions,
 ) -> anyhow::Result<RunSummary> {
-    if Store::db_path(run_dir).exists() {
-        bail!(
-            "{} already holds a run; continue it with `xnas resume {}`, or pick another --name",
-            run_dir.display(),
-            run_dir.display()
-        );
-    }
+    check_new_run_dir(run_dir)?;
     let execution = Execution::default().with(&options.execution);
     execution.validate()?;
     let mut experiment = compile_file(script)?;
@@ -97,11 +98,15 @@ pub fn start(
     let inherited = Inherited::read(options.from.as_deref())?;
     preflight(&experiment, &execution, options.device.as_deref(), &inherited.records())?;
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    let _lock = RunLock::acquire(run_dir)?;
+    // Again under the lock: another `xnas run` may have taken the folder since the first look.
+    check_new_run_dir(run_dir)?;
     inherited.save(run_dir)?;
     // Before the store exists: a wrong cluster address fails here and the same command can be run again.
     let executor = start_executor(&execution, &experiment, run_dir, options)?;
     std::fs::write(run_dir.join(OVERRIDES_FILE), serde_json::to_string_pretty(overrides)?)?;
-    let store = Store::create(run_dir, &run_info(&experiment, script))?;
+    let absolute = std::path::absolute(script).with_context(|| format!("locating {}", script.display()))?;
+    let store = Store::create(run_dir, &run_info(&experiment, &absolute))?;
     store.set_execution(&serde_json::to_value(&execution)?)?;
     let search = Search::new(experiment.spec())?;
     eprintln!("xnas run: {} → {}", script.display(), run_dir.display());
@@ -109,16 +114,16 @@ pub fn start(
     run(store, experiment, script, overrides, search, run_dir, options, execution, executor)
 }
 
-/// Continues the run in `run_dir`: a generational run from its last saved generation, a
-/// steady-state run from its last checkpoint with the evaluations that were in flight.
-pub fn resume(run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunSummary> {
+/// Continues the run in `run_dir` (holding it locked): a generational run from its last saved
+/// generation, a steady-state run from its last checkpoint with the evaluations that were in
+/// flight. It runs the newest script version the store keeps unless `changes` say otherwise.
+pub fn resume(run_dir: &Path, options: &RunOptions, changes: &ResumeChanges) -> anyhow::Result<RunSummary> {
+    if !Store::db_path(run_dir).exists() {
+        return Err(StoreError::Missing { path: Store::db_path(run_dir) }.into());
+    }
+    let _lock = RunLock::acquire(run_dir)?;
     let store = Store::open(run_dir)?;
-    let info = store.run()?;
-    let script = PathBuf::from(info.script_path.as_deref().context("the run does not record its script path")?);
-    let overrides: Vec<(String, String)> = match std::fs::read_to_string(run_dir.join(OVERRIDES_FILE)) {
-        Ok(text) => serde_json::from_str(&text).with_context(|| format!("reading {OVERRIDES_FILE}"))?,
-        Err(_) => Vec::new(),
-    };
+    let resume::Resumed { experiment, script, overrides } = resume::resumed_experiment(&store, run_dir, changes)?;
     let saved: Execution = match store.execution()? {
         Some(value) => serde_json::from_value(value).context("reading the run's saved execution settings")?,
         None => Execution::default(),
@@ -126,10 +131,6 @@ pub fn resume(run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunSummary
     let execution = saved.with(&options.execution);
     execution.validate()?;
     store.set_execution(&serde_json::to_value(&execution)?)?;
-    let mut experiment = compile_file(&script).with_context(|| {
-        format!("recompiling the run's script {} (fix it, or restore the version stored in the run)", script.display())
-    })?;
-    experiment.apply_overrides(&overrides)?;
     preflight(&experiment, &execution, options.device.as_deref(), &preflight::finished_records(&store)?)?;
     // The newest saved state: a steady-state checkpoint (after every ask and tell) or a generation
     // (a steady-state run may have been resumed as generational since, or the other way round).
@@ -252,9 +253,4 @@ fn run(
         inherited: Inherited::load(run_dir)?,
     };
     runner.run(jobs)
-}
-
-/// The run folder for a script: `runs/<name>` under the current directory.
-pub fn default_run_dir(name: &str) -> PathBuf {
-    PathBuf::from("runs").join(name)
 }

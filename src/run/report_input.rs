@@ -15,7 +15,7 @@ use crate::store::{EvalStatus, Store};
 
 /// Everything a report shows, read from a run's store with its latest script version's scores.
 pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
-    let store = Store::open(run_dir)?;
+    let store = Store::open_read_only(run_dir)?;
     let info = store.run()?;
     let version = store.latest_script_version()?.context("the run has no script version yet")?;
     let spec: ExperimentSpec = serde_json::from_value(version.config.clone())

@@ -164,7 +164,7 @@ impl Runner {
                 eprintln!("warning: the script's repair failed, so invalid genomes were rejected instead:\n{error}");
             }
             if candidates.is_empty() {
-                eprintln!("the search space is exhausted: every genome has been proposed");
+                eprintln!("{}", repair.why_no_candidates());
                 break;
             }
             let label = match self.experiment.budget() {
@@ -463,7 +463,7 @@ impl Work for Runner {
             ));
         }
         let Some(candidate) = candidate else {
-            self.progress.say("the search space is exhausted: every genome has been proposed".into());
+            self.progress.say(repair.why_no_candidates());
             self.exhausted = true;
             return Ok(None);
         };

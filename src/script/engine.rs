@@ -70,6 +70,16 @@ struct Resolver {
     base_dir: PathBuf,
     /// Source name → directory of that file, for relative imports from imported files.
     dirs: Mutex<HashMap<String, PathBuf>>,
+    /// When compiling a stored script version: the texts to import instead of reading files.
+    stored: Option<StoredSources>,
+}
+
+/// The texts of a stored script version's modules, by where they were imported from: user modules
+/// by path (as the resolver computes it), built-in modules by their source name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StoredSources {
+    pub files: HashMap<PathBuf, String>,
+    pub builtins: HashMap<String, String>,
 }
 
 impl Resolver {
@@ -82,7 +92,9 @@ impl Resolver {
                 )
             })?;
             let name = stdlib::source_name(name);
-            return Ok((SourceFile { name: name.clone(), path: None, text: text.to_string() }, name));
+            // A stored version keeps the built-in module's text it ran with.
+            let text = self.stored.as_ref().and_then(|s| s.builtins.get(&name).cloned()).unwrap_or(text.to_string());
+            return Ok((SourceFile { name: name.clone(), path: None, text }, name));
         }
         if source.is_some_and(stdlib::is_stdlib_source) {
             return Err(runtime_error(
@@ -98,6 +110,23 @@ impl Resolver {
             relative.set_extension("rhai");
         }
         let file = dir.join(&relative);
+        if let Some(stored) = &self.stored {
+            let text = stored.files.get(&file).cloned().ok_or_else(|| {
+                runtime_error(
+                    format!(
+                        "cannot import {path:?}: the run's stored script version has no module {}; resume \
+                         with --script FILE to use the files on disk",
+                        file.display()
+                    ),
+                    pos,
+                )
+            })?;
+            let name = file.display().to_string();
+            if let Some(parent) = file.parent() {
+                self.dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), parent.to_path_buf());
+            }
+            return Ok((SourceFile { name: name.clone(), path: Some(file), text }, name));
+        }
         let text = std::fs::read_to_string(&file).map_err(|e| {
             runtime_error(
                 format!(
@@ -138,6 +167,16 @@ impl ModuleResolver for Resolver {
 
 /// A new engine with the limits and the module resolver; the caller registers the functions.
 pub(crate) fn new_engine(limits: &Limits, session: &Arc<Session>, base_dir: &Path) -> Engine {
+    new_engine_with_sources(limits, session, base_dir, None)
+}
+
+/// [`new_engine`] whose imports come from `stored` texts (a stored script version) when given.
+pub(crate) fn new_engine_with_sources(
+    limits: &Limits,
+    session: &Arc<Session>,
+    base_dir: &Path,
+    stored: Option<StoredSources>,
+) -> Engine {
     let mut engine = Engine::new();
     engine
         .set_max_operations(limits.max_operations)
@@ -162,6 +201,7 @@ pub(crate) fn new_engine(limits: &Limits, session: &Arc<Session>, base_dir: &Pat
         session: Arc::clone(session),
         base_dir: base_dir.to_path_buf(),
         dirs: Mutex::new(HashMap::new()),
+        stored,
     });
     engine
 }

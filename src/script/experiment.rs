@@ -17,7 +17,7 @@ use xnas_moo::{Direction, Repair};
 use xnas_space::Genome;
 
 use super::api::{self, number};
-use super::engine::{new_engine, with_budget, Limits};
+use super::engine::{new_engine_with_sources, with_budget, Limits, StoredSources};
 use super::error::{from_parse, from_rhai, innermost, Location, RhaiResult, ScriptError};
 use super::session::{ExperimentHandle, Session, SourceFile};
 use super::spec::{diff, direction_word, Algorithm, Budget, ExperimentDiff, ExperimentSpec, Section, SpecError};
@@ -103,12 +103,46 @@ pub fn compile_file_with(path: &Path, limits: &Limits) -> Result<Experiment, Scr
         .map_err(|e| ScriptError::Read { path: path.to_path_buf(), message: e.to_string() })?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let main = SourceFile { name: path.display().to_string(), path: Some(path.to_path_buf()), text };
-    compile_source(main, &base_dir, limits)
+    compile_source(main, &base_dir, limits, None)
 }
 
-fn compile_source(main: SourceFile, base_dir: &Path, limits: &Limits) -> Result<Experiment, ScriptError> {
+/// Compiles a stored script version: `sources` as [`Experiment::sources`] listed them (main
+/// script first), with the main script now named `path`. Imports come from the stored texts,
+/// never from disk, so the result is the version as it ran whatever happened to the files since;
+/// user modules are found at their place relative to the main script, wherever it now is.
+pub fn compile_stored(path: &Path, sources: &[SourceFile], limits: &Limits) -> Result<Experiment, ScriptError> {
+    let Some((stored_main, imports)) = sources.split_first() else {
+        return Err(ScriptError::Experiment { file: path.display().to_string(), message: "no stored source".into() });
+    };
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let stored_dir = stored_main.path.as_deref().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let mut stored = StoredSources::default();
+    for import in imports {
+        match &import.path {
+            // Imports were found relative to the main script's folder (paths are joined, not
+            // normalised, so they start with it): move them along with the main script.
+            Some(file) => {
+                let moved = file.strip_prefix(&stored_dir).map_or_else(|_| file.clone(), |rest| base_dir.join(rest));
+                stored.files.insert(moved, import.text.clone());
+            }
+            None => {
+                stored.builtins.insert(import.name.clone(), import.text.clone());
+            }
+        }
+    }
+    let main =
+        SourceFile { name: path.display().to_string(), path: Some(path.to_path_buf()), text: stored_main.text.clone() };
+    compile_source(main, &base_dir, limits, Some(stored))
+}
+
+fn compile_source(
+    main: SourceFile,
+    base_dir: &Path,
+    limits: &Limits,
+    stored: Option<StoredSources>,
+) -> Result<Experiment, ScriptError> {
     let session = Arc::new(Session::default());
-    let mut engine = new_engine(limits, &session, base_dir);
+    let mut engine = new_engine_with_sources(limits, &session, base_dir, stored);
     api::register_all(&mut engine, &session);
     let mut ast = engine.compile(&main.text).map_err(|e| from_parse(&e, &main.name))?;
     ast.set_source(main.name.as_str());
@@ -434,7 +468,7 @@ impl Experiment {
     /// vector, applies [`Experiment::repair`] and encodes the result. The first script error is
     /// kept in [`ScriptRepair::error`] (that candidate is rejected); check it after the ask.
     pub fn search_repair(&self) -> ScriptRepair<'_> {
-        ScriptRepair { experiment: self, error: None }
+        ScriptRepair { experiment: self, error: None, accepted: 0, rejected: 0 }
     }
 
     /// A human summary: dataset, space, training, search, objectives, reference point.
@@ -525,20 +559,44 @@ pub struct ScriptRepair<'a> {
     experiment: &'a Experiment,
     /// The first error the script's repair raised, if any.
     pub error: Option<ScriptError>,
+    /// Genomes the repair let through (as they were or repaired) and genomes it rejected.
+    pub accepted: usize,
+    pub rejected: usize,
+}
+
+impl ScriptRepair<'_> {
+    /// Why an ask through this repair found no new candidate: the repair rejected every genome
+    /// it was shown, or every genome the repair allows has been proposed already.
+    pub fn why_no_candidates(&self) -> String {
+        if self.accepted == 0 && self.rejected > 0 {
+            format!(
+                "the script's repair rejected {} genomes in a row, so the search has nothing to train; \
+                 make the repair return a genome (the one given, or a fixed one) for at least some cells",
+                self.rejected
+            )
+        } else {
+            "the search space is exhausted: every genome has been proposed".to_string()
+        }
+    }
 }
 
 impl Repair for ScriptRepair<'_> {
     fn repair(&mut self, x: &[f64]) -> Option<Vec<f64>> {
         let space = &self.experiment.spec.space;
         let genome = space.decode(x).ok()?;
-        match self.experiment.repair(genome) {
+        let repaired = match self.experiment.repair(genome) {
             Ok(Some(repaired)) => space.encode(&repaired).ok(),
             Ok(None) => None,
             Err(error) => {
                 self.error.get_or_insert(error);
                 None
             }
+        };
+        match repaired {
+            Some(_) => self.accepted += 1,
+            None => self.rejected += 1,
         }
+        repaired
     }
 }
 

@@ -44,8 +44,8 @@ pub use docs::api_reference;
 pub use engine::Limits;
 pub use error::{Location, ScriptError};
 pub use experiment::{
-    compile_file, compile_file_with, parse_override, training_hash, CallbackOutcome, Experiment, GenerationStats,
-    MemberStats, ScriptRepair,
+    compile_file, compile_file_with, compile_stored, parse_override, training_hash, CallbackOutcome, Experiment,
+    GenerationStats, MemberStats, ScriptRepair,
 };
 pub use session::SourceFile;
 pub use spec::{

@@ -18,12 +18,17 @@ pub(super) fn create(conn: &Connection) -> Result<(), Fault> {
     Ok(())
 }
 
+/// The schema version a database says it has (0 when it says none).
+pub(super) fn version(conn: &Connection) -> Result<i64, Fault> {
+    let version: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).optional()?;
+    Ok(version.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
 /// Brings an opened database to [`SCHEMA_VERSION`]; `Err(found)` when it is of a version this code
 /// cannot read.
 pub(super) fn upgrade(conn: &Connection) -> Result<Result<(), i64>, Fault> {
-    let version: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).optional()?;
-    match version.and_then(|v| v.parse().ok()).unwrap_or(0) {
+    match version(conn)? {
         SCHEMA_VERSION => Ok(Ok(())),
         // Version 2 only adds tables (attempts, checkpoint): create them and move on.
         1 => {

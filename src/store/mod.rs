@@ -23,7 +23,7 @@ mod rows;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, Params, Row};
+use rusqlite::{params, Connection, OpenFlags, Params, Row};
 use xnas_space::Genome;
 
 pub use migrate::SCHEMA_VERSION;
@@ -52,6 +52,13 @@ pub enum StoreError {
     NotFound { path: PathBuf, what: String },
     #[error("run database {}: stored {what} is not valid: {message}", path.display())]
     Corrupt { path: PathBuf, what: String, message: String },
+    #[error(
+        "run database {} {problem}, so the run cannot be read. If the folder holds nothing you need, move it \
+         away and start the run again; otherwise restore {DB_FILE} from a backup (copy it together with \
+         {DB_FILE}-wal when that file exists)",
+        path.display()
+    )]
+    Unusable { path: PathBuf, problem: String },
 }
 
 /// A [`StoreError`] before it knows which file it is about: what queries and row mappers return.
@@ -77,6 +84,20 @@ impl Fault {
             Fault::Corrupt { what, message } => StoreError::Corrupt { path, what, message },
         }
     }
+}
+
+/// A file path as the path part of an SQLite URI (`file:PATH?…`).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Runs an `UPDATE` of one evaluation; a missing evaluation is an error, not a silent no-op.
@@ -122,18 +143,67 @@ impl Store {
         run_dir.join(DB_FILE)
     }
 
-    fn connect(path: &Path) -> Result<Connection, StoreError> {
+    /// Opens the database file as it is: no pragma, nothing written yet.
+    fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
         let connect = || -> Result<Connection, Fault> {
-            let conn = Connection::open(path)?;
+            let conn = Connection::open_with_flags(path, flags)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            Ok(conn)
+        };
+        connect().map_err(|f| f.at(path))
+    }
+
+    /// Makes a connection the run's writer.
+    fn configure_writer(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+        let configure = || -> Result<(), Fault> {
             // WAL: readers never block the writer; FULL: a committed transaction survives a crash
             // of the machine too, not only of the process (writes are rare, evaluations are long).
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
-            Ok(conn)
+            Ok(())
         };
-        connect().map_err(|f| f.at(path))
+        configure().map_err(|f| f.at(path))
+    }
+
+    /// Checks that an existing file is an xnas run store before anything reads or writes it, and
+    /// says what is wrong with it otherwise (empty, not SQLite, damaged, another database).
+    fn check_file(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+        let unusable = |problem: String| StoreError::Unusable { path: path.to_path_buf(), problem };
+        let tables: Result<Vec<String>, rusqlite::Error> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+        let header = || -> std::io::Result<(u64, Vec<u8>)> {
+            use std::io::Read;
+            let mut file = std::fs::File::open(path)?;
+            let mut head = vec![0; 16];
+            let n = file.read(&mut head)?;
+            head.truncate(n);
+            Ok((file.metadata()?.len(), head))
+        };
+        let missing: Vec<&str> = match &tables {
+            Ok(tables) => ["meta", "run"].into_iter().filter(|t| !tables.iter().any(|x| x == t)).collect(),
+            Err(_) => Vec::new(),
+        };
+        if tables.is_ok() && missing.is_empty() {
+            return Ok(());
+        }
+        match header() {
+            Ok((0, _)) => {
+                return Err(unusable("is empty (0 bytes): the run never wrote to it, or it was truncated".into()))
+            }
+            Ok((_, head)) if head != b"SQLite format 3\0" => {
+                return Err(unusable("is not an SQLite database (its first bytes are not SQLite's header)".into()))
+            }
+            _ => {}
+        }
+        Err(match tables {
+            Err(e) => unusable(format!("is damaged ({e})")),
+            Ok(_) => unusable(format!(
+                "is an SQLite database but not an xnas run store (it has no {} table)",
+                missing.join(" or ")
+            )),
+        })
     }
 
     /// Creates the run directory and its database. Refuses when a run is already there.
@@ -146,7 +216,9 @@ impl Store {
             path: path.clone(),
             message: format!("cannot create {}: {e}", run_dir.display()),
         })?;
-        let store = Store { conn: Self::connect(&path)?, path };
+        let conn = Self::connect(&path, OpenFlags::default())?;
+        Self::configure_writer(&conn, &path)?;
+        let store = Store { conn, path };
         store.write(|tx| {
             migrate::create(tx)?;
             tx.execute(
@@ -166,16 +238,49 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens the run in `run_dir`, upgrading a database written by an older xnas.
+    /// Opens the run in `run_dir` to write it, upgrading a database written by an older xnas.
     pub fn open(run_dir: &Path) -> Result<Store, StoreError> {
         let path = Self::db_path(run_dir);
         if !path.exists() {
             return Err(StoreError::Missing { path });
         }
-        let conn = Self::connect(&path)?;
+        // Not SQLITE_OPEN_CREATE: the file exists, and a vanished one must not come back empty.
+        let conn = Self::connect(&path, OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE)?;
+        Self::check_file(&conn, &path)?;
+        Self::configure_writer(&conn, &path)?;
         match migrate::upgrade(&conn).map_err(|f| f.at(&path))? {
             Ok(()) => Ok(Store { conn, path }),
             Err(found) => Err(StoreError::SchemaVersion { path, found, expected: SCHEMA_VERSION }),
+        }
+    }
+
+    /// Opens the run in `run_dir` to read it (`xnas status`, `xnas report`, also while the run
+    /// runs): SQLite's read-only mode, so reading never creates, grows or changes a file. Only a
+    /// database of an older schema is opened to write, once, to upgrade it.
+    pub fn open_read_only(run_dir: &Path) -> Result<Store, StoreError> {
+        let path = Self::db_path(run_dir);
+        if !path.exists() {
+            return Err(StoreError::Missing { path });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        // A WAL database read even read-only gets -wal and -shm files beside it. Without a -wal
+        // file no writer has it open (a writer keeps one while it lives), so it is read as an
+        // immutable file, which creates nothing; with one, the reader shares the writer's files.
+        let wal = path.with_file_name(format!("{DB_FILE}-wal"));
+        let conn = if wal.exists() {
+            Self::connect(&path, flags)?
+        } else {
+            let uri = format!("file:{}?immutable=1", uri_path(&path));
+            Self::connect(Path::new(&uri), flags)?
+        };
+        Self::check_file(&conn, &path)?;
+        match migrate::version(&conn).map_err(|f| f.at(&path))? {
+            SCHEMA_VERSION => Ok(Store { conn, path }),
+            found if found < SCHEMA_VERSION => {
+                drop(conn);
+                Self::open(run_dir)
+            }
+            found => Err(StoreError::SchemaVersion { path, found, expected: SCHEMA_VERSION }),
         }
     }
 
@@ -466,17 +571,27 @@ impl Store {
             .pop())
     }
 
-    /// Evaluations per status.
+    /// Evaluations per status; failed ones that were only interrupted (and asked again on resume)
+    /// are counted apart from those that failed.
     pub fn counts(&self) -> Result<StatusCounts, StoreError> {
         let read = |r: &Row| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize));
         let mut counts = StatusCounts::default();
-        for (status, n) in self.query("SELECT status, COUNT(*) FROM evaluations GROUP BY status", [], read)? {
-            match EvalStatus::parse(&status) {
-                Some(EvalStatus::Queued) => counts.queued = n,
-                Some(EvalStatus::Running) => counts.running = n,
-                Some(EvalStatus::Done) => counts.done = n,
-                Some(EvalStatus::Failed) => counts.failed = n,
-                None => {}
+        // An interrupted evaluation never started (attempt 0) or its last attempt was interrupted.
+        let sql = "SELECT CASE WHEN status = 'failed' AND (attempt = 0 OR EXISTS (
+                        SELECT 1 FROM attempts a WHERE a.evaluation = evaluations.id
+                          AND a.attempt = evaluations.attempt AND a.outcome = 'interrupted'))
+                    THEN 'interrupted' ELSE status END AS counted, COUNT(*)
+                   FROM evaluations GROUP BY counted";
+        for (status, n) in self.query(sql, [], read)? {
+            match status.as_str() {
+                "interrupted" => counts.interrupted = n,
+                other => match EvalStatus::parse(other) {
+                    Some(EvalStatus::Queued) => counts.queued = n,
+                    Some(EvalStatus::Running) => counts.running = n,
+                    Some(EvalStatus::Done) => counts.done = n,
+                    Some(EvalStatus::Failed) => counts.failed = n,
+                    None => {}
+                },
             }
         }
         Ok(counts)

@@ -190,7 +190,26 @@ pub struct StatusCounts {
     pub queued: usize,
     pub running: usize,
     pub done: usize,
+    /// Training failed (a failed record), or no record came back after every attempt.
     pub failed: usize,
+    /// Stopped by the end of the run's process before finishing; a resumed run asked them again.
+    pub interrupted: usize,
+}
+
+/// The one wording of the counts, shared by `xnas status` and the run's own summary so that they
+/// always say the same thing.
+impl std::fmt::Display for StatusCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} done, {} failed (training failed or gave no record after every attempt)",
+            self.done, self.failed
+        )?;
+        if self.interrupted > 0 {
+            write!(f, ", {} interrupted by a stop and asked again on resume", self.interrupted)?;
+        }
+        write!(f, ", {} running, {} queued", self.running, self.queued)
+    }
 }
 
 /// A JSON column read back; `what` names it in the error.

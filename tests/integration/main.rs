@@ -2,6 +2,8 @@
 //! Tests that train need libtorch and are compiled only with the `torch` feature (the default).
 
 mod examples;
+#[cfg(feature = "torch")]
+mod folder;
 mod layers;
 #[cfg(feature = "torch")]
 mod network;

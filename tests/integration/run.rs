@@ -168,3 +168,20 @@ fn hot_reload(name: &str, extra: &[&str]) {
     assert_eq!(trained(&run).len(), done.iter().filter(|e| e.reused_from.is_none()).count());
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_repair_that_rejects_every_genome_says_so() {
+    let dir = temp_dir("reject-all");
+    let script = tiny_script(&dir, 1, "|r| r.introspectability");
+    let text = std::fs::read_to_string(&script).unwrap().replace("\nexp\n", "\nexp.repair(|g| ());\nexp\n");
+    std::fs::write(&script, text).unwrap();
+    let out = Command::new(XNAS)
+        .args(["run", script.to_str().unwrap(), "--dir", dir.join("run").to_str().unwrap()])
+        .env("OMP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("the script's repair rejected") && log.contains("genomes in a row"), "{log}");
+    assert!(!log.contains("exhausted"), "{log}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -398,3 +398,81 @@ fn a_version_1_database_is_upgraded_on_open() {
     assert_eq!(version, "2");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Every file of a folder with its size: what a read-only command must leave as it was.
+fn files_and_sizes(dir: &Path) -> Vec<(String, u64)> {
+    let mut files: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().len()))
+        .collect();
+    files.sort();
+    files
+}
+
+fn xnas_in(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_xnas")).args(args).output().unwrap()
+}
+
+#[test]
+fn a_broken_database_says_what_is_wrong_and_readers_leave_it_as_it_is() {
+    let cases: [(&str, &[u8], &str); 2] = [
+        ("empty", b"", "is empty (0 bytes)"),
+        ("garbage", b"this is not a database, just some text that is long enough", "is not an SQLite database"),
+    ];
+    for (tag, content, says) in cases {
+        let dir = temp_dir(tag);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Store::db_path(&dir), content).unwrap();
+        let before = files_and_sizes(&dir);
+        for command in ["status", "report", "show-script"] {
+            let out_dir = dir.join("report");
+            let mut args = vec![command, dir.to_str().unwrap()];
+            if command == "report" {
+                args.extend(["--out", out_dir.to_str().unwrap()]);
+            }
+            let out = xnas_in(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{command} on a {tag} database");
+            assert!(stderr.contains(says) && stderr.contains("restore"), "{command} {tag}: {stderr}");
+            assert!(!stderr.contains("no such table"), "{stderr}");
+            assert_eq!(files_and_sizes(&dir), before, "{command} left the {tag} folder as it was");
+        }
+        // A writer refuses it too, before writing a byte into it.
+        let out = xnas_in(&["resume", dir.to_str().unwrap()]);
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(std::fs::metadata(Store::db_path(&dir)).unwrap().len(), content.len() as u64);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    // An SQLite database of something else.
+    let dir = temp_dir("other-db");
+    std::fs::create_dir_all(&dir).unwrap();
+    rusqlite::Connection::open(Store::db_path(&dir)).unwrap().execute_batch("CREATE TABLE notes (x TEXT);").unwrap();
+    let out = xnas_in(&["status", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("not an xnas run store"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn read_commands_open_the_store_read_only() {
+    let dir = temp_dir("read-only");
+    let store = Store::create(&dir, &run_info()).unwrap();
+    let sources = serde_json::json!([{ "name": "exp.rhai", "path": "exp.rhai", "text": "let exp = 1;\n" }]);
+    store.add_script_version("h1", "let exp = 1;\n", &sources, &serde_json::json!({})).unwrap();
+    drop(store);
+    let before = files_and_sizes(&dir);
+    let out = xnas_in(&["show-script", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "let exp = 1;\n");
+    assert_eq!(files_and_sizes(&dir), before);
+    // Read-only for real: the database itself may not even be writable.
+    let db = Store::db_path(&dir);
+    let mut permissions = std::fs::metadata(&db).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&db, permissions).unwrap();
+    let store = Store::open_read_only(&dir).unwrap();
+    assert_eq!(store.script_versions().unwrap().len(), 1);
+    assert!(store.counts().is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}

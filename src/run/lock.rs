@@ -1,0 +1,140 @@
+//! One process per run folder: an exclusive OS file lock on `RUN_DIR/xnas.lock`, held by the
+//! process that writes the run (`xnas run`, `xnas resume`) for as long as it lives.
+//!
+//! The lock is `flock(2)`, so the kernel releases it when the process ends however it ends —
+//! `kill -9` never leaves a stale lock behind, and a lock file left on disk by a dead process is
+//! simply locked again. The holder writes its pid and host into the file after locking, so a
+//! refused second writer can say who holds the folder. Readers (`xnas status`, `xnas report`)
+//! never take the lock. The lock lives in the head process, so it holds for local and Ray
+//! executors alike.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// The lock file inside a run folder.
+pub const LOCK_FILE: &str = "xnas.lock";
+
+/// Who holds a run folder's lock, as the holder wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: Option<u32>,
+    pub host: Option<String>,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.pid {
+            Some(pid) => write!(f, "pid {pid}")?,
+            None => write!(f, "an unknown pid")?,
+        }
+        write!(f, " on host {}", self.host.as_deref().unwrap_or("unknown"))
+    }
+}
+
+/// Why a run folder could not be locked.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "{} is in use: an xnas process ({holder}) is running this search right now, and a run folder \
+         takes one process at a time. Wait for it to finish, or stop it (`kill {pid}` on {host}) and then \
+         `xnas resume {}`; `xnas status {}` shows its progress meanwhile",
+        dir.display(), dir.display(), dir.display(),
+        pid = holder.pid.map_or("PID".to_string(), |p| p.to_string()),
+        host = holder.host.as_deref().unwrap_or("its host")
+    )]
+    Held { dir: PathBuf, holder: Holder },
+    #[error("cannot lock {}: {message}", path.display())]
+    Io { path: PathBuf, message: String },
+}
+
+/// The held lock of a run folder; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct RunLock {
+    // The open file is the lock: flock belongs to the open file description.
+    _file: File,
+}
+
+/// Tries `flock(LOCK_EX | LOCK_NB)`: `Ok(true)` when locked, `Ok(false)` when another holds it.
+fn try_lock(file: &File) -> std::io::Result<bool> {
+    // SAFETY: flock on a file descriptor this `File` owns and keeps open.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(false),
+        _ => Err(error),
+    }
+}
+
+fn host_name() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it on success.
+    if unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) } != 0 {
+        return None;
+    }
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    Some(String::from_utf8_lossy(&buffer[..end]).into_owned())
+}
+
+fn read_holder(file: &mut File) -> Holder {
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let field = |key: &str| {
+        text.lines().find_map(|l| l.strip_prefix(key).and_then(|v| v.strip_prefix('='))).map(|v| v.trim().to_string())
+    };
+    Holder { pid: field("pid").and_then(|p| p.parse().ok()), host: field("host") }
+}
+
+impl RunLock {
+    /// Locks the run folder `run_dir` (which must exist) for this process, or says who holds it.
+    pub fn acquire(run_dir: &Path) -> Result<RunLock, LockError> {
+        let path = run_dir.join(LOCK_FILE);
+        let io = |e: std::io::Error| LockError::Io { path: path.clone(), message: e.to_string() };
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        if !try_lock(&file).map_err(io)? {
+            return Err(LockError::Held { dir: run_dir.to_path_buf(), holder: read_holder(&mut file) });
+        }
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        let host = host_name().unwrap_or_else(|| "unknown".into());
+        writeln!(file, "pid={}\nhost={host}", std::process::id()).map_err(io)?;
+        file.flush().map_err(io)?;
+        Ok(RunLock { _file: file })
+    }
+
+    /// Who holds the lock of `run_dir` now, if anyone; never creates the lock file.
+    pub fn holder(run_dir: &Path) -> Option<Holder> {
+        let mut file = OpenOptions::new().read(true).write(true).open(run_dir.join(LOCK_FILE)).ok()?;
+        match try_lock(&file) {
+            Ok(false) => Some(read_holder(&mut file)),
+            // Locked by this probe (released when `file` closes) or unreadable: nobody holds it.
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_in_the_same_process_is_refused_and_names_the_holder() {
+        let dir = std::env::temp_dir().join(format!("xnas-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = RunLock::acquire(&dir).unwrap();
+        let holder = RunLock::holder(&dir).expect("held");
+        assert_eq!(holder.pid, Some(std::process::id()));
+        match RunLock::acquire(&dir) {
+            Err(LockError::Held { holder, .. }) => assert_eq!(holder.pid, Some(std::process::id())),
+            other => panic!("{other:?}"),
+        }
+        drop(lock);
+        assert!(RunLock::holder(&dir).is_none());
+        let _again = RunLock::acquire(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

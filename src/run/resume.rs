@@ -1,0 +1,133 @@
+//! Which experiment a resumed run continues with. A run is self-contained: by default it resumes
+//! from the newest script version its store keeps — the script's text and every module it
+//! imported — so neither a moved nor an edited file, nor the working directory, changes what it
+//! runs. `--script FILE` adopts a file on disk instead, and `--set KEY=VALUE` fixes an override
+//! (merged over the saved ones and saved back); either is shown as a diff of settings before
+//! anything runs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::folder::OVERRIDES_FILE;
+use crate::script::{check, compile_file, compile_stored, Experiment, Limits, SourceFile};
+use crate::store::{RunInfo, Store};
+
+/// What `xnas resume` is asked to change.
+#[derive(Debug, Clone, Default)]
+pub struct ResumeChanges {
+    /// Continue with this script file instead of the stored version.
+    pub script: Option<PathBuf>,
+    /// `--set` overrides, applied over those the run saved.
+    pub overrides: Vec<(String, String)>,
+}
+
+/// The experiment a resumed run continues with.
+pub(super) struct Resumed {
+    pub experiment: Experiment,
+    /// The file a `--watch` watches: the run's script where it was, or `--script`.
+    pub script: PathBuf,
+    pub overrides: Vec<(String, String)>,
+}
+
+/// The script path the run recorded, made absolute. Runs started before paths were stored
+/// absolute recorded them relative to where `xnas run` was started: the best guess left is the
+/// current directory (the path only names the script and tells `--watch` where to look; what
+/// runs comes from the store).
+pub(super) fn recorded_script(info: &RunInfo) -> anyhow::Result<PathBuf> {
+    let recorded = info.script_path.as_deref().context("the run does not record its script path")?;
+    Ok(std::path::absolute(recorded).unwrap_or_else(|_| PathBuf::from(recorded)))
+}
+
+fn saved_overrides(run_dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    match std::fs::read_to_string(run_dir.join(OVERRIDES_FILE)) {
+        Ok(text) => serde_json::from_str(&text).with_context(|| format!("reading {OVERRIDES_FILE}")),
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// `saved` with each of `new` replacing the saved override of the same key, or added.
+fn merge(saved: &[(String, String)], new: &[(String, String)]) -> Vec<(String, String)> {
+    let mut merged: Vec<(String, String)> =
+        saved.iter().filter(|(key, _)| !new.iter().any(|(k, _)| k == key)).cloned().collect();
+    merged.extend(new.iter().cloned());
+    merged
+}
+
+/// The experiment to continue `run_dir` with (see the module docs); prints what `changes`
+/// change before returning.
+pub(super) fn resumed_experiment(store: &Store, run_dir: &Path, changes: &ResumeChanges) -> anyhow::Result<Resumed> {
+    let info = store.run()?;
+    let recorded = recorded_script(&info)?;
+    let saved = saved_overrides(run_dir)?;
+    let overrides = merge(&saved, &changes.overrides);
+    let stored = match store.latest_script_version()? {
+        Some(version) => {
+            let sources: Vec<SourceFile> = serde_json::from_value(version.sources)
+                .with_context(|| format!("reading the sources of the run's script version {}", version.id))?;
+            let mut experiment = compile_stored(&recorded, &sources, &Limits::default()).with_context(|| {
+                format!(
+                    "compiling the run's stored script version {} (see it with `xnas show-script {}`); resume with \
+                     --script FILE to use a file instead",
+                    version.id,
+                    run_dir.display()
+                )
+            })?;
+            experiment.apply_overrides(&saved)?;
+            Some(experiment)
+        }
+        None => None,
+    };
+    let (mut experiment, script) = match (&changes.script, stored.clone()) {
+        (Some(file), _) => {
+            let experiment = compile_file(file)?;
+            eprintln!("xnas resume: continuing with {} instead of the run's stored script", file.display());
+            (experiment, file.clone())
+        }
+        (None, Some(stored)) => (stored, recorded),
+        // The run stopped before it stored a version (at its very start): only the file is left.
+        (None, None) => {
+            let experiment = compile_file(&recorded).with_context(|| {
+                format!("the run stored no script version yet, so its script {} is compiled", recorded.display())
+            })?;
+            (experiment, recorded)
+        }
+    };
+    if changes.script.is_some() {
+        experiment.apply_overrides(&overrides)?;
+    } else {
+        experiment.apply_overrides(&changes.overrides)?;
+    }
+    if let Some(stored) = &stored {
+        let diff = experiment.diff_from(stored);
+        for change in &diff.changes {
+            eprintln!("  changed: {}: {} → {}", change.key, change.old, change.new);
+        }
+        if diff.changes.is_empty() && (changes.script.is_some() || !changes.overrides.is_empty()) {
+            eprintln!(
+                "  no setting changed{}",
+                if diff.sources_changed { " (function bodies did: the objectives may score differently)" } else { "" }
+            );
+        }
+    }
+    if changes.script.is_some() || !changes.overrides.is_empty() {
+        check(&experiment)?;
+    }
+    if !changes.overrides.is_empty() {
+        std::fs::write(run_dir.join(OVERRIDES_FILE), serde_json::to_string_pretty(&overrides)?)
+            .with_context(|| format!("saving the overrides to {}", run_dir.join(OVERRIDES_FILE).display()))?;
+    }
+    Ok(Resumed { experiment, script, overrides })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_overrides_replace_saved_ones_of_the_same_key() {
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let saved = [pair("a", "1"), pair("b", "2")];
+        assert_eq!(merge(&saved, &[pair("a", "3"), pair("c", "4")]), [pair("b", "2"), pair("a", "3"), pair("c", "4")]);
+    }
+}
