@@ -54,6 +54,21 @@ fn the_evaluate_example_trains_one_genome() {
     assert!(out.contains("002404 acc"), "{out}");
 }
 
+#[cfg(feature = "torch")]
+#[test]
+fn the_read_run_example_reads_a_real_run() {
+    use crate::run::{temp_dir, tiny_script, xnas};
+    let dir = temp_dir("read-run-example");
+    let script = tiny_script(&dir, 2, "|r| r.introspectability");
+    let run = dir.join("runs-tiny");
+    xnas(&["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()]);
+    let out = run_example("read_run", &[run.to_str().unwrap()]);
+    assert!(out.contains("run tiny on fashion-mnist:") && out.contains("architectures evaluated"), "{out}");
+    assert!(out.contains("| Run | Dataset |"), "{out}");
+    assert!(out.contains("generation 2: hypervolume"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[test]
 fn every_script_example_passes_check() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/scripts");
