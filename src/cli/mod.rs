@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod check;
+pub mod compare;
 pub mod eval;
 pub mod evaluate;
 pub mod hv;
@@ -36,8 +37,10 @@ pub enum Command {
     Status(report::StatusArgs),
     /// Print a script version stored in a run (the newest, or --version N): what `xnas resume` runs.
     ShowScript(show_script::ShowScriptArgs),
-    /// Write a run's report: Pareto front (CSV, SVG), Table 1, hypervolume per generation, index.html.
+    /// Write a run's report: Pareto front (CSV, SVG), Table 1, hypervolume per generation, what the search found.
     Report(report::ReportArgs),
+    /// Runs side by side: Table 1 with a row per run, their fronts and hypervolumes from one reference point.
+    Compare(compare::CompareArgs),
     /// Facts about the NAS-Bench-201 cell space: one architecture, or counts over all of them.
     #[command(subcommand)]
     Space(space::SpaceCommand),
@@ -68,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(args) => run::run_resume(args),
         Command::Status(args) => report::run_status(args),
         Command::Report(args) => report::run_report(args),
+        Command::Compare(args) => compare::run(args),
         Command::ShowScript(args) => show_script::run(args),
         Command::Space(cmd) => space::run(cmd),
         Command::Eval(args) => eval::run(args),

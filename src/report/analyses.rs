@@ -625,6 +625,7 @@ mod tests {
         ReportInput {
             run_name: "t".into(),
             dataset: "fashion-mnist".into(),
+            variant: "✗".into(),
             num_classes: 10,
             objective_names: vec!["accuracy".into()],
             maximise: vec![true],

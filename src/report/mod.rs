@@ -12,6 +12,7 @@
 //! any source; `xnas report` fills it from a run's store.
 
 pub mod analyses;
+pub mod compare;
 mod figures;
 
 use std::fmt::Write as _;
@@ -56,6 +57,9 @@ pub struct LineageRow {
 pub struct ReportInput {
     pub run_name: String,
     pub dataset: String,
+    /// Table 1's variant: `✗` (single objective), `✓` (multi-objective) or `reg` (the regularizer
+    /// in every candidate's training).
+    pub variant: String,
     pub num_classes: usize,
     /// Objective names, in the order of `ReportPoint::objectives`.
     pub objective_names: Vec<String>,
@@ -83,6 +87,11 @@ impl ReportInput {
     /// Hypervolume in the report axes of every evaluation born up to `generation` (all of them
     /// with `None`): the archive's non-dominated set, not the crowding-truncated population.
     pub fn archive_hypervolume(&self, generation: Option<u64>) -> Option<f64> {
+        self.archive_hypervolume_from(generation, self.report_reference())
+    }
+
+    /// [`Self::archive_hypervolume`] from another reference point (runs compared on one).
+    pub fn archive_hypervolume_from(&self, generation: Option<u64>, reference: [f64; 2]) -> Option<f64> {
         let points: Vec<[f64; 2]> = self
             .points
             .iter()
@@ -93,7 +102,7 @@ impl ReportInput {
         if points.is_empty() {
             return None;
         }
-        xnas_hv::hypervolume_max(&points, &self.report_reference()).ok()
+        xnas_hv::hypervolume_max(&points, &reference).ok()
     }
 
     /// [`Self::archive_hypervolume`] after each saved generation.
@@ -133,6 +142,11 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 impl Table1 {
     /// Statistics over every finished evaluation of the run (the paper's population level).
     pub fn from_input(input: &ReportInput) -> Table1 {
+        Table1::from_input_with_reference(input, input.report_reference())
+    }
+
+    /// [`Table1::from_input`] with the hypervolume from `reference` (runs compared on one point).
+    pub fn from_input_with_reference(input: &ReportInput, reference: [f64; 2]) -> Table1 {
         let acc: Vec<f64> = input.points.iter().filter_map(|p| p.accuracy).collect();
         let intro: Vec<f64> = input.points.iter().filter_map(|p| p.introspectability).collect();
         let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
@@ -143,7 +157,7 @@ impl Table1 {
             median_accuracy: median(acc.clone()),
             max_introspectability: max(&intro),
             median_introspectability: median(intro.clone()),
-            hypervolume: input.archive_hypervolume(None),
+            hypervolume: input.archive_hypervolume_from(None, reference),
             search_hypervolume: input.hypervolume_per_generation.last().map(|&(_, hv)| hv),
         }
     }
@@ -302,6 +316,7 @@ mod tests {
         ReportInput {
             run_name: "test".into(),
             dataset: "fashion-mnist".into(),
+            variant: "✓".into(),
             num_classes: 10,
             objective_names: vec!["accuracy".into(), "introspectability".into()],
             maximise: vec![true, true],

@@ -10,7 +10,7 @@ use anyhow::Context;
 use xnas_moo::Direction;
 
 use crate::report::{LineageRow, ReportInput, ReportPoint};
-use crate::script::ExperimentSpec;
+use crate::script::{Algorithm, ExperimentSpec};
 use crate::store::{EvalStatus, Store};
 
 /// Everything a report shows, read from a run's store with its latest script version's scores.
@@ -85,8 +85,15 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
             versions.get(&g.script_version).and_then(|m| m.get(&g.generation)).map(|&hv| (g.generation, hv))
         })
         .collect();
+    let single_objective = spec.objectives.len() == 1 || spec.search.algorithm == Algorithm::Ga;
+    let variant = match (single_objective, spec.training.regularizer > 0.0) {
+        (_, true) => "reg",
+        (true, false) => "✗",
+        (false, false) => "✓",
+    };
     Ok(ReportInput {
         run_name: info.name,
+        variant: variant.into(),
         dataset: spec.dataset.name.to_string(),
         num_classes: spec.dataset.name.num_classes(),
         objective_names: spec.objectives.iter().map(|o| o.name.clone()).collect(),

@@ -1,6 +1,8 @@
 //! xnas's one integration-test binary (as ripgrep's): each module tests one area end to end.
 //! Tests that train need libtorch and are compiled only with the `torch` feature (the default).
 
+#[cfg(feature = "torch")]
+mod compare;
 mod examples;
 #[cfg(feature = "torch")]
 mod folder;
