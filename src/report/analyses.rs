@@ -591,6 +591,7 @@ mod tests {
             generation,
             accuracy: Some(accuracy),
             introspectability: Some(intro),
+            wordnet_introspectability: None,
             objectives: Some(vec![accuracy]),
             params: 1000 * id,
             flops: 0,

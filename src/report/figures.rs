@@ -7,67 +7,129 @@ use super::ReportInput;
 const WIDTH: u32 = 820;
 const HEIGHT: u32 = 560;
 
-/// The Pareto front in the plane of the first two objectives — the second on x and the first on
-/// y, which puts introspectability on x and accuracy on y as in the paper's figure 2 — with every
-/// evaluated architecture, the front, and the region it dominates up to the reference point
-/// shaded (its area is the hypervolume).
+/// What the front figure draws: every point and the front in one plane, with its reference.
+struct Plane {
+    x_name: String,
+    y_name: String,
+    points: Vec<(f64, f64)>,
+    front: Vec<(f64, f64)>,
+    reference: (f64, f64),
+    max_x: bool,
+    max_y: bool,
+}
+
+impl Plane {
+    /// The first two objectives — the second on x and the first on y, which puts introspectability
+    /// on x and accuracy on y as in the paper's figure 2 — or, for a single-objective search, the
+    /// report axes (introspectability, accuracy) with their front.
+    fn of(input: &ReportInput) -> Plane {
+        if input.objective_names.len() >= 2 {
+            let (yi, xi) = (0usize, 1usize);
+            let pick = |o: &Vec<f64>| (o.len() > xi && o[xi].is_finite() && o[yi].is_finite()).then(|| (o[xi], o[yi]));
+            Plane {
+                x_name: input.objective_names[xi].clone(),
+                y_name: input.objective_names[yi].clone(),
+                points: input.points.iter().filter_map(|p| p.objectives.as_ref().and_then(pick)).collect(),
+                front: input.front.iter().filter_map(|&i| input.points[i].objectives.as_ref().and_then(pick)).collect(),
+                reference: (
+                    input.reference_point.get(xi).copied().unwrap_or(0.0),
+                    input.reference_point.get(yi).copied().unwrap_or(0.0),
+                ),
+                max_x: input.maximise.get(xi).copied().unwrap_or(true),
+                max_y: input.maximise.get(yi).copied().unwrap_or(true),
+            }
+        } else {
+            let points: Vec<(f64, f64)> = input
+                .points
+                .iter()
+                .filter_map(|p| Some((p.introspectability?, p.accuracy?)))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            let front = points
+                .iter()
+                .copied()
+                .filter(|&(x, y)| !points.iter().any(|&(x2, y2)| x2 >= x && y2 >= y && (x2 > x || y2 > y)))
+                .collect();
+            let [accuracy, intro] = input.report_reference();
+            Plane {
+                x_name: "introspectability".into(),
+                y_name: "validation accuracy".into(),
+                points,
+                front,
+                reference: (intro, accuracy),
+                max_x: true,
+                max_y: true,
+            }
+        }
+    }
+}
+
+/// The Pareto front (see [`Plane::of`]) with every evaluated architecture and the region the front
+/// dominates up to the reference point shaded (its area is the hypervolume); a second panel zooms
+/// on the evaluated points, which often crowd one corner of the first.
 pub fn front_svg(input: &ReportInput) -> String {
+    let plane = Plane::of(input);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH * 2 - 120, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let (yi, xi) = (0usize, 1usize);
-        let name = |i: usize| input.objective_names.get(i).cloned().unwrap_or_else(|| format!("objective {}", i + 1));
-        let coords: Vec<(f64, f64)> = input
-            .points
-            .iter()
-            .filter_map(|p| p.objectives.as_ref())
-            .filter(|o| o.len() > xi && o[xi].is_finite() && o[yi].is_finite())
-            .map(|o| (o[xi], o[yi]))
-            .collect();
-        let front: Vec<(f64, f64)> = input
-            .front
-            .iter()
-            .filter_map(|&i| input.points[i].objectives.as_ref())
-            .filter(|o| o.len() > xi)
-            .map(|o| (o[xi], o[yi]))
-            .collect();
-        let reference = (
-            input.reference_point.get(xi).copied().unwrap_or(0.0),
-            input.reference_point.get(yi).copied().unwrap_or(0.0),
-        );
-        let (x_range, y_range) = ranges(coords.iter().copied().chain(std::iter::once(reference)));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Pareto front — {} ({})", input.run_name, input.dataset), ("sans-serif", 22))
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x_range.clone(), y_range.clone())
-            .expect("chart");
-        chart.configure_mesh().light_line_style(TRANSPARENT).x_desc(name(xi)).y_desc(name(yi)).draw().expect("mesh");
+        let (left, right) = root.split_horizontally(WIDTH as i32 - 60);
+        let region = dominated_region(&plane.front, plane.reference, plane.max_x, plane.max_y);
+        let (full_x, full_y) = ranges(plane.points.iter().copied().chain(std::iter::once(plane.reference)));
+        let title = format!("Pareto front — {} ({})", input.run_name, input.dataset);
+        draw_front_panel(&left, &plane, &region, (full_x, full_y), &title, true);
+        let (zoom_x, zoom_y) = ranges(plane.points.iter().copied());
+        // Clamping a staircase polygon's corners to the zoomed box gives its part inside the box.
+        let clamp = |(x, y): (f64, f64)| (x.clamp(zoom_x.start, zoom_x.end), y.clamp(zoom_y.start, zoom_y.end));
+        let zoomed_region: Vec<(f64, f64)> = region.iter().copied().map(clamp).collect();
+        draw_front_panel(&right, &plane, &zoomed_region, (zoom_x, zoom_y), "zoomed on the evaluated points", false);
+        root.present().expect("svg");
+    }
+    svg
+}
 
-        let max_x = input.maximise.get(xi).copied().unwrap_or(true);
-        let max_y = input.maximise.get(yi).copied().unwrap_or(true);
-        let region = dominated_region(&front, reference, max_x, max_y);
-        if region.len() > 2 {
-            chart
-                .draw_series(std::iter::once(Polygon::new(region, RGBColor(70, 130, 180).mix(0.25).filled())))
-                .expect("region")
-                .label("hypervolume region")
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], RGBColor(70, 130, 180).mix(0.25).filled())
-                });
-        }
+fn draw_front_panel(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    plane: &Plane,
+    region: &[(f64, f64)],
+    (x_range, y_range): (std::ops::Range<f64>, std::ops::Range<f64>),
+    title: &str,
+    with_legend: bool,
+) {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_range, y_range)
+        .expect("chart");
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_desc(plane.x_name.as_str())
+        .y_desc(plane.y_name.as_str())
+        .draw()
+        .expect("mesh");
+    let shade = RGBColor(70, 130, 180).mix(0.25);
+    if region.len() > 2 {
         chart
-            .draw_series(coords.iter().map(|&p| Circle::new(p, 3, RGBColor(150, 150, 150).filled())))
-            .expect("points")
-            .label("evaluated")
-            .legend(|(x, y)| Circle::new((x + 6, y), 3, RGBColor(150, 150, 150).filled()));
-        chart
-            .draw_series(front.iter().map(|&p| Circle::new(p, 5, RGBColor(200, 40, 40).filled())))
-            .expect("front")
-            .label("Pareto-optimal")
-            .legend(|(x, y)| Circle::new((x + 6, y), 5, RGBColor(200, 40, 40).filled()));
+            .draw_series(std::iter::once(Polygon::new(region.to_vec(), shade.filled())))
+            .expect("region")
+            .label("hypervolume region")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], shade.filled()));
+    }
+    chart
+        .draw_series(plane.points.iter().map(|&p| Circle::new(p, 3, RGBColor(150, 150, 150).filled())))
+        .expect("points")
+        .label("evaluated")
+        .legend(|(x, y)| Circle::new((x + 6, y), 3, RGBColor(150, 150, 150).filled()));
+    chart
+        .draw_series(plane.front.iter().map(|&p| Circle::new(p, 5, RGBColor(200, 40, 40).filled())))
+        .expect("front")
+        .label("Pareto-optimal")
+        .legend(|(x, y)| Circle::new((x + 6, y), 5, RGBColor(200, 40, 40).filled()));
+    if with_legend {
+        let reference = plane.reference;
         chart
             .draw_series(std::iter::once(Cross::new(reference, 6, BLACK.stroke_width(2))))
             .expect("reference")
@@ -80,9 +142,7 @@ pub fn front_svg(input: &ReportInput) -> String {
             .border_style(RGBColor(180, 180, 180))
             .draw()
             .expect("legend");
-        root.present().expect("svg");
     }
-    svg
 }
 
 /// Hypervolume after each generation: of the archive in the report axes (accuracy and

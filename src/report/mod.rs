@@ -31,6 +31,8 @@ pub struct ReportPoint {
     pub generation: u64,
     pub accuracy: Option<f64>,
     pub introspectability: Option<f64>,
+    /// Eq. 3–4 (WordNet-weighted, normalised), where the dataset's labels map to WordNet.
+    pub wordnet_introspectability: Option<f64>,
     /// The search's objective values (as the script defines them), when scored.
     pub objectives: Option<Vec<f64>>,
     pub params: u64,
@@ -124,6 +126,9 @@ pub struct Table1 {
     pub median_accuracy: Option<f64>,
     pub max_introspectability: Option<f64>,
     pub median_introspectability: Option<f64>,
+    /// Eq. 3–4 where the dataset has WordNet labels (`None` otherwise).
+    pub max_wordnet_introspectability: Option<f64>,
+    pub median_wordnet_introspectability: Option<f64>,
     /// In the report axes over the whole archive, from (1/N_C, 0).
     pub hypervolume: Option<f64>,
     /// The search's own hypervolume at its last generation (its objectives and reference point).
@@ -149,6 +154,7 @@ impl Table1 {
     pub fn from_input_with_reference(input: &ReportInput, reference: [f64; 2]) -> Table1 {
         let acc: Vec<f64> = input.points.iter().filter_map(|p| p.accuracy).collect();
         let intro: Vec<f64> = input.points.iter().filter_map(|p| p.introspectability).collect();
+        let wordnet: Vec<f64> = input.points.iter().filter_map(|p| p.wordnet_introspectability).collect();
         let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
         Table1 {
             evaluated: input.points.len(),
@@ -157,6 +163,8 @@ impl Table1 {
             median_accuracy: median(acc.clone()),
             max_introspectability: max(&intro),
             median_introspectability: median(intro.clone()),
+            max_wordnet_introspectability: max(&wordnet),
+            median_wordnet_introspectability: median(wordnet),
             hypervolume: input.archive_hypervolume_from(None, reference),
             search_hypervolume: input.hypervolume_per_generation.last().map(|&(_, hv)| hv),
         }
@@ -166,15 +174,17 @@ impl Table1 {
         let pct = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v));
         let num = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
         format!(
-            "| Run | Dataset | Gen. | Evaluated | Max accuracy | Median accuracy | Max intros. | Median intros. | Hypervolume |\n\
-             |---|---|---|---|---|---|---|---|---|\n\
-             | {run_name} | {dataset} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| Run | Dataset | Gen. | Evaluated | Max accuracy | Median accuracy | Max intros. | Median intros. | Max intros. (WordNet) | Median intros. (WordNet) | Hypervolume |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n\
+             | {run_name} | {dataset} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             self.generations,
             self.evaluated,
             pct(self.max_accuracy),
             pct(self.median_accuracy),
             num(self.max_introspectability),
             num(self.median_introspectability),
+            num(self.max_wordnet_introspectability),
+            num(self.median_wordnet_introspectability),
             num(self.hypervolume)
         )
     }
@@ -182,13 +192,17 @@ impl Table1 {
     pub fn csv(&self) -> String {
         let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v}"));
         format!(
-            "generations,evaluated,max_accuracy,median_accuracy,max_introspectability,median_introspectability,hypervolume,search_hypervolume\n{},{},{},{},{},{},{},{}\n",
+            "generations,evaluated,max_accuracy,median_accuracy,max_introspectability,median_introspectability,\
+             max_wordnet_introspectability,median_wordnet_introspectability,hypervolume,search_hypervolume\n\
+             {},{},{},{},{},{},{},{},{},{}\n",
             self.generations,
             self.evaluated,
             f(self.max_accuracy),
             f(self.median_accuracy),
             f(self.max_introspectability),
             f(self.median_introspectability),
+            f(self.max_wordnet_introspectability),
+            f(self.median_wordnet_introspectability),
             f(self.hypervolume),
             f(self.search_hypervolume)
         )
@@ -270,8 +284,8 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
 <p>Dataset {dataset}, {evaluated} architectures evaluated over {generations} generation(s). Files: <a href="front.csv">front.csv</a>, <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
 <h2>Table 1</h2>
 <p>Over every evaluated architecture; hypervolume of the archive in (accuracy, introspectability) from ({refacc:.3}, 0), and the search's own at its last generation.</p>
-<table><tr><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Hypervolume</th><th>Search's hypervolume</th></tr>
-<tr><td>{maxacc}</td><td>{medacc}</td><td>{maxin}</td><td>{medin}</td><td>{hv}</td><td>{shv}</td></tr></table>
+<table><tr><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Max intros. (WordNet)</th><th>Median intros. (WordNet)</th><th>Hypervolume</th><th>Search's hypervolume</th></tr>
+<tr><td>{maxacc}</td><td>{medacc}</td><td>{maxin}</td><td>{medin}</td><td>{maxwn}</td><td>{medwn}</td><td>{hv}</td><td>{shv}</td></tr></table>
 <h2>Pareto front</h2>
 <img src="front.svg" alt="Pareto front">
 <h2>Hypervolume per generation</h2>
@@ -290,6 +304,8 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
         medacc = table.median_accuracy.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
         maxin = table.max_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
         medin = table.median_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
+        maxwn = table.max_wordnet_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
+        medwn = table.median_wordnet_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
         hv = table.hypervolume.map_or("–".into(), |v| format!("{v:.4}")),
         shv = table.search_hypervolume.map_or("–".into(), |v| format!("{v:.4}")),
         refacc = input.report_reference()[0],
@@ -308,6 +324,7 @@ mod tests {
             generation: id / 2,
             accuracy: Some(acc),
             introspectability: Some(intro),
+            wordnet_introspectability: Some(intro * 2.0),
             objectives: Some(vec![acc, intro]),
             params: 100_000,
             flops: 1_000_000,
@@ -340,7 +357,10 @@ mod tests {
         // introspectability: 0.8·0.2 + 0.7·0.2 + 0.4·0.1 = 0.34 (point 2, (0.7, 0.3), is dominated).
         assert!((t.hypervolume.unwrap() - 0.34).abs() < 1e-12, "{:?}", t.hypervolume);
         assert_eq!(t.search_hypervolume, Some(0.31));
-        assert!(t.markdown("test", "fashion-mnist").contains("| 90.0% | 75.0% | 0.500 | 0.350 | 0.340 |"));
+        assert_eq!((t.max_wordnet_introspectability, t.median_wordnet_introspectability), (Some(1.0), Some(0.7)));
+        assert!(t
+            .markdown("test", "fashion-mnist")
+            .contains("| 90.0% | 75.0% | 0.500 | 0.350 | 1.000 | 0.700 | 0.340 |"));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
         .context("reading the experiment settings stored with the latest script version")?;
     let scores: HashMap<i64, Vec<f64>> =
         store.scores(version.id)?.into_iter().filter_map(|s| s.result.ok().map(|v| (s.evaluation, v))).collect();
+    let similarity = wordnet_similarity(&spec);
     let mut points = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for e in store.evaluations(Some(EvalStatus::Done))? {
@@ -39,6 +40,9 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
             generation: e.generation + 1,
             accuracy: record.val_accuracy,
             introspectability: record.introspectability,
+            wordnet_introspectability: similarity
+                .as_ref()
+                .and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s)),
             objectives: scores.get(&e.id).or_else(|| scores.get(&origin)).cloned(),
             params: record.params,
             flops: record.flops,
@@ -105,4 +109,29 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
         lineage,
         populations,
     })
+}
+
+/// The label path-similarity matrix behind eq. 3–4, when WordNet is installed and the dataset's
+/// labels map to it (with the script's synset overrides); `None` otherwise, and the report leaves
+/// the WordNet columns empty.
+fn wordnet_similarity(spec: &ExperimentSpec) -> Option<Vec<Vec<f64>>> {
+    let wordnet = xnas_wordnet::WordNet::open_shared(spec.dataset.wordnet_dir.as_deref()).ok()?;
+    let overrides: Vec<xnas_wordnet::SynsetOverride> = spec
+        .dataset
+        .synsets
+        .iter()
+        .map(|(label, synset)| xnas_wordnet::SynsetOverride {
+            label: label.clone(),
+            spec: synset.clone(),
+            origin: None,
+        })
+        .collect();
+    let labels = xnas_wordnet::LabelSynsets::for_dataset(
+        &wordnet,
+        spec.dataset.name,
+        spec.dataset.wnids_file.as_deref(),
+        &overrides,
+    )
+    .ok()?;
+    labels.similarity_matrix(&wordnet).ok()
 }
