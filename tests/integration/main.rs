@@ -18,6 +18,7 @@ mod reload;
 #[cfg(feature = "torch")]
 mod run;
 mod script;
+mod script_analysis;
 mod stdlib;
 mod store;
 #[cfg(feature = "torch")]

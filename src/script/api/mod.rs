@@ -4,6 +4,7 @@
 //! the few that read the session are registered with their signatures spelled out. Either way
 //! each function's doc comment is rhai metadata, which `docs/script-api.md` is generated from.
 
+mod analysis;
 mod experiment;
 mod scores;
 mod search;
@@ -51,6 +52,14 @@ pub(crate) const THEMES: &[ApiTheme] = &[
         intro: "NAS-Bench-201 cells: a `Genome` holds one operation per edge, in edge order e(1←0), e(2←0), \
                 e(2←1), e(3←0), e(3←1), e(3←2); operations are named as in NAS-Bench-201 arch strings.",
         register: space::register,
+    },
+    ApiTheme {
+        title: "Search analyses",
+        intro: "The paper's analyses of a search (from `xnas-analysis`, as the report computes them): correlations, \
+                the mean's interval, operator frequencies, conv and pooling edges, motifs and motif discovery. \
+                Genomes are `Genome` values or strings a genome parses from (`\"002404\"` or an arch string), so a \
+                callback can pass `s.front.map(|m| m.compact)`.",
+        register: analysis::register,
     },
 ];
 
