@@ -15,7 +15,7 @@
 //! The pieces, in the order data flows (the map of the whole crate is `docs/architecture.md`):
 //! - [`compile_file`] evaluates a script in a sandboxed engine (`engine`, [`Limits`]) with the
 //!   registered API (`api`: the experiment builder, multi-objective primitives, introspectability
-//!   and WordNet scores, space helpers; reference in `docs/script-api.md`, made by
+//!   and WordNet scores, space helpers, the search analyses of `xnas-analysis`; reference in `docs/script-api.md`, made by
 //!   [`api_reference`]) and the built-in modules of `stdlib/` (`import "xnas/<name>"`). What the
 //!   registered functions share during a compilation is the `session`.
 //! - The [`Experiment`] holds the serialisable [`ExperimentSpec`] (what the run store records;
