@@ -94,6 +94,19 @@ pub struct ConfigError {
 }
 
 impl EvalConfig {
+    /// What the dataset readers need to know of this configuration to find and subset its files.
+    pub fn load_options(&self) -> xnas_datasets::LoadOptions {
+        xnas_datasets::LoadOptions {
+            dataset: self.dataset,
+            data_dir: self.data_dir.clone(),
+            wnids_file: self.wnids_file.clone(),
+            train_subset: self.train_subset,
+            val_subset: self.val_subset,
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+
     /// Rejects settings that would make every training fail (or silently train nothing): a
     /// negative or NaN learning rate, zero epochs, an empty subset, an unknown device name.
     /// Checked before any training starts, by `xnas eval`, `xnas check` and at run start, so

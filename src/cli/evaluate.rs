@@ -50,7 +50,7 @@ fn read_job() -> anyhow::Result<Job> {
 fn evaluate() -> Result<(), Failure> {
     use std::time::{Duration, Instant};
 
-    use xnas::evaluate::{evaluate_config, load_options, resolve_device, EvalError, EvalProgress};
+    use xnas::evaluate::{evaluate_config, resolve_device, EvalError, EvalProgress};
     use xnas::exec::{JobProgress, PROGRESS_PREFIX};
 
     let config_error = |e: anyhow::Error| Failure::Config(e);
@@ -64,7 +64,7 @@ fn evaluate() -> Result<(), Failure> {
     }
     // What fails every job of the run alike, checked before the dataset is read.
     job.config.validate().map_err(|e| config_error(e.into()))?;
-    xnas::datasets::check_present(&load_options(&job.config)).map_err(|e| config_error(e.into()))?;
+    xnas::datasets::check_present(&job.config.load_options()).map_err(|e| config_error(e.into()))?;
     resolve_device(&job.config.device).map_err(|e| match (e, &job.device_name) {
         // The child sees its pinned GPU as cuda:0: name the device the run asked for.
         (EvalError::DeviceUnavailable { reason, .. }, Some(name)) => config_error(

@@ -68,19 +68,7 @@ pub fn resolve_device(name: &str) -> Result<Device, EvalError> {
 
 /// Reads the dataset a config asks for (subsets, split and seed included).
 pub fn load_dataset(config: &EvalConfig) -> Result<Dataset, EvalError> {
-    Ok(xnas_datasets::load(&load_options(config))?)
-}
-
-pub fn load_options(config: &EvalConfig) -> xnas_datasets::LoadOptions {
-    xnas_datasets::LoadOptions {
-        dataset: config.dataset,
-        data_dir: config.data_dir.clone(),
-        wnids_file: config.wnids_file.clone(),
-        train_subset: config.train_subset,
-        val_subset: config.val_subset,
-        seed: config.seed,
-        ..Default::default()
-    }
+    Ok(xnas_datasets::load(&config.load_options())?)
 }
 
 /// The macro settings a config implies for a dataset.

@@ -18,6 +18,7 @@ use xnas_analysis as analysis;
 use xnas_moo::Direction;
 use xnas_space::Genome;
 
+use super::figures::{draw_legend, generation_mesh, ranges};
 use super::{escape, ReportInput};
 
 /// Motifs drawn as small fronts (App. G figures); more are listed in the CSV only.
@@ -193,7 +194,7 @@ fn scatter_by_count(points: &[Axes], front: &[usize], what: &str, unit: &str, co
     {
         let root = SVGBackend::with_string(&mut svg, (560, 420)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let (x_range, y_range) = axes_ranges(points.iter().map(|p| (p.introspectability, p.accuracy)));
+        let (x_range, y_range) = ranges(points.iter().map(|p| (p.introspectability, p.accuracy)));
         let mut chart = ChartBuilder::on(&root)
             .caption(format!("Front by {what}"), ("sans-serif", 18))
             .margin(14)
@@ -228,13 +229,7 @@ fn scatter_by_count(points: &[Axes], front: &[usize], what: &str, unit: &str, co
                 .label(format!("{c} {unit}"))
                 .legend(move |(x, y)| Circle::new((x + 6, y), 5, count_colour(c).filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()
-            .expect("legend");
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
         root.present().expect("svg");
     }
     svg
@@ -286,7 +281,7 @@ fn holders_svg(points: &[Axes], front: &[usize], holders: &[usize], title: &str)
     {
         let root = SVGBackend::with_string(&mut svg, (360, 280)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let (x_range, y_range) = axes_ranges(front.iter().map(|&i| (points[i].introspectability, points[i].accuracy)));
+        let (x_range, y_range) = ranges(front.iter().map(|&i| (points[i].introspectability, points[i].accuracy)));
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 14))
             .margin(10)
@@ -477,7 +472,7 @@ fn evolution_svg(accuracy: &[analysis::GenerationSummary], intro: &[analysis::Ge
             let first = series.first().map_or(0, |s| s.generation);
             let last = series.last().map_or(1, |s| s.generation);
             // The range covers the intervals too: with few members a t-interval reaches past the data.
-            let (_, y_range) = axes_ranges(series.iter().flat_map(|s| {
+            let (_, y_range) = ranges(series.iter().flat_map(|s| {
                 let ci = s.summary.ci95.map_or([s.summary.mean; 2], |c| [c.low, c.high]);
                 [s.summary.min, s.summary.max, ci[0], ci[1]].map(|y| (0.0, y))
             }));
@@ -489,20 +484,7 @@ fn evolution_svg(accuracy: &[analysis::GenerationSummary], intro: &[analysis::Ge
                 .y_label_area_size(52)
                 .build_cartesian_2d((first as i64 - 1)..(last as i64 + 1), y_range)
                 .expect("chart");
-            chart
-                .configure_mesh()
-                .light_line_style(TRANSPARENT)
-                .x_desc("generation")
-                .x_labels((last - first + 3) as usize)
-                .x_label_formatter(&|g| {
-                    if *g < first as i64 || *g > last as i64 {
-                        String::new()
-                    } else {
-                        g.to_string()
-                    }
-                })
-                .draw()
-                .expect("mesh");
+            generation_mesh(&mut chart, first as i64, last as i64, "");
             let blue = RGBColor(70, 130, 180);
             chart
                 .draw_series(series.iter().map(|s| {
@@ -571,11 +553,6 @@ fn correlations_section(input: &ReportInput, section: &mut Section) {
     html.push_str("</table>\n");
     section.files.push(("correlations.csv".into(), csv));
     section.html.push_str(&html);
-}
-
-/// Axis ranges around the points, padded; a degenerate range is widened.
-fn axes_ranges(points: impl Iterator<Item = (f64, f64)>) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
-    super::figures::ranges(points)
 }
 
 #[cfg(test)]

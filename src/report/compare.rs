@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use super::figures::{dominated_region, ranges};
+use super::figures::{dominated_region, draw_legend, generation_mesh, ranges};
 use super::{escape, ReportInput, Table1};
 
 /// One run to compare: its folder (as the user named it) and its report input.
@@ -180,14 +180,7 @@ pub fn fronts_svg(runs: &[ComparedRun]) -> String {
                 }
             }
             if overlay {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::LowerLeft)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(RGBColor(180, 180, 180))
-                    .label_font(("sans-serif", 11))
-                    .draw()
-                    .expect("legend");
+                draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
             }
         }
         root.present().expect("svg");
@@ -226,15 +219,7 @@ pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
             .y_label_area_size(56)
             .build_cartesian_2d((first - 1)..(last + 1), y_range)
             .expect("chart");
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_desc("generation")
-            .y_desc("hypervolume")
-            .x_labels((last - first + 3) as usize)
-            .x_label_formatter(&|g| if *g < first || *g > last { String::new() } else { g.to_string() })
-            .draw()
-            .expect("mesh");
+        generation_mesh(&mut chart, first, last, "hypervolume");
         for (i, (run, data)) in runs.iter().zip(&series).enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             let data: Vec<(i64, f64)> = data.iter().map(|&(g, hv)| (g as i64, hv)).collect();
@@ -245,13 +230,7 @@ pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
             chart.draw_series(data.iter().map(|&p| Circle::new(p, 3, colour.filled()))).expect("dots");
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()
-            .expect("legend");
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
         root.present().expect("svg");
     }
     svg

@@ -135,13 +135,7 @@ fn draw_front_panel(
             .expect("reference")
             .label(format!("reference point ({:.3}, {:.3})", reference.0, reference.1))
             .legend(|(x, y)| Cross::new((x + 6, y), 5, BLACK.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()
-            .expect("legend");
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
     }
 }
 
@@ -168,16 +162,7 @@ pub fn hypervolume_svg(input: &ReportInput) -> String {
             .y_label_area_size(60)
             .build_cartesian_2d((first - 1)..(last + 1), y_range)
             .expect("chart");
-        // Integer generations only, and the axis padded so no line sits on the frame.
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_desc("generation")
-            .y_desc("hypervolume")
-            .x_labels((last - first + 3) as usize)
-            .x_label_formatter(&|g| if *g < first || *g > last { String::new() } else { g.to_string() })
-            .draw()
-            .expect("mesh");
+        generation_mesh(&mut chart, first, last, "hypervolume");
         let mut series = vec![(archive, RGBColor(70, 130, 180), "archive, accuracy × introspectability")];
         if !same && !search.is_empty() {
             series.push((search, RGBColor(200, 120, 40), "the search's objectives"));
@@ -191,16 +176,45 @@ pub fn hypervolume_svg(input: &ReportInput) -> String {
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
             chart.draw_series(data.iter().map(|&p| Circle::new(p, 4, colour.filled()))).expect("dots");
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()
-            .expect("legend");
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
         root.present().expect("svg");
     }
     svg
+}
+
+/// A chart whose x axis counts generations.
+pub(super) type GenerationChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordi64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The mesh of a per-generation figure: integer generations only, the axis built one generation
+/// wider on each side (`first - 1 .. last + 1`) so no line sits on the frame.
+pub(super) fn generation_mesh(chart: &mut GenerationChart, first: i64, last: i64, y_desc: &str) {
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_desc("generation")
+        .y_desc(y_desc)
+        .x_labels((last - first + 3) as usize)
+        .x_label_formatter(&|g| if *g < first || *g > last { String::new() } else { g.to_string() })
+        .draw()
+        .expect("mesh");
+}
+
+/// The legend every figure draws: a light box in one corner.
+pub(super) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()
+        .expect("legend");
 }
 
 /// Axis ranges covering the points with a margin; a degenerate range is widened.

@@ -58,23 +58,10 @@ pub fn preflight(
     let config = job_config(experiment, device);
     config.validate()?;
     if execution.executor == ExecutorKind::Local {
-        xnas_datasets::check_present(&data_options(&config))?;
+        xnas_datasets::check_present(&config.load_options())?;
         check_devices(&resolve_devices(execution.devices.as_deref(), &config.device)?)?;
     }
     Ok(crate::script::check_with_records(experiment, archive)?)
-}
-
-/// What the dataset readers need to know of a training configuration to find its files.
-fn data_options(config: &EvalConfig) -> xnas_datasets::LoadOptions {
-    xnas_datasets::LoadOptions {
-        dataset: config.dataset,
-        data_dir: config.data_dir.clone(),
-        wnids_file: config.wnids_file.clone(),
-        train_subset: config.train_subset,
-        val_subset: config.val_subset,
-        seed: config.seed,
-        ..Default::default()
-    }
 }
 
 /// The records of a run's finished evaluations: the real records its script's objectives must
