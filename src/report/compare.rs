@@ -98,25 +98,6 @@ pub fn table_csv(runs: &[ComparedRun]) -> String {
     out
 }
 
-/// A point in a figure's plane: (introspectability, accuracy).
-type PlanePoint = (f64, f64);
-
-/// A run's evaluated points, and its non-dominated ones, in the figure's plane.
-fn report_points(input: &ReportInput) -> (Vec<PlanePoint>, Vec<PlanePoint>) {
-    let all: Vec<PlanePoint> = input
-        .points
-        .iter()
-        .filter_map(|p| Some((p.introspectability?, p.accuracy?)))
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .collect();
-    let front = all
-        .iter()
-        .copied()
-        .filter(|&(x, y)| !all.iter().any(|&(x2, y2)| x2 >= x && y2 >= y && (x2 > x || y2 > y)))
-        .collect();
-    (all, front)
-}
-
 /// Figure 2's layout: one panel per run (its points, its front and its hypervolume region) and a
 /// last panel with every front overlaid, all on the same axes.
 pub fn fronts_svg(runs: &[ComparedRun]) -> String {
@@ -129,7 +110,7 @@ pub fn fronts_svg(runs: &[ComparedRun]) -> String {
     {
         let root = SVGBackend::with_string(&mut svg, (380 * columns as u32, 330 * rows as u32)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let data: Vec<_> = runs.iter().map(|r| report_points(&r.input)).collect();
+        let data: Vec<_> = runs.iter().map(|r| r.input.report_plane()).collect();
         let (x_range, y_range) =
             ranges(data.iter().flat_map(|(all, _)| all.iter().copied()).chain(std::iter::once((rx, ry))));
         let areas = root.split_evenly((rows, columns));

@@ -39,17 +39,7 @@ impl Plane {
                 max_y: input.maximise.get(yi).copied().unwrap_or(true),
             }
         } else {
-            let points: Vec<(f64, f64)> = input
-                .points
-                .iter()
-                .filter_map(|p| Some((p.introspectability?, p.accuracy?)))
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .collect();
-            let front = points
-                .iter()
-                .copied()
-                .filter(|&(x, y)| !points.iter().any(|&(x2, y2)| x2 >= x && y2 >= y && (x2 > x || y2 > y)))
-                .collect();
+            let (points, front) = input.report_plane();
             let [accuracy, intro] = input.report_reference();
             Plane {
                 x_name: "introspectability".into(),

@@ -22,6 +22,9 @@ use serde::Serialize;
 
 pub use figures::{front_svg, hypervolume_svg};
 
+/// A point of a figure's plane: (introspectability, accuracy), as the paper's figures draw them.
+pub type PlanePoint = (f64, f64);
+
 /// One evaluated architecture.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportPoint {
@@ -105,6 +108,23 @@ impl ReportInput {
             return None;
         }
         xnas_hv::hypervolume_max(&points, &reference).ok()
+    }
+
+    /// Every evaluated point in the report plane, (introspectability, accuracy) as the paper's
+    /// figures draw it, and the non-dominated ones among them (both axes maximised).
+    pub fn report_plane(&self) -> (Vec<PlanePoint>, Vec<PlanePoint>) {
+        let all: Vec<PlanePoint> = self
+            .points
+            .iter()
+            .filter_map(|p| Some((p.introspectability?, p.accuracy?)))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        let front = all
+            .iter()
+            .copied()
+            .filter(|&(x, y)| !all.iter().any(|&(x2, y2)| x2 >= x && y2 >= y && (x2 > x || y2 > y)))
+            .collect();
+        (all, front)
     }
 
     /// [`Self::archive_hypervolume`] after each saved generation.

@@ -18,7 +18,7 @@ fn repo() -> PathBuf {
 }
 
 /// A fresh directory under the system's temp dir, unique to this process and call.
-fn temp_dir(tag: &str) -> PathBuf {
+pub(crate) fn temp_dir(tag: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "xnas-script-{tag}-{}-{}",
@@ -31,7 +31,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 /// The lines of a minimal valid experiment, before its objectives.
-const HEAD: &str = r#"let exp = experiment("t");
+pub(crate) const HEAD: &str = r#"let exp = experiment("t");
 exp.dataset(#{ name: "fashion-mnist", train_subset: 100, val_subset: 50 });
 exp.space(#{ channels: 4, cells: 1 });
 exp.training(#{ epochs: 1 });

@@ -4,32 +4,12 @@
 //! across generations and stops once the front's leading motif settles.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use xnas::script::{compile_file, CallbackOutcome, GenerationStats, MemberStats, ScriptError};
 use xnas::space::Genome;
 use xnas_analysis::DiscoveryOptions;
 
-/// A fresh directory under the system's temp dir, unique to this process and call.
-fn temp_dir(tag: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "xnas-analysis-{tag}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The lines of a minimal valid experiment, before its objectives (five lines).
-const HEAD: &str = r#"let exp = experiment("t");
-exp.dataset(#{ name: "fashion-mnist", train_subset: 100, val_subset: 50 });
-exp.space(#{ channels: 4, cells: 1 });
-exp.training(#{ epochs: 1 });
-exp.search(#{ population: 4, generations: 2, seed: 3 });
-"#;
+use crate::script::{temp_dir, HEAD};
 
 fn write_script(tail: &str) -> (PathBuf, Result<xnas::script::Experiment, ScriptError>) {
     let path = temp_dir("script").join("exp.rhai");
