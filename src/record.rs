@@ -211,6 +211,129 @@ pub struct MeasurementRecord {
     pub train_images_per_second: f64,
     pub device: String,
     pub xnas_version: String,
+    /// Which images each split had (absent in records written before splits were recorded).
+    #[serde(default)]
+    pub splits: Option<SplitRecord>,
+    /// Fraction of the (unaugmented) training images classified correctly after training; with
+    /// `val_accuracy` it gives the generalization error (appendix J).
+    #[serde(default)]
+    pub train_accuracy: Option<f64>,
+    /// Accuracy and mean cross entropy on the test split, which the search never sees.
+    #[serde(default)]
+    pub test_accuracy: Option<f64>,
+    #[serde(default)]
+    pub test_loss: Option<f64>,
+    /// The class means from training data that activation calibration (§4.5) compares against,
+    /// in the compact forms figures 5 and 6 draw.
+    #[serde(default)]
+    pub class_means: Option<ClassMeanSummary>,
+    /// Activation-based and softmax calibration on the test split (§4.5, figure 7).
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
+    /// Misprediction identification on the test split (figure 8 top).
+    #[serde(default)]
+    pub mispredictions: Option<RemovalCurves>,
+    /// Mislabel detection on the training split; only when the dataset's labels were corrupted
+    /// on purpose (`label_noise`, figure 8 bottom).
+    #[serde(default)]
+    pub mislabels: Option<RemovalCurves>,
+    /// Appendix K: correlation between −D and the folded confusion matrix, both ways.
+    #[serde(default)]
+    pub confusion_correlation: Option<ConfusionCorrelation>,
+    /// Seconds the trust measurements above added to the evaluation (0 when they are off).
+    #[serde(default)]
+    pub trust_seconds: f64,
+}
+
+/// Which images trained, validated and tested one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitRecord {
+    pub train: usize,
+    pub validation: usize,
+    pub test: usize,
+    /// `"train"` (a seeded, class-stratified part of the official training split) or
+    /// `"held-out"` (the official test split, as the authors' code did: then validation and test
+    /// are the same images, and the record says so here).
+    pub validation_from: String,
+    /// The seed of the split, the subsets and the label corruption.
+    pub seed: u64,
+    /// Fraction of training labels corrupted on purpose (0: none).
+    pub label_noise: f64,
+    /// Indices (into the training images as trained) whose label was corrupted, ascending.
+    pub corrupted_labels: Vec<u32>,
+}
+
+/// Class-mean activations from training data, kept small: `N_C × blocks` and `N_C × 2`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassMeanSummary {
+    /// Training images that fed the means.
+    pub images: usize,
+    /// The network's blocks in forward order (stem, cells of each stage, reductions, head).
+    pub blocks: Vec<String>,
+    /// `block_means[class][block]`: the class's z-scored mean activation, averaged over the
+    /// block's tapped layers (figure 5's heat map).
+    pub block_means: Vec<Vec<f64>>,
+    /// The class means projected on their first two principal components (figure 6).
+    pub pca: Vec<[f64; 2]>,
+    /// Fraction of the class means' variance each of the two components explains.
+    pub pca_explained: [f64; 2],
+}
+
+/// Both calibrations of §4.5, measured on the same test images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Confidence = cosine similarity between a sample's activations and its predicted class's
+    /// mean from training data.
+    pub activation: CalibrationQuality,
+    /// Confidence = the softmax probability of the predicted class.
+    pub softmax: CalibrationQuality,
+}
+
+/// How well one confidence score tracks accuracy, over 50 linear bins of confidence in [0, 1].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationQuality {
+    /// Pearson ρ between the bins' mean confidence and accuracy (non-empty bins).
+    pub pearson: Option<f64>,
+    /// Spearman ρ between the same.
+    pub spearman: Option<f64>,
+    /// Expected calibration error: Σ_bins (n_b / n) |accuracy_b − confidence_b|.
+    pub ece: f64,
+    pub bins: Vec<CalibrationBin>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationBin {
+    pub lower: f64,
+    pub upper: f64,
+    pub count: u64,
+    pub mean_confidence: Option<f64>,
+    pub accuracy: Option<f64>,
+}
+
+/// A curve over `percent` = the lowest-scoring p % of samples removed (or flagged), p = 0…50,
+/// for the activation score and for softmax. For mispredictions the values are the accuracy
+/// of the samples that remain; for mislabels, the fraction of all corrupted labels that lie
+/// among the flagged samples (the detection rate: chance gives p %).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemovalCurves {
+    pub percent: Vec<f64>,
+    pub activation: Vec<f64>,
+    pub softmax: Vec<f64>,
+}
+
+/// Appendix K's ρ(−D, folded confusion): the paper reports it with the diagonal (true positives
+/// against 0) — its 0.85 / 0.59 / 0.81 — and without it, which is the one that measures
+/// confounding between classes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfusionCorrelation {
+    pub with_diagonal: Correlation,
+    pub without_diagonal: Correlation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Correlation {
+    pub pearson: Option<f64>,
+    pub spearman: Option<f64>,
 }
 
 impl MeasurementRecord {

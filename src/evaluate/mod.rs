@@ -230,6 +230,16 @@ fn empty_record(
         train_images_per_second: 0.0,
         device: format!("{:?}", prepared.device).to_lowercase(),
         xnas_version: env!("CARGO_PKG_VERSION").to_string(),
+        splits: None,
+        train_accuracy: None,
+        test_accuracy: None,
+        test_loss: None,
+        class_means: None,
+        calibration: None,
+        mispredictions: None,
+        mislabels: None,
+        confusion_correlation: None,
+        trust_seconds: 0.0,
     }
 }
 

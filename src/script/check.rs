@@ -149,6 +149,16 @@ pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementReco
         train_images_per_second: 1000.0,
         device: "cpu".into(),
         xnas_version: env!("CARGO_PKG_VERSION").into(),
+        splits: None,
+        train_accuracy: None,
+        test_accuracy: None,
+        test_loss: None,
+        class_means: None,
+        calibration: None,
+        mispredictions: None,
+        mislabels: None,
+        confusion_correlation: None,
+        trust_seconds: 0.0,
     }
 }
 
