@@ -237,6 +237,15 @@ impl EvalBar {
     pub fn finish(&self) {
         self.0.finish_and_clear();
     }
+
+    /// A line above the bar (or on stderr when the bar is hidden).
+    pub fn note(&self, text: String) {
+        if self.0.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.0.println(text);
+        }
+    }
 }
 
 #[cfg(feature = "torch")]

@@ -27,6 +27,10 @@ pub struct FinetuneConfig {
     pub omega: PairWeights,
     /// `None` keeps the device the model was trained on.
     pub device: Option<String>,
+    /// Seed of the fine-tuning's shuffling and augmentation; `None` reuses the training seed.
+    /// Appendix K's study repeats a repair over seeds to tell its effect from noise.
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 /// The facts compared before and after.
@@ -100,6 +104,7 @@ pub fn finetune(
         regularizer: settings.regularizer,
         omega: Some(settings.omega.clone()),
         device: settings.device.clone().unwrap_or_else(|| saved.config.device.clone()),
+        seed: settings.seed.unwrap_or(saved.config.seed),
         ..saved.config.clone()
     };
     let prepared = Prepared::new(&config, dataset)?;
@@ -109,7 +114,7 @@ pub fn finetune(
     let model = load_model(dir, &genome, &prepared)?;
     let mut on_validation = |p| progress(EvalProgress::Validating(p));
     let before = measure(&model.net, &prepared.validation, &prepared.norm, k, &config, &mut on_validation);
-    tch::manual_seed(config.seed as i64);
+    tch::manual_seed(settings.seed.unwrap_or(config.seed) as i64);
     let outcome = train(
         &model.net,
         &model.vs,
@@ -154,4 +159,104 @@ pub fn finetune(
         targeted,
         error,
     })
+}
+
+/// Mean and sample standard deviation (n − 1) of one quantity over repeated repairs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub mean: f64,
+    /// `None` with fewer than two values.
+    pub std: Option<f64>,
+    pub count: usize,
+}
+
+impl Spread {
+    /// Of the finite values; `None` when there are none.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Spread> {
+        let values: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+        let n = values.len();
+        if n == 0 {
+            return None;
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let std = (n > 1).then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt());
+        Some(Spread { mean, std, count: n })
+    }
+}
+
+/// One targeted pair's change over repeated repairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairChange {
+    pub a: usize,
+    pub b: usize,
+    pub omega: f64,
+    pub distance_change: Option<Spread>,
+    pub confusion_change: Option<Spread>,
+}
+
+/// Appendix K's repair study: the same repair over several seeds (the paper: accuracy changes
+/// by ±0.6 % across 10 trials), summarised over the runs that did not diverge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepairStudy {
+    pub seeds: Vec<u64>,
+    pub runs: Vec<FinetuneReport>,
+    pub accuracy_change: Option<Spread>,
+    pub introspectability_change: Option<Spread>,
+    pub pairs: Vec<PairChange>,
+    /// Runs that diverged (their `error` says why), left out of the summaries.
+    pub failed: usize,
+}
+
+impl RepairStudy {
+    pub fn summarise(seeds: Vec<u64>, runs: Vec<FinetuneReport>) -> RepairStudy {
+        let ok: Vec<&FinetuneReport> = runs.iter().filter(|r| r.error.is_none()).collect();
+        let intro_change = |r: &&FinetuneReport| Some(r.after.introspectability? - r.before.introspectability?);
+        let pairs = ok
+            .first()
+            .map(|first| {
+                first
+                    .targeted
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| PairChange {
+                        a: t.a,
+                        b: t.b,
+                        omega: t.omega,
+                        distance_change: Spread::of(ok.iter().filter_map(|r| {
+                            let p = r.targeted.get(i)?;
+                            Some(p.distance_after? - p.distance_before?)
+                        })),
+                        confusion_change: Spread::of(ok.iter().filter_map(|r| {
+                            let p = r.targeted.get(i)?;
+                            Some(p.confused_after as f64 - p.confused_before as f64)
+                        })),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        RepairStudy {
+            accuracy_change: Spread::of(ok.iter().map(|r| r.accuracy_change)),
+            introspectability_change: Spread::of(ok.iter().filter_map(intro_change)),
+            pairs,
+            failed: runs.len() - ok.len(),
+            seeds,
+            runs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// numpy: np.mean([0.01, -0.004, 0.002]) = 0.002666…, np.std(..., ddof=1) = 0.0070237…
+    #[test]
+    fn spread_is_the_mean_and_the_sample_standard_deviation() {
+        let s = Spread::of([0.01, -0.004, 0.002, f64::NAN]).unwrap();
+        assert_eq!(s.count, 3);
+        assert!((s.mean - 0.008 / 3.0).abs() < 1e-15);
+        assert!((s.std.unwrap() - 0.007_023_769_168_568_492).abs() < 1e-12, "{s:?}");
+        assert_eq!(Spread::of([0.5]).unwrap().std, None);
+        assert_eq!(Spread::of([]), None);
+    }
 }

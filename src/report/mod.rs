@@ -14,6 +14,7 @@
 pub mod analyses;
 pub mod compare;
 mod figures;
+pub mod trust;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

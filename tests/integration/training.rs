@@ -93,8 +93,31 @@ fn repair_pushes_the_targeted_pair_apart_and_a_saved_model_reloads_exactly() {
 
     // Fashion-MNIST's classic confusion: T-shirt/top (0) and shirt (6).
     let omega = PairWeights::Pairs(vec![PairWeight { a: 0, b: 6, weight: 25.0 }]);
-    let finetune_config = FinetuneConfig { epochs: 2, lr: 0.01, regularizer: 0.5, omega, device: Some("cpu".into()) };
+    let finetune_config =
+        FinetuneConfig { epochs: 2, lr: 0.01, regularizer: 0.5, omega, device: Some("cpu".into()), seed: None };
     let report = finetune(&dir, &finetune_config, &dataset, &mut |_| {}).unwrap();
+
+    // Appendix K's study through the command line: two seeds, a report folder with K7/K8.
+    let study_dir = dir.join("study");
+    let out = std::process::Command::new(crate::run::XNAS)
+        .args(["repair", dir.to_str().unwrap(), "--pair", "0,6,25", "--epochs", "1", "--lr", "0.01"])
+        .args(["--device", "cpu", "--seeds", "2", "--report", study_dir.to_str().unwrap()])
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("2 seeds") && stdout.contains("mean ± sd over 2"), "{stdout}");
+    let study: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(study_dir.join("repair_study.json")).unwrap()).unwrap();
+    assert_eq!(study["seeds"], serde_json::json!([0, 1]));
+    let changes: Vec<f64> =
+        study["runs"].as_array().unwrap().iter().map(|r| r["accuracy_change"].as_f64().unwrap()).collect();
+    let mean = study["accuracy_change"]["mean"].as_f64().unwrap();
+    assert!((mean - (changes[0] + changes[1]) / 2.0).abs() < 1e-12, "{study}");
+    let svg = std::fs::read_to_string(study_dir.join("k7_k8_heat_maps.svg")).unwrap();
+    assert!(svg.contains("K7, before") && svg.contains("K8, after"));
+    assert_eq!(std::fs::read_to_string(study_dir.join("repair_study.csv")).unwrap().lines().count(), 3);
     std::fs::remove_dir_all(&dir).ok();
 
     // The reloaded model measures exactly what the saved record says.

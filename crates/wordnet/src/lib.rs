@@ -20,11 +20,13 @@
 
 mod database;
 mod error;
+mod groups;
 mod labels;
 mod similarity;
 
 pub use database::{Pos, Synset, SynsetId, WordNet, DEFAULT_DIR, DIR_ENV};
 pub use error::WordNetError;
+pub use groups::HypernymGroup;
 pub use labels::{
     default_synsets, parse_overrides, read_overrides, read_wnids, LabelSynset, LabelSynsets, SynsetOverride,
 };

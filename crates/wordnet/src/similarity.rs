@@ -104,7 +104,7 @@ impl WordNet {
     }
 
     /// Both kinds of hypernym, `@` first, as NLTK walks them.
-    fn all_hypernyms(&self, id: SynsetId) -> Result<Vec<SynsetId>, WordNetError> {
+    pub(crate) fn all_hypernyms(&self, id: SynsetId) -> Result<Vec<SynsetId>, WordNetError> {
         let line = self.data_line(id)?;
         let of = |wanted: &'static str| {
             line.pointers.iter().filter(move |(symbol, _)| *symbol == wanted).map(|&(_, target)| target)
