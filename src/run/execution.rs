@@ -176,6 +176,10 @@ mod tests {
         assert_eq!(merged.jobs_per_device, 2);
         assert_eq!(merged.devices.as_deref(), Some("0,1"));
         assert_eq!(merged.scheduling, Scheduling::SteadyState);
+        assert_eq!(merged.keep_models, None, "without the flag, the script's setting holds");
+        let all = merged.clone().with(&ExecutionOverrides { keep_models: Some(KeepModels::All), ..Default::default() });
+        assert_eq!(all.keep_models, Some(KeepModels::All));
+        assert_eq!(serde_json::to_value(&all).unwrap()["keep_models"], "all");
         let json = serde_json::to_value(&merged).unwrap();
         assert_eq!(json["scheduling"], "steady-state");
         // Settings saved by an older xnas (fewer fields) read with defaults.
