@@ -9,7 +9,8 @@
 #      when apt-get is available and we are root (otherwise it says what is missing).
 #   2. A project-local virtual environment .venv with PyPI's torch==2.11.0: the libtorch that
 #      tch 0.24 binds. Nothing is installed system-wide.
-#   3. SciPy into the same venv, for the tests that check statistics against it.
+#   3. SciPy into the same venv, for the tests that check statistics against it, and xautodl (without
+#      its dependencies), for the test that loads an `xnas export` into NAS-Bench-201's TinyNetwork.
 #   4. With --ray: ray==2.60.0 from PyPI into the same venv (about 285 MB, ten seconds).
 # The environment it prints makes cargo build torch-sys against that libtorch (LIBTORCH_USE_PYTORCH=1
 # with the venv's python first on PATH); build.rs gives the binary an rpath to it, so the built
@@ -61,6 +62,14 @@ fi
 if ! "$venv/bin/python" -c "import scipy" 2>/dev/null; then
   log "installing scipy into $venv (the analysis tests compare against it)"
   "$venv/bin/pip" install -q scipy >&2 || log "scipy did not install; the live SciPy comparison will be skipped"
+fi
+
+# xautodl: NAS-Bench-201's reference implementation, which the `xnas export` test loads a model
+# into. Without its dependencies: it pins numpy<=1.19.5 (no wheel for this Python) and needs only
+# torch for the network code (its other dependencies serve parts xnas does not use).
+if ! "$venv/bin/python" -c "import importlib.metadata as m; m.version('xautodl')" 2>/dev/null; then
+  log "installing xautodl into $venv (the export test loads a model into its TinyNetwork)"
+  "$venv/bin/pip" install -q --no-deps xautodl >&2 || log "xautodl did not install; the export test will fail"
 fi
 
 ray_ok() {

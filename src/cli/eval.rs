@@ -134,7 +134,7 @@ impl EvalArgs {
 
 #[cfg(feature = "torch")]
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    use xnas::evaluate::{evaluate_model, load_dataset, save_model};
+    use xnas::evaluate::{evaluate_model, load_dataset, save_model, ModelInput};
     use xnas::introspect::PairWeights;
 
     let genome: Genome = args.arch.parse().context("reading ARCH")?;
@@ -163,7 +163,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(&record)?;
     let mut write_failed = false;
     if let Some(dir) = &args.save {
-        match save_model(dir, &record, &model) {
+        match save_model(dir, &record, &model, &ModelInput::of(&dataset.train)) {
             Ok(()) => eprintln!("saved the model and its record in {}", dir.display()),
             Err(e) => {
                 eprintln!("error: could not save the model in {}: {e}", dir.display());

@@ -1,5 +1,7 @@
 //! `xnas evaluate`: the child-process side of an executor. Reads one job (JSON) on stdin, trains
-//! and measures it, writes the measurement record (JSON) on stdout and progress lines on stderr.
+//! and measures it, saves the trained model where the job says (if it names a folder and the
+//! training did not fail), writes the measurement record (JSON) on stdout and progress lines on
+//! stderr.
 //! Not meant to be typed by hand; `xnas eval` is the human command.
 //!
 //! A job that can never run as configured — training settings out of range, data files missing
@@ -50,8 +52,11 @@ fn read_job() -> anyhow::Result<Job> {
 fn evaluate() -> Result<(), Failure> {
     use std::time::{Duration, Instant};
 
-    use xnas::evaluate::{evaluate_config, resolve_device, EvalError, EvalProgress};
+    use xnas::evaluate::{
+        evaluate_model, load_dataset, resolve_device, save_model, EvalError, EvalProgress, ModelInput,
+    };
     use xnas::exec::{JobProgress, PROGRESS_PREFIX};
+    use xnas::record::Status;
 
     let config_error = |e: anyhow::Error| Failure::Config(e);
     let job = read_job()?;
@@ -76,8 +81,16 @@ fn evaluate() -> Result<(), Failure> {
         ),
         (e, _) => config_error(e.into()),
     })?;
+    let data_error = |e: EvalError| match e {
+        // A data file that cannot be read fails every job; an architecture's problem is its own.
+        EvalError::Data(_) | EvalError::UnknownDevice(_) | EvalError::DeviceUnavailable { .. } => {
+            config_error(e.into())
+        }
+        e => Failure::Other(e.into()),
+    };
+    let dataset = load_dataset(&job.config).map_err(data_error)?;
     let mut last = Instant::now() - Duration::from_secs(1);
-    let record = evaluate_config(&genome, &job.config, &mut |event| {
+    let (record, model) = evaluate_model(&genome, &job.config, &dataset, &mut |event| {
         if let EvalProgress::Training(p) = event {
             if last.elapsed() >= Duration::from_millis(250) || p.step == p.total_steps {
                 last = Instant::now();
@@ -87,13 +100,11 @@ fn evaluate() -> Result<(), Failure> {
             }
         }
     })
-    .map_err(|e| match e {
-        // A data file that cannot be read fails every job; an architecture's problem is its own.
-        EvalError::Data(_) | EvalError::UnknownDevice(_) | EvalError::DeviceUnavailable { .. } => {
-            config_error(e.into())
-        }
-        e => Failure::Other(e.into()),
-    })?;
+    .map_err(data_error)?;
+    // Saved before the record is printed: a record the run holds has its model beside it.
+    if let (Some(dir), Status::Done) = (&job.model_dir, record.status) {
+        save_model(dir, &record, &model, &ModelInput::of(&dataset.train))?;
+    }
     println!("{}", serde_json::to_string(&record)?);
     Ok(())
 }

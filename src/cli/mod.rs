@@ -9,6 +9,7 @@ pub mod check;
 pub mod compare;
 pub mod eval;
 pub mod evaluate;
+pub mod export;
 pub mod hv;
 pub mod inspect;
 pub mod pareto;
@@ -50,6 +51,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Fine-tune a saved model to push a confounded class pair apart (appendix K), before/after report.
     Repair(repair::RepairArgs),
+    /// Write a model a run kept (or `xnas eval --save` saved) for PyTorch: xautodl TinyNetwork state dict + JSON.
+    Export(export::ExportArgs),
     /// Re-score a stored measurement record (plain, WordNet, ω) and list its most confounded class pairs.
     Inspect(inspect::InspectArgs),
     /// Child process of a search: one JSON job on stdin, its measurement record on stdout.
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => check::run(args),
         Command::Repair(args) => repair::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Export(args) => export::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Wordnet(cmd) => wordnet::run(cmd),
         Command::Pareto(args) => pareto::run(args),

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use xnas::run::{
     default_run_dir, resume, start, ExecutionOverrides, ExecutorKind, ResumeChanges, RunOptions, RunSummary, Scheduling,
 };
-use xnas::script::parse_override;
+use xnas::script::{parse_override, KeepModels};
 use xnas::store::Store;
 
 #[derive(Debug, Args)]
@@ -101,6 +101,21 @@ pub struct ExecutionArgs {
     /// Ray: CPUs each evaluation requests (default 1); also its libtorch threads.
     #[arg(long, value_name = "N")]
     pub ray_cpus: Option<f64>,
+    /// Which trained models the run keeps under RUN/models/ID for `xnas export`: `front` (those on
+    /// the run's current front), `all` or `none`. Default: the script's `search.keep_models` (front).
+    #[arg(long, value_enum, value_name = "WHICH")]
+    pub keep_models: Option<KeepModelsArg>,
+}
+
+/// `--keep-models`: the command line's names for [`KeepModels`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeepModelsArg {
+    /// The models of the evaluations on the run's current front.
+    Front,
+    /// Every trained model.
+    All,
+    /// No model.
+    None,
 }
 
 /// `--executor`: the command line's names for [`ExecutorKind`].
@@ -143,6 +158,11 @@ impl From<ExecutionArgs> for ExecutionOverrides {
             ray_program: args.ray_program,
             ray_gpus: args.ray_gpus,
             ray_cpus: args.ray_cpus,
+            keep_models: args.keep_models.map(|k| match k {
+                KeepModelsArg::Front => KeepModels::Front,
+                KeepModelsArg::All => KeepModels::All,
+                KeepModelsArg::None => KeepModels::None,
+            }),
         }
     }
 }

@@ -1,26 +1,30 @@
 //! Train and measure one architecture: genome + config → [`MeasurementRecord`]; save the trained
-//! model beside its record; fine-tune a saved model to repair a confounded class pair ([`finetune`]).
+//! model beside its record ([`saved`]) and export it for PyTorch ([`export`]); fine-tune a saved model to repair a confounded class pair ([`finetune`]).
 //!
 //! This is the unit of work of a search. A configuration problem (unknown device, missing data,
 //! invalid genome, a bad ω) is an error; a training problem (NaN loss) is a record with status
 //! `failed`, so a search can go on.
 
+pub mod export;
 pub mod finetune;
 mod measure;
-
-use std::path::Path;
+mod saved;
 
 use tch::{nn, Device, Kind, Tensor};
 use xnas_datasets::Dataset;
 use xnas_space::{Genome, MacroConfig};
 
 pub use measure::{measure, Measurement, ValidationProgress};
+pub use saved::{
+    is_staging, load_model, load_network, read_model_input, read_saved_record, save_model, ModelInput, INPUT_FILE,
+    RECORD_FILE, WEIGHTS_FILE,
+};
 
 use crate::data::{Augmenter, DeviceImages, Normalizer};
 use crate::introspect::WeightsError;
 use crate::nn::Network;
 use crate::record::{EvalConfig, MeasurementRecord, Status};
-use crate::train::{torch_message, train, Regularizer, TrainProgress};
+use crate::train::{train, Regularizer, TrainProgress};
 
 /// Why an evaluation could not start.
 #[derive(Debug, thiserror::Error)]
@@ -241,53 +245,6 @@ fn empty_record(
         confusion_correlation: None,
         trust_seconds: 0.0,
     }
-}
-
-/// File names of a saved model folder.
-pub const WEIGHTS_FILE: &str = "weights.safetensors";
-pub const RECORD_FILE: &str = "record.json";
-
-/// Saves a trained model as `dir/weights.safetensors` beside its `dir/record.json`.
-pub fn save_model(dir: &Path, record: &MeasurementRecord, model: &TrainedModel) -> Result<(), EvalError> {
-    let model_err = |message: String| EvalError::Model {
-        what: "cannot write the model to",
-        path: dir.display().to_string(),
-        message,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| model_err(e.to_string()))?;
-    model.vs.save(dir.join(WEIGHTS_FILE)).map_err(|e| model_err(torch_message(&e)))?;
-    let json = serde_json::to_string_pretty(record).map_err(|e| model_err(e.to_string()))?;
-    std::fs::write(dir.join(RECORD_FILE), json).map_err(|e| model_err(e.to_string()))
-}
-
-/// Reads a saved model's record.
-pub fn read_saved_record(dir: &Path) -> Result<MeasurementRecord, EvalError> {
-    let path = dir.join(RECORD_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| EvalError::Model {
-        what: "cannot read the saved record",
-        path: path.display().to_string(),
-        message: format!("{e} (save a model with `xnas eval ARCH --save DIR`)"),
-    })?;
-    serde_json::from_str(&text).map_err(|e| EvalError::Model {
-        what: "the saved record is not a measurement record:",
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// Rebuilds a saved network on `prepared`'s device and loads its weights.
-pub fn load_model(dir: &Path, genome: &Genome, prepared: &Prepared) -> Result<TrainedModel, EvalError> {
-    let (mut vs, net) = Network::build(genome, &prepared.macro_config, prepared.device);
-    let path = dir.join(WEIGHTS_FILE);
-    vs.load(&path).map_err(|e| EvalError::Model {
-        what: "cannot load the weights",
-        path: path.display().to_string(),
-        message: format!(
-            "{} (was it saved for the same architecture, channels, cells and dataset?)",
-            torch_message(&e)
-        ),
-    })?;
-    Ok(TrainedModel { vs, net })
 }
 
 /// Evaluates on the dataset named in the config, loading it first.

@@ -1,7 +1,8 @@
 //! The job protocol between a search and an `xnas evaluate` child process.
 //!
 //! stdin: one [`Job`] as JSON. stdout: the [`MeasurementRecord`] as JSON (a failed training is a
-//! record with status `failed`, exit code 0). stderr: lines starting with [`PROGRESS_PREFIX`]
+//! record with status `failed`, exit code 0). A job with a [`Job::model_dir`] also leaves the
+//! trained model there (weights, record, input normalisation), written whole or not at all. stderr: lines starting with [`PROGRESS_PREFIX`]
 //! carry [`JobProgress`] as JSON; other lines are the child's log. A non-zero exit means the job
 //! could not run and stderr says why: [`CONFIG_ERROR_EXIT`] when its configuration can never run
 //! (training settings out of range, data files missing, a device that does not exist: every job
@@ -9,6 +10,8 @@
 //!
 //! The same protocol runs locally ([`super::LocalExecutor`]) and inside a Ray task
 //! ([`super::RayExecutor`]), so a job behaves the same on a laptop and on a cluster.
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +33,12 @@ pub struct Job {
     /// with `CUDA_VISIBLE_DEVICES` is the child's `cuda:0`): the child's messages use this name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
+    /// Where to save the trained model (a folder that appears complete or not at all: the child
+    /// writes a temporary folder beside it and renames it); `None` keeps no model. The path is
+    /// as the child sees it: a Ray task gets a folder on its worker and the driver carries the
+    /// files back to the run folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_dir: Option<PathBuf>,
 }
 
 /// How a job ended.

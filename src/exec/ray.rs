@@ -4,6 +4,9 @@
 //! task requesting `num_gpus` that runs `xnas evaluate` on some worker node. Nothing is fetched
 //! from the internet; the cluster needs Ray [`RAY_VERSION`] and the xnas binary at the same path on
 //! every node (a shared filesystem, or the same install), with the datasets where the script says.
+//! The run folder need not be shared: a job that keeps its model saves it on its worker, the task
+//! returns the files (base64) with the record, and the driver writes them into the run folder
+//! (whole or not at all) before it reports the job finished.
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};

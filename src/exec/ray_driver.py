@@ -16,25 +16,35 @@ stdout (to the head), one JSON object per line:
     {"event": "warning", "message": "<e.g. no node left with the GPUs an evaluation needs>"}
     {"event": "fatal", "error": "<why the driver cannot go on>"}
 
+A job with a "model_dir" saves its trained model: the task gives `xnas evaluate` a folder on its worker
+(worker nodes need not share the run folder), returns the files base64-encoded with the record, and this
+driver, on the head's machine, writes them under the job's "model_dir" through a staging folder renamed into
+place, before it reports the job finished.
+
 Retries are the head's business: it records every attempt in the store and submits again. So tasks
 run with max_retries=0, and a non-zero exit of `xnas evaluate` is a normal result, not an exception.
 Written for Ray 2.60.0 (the version xnas pins); needs nothing but Ray and the standard library.
 """
 
 import argparse
+import base64
 import ctypes
 import json
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 PROGRESS_PREFIX = "xnas-progress "
 PR_SET_PDEATHSIG = 1
+# A saved model's files, in the order they are moved into place: the record, last, marks it complete.
+MODEL_FILES = ("weights.safetensors", "model.json", "record.json")
 
 
 def _die_with_parent():
@@ -52,6 +62,13 @@ def evaluate(program, job_line):
 
     env = dict(os.environ)
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    job = json.loads(job_line)
+    scratch = None
+    if job.get("model_dir"):
+        # The run folder may not exist on this node: save here, and send the files back.
+        scratch = tempfile.mkdtemp(prefix="xnas-model-")
+        job["model_dir"] = os.path.join(scratch, "model")
+        job_line = json.dumps(job)
     proc = subprocess.run(
         [program, "evaluate"],
         input=job_line.encode(),
@@ -66,7 +83,37 @@ def evaluate(program, job_line):
     )
     gpus = ray.get_gpu_ids()
     worker = ray.util.get_node_ip_address() + (f" gpu {list(gpus)}" if gpus else "")
-    return {"returncode": proc.returncode, "stdout": proc.stdout.decode(errors="replace"), "log": log, "worker": worker}
+    result = {"returncode": proc.returncode, "stdout": proc.stdout.decode(errors="replace"), "log": log, "worker": worker}
+    if scratch is not None:
+        saved = os.path.join(scratch, "model")
+        if proc.returncode == 0 and all(os.path.isfile(os.path.join(saved, f)) for f in MODEL_FILES):
+            model = {}
+            for name in MODEL_FILES:
+                with open(os.path.join(saved, name), "rb") as f:
+                    model[name] = base64.b64encode(f.read()).decode("ascii")
+            result["model"] = model
+        shutil.rmtree(scratch, ignore_errors=True)
+    return result
+
+
+def save_model(target, files):
+    """Writes a model's files (name -> base64) as the folder `target`, whole or not at all."""
+    parent, name = os.path.split(os.path.normpath(target))
+    staging = os.path.join(parent, f".{name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    try:
+        for file in MODEL_FILES:
+            with open(os.path.join(staging, file), "wb") as f:
+                f.write(base64.b64decode(files[file]))
+        try:
+            os.rename(staging, target)  # replaces a missing or empty folder at once
+        except OSError:
+            os.makedirs(target, exist_ok=True)
+            for file in MODEL_FILES:
+                os.replace(os.path.join(staging, file), os.path.join(target, file))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 # The protocol channel: the original stdout. Everything else that would print there (Ray's own notes,
@@ -142,6 +189,7 @@ def main():
     threading.Thread(target=read_stdin, args=(inbox,), daemon=True).start()
     in_flight = {}  # ObjectRef -> job id
     by_id = {}
+    model_dirs = {}  # job id -> where its model goes on this machine
     closing = False
     starved = False  # whether the cluster lacks a node big enough for one evaluation
     checked = time.monotonic()
@@ -163,9 +211,12 @@ def main():
                 job = message["submit"]
                 ref = task.remote(args.program, json.dumps(job["job"]))
                 in_flight[ref] = job["id"]
+                if job["job"].get("model_dir"):
+                    model_dirs[job["id"]] = job["job"]["model_dir"]
                 by_id[job["id"]] = ref
             elif "cancel" in message:
                 ref = by_id.pop(message["cancel"], None)
+                model_dirs.pop(message["cancel"], None)
                 if ref is not None and ref in in_flight:
                     del in_flight[ref]
                     ray.cancel(ref, force=True)
@@ -189,6 +240,7 @@ def main():
         for ref in done:
             job_id = in_flight.pop(ref)
             by_id.pop(job_id, None)
+            model_dir = model_dirs.pop(job_id, None)
             try:
                 result = ray.get(ref)
             except ray.exceptions.TaskCancelledError:
@@ -201,6 +253,13 @@ def main():
             except Exception as e:  # noqa: BLE001  (the task itself raised: report, let the head retry)
                 emit({"event": "lost", "id": job_id, "error": f"the Ray task failed: {type(e).__name__}: {e}"})
                 continue
+            model = result.pop("model", None)
+            if model is not None and model_dir is not None:
+                try:
+                    save_model(model_dir, model)
+                except (OSError, KeyError, ValueError) as e:
+                    emit({"event": "warning", "message": f"could not save the model of evaluation {job_id} in "
+                          f"{model_dir}: {e}"})
             emit({"event": "finished", "id": job_id, **result})
     return 0
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::exec::{resolve_devices, ExecError, Executor, LocalExecutor, LocalOptions, RayExecutor, RayOptions};
+use crate::script::KeepModels;
 
 /// Where children's log lines go, in the run folder.
 pub const LOG_FILE: &str = "evaluations.log";
@@ -60,6 +61,9 @@ pub struct Execution {
     pub ray_gpus: f64,
     /// Ray: CPUs per evaluation.
     pub ray_cpus: f64,
+    /// `--keep-models`: which trained models the run keeps; `None` follows the script's
+    /// `search.keep_models`.
+    pub keep_models: Option<KeepModels>,
 }
 
 impl Default for Execution {
@@ -76,6 +80,7 @@ impl Default for Execution {
             ray_program: None,
             ray_gpus: 1.0,
             ray_cpus: 1.0,
+            keep_models: None,
         }
     }
 }
@@ -95,6 +100,7 @@ pub struct ExecutionOverrides {
     pub ray_program: Option<PathBuf>,
     pub ray_gpus: Option<f64>,
     pub ray_cpus: Option<f64>,
+    pub keep_models: Option<KeepModels>,
 }
 
 impl Execution {
@@ -108,7 +114,7 @@ impl Execution {
             ($($field:ident),*) => { $( if args.$field.is_some() { self.$field = args.$field.clone(); } )* };
         }
         take!(executor, scheduling, jobs_per_device, max_attempts, ray_gpus, ray_cpus);
-        take_optional!(devices, threads, ray_address, ray_python, ray_program);
+        take_optional!(devices, threads, ray_address, ray_python, ray_program, keep_models);
         self
     }
 
@@ -170,6 +176,10 @@ mod tests {
         assert_eq!(merged.jobs_per_device, 2);
         assert_eq!(merged.devices.as_deref(), Some("0,1"));
         assert_eq!(merged.scheduling, Scheduling::SteadyState);
+        assert_eq!(merged.keep_models, None, "without the flag, the script's setting holds");
+        let all = merged.clone().with(&ExecutionOverrides { keep_models: Some(KeepModels::All), ..Default::default() });
+        assert_eq!(all.keep_models, Some(KeepModels::All));
+        assert_eq!(serde_json::to_value(&all).unwrap()["keep_models"], "all");
         let json = serde_json::to_value(&merged).unwrap();
         assert_eq!(json["scheduling"], "steady-state");
         // Settings saved by an older xnas (fewer fields) read with defaults.

@@ -229,6 +229,7 @@ mod tests {
                 config: EvalConfig::default(),
                 threads: None,
                 device_name: None,
+                model_dir: None,
             })
         }
         fn notice(&mut self, _: ExecEvent) -> anyhow::Result<()> {

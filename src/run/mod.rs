@@ -23,20 +23,22 @@
 //! This file holds the entry points (start, resume) and the run's row in the store ([`run_info`]);
 //! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each evaluation
 //! (and the script versions it stores); `progress.rs` the progress display; `search.rs` the
-//! search behind one type; `execution.rs` the executor settings; `folder.rs` run names and which
+//! search behind one type; `execution.rs` the executor settings; `models.rs` the trained models
+//! the run keeps (its front's, by default); `folder.rs` run names and which
 //! folders a run may take; `lock.rs` the lock that keeps a run folder to one process;
 //! `resume.rs` the experiment a resumed run continues with (the stored script version);
 //! `preflight.rs` what is checked before a run starts; `reload.rs` which script edits a running
 //! search can take; `from.rs` the records of the run a run started from (`--from`);
 //! `report_input.rs` a run's store read into the report's plain input. Imports go one way: this
-//! file uses `runner`, `folder`, `lock`, `resume`, `preflight` and `from`; `runner` uses `jobs`,
-//! `progress`, `search`, `execution`, `reload` and `from`; `folder` uses `lock` and `execution`.
+//! file uses `runner`, `folder`, `lock`, `resume`, `preflight`, `models` and `from`; `runner` uses `jobs`,
+//! `progress`, `search`, `execution`, `reload`, `models` and `from`; `folder` uses `lock` and `execution`.
 
 mod execution;
 mod folder;
 mod from;
 mod jobs;
 mod lock;
+mod models;
 mod preflight;
 mod progress;
 mod reload;
@@ -55,6 +57,7 @@ pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, LOG
 pub use folder::{check_new_run_dir, default_run_dir, validate_run_name, FolderError, OVERRIDES_FILE};
 pub use from::{FromError, Inherited, FROM_FILE};
 pub use lock::{Holder, LockError, RunLock, LOCK_FILE};
+pub use models::{kept_model, kept_models, ModelKeeper, ModelsError, MODELS_DIR};
 pub use preflight::{preflight, PreflightError};
 pub use report_input::report_input;
 pub use resume::ResumeChanges;
@@ -234,6 +237,7 @@ fn run(
         execution.max_attempts
     );
     let jobs = jobs::Jobs::new(executor, execution.max_attempts);
+    let models = ModelKeeper::open(run_dir, &store, experiment.objective_names().len())?;
     let runner = runner::Runner {
         training_hash: experiment.training_hash(),
         saved_generation: search.generation(),
@@ -251,6 +255,7 @@ fn run(
         stopping: false,
         exhausted: false,
         inherited: Inherited::load(run_dir)?,
+        models,
     };
     runner.run(jobs)
 }

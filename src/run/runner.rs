@@ -16,13 +16,16 @@ use xnas_moo::{Candidate, Evaluation};
 use super::execution::{Execution, ExecutorKind, Scheduling, LOG_FILE};
 use super::from::Inherited;
 use super::jobs::{Jobs, NoRecordStreak, Queued, Settled, Work};
+use super::models::ModelKeeper;
 use super::preflight::job_config;
 use super::progress::Progress;
 use super::reload::{self, Finished, Rescored};
 use super::search::{Member, Search};
 use crate::exec::{ExecEvent, Job};
 use crate::record::{MeasurementRecord, Status as RecordStatus};
-use crate::script::{Budget, CallbackOutcome, Experiment, ExperimentDiff, GenerationStats, MemberStats, ScriptWatcher};
+use crate::script::{
+    Budget, CallbackOutcome, Experiment, ExperimentDiff, GenerationStats, KeepModels, MemberStats, ScriptWatcher,
+};
 use crate::store::{AttemptOutcome, EvalStatus, NewEvaluation, NewGeneration, Score, Store, StoreError};
 
 /// What a finished (or stopped) run did.
@@ -72,6 +75,8 @@ pub(super) struct Runner {
     pub(super) exhausted: bool,
     /// `--from`: the finished records of the run this one started from, reused by genome.
     pub(super) inherited: Inherited,
+    /// The trained models the run keeps (see [`super::models`]).
+    pub(super) models: ModelKeeper,
 }
 
 impl Runner {
@@ -79,6 +84,8 @@ impl Runner {
         if let Some(inherited) = self.inherited.describe(&self.training_hash) {
             eprintln!("{inherited}");
         }
+        // A run stopped before may have left models its front no longer holds.
+        self.evict_models();
         let result = self.recover_in_flight(&mut jobs).and_then(|()| match self.execution.scheduling {
             Scheduling::Generational => self.run_generational(&mut jobs),
             Scheduling::SteadyState => self.run_steady_state(&mut jobs),
@@ -248,6 +255,7 @@ impl Runner {
                     self.store.finish(id, &record)?;
                     self.summary.reused += 1;
                     let evaluation = self.score(id, &record)?;
+                    self.keep_model_of(id, &evaluation);
                     self.report_line(
                         id,
                         &genome,
@@ -363,6 +371,8 @@ impl Runner {
             })
             .collect();
         self.search.rescore(|r| evaluations.get(&r.id).cloned())?;
+        self.models.reload(&self.store, self.experiment.objective_names().len())?;
+        self.evict_models();
         Ok(())
     }
 
@@ -377,6 +387,29 @@ impl Runner {
             Ok(v) => Evaluation::Objectives(v),
             Err(e) => Evaluation::Failed(format!("scoring failed: {e}")),
         })
+    }
+
+    /// Which trained models the run keeps: `--keep-models`, else the script's `search.keep_models`.
+    fn keep_models(&self) -> KeepModels {
+        self.execution.keep_models.unwrap_or(self.experiment.spec().search.keep_models)
+    }
+
+    /// Counts a finished evaluation (`id` the one that trained the network) in the front its
+    /// models are kept for, and evicts those it pushes off.
+    fn keep_model_of(&mut self, id: i64, evaluation: &Evaluation) {
+        if let Evaluation::Objectives(values) = evaluation {
+            self.models.scored(id, values.clone());
+            self.evict_models();
+        }
+    }
+
+    /// Deletes the kept models the setting no longer keeps. A model that cannot be deleted is
+    /// worth a warning, not the run.
+    fn evict_models(&mut self) {
+        let directions = self.experiment.spec().directions();
+        if let Err(e) = self.models.evict(self.keep_models(), &directions) {
+            self.progress.say(format!("warning: could not tidy the kept models: {e}"));
+        }
     }
 
     fn report_line(&self, id: i64, genome: &str, record: &MeasurementRecord, evaluation: &Evaluation, note: &str) {
@@ -484,6 +517,7 @@ impl Work for Runner {
             config: job_config(&self.experiment, self.device.as_deref()),
             threads: None,
             device_name: None,
+            model_dir: (self.keep_models() != KeepModels::None).then(|| self.models.model_dir(queued.id)),
         })
     }
 
@@ -505,6 +539,7 @@ impl Work for Runner {
                 self.store.finish(queued.id, &record)?;
                 self.summary.trained += 1;
                 let evaluation = self.score(queued.id, &record)?;
+                self.keep_model_of(queued.id, &evaluation);
                 self.report_line(queued.id, &queued.genome, &record, &evaluation, "");
                 self.tell(queued.candidate, evaluation)?;
             }

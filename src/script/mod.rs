@@ -49,7 +49,7 @@ pub use experiment::{
 };
 pub use session::SourceFile;
 pub use spec::{
-    diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, ObjectiveSpec, SearchSpec, Section,
-    SpaceSpec, SpecError,
+    diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, KeepModels, ObjectiveSpec,
+    SearchSpec, Section, SpaceSpec, SpecError,
 };
 pub use watch::{Reload, ScriptWatcher};

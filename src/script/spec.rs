@@ -183,6 +183,32 @@ pub enum Algorithm {
     Random,
 }
 
+/// Which trained models a run keeps under `models/<evaluation id>/` (weights, record, input
+/// normalisation), for `xnas export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeepModels {
+    /// Those on the run's current front (non-dominated among all finished evaluations in the
+    /// search objectives); a model that falls off the front is deleted.
+    #[default]
+    Front,
+    /// Every trained model.
+    All,
+    /// None.
+    None,
+}
+
+impl KeepModels {
+    /// The setting's name in scripts and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeepModels::Front => "front",
+            KeepModels::All => "all",
+            KeepModels::None => "none",
+        }
+    }
+}
+
 /// The search settings. Defaults are the paper's (Table B1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -219,6 +245,8 @@ pub struct SearchSpec {
     pub reference_weights: Option<Vec<f64>>,
     /// `ga` only: the objective to optimise (default: the first).
     pub objective: Option<String>,
+    /// Which trained models the run keeps (`front`, `all`, `none`); `xnas run --keep-models` overrides it.
+    pub keep_models: KeepModels,
 }
 
 impl Default for SearchSpec {
@@ -240,6 +268,7 @@ impl Default for SearchSpec {
             epsilon: 0.001,
             reference_weights: None,
             objective: None,
+            keep_models: KeepModels::Front,
         }
     }
 }

@@ -8,6 +8,8 @@ mod examples;
 mod folder;
 mod layers;
 #[cfg(feature = "torch")]
+mod models;
+#[cfg(feature = "torch")]
 mod network;
 #[cfg(feature = "torch")]
 mod parallel;

@@ -111,6 +111,8 @@ fn a_ray_run_with_two_logical_gpus_survives_a_killed_worker() {
     // Ray pinned each task to one of the two logical GPUs and reported where it ran.
     let worker = attempts[1].worker.as_deref().unwrap();
     assert!(worker.starts_with("127.0.0.1 gpu ["), "{worker}");
+    // The tasks sent their models back and the driver wrote them: exactly the front's are kept.
+    assert_eq!(super::models::kept(&run), super::models::store_front(&run));
     drop(head);
     eprintln!("the Ray test took {:.1} s", started.elapsed().as_secs_f64());
     std::fs::remove_dir_all(run.parent().unwrap()).ok();

@@ -89,7 +89,7 @@ fn repair_pushes_the_targeted_pair_apart_and_a_saved_model_reloads_exactly() {
     let genome: Genome = "002404".parse().unwrap();
     let (record, model) = evaluate_model(&genome, &config, &dataset, &mut |_| {}).unwrap();
     let dir = std::env::temp_dir().join(format!("xnas-repair-test-{}", std::process::id()));
-    save_model(&dir, &record, &model).unwrap();
+    save_model(&dir, &record, &model, &xnas::evaluate::ModelInput::of(&dataset.train)).unwrap();
 
     // Fashion-MNIST's classic confusion: T-shirt/top (0) and shirt (6).
     let omega = PairWeights::Pairs(vec![PairWeight { a: 0, b: 6, weight: 25.0 }]);

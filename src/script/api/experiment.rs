@@ -177,7 +177,8 @@ mod methods {
     /// `generations` (initial population included) or `evaluations`, `seed`, `crossover_probability`,
     /// `crossover_per_variable`, `crossover_eta`, `mutation_probability` (default 1/6), `mutation_eta`,
     /// `max_mating_attempts`, R-NSGA-II `reference_points` (a list of points), `epsilon`,
-    /// `reference_weights`, and for `ga` the `objective` to optimise (default: the first).
+    /// `reference_weights`, for `ga` the `objective` to optimise (default: the first), and `keep_models`:
+    /// which trained models the run keeps for `xnas export` (`front` by default, `all`, `none`).
     ///
     /// ```rhai
     /// exp.search(#{ algorithm: "nsga2", population: 8, generations: 3, seed: 1 });

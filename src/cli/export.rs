@@ -1,0 +1,79 @@
+//! `xnas export RUN --id N [--out DIR]` and `xnas export --model DIR [--out DIR]`: write a model a
+//! run kept (or one saved by `xnas eval --save`) as PyTorch loads it — the state dict of
+//! xautodl's NAS-Bench-201 `TinyNetwork`, a JSON description (arch, C, N, classes, input
+//! normalisation) and a check file of xnas's logits on a few held-out images (see
+//! `xnas::evaluate::export`).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["run", "model"])))]
+pub struct ExportArgs {
+    /// A run folder (runs/NAME); the model is the one it kept for --id.
+    pub run: Option<PathBuf>,
+    /// The evaluation id (the `#N` of the run's log lines) whose kept model to export.
+    #[arg(long, requires = "run")]
+    pub id: Option<i64>,
+    /// Or: a model folder written by `xnas eval ARCH --save DIR` (or a run's models/ID).
+    #[arg(long, value_name = "DIR", conflicts_with = "run")]
+    pub model: Option<PathBuf>,
+    /// Where to write the export (default: RUN/exports/ID, or DIR/export for --model).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[cfg(feature = "torch")]
+pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    use xnas::evaluate::export::{export_model, CHECK_FILE, DESCRIPTION_FILE, STATE_DICT_FILE};
+
+    let (model_dir, default_out) = match (&args.run, &args.model) {
+        (Some(run), _) => {
+            let id = args.id.ok_or_else(|| {
+                anyhow::anyhow!("say which evaluation's model to export: --id N (kept: {})", kept_list(run))
+            })?;
+            (xnas::run::kept_model(run, id)?, run.join("exports").join(id.to_string()))
+        }
+        (None, Some(dir)) => (dir.clone(), dir.join("export")),
+        (None, None) => unreachable!("clap requires RUN or --model"),
+    };
+    let out = args.out.unwrap_or(default_out);
+    let exported = export_model(&model_dir, &out)?;
+    let d = &exported.description;
+    eprintln!(
+        "exported {} (C={}, N={}, {} classes) from {} to {}:",
+        d.arch,
+        d.channels,
+        d.cells_per_stage,
+        d.num_classes,
+        model_dir.display(),
+        out.display()
+    );
+    eprintln!("  {STATE_DICT_FILE}  the state dict of xautodl's TinyNetwork (load_state_dict strict=True)");
+    eprintln!("  {DESCRIPTION_FILE}  arch, C, N, classes, input shape and normalisation");
+    match &exported.check_skipped {
+        None => eprintln!("  {CHECK_FILE}  xnas's logits on the first held-out images, to check a load against"),
+        Some(why) => eprintln!("  (no {CHECK_FILE}: {why})"),
+    }
+    if d.input_channels_replicate.is_some() {
+        eprintln!("  the model was trained on 1-channel images: normalise, then repeat the image over 3 channels");
+    }
+    println!("{}", out.display());
+    Ok(())
+}
+
+#[cfg(feature = "torch")]
+fn kept_list(run: &std::path::Path) -> String {
+    match xnas::run::kept_models(run) {
+        Ok(ids) if !ids.is_empty() => ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+        _ => "none".into(),
+    }
+}
+
+#[cfg(not(feature = "torch"))]
+pub fn run(_args: ExportArgs) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this xnas was built without the `torch` feature, so it cannot load models; rebuild with default features"
+    )
+}
