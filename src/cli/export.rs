@@ -1,4 +1,5 @@
-//! `xnas export RUN --id N [--out DIR]` and `xnas export --model DIR [--out DIR]`: write a model a
+//! `xnas export RUN --id N [--out DIR]` (N: the report's candidate id; `--evaluation N` for a log
+//! line's `#N`) and `xnas export --model DIR [--out DIR]`: write a model a
 //! run kept (or one saved by `xnas eval --save`) as PyTorch loads it — the state dict of
 //! xautodl's NAS-Bench-201 `TinyNetwork`, a JSON description (arch, C, N, classes, input
 //! normalisation) and a check file of xnas's logits on a few held-out images (see
@@ -13,9 +14,12 @@ use clap::Args;
 pub struct ExportArgs {
     /// A run folder (runs/NAME); the model is the one it kept for --id.
     pub run: Option<PathBuf>,
-    /// The evaluation id (the `#N` of the run's log lines) whose kept model to export.
-    #[arg(long, requires = "run")]
-    pub id: Option<i64>,
+    /// The candidate whose kept model to export: the id of the report's tables and CSVs.
+    #[arg(long, requires = "run", conflicts_with = "evaluation")]
+    pub id: Option<u64>,
+    /// Or the evaluation, as the run's log lines number them (`#N`).
+    #[arg(long, value_name = "N", requires = "run")]
+    pub evaluation: Option<i64>,
     /// Or: a model folder written by `xnas eval ARCH --save DIR` (or a run's models/ID).
     #[arg(long, value_name = "DIR", conflicts_with = "run")]
     pub model: Option<PathBuf>,
@@ -30,10 +34,20 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
 
     let (model_dir, default_out) = match (&args.run, &args.model) {
         (Some(run), _) => {
-            let id = args.id.ok_or_else(|| {
-                anyhow::anyhow!("say which evaluation's model to export: --id N (kept: {})", kept_list(run))
-            })?;
-            (xnas::run::kept_model(run, id)?, run.join("exports").join(id.to_string()))
+            use xnas::run::ModelId;
+            let (id, folder) = match (args.id, args.evaluation) {
+                (Some(candidate), _) => (ModelId::Candidate(candidate), candidate.to_string()),
+                (None, Some(evaluation)) => (ModelId::Evaluation(evaluation), format!("evaluation-{evaluation}")),
+                (None, None) => {
+                    let kept: Vec<String> = xnas::run::kept_candidates(run)?.iter().map(u64::to_string).collect();
+                    anyhow::bail!(
+                        "say which model to export: --id N, a candidate id of the report; {} keeps the models of {}",
+                        run.display(),
+                        if kept.is_empty() { "none".to_string() } else { kept.join(", ") }
+                    )
+                }
+            };
+            (xnas::run::kept_model(run, id)?, run.join("exports").join(folder))
         }
         (None, Some(dir)) => (dir.clone(), dir.join("export")),
         (None, None) => unreachable!("clap requires RUN or --model"),
@@ -61,14 +75,6 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     }
     println!("{}", out.display());
     Ok(())
-}
-
-#[cfg(feature = "torch")]
-fn kept_list(run: &std::path::Path) -> String {
-    match xnas::run::kept_models(run) {
-        Ok(ids) if !ids.is_empty() => ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
-        _ => "none".into(),
-    }
 }
 
 #[cfg(not(feature = "torch"))]

@@ -57,7 +57,7 @@ pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, LOG
 pub use folder::{check_new_run_dir, default_run_dir, validate_run_name, FolderError, OVERRIDES_FILE};
 pub use from::{FromError, Inherited, FROM_FILE};
 pub use lock::{Holder, LockError, RunLock, LOCK_FILE};
-pub use models::{kept_model, kept_models, ModelKeeper, ModelsError, MODELS_DIR};
+pub use models::{kept_candidates, kept_model, kept_models, ModelId, ModelKeeper, ModelsError, MODELS_DIR};
 pub use preflight::{preflight, PreflightError};
 pub use report_input::report_input;
 pub use resume::ResumeChanges;

@@ -41,19 +41,20 @@ pub enum ModelsError {
     Store(#[from] StoreError),
     #[error("{}: {message}", path.display())]
     Io { path: PathBuf, message: String },
+    /// `kept`: the candidates (the report's ids) that have a kept model.
     #[error("{}", no_model_message(*id, run_dir, kept))]
-    NotKept { id: i64, run_dir: PathBuf, kept: Vec<i64> },
+    NotKept { id: ModelId, run_dir: PathBuf, kept: Vec<u64> },
 }
 
-fn no_model_message(id: i64, run_dir: &Path, kept: &[i64]) -> String {
+fn no_model_message(id: ModelId, run_dir: &Path, kept: &[u64]) -> String {
     let kept = if kept.is_empty() {
         "it keeps none".to_string()
     } else {
-        let ids: Vec<String> = kept.iter().map(i64::to_string).collect();
-        format!("it keeps the models of evaluation(s) {}", ids.join(", "))
+        let ids: Vec<String> = kept.iter().map(u64::to_string).collect();
+        format!("it keeps the models of candidate(s) {} (the ids of the report's tables)", ids.join(", "))
     };
     format!(
-        "the run in {} keeps no model of evaluation {id}: {kept}. A run keeps the models of its front \
+        "the run in {} keeps no model of {id}: {kept}. A run keeps the models of its front \
          (`--keep-models front`, the default); run with `--keep-models all` (or `search.keep_models: \"all\"`) \
          to keep every one",
         run_dir.display()
@@ -176,21 +177,54 @@ pub fn kept_models(run_dir: &Path) -> Result<Vec<i64>, ModelsError> {
     Ok(ids)
 }
 
-/// The folder of the kept model of evaluation `id` of the run in `run_dir`; a reused evaluation
-/// gives the model of the one it repeats. An error names the ids that have kept models.
-pub fn kept_model(run_dir: &Path, id: i64) -> Result<PathBuf, ModelsError> {
-    let store = Store::open_read_only(run_dir)?;
-    let origin = store
-        .evaluations(Some(EvalStatus::Done))?
-        .into_iter()
-        .find(|e| e.id == id)
-        .and_then(|e| e.reused_from)
-        .unwrap_or(id);
-    let dir = run_dir.join(MODELS_DIR).join(origin.to_string());
-    if dir.join(RECORD_FILE).is_file() {
-        return Ok(dir);
+/// Which model to look up: a candidate as the report and its CSVs number them, or an evaluation
+/// as the run's log lines do (`#N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelId {
+    Candidate(u64),
+    Evaluation(i64),
+}
+
+impl std::fmt::Display for ModelId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelId::Candidate(id) => write!(f, "candidate {id}"),
+            ModelId::Evaluation(id) => write!(f, "evaluation #{id}"),
+        }
     }
-    Err(ModelsError::NotKept { id, run_dir: run_dir.to_path_buf(), kept: kept_models(run_dir)? })
+}
+
+/// The folder of the kept model of `id` in the run in `run_dir`; a reused evaluation gives the
+/// model of the one it repeats. An error names the candidates that have kept models.
+pub fn kept_model(run_dir: &Path, id: ModelId) -> Result<PathBuf, ModelsError> {
+    let store = Store::open_read_only(run_dir)?;
+    let done = store.evaluations(Some(EvalStatus::Done))?;
+    let found = done.iter().find(|e| match id {
+        ModelId::Candidate(c) => e.candidate == c,
+        ModelId::Evaluation(n) => e.id == n,
+    });
+    if let Some(evaluation) = found {
+        let origin = evaluation.reused_from.unwrap_or(evaluation.id);
+        let dir = run_dir.join(MODELS_DIR).join(origin.to_string());
+        if dir.join(RECORD_FILE).is_file() {
+            return Ok(dir);
+        }
+    }
+    Err(ModelsError::NotKept { id, run_dir: run_dir.to_path_buf(), kept: kept_candidates(run_dir)? })
+}
+
+/// The candidates (the report's ids) whose model the run in `run_dir` keeps, ascending.
+pub fn kept_candidates(run_dir: &Path) -> Result<Vec<u64>, ModelsError> {
+    let kept = kept_models(run_dir)?;
+    let store = Store::open_read_only(run_dir)?;
+    let mut candidates: Vec<u64> = store
+        .evaluations(Some(EvalStatus::Done))?
+        .iter()
+        .filter(|e| kept.contains(&e.reused_from.unwrap_or(e.id)))
+        .map(|e| e.candidate)
+        .collect();
+    candidates.sort_unstable();
+    Ok(candidates)
 }
 
 fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, ModelsError> {
@@ -254,9 +288,10 @@ mod tests {
 
     #[test]
     fn asking_for_a_model_that_is_not_kept_names_the_kept_ones() {
-        let message = no_model_message(5, Path::new("runs/x"), &[2, 3]);
-        assert!(message.contains("evaluation 5") && message.contains("2, 3") && message.contains("--keep-models all"));
-        assert!(no_model_message(5, Path::new("runs/x"), &[]).contains("keeps none"));
+        let message = no_model_message(ModelId::Candidate(5), Path::new("runs/x"), &[2, 3]);
+        assert!(message.contains("candidate 5") && message.contains("2, 3") && message.contains("--keep-models all"));
+        let message = no_model_message(ModelId::Evaluation(5), Path::new("runs/x"), &[]);
+        assert!(message.contains("evaluation #5") && message.contains("keeps none"), "{message}");
     }
 
     #[cfg(feature = "torch")]

@@ -88,14 +88,41 @@ fn a_run_keeps_its_fronts_models_or_all_and_exports_a_kept_one() {
 
     // A kept model exports; one that was evicted is refused, naming the kept ones.
     let out = dir.join("export");
-    xnas(&["export", run.to_str().unwrap(), "--id", &front[0].to_string(), "--out", out.to_str().unwrap()]);
+    // `--id` is the report's candidate id, `--evaluation` the log's `#N`.
+    let candidate_of =
+        |evaluation: i64| store.evaluations(None).unwrap().into_iter().find(|e| e.id == evaluation).unwrap().candidate;
+    xnas(&[
+        "export",
+        run.to_str().unwrap(),
+        "--id",
+        &candidate_of(front[0]).to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(out.join("state_dict.safetensors").is_file() && out.join("check.json").is_file());
+    let by_evaluation = dir.join("export-by-evaluation");
+    xnas(&[
+        "export",
+        run.to_str().unwrap(),
+        "--evaluation",
+        &front[0].to_string(),
+        "--out",
+        by_evaluation.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(out.join("state_dict.safetensors")).unwrap(),
+        std::fs::read(by_evaluation.join("state_dict.safetensors")).unwrap()
+    );
     let evicted = trained.iter().find(|id| !front.contains(id)).unwrap();
-    let refused =
-        Command::new(XNAS).args(["export", run.to_str().unwrap(), "--id", &evicted.to_string()]).output().unwrap();
+    let refused = Command::new(XNAS)
+        .args(["export", run.to_str().unwrap(), "--id", &candidate_of(*evicted).to_string()])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());
-    let named: Vec<String> = front.iter().map(i64::to_string).collect();
+    let mut named: Vec<u64> = front.iter().map(|&e| candidate_of(e)).collect();
+    named.sort_unstable();
+    let named: Vec<String> = named.iter().map(u64::to_string).collect();
     assert!(stderr.contains(&named.join(", ")) && stderr.contains("--keep-models all"), "{stderr}");
 
     // `--keep-models all` keeps every trained one; `search.keep_models: "none"` keeps none.
