@@ -1,5 +1,7 @@
-//! Train and measure one architecture: genome + config → [`MeasurementRecord`]; save the trained
-//! model beside its record; fine-tune a saved model to repair a confounded class pair ([`finetune`]).
+//! Train and measure one architecture: genome + config → [`MeasurementRecord`] (the validation
+//! pass in `measure`, the trust measurements on the training and test splits in [`trust`]); save
+//! the trained model beside its record; fine-tune a saved model to repair a confounded class pair
+//! ([`finetune`]).
 //!
 //! This is the unit of work of a search. A configuration problem (unknown device, missing data,
 //! invalid genome, a bad ω) is an error; a training problem (NaN loss) is a record with status
@@ -7,6 +9,7 @@
 
 pub mod finetune;
 mod measure;
+pub mod trust;
 
 use std::path::Path;
 
@@ -19,7 +22,7 @@ pub use measure::{measure, Measurement, ValidationProgress};
 use crate::data::{Augmenter, DeviceImages, Normalizer};
 use crate::introspect::WeightsError;
 use crate::nn::Network;
-use crate::record::{EvalConfig, MeasurementRecord, Status};
+use crate::record::{EvalConfig, MeasurementRecord, SplitRecord, Status};
 use crate::train::{torch_message, train, Regularizer, TrainProgress};
 
 /// Why an evaluation could not start.
@@ -89,6 +92,8 @@ pub struct Prepared {
     pub norm: Normalizer,
     pub train: DeviceImages,
     pub validation: DeviceImages,
+    /// The test split, which only the trust measurements see.
+    pub test: DeviceImages,
     pub augmenter: Option<Augmenter>,
 }
 
@@ -102,6 +107,7 @@ impl Prepared {
             norm: Normalizer::new(&mean, &std, device),
             train: DeviceImages::new(&dataset.train, device),
             validation: DeviceImages::new(&dataset.validation, device),
+            test: DeviceImages::new(&dataset.test, device),
             augmenter: config.augment.then(|| Augmenter::new(dataset.train.height, dataset.train.width)),
             macro_config,
         })
@@ -193,7 +199,17 @@ pub fn evaluate_model(
         record.status = Status::Failed;
         record.error =
             Some(format!("validation loss is {}: the trained network outputs non-finite logits", measured.loss));
+        return Ok((record, TrainedModel { vs, net }));
     }
+    let inputs = trust::TrustInputs {
+        genome,
+        train: &prepared.train,
+        test: &prepared.test,
+        norm: &prepared.norm,
+        num_classes: prepared.macro_config.num_classes,
+        corrupted_labels: &dataset.corrupted_labels,
+    };
+    trust::measure_trust(&net, &inputs, config, &mut record);
     Ok((record, TrainedModel { vs, net }))
 }
 
@@ -230,7 +246,18 @@ fn empty_record(
         train_images_per_second: 0.0,
         device: format!("{:?}", prepared.device).to_lowercase(),
         xnas_version: env!("CARGO_PKG_VERSION").to_string(),
-        splits: None,
+        splits: Some(SplitRecord {
+            train: prepared.train.len,
+            validation: prepared.validation.len,
+            test: prepared.test.len,
+            validation_from: match config.validation {
+                xnas_datasets::ValidationSplit::HeldOut => "held-out".into(),
+                _ => "train".into(),
+            },
+            seed: config.seed,
+            label_noise: config.label_noise,
+            corrupted_labels: dataset.corrupted_labels.clone(),
+        }),
         train_accuracy: None,
         test_accuracy: None,
         test_loss: None,
