@@ -279,7 +279,8 @@ pub struct MeasurementRecord {
     /// Appendix K: correlation between −D and the folded confusion matrix, both ways.
     #[serde(default)]
     pub confusion_correlation: Option<ConfusionCorrelation>,
-    /// Seconds the trust measurements above added to the evaluation (0 when they are off).
+    /// Seconds the measurements above added to the evaluation (with `trust` off, only the
+    /// training- and test-accuracy passes).
     #[serde(default)]
     pub trust_seconds: f64,
 }
@@ -373,6 +374,27 @@ pub struct ConfusionCorrelation {
 pub struct Correlation {
     pub pearson: Option<f64>,
     pub spearman: Option<f64>,
+}
+
+impl From<crate::introspect::calibration::BinnedCalibration> for CalibrationQuality {
+    fn from(binned: crate::introspect::calibration::BinnedCalibration) -> Self {
+        CalibrationQuality {
+            pearson: binned.pearson,
+            spearman: binned.spearman,
+            ece: binned.ece,
+            bins: binned
+                .bins
+                .into_iter()
+                .map(|b| CalibrationBin {
+                    lower: b.lower,
+                    upper: b.upper,
+                    count: b.count,
+                    mean_confidence: b.mean_confidence,
+                    accuracy: b.accuracy,
+                })
+                .collect(),
+        }
+    }
 }
 
 impl MeasurementRecord {

@@ -13,15 +13,14 @@ use xnas_space::Genome;
 
 use crate::data::{DeviceImages, Normalizer};
 use crate::introspect::calibration::{
-    accuracy_after_removal, binned_calibration, detection_after_flagging, removal_percents, BinnedCalibration,
-    CALIBRATION_BINS,
+    accuracy_after_removal, binned_calibration, detection_after_flagging, removal_percents, CALIBRATION_BINS,
 };
 use crate::introspect::stream::{ClassMeanAccumulator, MeanSimilarity};
 use crate::introspect::summary::{block_means, center_gram, network_blocks, pca_from_centered_gram, LayerClassMeans};
 use crate::introspect::{confusion_correlation_with_diagonal, confusion_diagnostic};
 use crate::nn::Network;
 use crate::record::{
-    Calibration, CalibrationBin, CalibrationQuality, ClassMeanSummary, ConfusionCorrelation, Correlation, EvalConfig,
+    Calibration, CalibrationQuality, ClassMeanSummary, ConfusionCorrelation, Correlation, EvalConfig,
     MeasurementRecord, RemovalCurves,
 };
 
@@ -52,8 +51,12 @@ pub fn measure_trust(net: &Network, inputs: &TrustInputs, config: &EvalConfig, r
         record.class_means = class_mean_summary(accumulator, inputs, config);
         let activation = test.activation_confidence.as_deref().unwrap_or_default();
         record.calibration = Some(Calibration {
-            activation: quality(binned_calibration(activation, &test.correct, CALIBRATION_BINS)),
-            softmax: quality(binned_calibration(&test.softmax_confidence, &test.correct, CALIBRATION_BINS)),
+            activation: CalibrationQuality::from(binned_calibration(activation, &test.correct, CALIBRATION_BINS)),
+            softmax: CalibrationQuality::from(binned_calibration(
+                &test.softmax_confidence,
+                &test.correct,
+                CALIBRATION_BINS,
+            )),
         });
         let percents = removal_percents();
         record.mispredictions = Some(RemovalCurves {
@@ -224,25 +227,6 @@ fn class_mean_summary(
 
 fn to_host(t: &Tensor) -> Vec<f64> {
     Vec::<f64>::try_from(t.to_kind(Kind::Double).to_device(Device::Cpu)).expect("a f64 vector")
-}
-
-fn quality(binned: BinnedCalibration) -> CalibrationQuality {
-    CalibrationQuality {
-        pearson: binned.pearson,
-        spearman: binned.spearman,
-        ece: binned.ece,
-        bins: binned
-            .bins
-            .into_iter()
-            .map(|b| CalibrationBin {
-                lower: b.lower,
-                upper: b.upper,
-                count: b.count,
-                mean_confidence: b.mean_confidence,
-                accuracy: b.accuracy,
-            })
-            .collect(),
-    }
 }
 
 /// A removal curve for the record. Its points are all defined here: at most half of a non-empty

@@ -23,3 +23,4 @@ mod stdlib;
 mod store;
 #[cfg(feature = "torch")]
 mod training;
+mod trust;
