@@ -56,6 +56,6 @@ mod tests {
         // round(0.0005 · 1000) = 1 (0.5 rounds away from zero); none for 0; none with one class.
         assert_eq!(corrupt_labels(&mut original.clone(), 10, 0.0005, 1).len(), 1);
         assert!(corrupt_labels(&mut original.clone(), 10, 0.0, 1).is_empty());
-        assert!(corrupt_labels(&mut vec![0; 5], 1, 0.5, 1).is_empty());
+        assert!(corrupt_labels(&mut [0; 5], 1, 0.5, 1).is_empty());
     }
 }
