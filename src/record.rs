@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use xnas_datasets::DatasetName;
+use xnas_datasets::{DatasetName, ValidationSplit};
 
 use crate::introspect::{ClassGrouping, DistanceMatrix, PairWeights, TapSet};
 
@@ -26,6 +26,16 @@ pub struct EvalConfig {
     pub train_subset: Option<usize>,
     /// Validate (and measure introspectability) on a subset of this many validation images.
     pub val_subset: Option<usize>,
+    /// Where validation images come from: a seeded, class-stratified count (default 5000) or
+    /// fraction of the official training split, or `held-out` (the official test split, as the
+    /// authors' code did). A record without it was written before splits existed: held-out.
+    #[serde(default = "held_out")]
+    pub validation: ValidationSplit,
+    /// Measure the test split on a seeded, class-stratified subset of this many images.
+    pub test_subset: Option<usize>,
+    /// Fraction in [0, 1) of the training labels replaced, seeded, by another class (for
+    /// mislabel detection); validation and test labels are never corrupted.
+    pub label_noise: f64,
     /// Cells' channels in the first stage (the paper's F = 16).
     pub channels: usize,
     /// Cells per stage (the paper's 5).
@@ -46,12 +56,21 @@ pub struct EvalConfig {
     pub seed: u64,
     pub taps: TapSet,
     pub grouping: ClassGrouping,
-    /// At most this many validation images feed the class means (the authors used 25,000).
+    /// At most this many validation images feed the class means of D (the authors used 25,000),
+    /// and at most this many training images those of the trust measurements.
     pub introspect_max_samples: usize,
     /// Weight of the introspectability regularizer in the training loss (appendix B: 0.5); 0 is off.
     pub regularizer: f64,
     /// Pair weights ω for the regularizer (eq. 5); `None` weighs every pair 1.
     pub omega: Option<PairWeights>,
+    /// Measure the trust properties (class means from training data, calibration, misprediction
+    /// and mislabel curves, appendix K both ways) after training; `false` keeps only the training
+    /// and test accuracy.
+    pub trust: bool,
+}
+
+fn held_out() -> ValidationSplit {
+    ValidationSplit::HeldOut
 }
 
 impl Default for EvalConfig {
@@ -63,6 +82,9 @@ impl Default for EvalConfig {
             wnids_file: None,
             train_subset: None,
             val_subset: None,
+            validation: ValidationSplit::TrainCount(5000),
+            test_subset: None,
+            label_noise: 0.0,
             channels: 16,
             cells_per_stage: 5,
             epochs: 5,
@@ -80,6 +102,7 @@ impl Default for EvalConfig {
             introspect_max_samples: 25_000,
             regularizer: 0.0,
             omega: None,
+            trust: true,
         }
     }
 }
@@ -100,10 +123,12 @@ impl EvalConfig {
             dataset: self.dataset,
             data_dir: self.data_dir.clone(),
             wnids_file: self.wnids_file.clone(),
+            split: self.validation,
             train_subset: self.train_subset,
             val_subset: self.val_subset,
+            test_subset: self.test_subset,
+            label_noise: self.label_noise,
             seed: self.seed,
-            ..Default::default()
         }
     }
 
@@ -145,11 +170,25 @@ impl EvalConfig {
         require(self.channels >= 1, "channels", self.channels, "at least 1")?;
         require(self.cells_per_stage >= 1, "cells", self.cells_per_stage, "at least 1")?;
         require(self.introspect_max_samples >= 1, "introspect_max_samples", self.introspect_max_samples, "at least 1")?;
-        for (field, subset) in [("train_subset", self.train_subset), ("val_subset", self.val_subset)] {
+        for (field, subset) in
+            [("train_subset", self.train_subset), ("val_subset", self.val_subset), ("test_subset", self.test_subset)]
+        {
             if let Some(n) = subset {
                 require(n >= 1, field, n, "at least 1 image (leave it out to use the whole split)")?;
             }
         }
+        require((0.0..1.0).contains(&self.label_noise), "label_noise", self.label_noise, "a fraction in [0, 1)")?;
+        let validation_ok = match self.validation {
+            ValidationSplit::HeldOut => true,
+            ValidationSplit::TrainFraction(x) => x > 0.0 && x < 1.0,
+            ValidationSplit::TrainCount(n) => n >= 1,
+        };
+        require(
+            validation_ok,
+            "validation",
+            self.validation,
+            "\"held-out\", a fraction in (0, 1) or a count ≥ 1 of training images",
+        )?;
         require(is_device_name(&self.device), "device", format!("{:?}", self.device), "cpu, cuda, cuda:N or auto")
     }
 }
@@ -240,7 +279,8 @@ pub struct MeasurementRecord {
     /// Appendix K: correlation between −D and the folded confusion matrix, both ways.
     #[serde(default)]
     pub confusion_correlation: Option<ConfusionCorrelation>,
-    /// Seconds the trust measurements above added to the evaluation (0 when they are off).
+    /// Seconds the measurements above added to the evaluation (with `trust` off, only the
+    /// training- and test-accuracy passes).
     #[serde(default)]
     pub trust_seconds: f64,
 }
@@ -336,6 +376,27 @@ pub struct Correlation {
     pub spearman: Option<f64>,
 }
 
+impl From<crate::introspect::calibration::BinnedCalibration> for CalibrationQuality {
+    fn from(binned: crate::introspect::calibration::BinnedCalibration) -> Self {
+        CalibrationQuality {
+            pearson: binned.pearson,
+            spearman: binned.spearman,
+            ece: binned.ece,
+            bins: binned
+                .bins
+                .into_iter()
+                .map(|b| CalibrationBin {
+                    lower: b.lower,
+                    upper: b.upper,
+                    count: b.count,
+                    mean_confidence: b.mean_confidence,
+                    accuracy: b.accuracy,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl MeasurementRecord {
     /// A one-line human summary.
     pub fn summary(&self) -> String {
@@ -385,9 +446,27 @@ mod tests {
         assert_eq!(bad(|c| c.regularizer = -0.5).field, "regularizer");
         assert_eq!(bad(|c| c.train_subset = Some(0)).field, "train_subset");
         assert_eq!(bad(|c| c.val_subset = Some(0)).field, "val_subset");
+        assert_eq!(bad(|c| c.test_subset = Some(0)).field, "test_subset");
+        assert_eq!(bad(|c| c.label_noise = 1.0).field, "label_noise");
+        assert_eq!(bad(|c| c.label_noise = -0.1).field, "label_noise");
+        assert_eq!(bad(|c| c.validation = ValidationSplit::TrainCount(0)).field, "validation");
         assert_eq!(bad(|c| c.device = "cuda:x".into()).field, "device");
         let message = bad(|c| c.lr = -1.0).to_string();
         assert_eq!(message, "training setting lr = -1: must be a finite number > 0");
+    }
+
+    /// A record written before the splits existed validated on the held-out split; it still reads,
+    /// and says so.
+    #[test]
+    fn configs_without_the_split_settings_read_as_held_out() {
+        let mut value = serde_json::to_value(EvalConfig::default()).unwrap();
+        for key in ["validation", "test_subset", "label_noise", "trust"] {
+            value.as_object_mut().unwrap().remove(key);
+        }
+        let old: EvalConfig = serde_json::from_value(value).unwrap();
+        assert_eq!(old.validation, ValidationSplit::HeldOut);
+        assert_eq!((old.test_subset, old.label_noise, old.trust), (None, 0.0, true));
+        assert_eq!(EvalConfig::default().validation, ValidationSplit::TrainCount(5000));
     }
 
     #[test]

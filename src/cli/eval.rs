@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use xnas_datasets::DatasetName;
+use xnas_datasets::{DatasetName, ValidationSplit};
 use xnas_space::Genome;
 
 use xnas::introspect::{ClassGrouping, TapSet};
@@ -31,6 +31,18 @@ pub struct EvalArgs {
     /// Validate on a subset of this many images.
     #[arg(long)]
     pub val_subset: Option<usize>,
+    /// Where validation comes from: a count or fraction of the training split, or held-out (the test split).
+    #[arg(long, default_value = "5000")]
+    pub validation: ValidationSplit,
+    /// Measure the test split on a subset of this many images.
+    #[arg(long)]
+    pub test_subset: Option<usize>,
+    /// Fraction of training labels corrupted on purpose (seeded), for mislabel detection.
+    #[arg(long, default_value_t = 0.0)]
+    pub label_noise: f64,
+    /// Skip the trust measurements (calibration, removal curves, class means); keep train/test accuracy.
+    #[arg(long)]
+    pub no_trust: bool,
     /// Channels of the first stage (the paper's F).
     #[arg(long, default_value_t = 16)]
     pub channels: usize,
@@ -85,6 +97,10 @@ impl EvalArgs {
             wnids_file: self.wnids.clone(),
             train_subset: self.train_subset,
             val_subset: self.val_subset,
+            validation: self.validation,
+            test_subset: self.test_subset,
+            label_noise: self.label_noise,
+            trust: !self.no_trust,
             channels: self.channels,
             cells_per_stage: self.cells,
             epochs: self.epochs,

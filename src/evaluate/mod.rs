@@ -1,5 +1,7 @@
-//! Train and measure one architecture: genome + config → [`MeasurementRecord`]; save the trained
-//! model beside its record ([`saved`]) and export it for PyTorch ([`export`]); fine-tune a saved model to repair a confounded class pair ([`finetune`]).
+//! Train and measure one architecture: genome + config → [`MeasurementRecord`] (the validation
+//! pass in `measure`, the trust measurements on the training and test splits in [`trust`]); save
+//! the trained model beside its record ([`saved`]) and export it for PyTorch ([`export`]);
+//! fine-tune a saved model to repair a confounded class pair ([`finetune`]).
 //!
 //! This is the unit of work of a search. A configuration problem (unknown device, missing data,
 //! invalid genome, a bad ω) is an error; a training problem (NaN loss) is a record with status
@@ -9,6 +11,7 @@ pub mod export;
 pub mod finetune;
 mod measure;
 mod saved;
+pub mod trust;
 
 use tch::{nn, Device, Kind, Tensor};
 use xnas_datasets::Dataset;
@@ -23,7 +26,7 @@ pub use saved::{
 use crate::data::{Augmenter, DeviceImages, Normalizer};
 use crate::introspect::WeightsError;
 use crate::nn::Network;
-use crate::record::{EvalConfig, MeasurementRecord, Status};
+use crate::record::{EvalConfig, MeasurementRecord, SplitRecord, Status};
 use crate::train::{train, Regularizer, TrainProgress};
 
 /// Why an evaluation could not start.
@@ -93,6 +96,8 @@ pub struct Prepared {
     pub norm: Normalizer,
     pub train: DeviceImages,
     pub validation: DeviceImages,
+    /// The test split, which only the trust measurements see.
+    pub test: DeviceImages,
     pub augmenter: Option<Augmenter>,
 }
 
@@ -106,6 +111,7 @@ impl Prepared {
             norm: Normalizer::new(&mean, &std, device),
             train: DeviceImages::new(&dataset.train, device),
             validation: DeviceImages::new(&dataset.validation, device),
+            test: DeviceImages::new(&dataset.test, device),
             augmenter: config.augment.then(|| Augmenter::new(dataset.train.height, dataset.train.width)),
             macro_config,
         })
@@ -197,7 +203,17 @@ pub fn evaluate_model(
         record.status = Status::Failed;
         record.error =
             Some(format!("validation loss is {}: the trained network outputs non-finite logits", measured.loss));
+        return Ok((record, TrainedModel { vs, net }));
     }
+    let inputs = trust::TrustInputs {
+        genome,
+        train: &prepared.train,
+        test: &prepared.test,
+        norm: &prepared.norm,
+        num_classes: prepared.macro_config.num_classes,
+        corrupted_labels: &dataset.corrupted_labels,
+    };
+    trust::measure_trust(&net, &inputs, config, &mut record);
     Ok((record, TrainedModel { vs, net }))
 }
 
@@ -234,7 +250,18 @@ fn empty_record(
         train_images_per_second: 0.0,
         device: format!("{:?}", prepared.device).to_lowercase(),
         xnas_version: env!("CARGO_PKG_VERSION").to_string(),
-        splits: None,
+        splits: Some(SplitRecord {
+            train: prepared.train.len,
+            validation: prepared.validation.len,
+            test: prepared.test.len,
+            validation_from: match config.validation {
+                xnas_datasets::ValidationSplit::HeldOut => "held-out".into(),
+                _ => "train".into(),
+            },
+            seed: config.seed,
+            label_noise: config.label_noise,
+            corrupted_labels: dataset.corrupted_labels.clone(),
+        }),
         train_accuracy: None,
         test_accuracy: None,
         test_loss: None,

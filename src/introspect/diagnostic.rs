@@ -58,6 +58,29 @@ pub fn confusion_diagnostic(distances: &DistanceMatrix, confusion: &[Vec<u64>]) 
     }
 }
 
+/// Appendix K's correlation as the paper reports it (its 0.85 / 0.59 / 0.81): over the pairs
+/// c ≤ k, −D[c][k] against the folded confusion, where the diagonal pairs put D = 0 against the
+/// true-positive count `confusion[c][c]`. Pairs c < k whose distance is undefined are dropped.
+/// Returns (Pearson, Spearman).
+pub fn confusion_correlation_with_diagonal(
+    distances: &DistanceMatrix,
+    confusion: &[Vec<u64>],
+) -> (Option<f64>, Option<f64>) {
+    let n = confusion.len().min(distances.len());
+    let (mut neg_d, mut folded) = (Vec::new(), Vec::new());
+    for a in 0..n {
+        neg_d.push(0.0);
+        folded.push(confusion[a][a] as f64);
+        for b in a + 1..n {
+            if let Some(d) = distances[a][b] {
+                neg_d.push(-d);
+                folded.push((confusion[a][b] + confusion[b][a]) as f64);
+            }
+        }
+    }
+    (pearson(&neg_d, &folded), pearson(&ranks(&neg_d), &ranks(&folded)))
+}
+
 /// Pearson's correlation; `None` with fewer than two points or a constant side.
 pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
     let n = x.len();
@@ -126,5 +149,14 @@ mod tests {
         assert!(diag.pearson.unwrap() > 0.9);
         assert_eq!((diag.most_confounded[0].a, diag.most_confounded[0].b), (0, 1));
         assert_eq!(diag.most_confounded[0].folded_confusion, 35);
+
+        // With the diagonal: −D = 0, 0, 0, −0.1, −0.9, −0.5 against 50, 60, 70, 35, 1, 7.
+        let (p, s) = confusion_correlation_with_diagonal(&d, &confusion);
+        let x = [0.0, -0.1, -0.9, 0.0, -0.5, 0.0];
+        let y = [50.0, 35.0, 1.0, 60.0, 7.0, 70.0];
+        assert!((p.unwrap() - pearson(&x, &y).unwrap()).abs() < 1e-15);
+        // Ranks of x: 0 ×3 → 5; −0.1 → 3; −0.5 → 2; −0.9 → 1. Of y: 4, 3, 1, 5, 2, 6.
+        let expected = pearson(&[5.0, 3.0, 1.0, 5.0, 2.0, 5.0], &[4.0, 3.0, 1.0, 5.0, 2.0, 6.0]).unwrap();
+        assert!((s.unwrap() - expected).abs() < 1e-15);
     }
 }

@@ -1,19 +1,24 @@
 //! Introspectability (paper §3.3, eq. 1): how far apart a network's per-class mean activations are.
 //!
-//! Everything here except [`stream`] is a pure function of numbers stored in a measurement record,
-//! so stored results can be re-scored without retraining. The streaming accumulator that produces
-//! those numbers during a validation pass lives in [`stream`] (libtorch).
+//! Everything here except [`stream`] is a pure function of numbers stored in a measurement record
+//! (or of per-sample numbers: [`calibration`], [`summary`]), so stored results can be re-scored
+//! without retraining and every formula is tested on plain numbers. The streaming accumulators that
+//! produce those numbers during a pass over a split live in [`stream`] (libtorch).
 
+pub mod calibration;
 mod diagnostic;
 #[cfg(feature = "torch")]
 pub mod regularizer;
 #[cfg(feature = "torch")]
 pub mod stream;
+pub mod summary;
 #[cfg(feature = "torch")]
 mod taps;
 mod weights;
 
-pub use diagnostic::{confusion_diagnostic, pearson, ranks, ConfoundedPair, ConfusionDiagnostic};
+pub use diagnostic::{
+    confusion_correlation_with_diagonal, confusion_diagnostic, pearson, ranks, ConfoundedPair, ConfusionDiagnostic,
+};
 #[cfg(feature = "torch")]
 pub use taps::{NoTap, TapConsumer};
 pub use weights::{PairWeight, PairWeights, WeightsError};

@@ -1,7 +1,10 @@
-//! Streams per-class activation sums during a validation pass, one tapped layer at a time, with
-//! `index_add_` on the device; then turns them into the class-distance matrix D in f64.
+//! Streams per-class activation sums during a pass over a split, one tapped layer at a time, with
+//! `index_add_` on the device; then turns them into the class-distance matrix D in f64, or hands
+//! the class means on to [`MeanSimilarity`], which scores each later image by the cosine
+//! similarity of its activations to every class mean, layer by layer.
 //!
-//! Memory is `classes × tapped features` floats for the sums, whatever the number of images.
+//! Memory is `classes × tapped features` floats for the sums, whatever the number of images, and
+//! `batch × classes` for the similarities.
 
 use tch::{Device, Kind, Tensor};
 
@@ -67,6 +70,66 @@ impl ClassMeanAccumulator {
             tapped_layers: self.sums.len(),
             tapped_features: self.sums.iter().map(|s| s.size()[1] as u64).sum(),
         }
+    }
+}
+
+impl ClassMeanAccumulator {
+    /// Images per class so far.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Each tapped layer's class means, `[classes, features]` float on the device (a class with
+    /// no image has the zero vector).
+    pub fn class_means(&self) -> Vec<Tensor> {
+        let counts = Tensor::from_slice(&self.counts.iter().map(|&c| c.max(1) as f32).collect::<Vec<_>>())
+            .to_device(self.device)
+            .view([self.num_classes, 1]);
+        self.sums.iter().map(|sum| sum / &counts).collect()
+    }
+}
+
+/// Cosine similarity between each image's concatenated tapped activations and every class mean,
+/// without concatenating anything: per layer, the dot products with the means (`[batch, classes]`)
+/// and the squared norm of the activations are summed over layers.
+pub struct MeanSimilarity {
+    means: Vec<Tensor>,
+    /// ‖mean_c‖ over all layers, `[1, classes]`.
+    mean_norms: Tensor,
+    dots: Option<Tensor>,
+    squared_norms: Option<Tensor>,
+}
+
+impl MeanSimilarity {
+    /// From per-layer class means (`[classes, features]` each, as [`ClassMeanAccumulator::class_means`] gives).
+    pub fn new(means: Vec<Tensor>) -> Self {
+        let squared: Tensor =
+            means.iter().map(|m| m.to_kind(Kind::Double).square().sum_dim_intlist(1, false, None)).sum();
+        MeanSimilarity { mean_norms: squared.sqrt().unsqueeze(0), means, dots: None, squared_norms: None }
+    }
+
+    /// The `[batch, classes]` cosine similarities of the last forward pass (0 where a norm is 0),
+    /// and resets for the next batch.
+    pub fn take_batch(&mut self) -> Tensor {
+        let dots = self.dots.take().expect("a tapped forward pass before take_batch");
+        let norms = self.squared_norms.take().expect("a tapped forward pass before take_batch").sqrt().unsqueeze(1);
+        (dots / (norms * &self.mean_norms)).nan_to_num(0.0, 0.0, 0.0)
+    }
+}
+
+impl TapConsumer for MeanSimilarity {
+    fn tap(&mut self, layer: usize, activation: &Tensor) {
+        let flat = activation.flatten(1, -1).to_kind(Kind::Float);
+        let dots = flat.matmul(&self.means[layer].tr()).to_kind(Kind::Double);
+        let squared = flat.square().sum_dim_intlist(1, false, Kind::Double);
+        self.dots = Some(match self.dots.take() {
+            None => dots,
+            Some(d) => d + dots,
+        });
+        self.squared_norms = Some(match self.squared_norms.take() {
+            None => squared,
+            Some(s) => s + squared,
+        });
     }
 }
 
@@ -143,5 +206,21 @@ mod tests {
         assert!((introspectability(&got.distances).unwrap() - brute_sum / pairs as f64).abs() < 1e-5);
         assert_eq!(got.tapped_features, 17);
         assert_eq!(got.counts, vec![14, 13, 13, 0]);
+
+        // Each image's cosine similarity to each class mean, layer by layer against concatenated.
+        let mut similarity = MeanSimilarity::new(acc.class_means());
+        for (l, t) in layers.iter().enumerate() {
+            similarity.tap(l, &t.narrow(0, 5, 3));
+        }
+        let got = similarity.take_batch();
+        for (b, row) in rows[5..8].iter().enumerate() {
+            for (c, mean) in means.iter().enumerate() {
+                let m: Vec<f64> = mean.iter().map(|v| v / counts[c].max(1.0)).collect();
+                let dot: f64 = row.iter().zip(&m).map(|(x, y)| x * y).sum();
+                let norms = row.iter().map(|x| x * x).sum::<f64>().sqrt() * m.iter().map(|x| x * x).sum::<f64>().sqrt();
+                let want = if norms > 0.0 { dot / norms } else { 0.0 };
+                assert!((got.double_value(&[b as i64, c as i64]) - want).abs() < 1e-5, "image {b} class {c}");
+            }
+        }
     }
 }

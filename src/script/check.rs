@@ -14,7 +14,13 @@ use xnas_space::{Genome, MacroConfig};
 use super::error::ScriptError;
 use super::experiment::{CallbackOutcome, Experiment, GenerationStats, MemberStats};
 use crate::introspect;
-use crate::record::{EvalConfig, MeasurementRecord, Status};
+use crate::introspect::calibration::{
+    accuracy_after_removal, binned_calibration, detection_after_flagging, removal_percents, CALIBRATION_BINS,
+};
+use crate::record::{
+    Calibration, ClassMeanSummary, ConfusionCorrelation, Correlation, EvalConfig, MeasurementRecord, RemovalCurves,
+    SplitRecord, Status,
+};
 
 /// What a dry run found.
 #[derive(Debug, Clone)]
@@ -80,8 +86,9 @@ fn input_shape(dataset: DatasetName) -> (usize, usize, usize) {
 
 /// A plausible, deterministic measurement record for `genome` under `config`: one class per
 /// dataset label, accuracy around 0.87, a diagonal-heavy confusion matrix, a symmetric distance
-/// matrix D with values in 0.15..0.65, introspectability (eq. 1) from D, and the real parameter
-/// and FLOP counts. Nothing is trained.
+/// matrix D with values in 0.15..0.65, introspectability (eq. 1) from D, the real parameter
+/// and FLOP counts, and trust measurements (calibration, removal curves, class-mean summary,
+/// appendix K) computed by the real formulas from synthetic per-sample scores. Nothing is trained.
 pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementRecord {
     let n = config.dataset.num_classes();
     let class_names: Vec<String> = match xnas_datasets::class_names(config.dataset) {
@@ -120,7 +127,7 @@ pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementReco
         num_classes: n,
         input: input_shape(config.dataset),
     };
-    MeasurementRecord {
+    let mut record = MeasurementRecord {
         arch: genome.arch_string(),
         genome: genome.compact(),
         config: config.clone(),
@@ -158,8 +165,89 @@ pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementReco
         mispredictions: None,
         mislabels: None,
         confusion_correlation: None,
-        trust_seconds: 0.0,
-    }
+        trust_seconds: 0.08,
+    };
+    add_synthetic_trust(&mut record, config, &macro_config);
+    record
+}
+
+/// The trust fields of [`synthetic_record`]: 500 test samples whose correctness follows their
+/// confidence (so both calibrations are good, activation a little less), and with label noise
+/// 200 training samples of which the corrupted ones score low.
+fn add_synthetic_trust(record: &mut MeasurementRecord, config: &EvalConfig, macro_config: &MacroConfig) {
+    let n = record.class_names.len();
+    let samples = 500;
+    // A fixed, well-spread sequence in [0, 1) (golden-ratio steps) stands in for random draws.
+    let spread = |i: usize| (i as f64 * 0.618_033_988_749_895).fract();
+    let softmax: Vec<f64> = (0..samples).map(|i| 0.3 + 0.7 * spread(i)).collect();
+    let activation: Vec<f64> = (0..samples).map(|i| 0.2 + 0.6 * spread(i) + 0.1 * spread(7 * i)).collect();
+    let correct: Vec<bool> = (0..samples).map(|i| spread(3 * i + 1) < softmax[i]).collect();
+    let percents = removal_percents();
+    let defined = |points: Vec<Option<f64>>| points.into_iter().map(|p| p.unwrap_or(0.0)).collect::<Vec<f64>>();
+    let train = config.train_subset.unwrap_or(50_000);
+    let noisy = 200;
+    let corrupted_labels: Vec<u32> = (0..noisy as u32)
+        .filter(|i| config.label_noise > 0.0 && spread(*i as usize * 5) < config.label_noise)
+        .collect();
+    let mislabels = (!corrupted_labels.is_empty()).then(|| {
+        let truth: Vec<bool> = (0..noisy as u32).map(|i| corrupted_labels.contains(&i)).collect();
+        let score = |shift: f64| -> Vec<f64> {
+            truth.iter().enumerate().map(|(i, &t)| spread(11 * i) - if t { shift } else { 0.0 }).collect()
+        };
+        RemovalCurves {
+            activation: defined(detection_after_flagging(&score(0.5), &truth, &percents)),
+            softmax: defined(detection_after_flagging(&score(0.3), &truth, &percents)),
+            percent: percents.clone(),
+        }
+    });
+    let blocks = introspect::summary::network_blocks(
+        &"002404".parse().expect("a fixed genome"),
+        macro_config.cells_per_stage,
+        config.taps,
+    );
+    let without = introspect::confusion_diagnostic(&record.class_distance, &record.confusion);
+    let (pearson, spearman) =
+        introspect::confusion_correlation_with_diagonal(&record.class_distance, &record.confusion);
+    let test = config.test_subset.unwrap_or(10_000);
+    *record = MeasurementRecord {
+        splits: Some(SplitRecord {
+            train,
+            validation: record.val_images,
+            test,
+            validation_from: match config.validation {
+                xnas_datasets::ValidationSplit::HeldOut => "held-out".into(),
+                _ => "train".into(),
+            },
+            seed: config.seed,
+            label_noise: config.label_noise,
+            corrupted_labels,
+        }),
+        train_accuracy: Some(0.93),
+        test_accuracy: Some(correct.iter().filter(|&&c| c).count() as f64 / samples as f64),
+        test_loss: Some(0.4),
+        class_means: Some(ClassMeanSummary {
+            images: train.min(config.introspect_max_samples),
+            block_means: (0..n).map(|c| (0..blocks.len()).map(|b| spread(c * 13 + b) * 2.0 - 1.0).collect()).collect(),
+            blocks: blocks.into_iter().map(|b| b.name).collect(),
+            pca: (0..n).map(|c| [spread(c * 3) - 0.5, spread(c * 3 + 1) - 0.5]).collect(),
+            pca_explained: [0.45, 0.2],
+        }),
+        calibration: Some(Calibration {
+            activation: binned_calibration(&activation, &correct, CALIBRATION_BINS).into(),
+            softmax: binned_calibration(&softmax, &correct, CALIBRATION_BINS).into(),
+        }),
+        mispredictions: Some(RemovalCurves {
+            activation: defined(accuracy_after_removal(&activation, &correct, &percents)),
+            softmax: defined(accuracy_after_removal(&softmax, &correct, &percents)),
+            percent: percents,
+        }),
+        mislabels,
+        confusion_correlation: Some(ConfusionCorrelation {
+            with_diagonal: Correlation { pearson, spearman },
+            without_diagonal: Correlation { pearson: without.pearson, spearman: without.spearman },
+        }),
+        ..record.clone()
+    };
 }
 
 /// Toy genomes inside the experiment's space: a few fixed cells (valid and invalid) where the

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use xnas_datasets::DatasetName;
+use xnas_datasets::{DatasetName, ValidationSplit};
 use xnas_moo::{Direction, Nsga2Config, PolynomialMutation, Problem, ReferencePoints, Sbx, SearchSpace, Survival};
 use xnas_space::{Genome, Op, NUM_EDGES};
 
@@ -33,10 +33,23 @@ pub struct DatasetSpec {
     pub train_subset: Option<usize>,
     /// Validate (and measure introspectability) on this many validation images.
     pub val_subset: Option<usize>,
+    /// Where validation images come from: a count (default 5000) or fraction of the official
+    /// training split, seeded and class-stratified, or `"held-out"` (the official test split, as
+    /// the authors' code did). A stored spec without it predates the setting: held-out.
+    #[serde(default = "held_out")]
+    pub validation: ValidationSplit,
+    /// Measure the trust properties on a seeded, class-stratified subset of this many test images.
+    pub test_subset: Option<usize>,
+    /// Fraction in [0, 1) of training labels replaced, seeded, by another class (mislabel detection).
+    pub label_noise: f64,
     /// Label → WordNet synset overrides (`"Bag": "bag.n.04"`) for WordNet-weighted scores.
     pub synsets: BTreeMap<String, String>,
     /// The WordNet 3.0 database directory; `None` means `$XNAS_WORDNET_DIR` or `/usr/share/wordnet`.
     pub wordnet_dir: Option<PathBuf>,
+}
+
+fn held_out() -> ValidationSplit {
+    ValidationSplit::HeldOut
 }
 
 impl Default for DatasetSpec {
@@ -47,6 +60,9 @@ impl Default for DatasetSpec {
             wnids_file: None,
             train_subset: None,
             val_subset: None,
+            validation: EvalConfig::default().validation,
+            test_subset: None,
+            label_noise: 0.0,
             synsets: BTreeMap::new(),
             wordnet_dir: None,
         }
@@ -321,6 +337,9 @@ pub(crate) const TRAINING_OWNED: &[(&str, &str)] = &[
     ("wnids_file", "dataset.wnids_file"),
     ("train_subset", "dataset.train_subset"),
     ("val_subset", "dataset.val_subset"),
+    ("validation", "dataset.validation"),
+    ("test_subset", "dataset.test_subset"),
+    ("label_noise", "dataset.label_noise"),
     ("channels", "space.channels"),
     ("cells_per_stage", "space.cells"),
 ];
@@ -536,6 +555,9 @@ impl ExperimentSpec {
         t.wnids_file = d.wnids_file.clone();
         t.train_subset = d.train_subset;
         t.val_subset = d.val_subset;
+        t.validation = d.validation;
+        t.test_subset = d.test_subset;
+        t.label_noise = d.label_noise;
         t.channels = self.space.channels;
         t.cells_per_stage = self.space.cells;
     }

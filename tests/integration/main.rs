@@ -25,3 +25,4 @@ mod stdlib;
 mod store;
 #[cfg(feature = "torch")]
 mod training;
+mod trust;

@@ -12,8 +12,10 @@
 //! pickle machine of our own ([`pickle`]) that rebuilds numpy arrays and calls nothing else.
 //!
 //! Images are kept as `u8`, channel-major per image (`N × C × H × W`); labels are 0-based.
-//! [`load`] reads a dataset and applies the validation split ([`ValidationSplit`]) and seeded,
-//! class-stratified subsets ([`stratified_subset`]); [`ImageSet::channel_mean_std`] gives the
+//! [`load`] reads a dataset into three splits — train, validation ([`ValidationSplit`]) and the
+//! official test split — applies seeded, class-stratified subsets ([`stratified_subset`]) and,
+//! on request, corrupts a seeded fraction of the training labels ([`corrupt_labels`], for
+//! mislabel-detection studies); [`ImageSet::channel_mean_std`] gives the
 //! training statistics for z-scoring. The per-format readers ([`idx`], [`cifar`], [`imagenet16`])
 //! are public for other layouts, e.g. ImageNet16 with a class count other than 120.
 //! This crate has no libtorch dependency; `xnas` moves an [`ImageSet`] to a device.
@@ -23,6 +25,7 @@ mod classes;
 mod error;
 pub mod idx;
 pub mod imagenet16;
+mod noise;
 pub mod pickle;
 mod subset;
 
@@ -33,6 +36,7 @@ use std::str::FromStr;
 pub use classes::{class_names, DatasetName, UnknownDataset};
 pub use error::DataError;
 pub use imagenet16::ImageNetClass;
+pub use noise::corrupt_labels;
 pub use subset::{split_indices, stratified_subset};
 
 /// Images of one split, in memory.
@@ -116,12 +120,19 @@ impl ImageSet {
     }
 }
 
-/// A dataset ready for training: the two splits and the class names.
+/// A dataset ready for training: the three splits and the class names.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     pub name: DatasetName,
+    /// The images trained on, with corrupted labels where [`LoadOptions::label_noise`] asked for them.
     pub train: ImageSet,
+    /// The images a search selects on.
     pub validation: ImageSet,
+    /// The official held-out split (or a subset of it), which a search never sees. With
+    /// [`ValidationSplit::HeldOut`] it holds the same images as `validation` (up to the subsets).
+    pub test: ImageSet,
+    /// Indices into `train` whose label was replaced by another class on purpose, ascending.
+    pub corrupted_labels: Vec<u32>,
     /// Class names in label order: the fixed tables, `batches.meta.txt` for CIFAR-10, and the
     /// wnids for ImageNet16 (the labels WordNet and the ω weight files use).
     pub class_names: Vec<String>,
@@ -132,9 +143,9 @@ pub struct Dataset {
     pub source: String,
 }
 
-/// Where the validation images come from.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// Where the validation images come from. In configuration files it is written as
+/// `"held-out"`, a fraction (`0.1`) or a count (`5000`), as [`FromStr`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum ValidationSplit {
     /// The dataset's own held-out split (IDX `t10k`, CIFAR `test_batch`, ImageNet16 `val_data`).
     #[default]
@@ -152,6 +163,43 @@ impl fmt::Display for ValidationSplit {
             ValidationSplit::TrainFraction(x) => write!(f, "{x}"),
             ValidationSplit::TrainCount(n) => write!(f, "{n}"),
         }
+    }
+}
+
+impl serde::Serialize for ValidationSplit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            ValidationSplit::HeldOut => serializer.serialize_str("held-out"),
+            ValidationSplit::TrainFraction(x) => serializer.serialize_f64(x),
+            ValidationSplit::TrainCount(n) => serializer.serialize_u64(n as u64),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ValidationSplit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ValidationSplit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "\"held-out\", a fraction of the training set between 0 and 1, or a number of training images",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ValidationSplit, E> {
+                s.parse().map_err(|e: DataError| E::custom(e))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<ValidationSplit, E> {
+                self.visit_str(&n.to_string())
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<ValidationSplit, E> {
+                self.visit_str(&n.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<ValidationSplit, E> {
+                self.visit_str(&x.to_string())
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -190,6 +238,10 @@ pub struct LoadOptions {
     pub train_subset: Option<usize>,
     /// Keep a seeded, class-stratified subset of this many validation images (all if fewer).
     pub val_subset: Option<usize>,
+    /// Keep a seeded, class-stratified subset of this many test images (all if fewer).
+    pub test_subset: Option<usize>,
+    /// Fraction in [0, 1) of the training labels (after the subset) replaced by another class.
+    pub label_noise: f64,
     pub seed: u64,
 }
 
@@ -202,6 +254,8 @@ impl Default for LoadOptions {
             split: ValidationSplit::HeldOut,
             train_subset: None,
             val_subset: None,
+            test_subset: None,
+            label_noise: 0.0,
             seed: 0,
         }
     }
@@ -219,6 +273,8 @@ pub fn default_dir(dataset: DatasetName) -> Option<PathBuf> {
 /// Seed offsets so that the split and the two subsets draw from unrelated streams.
 const SPLIT_SALT: u64 = 0x5_9117;
 const VAL_SUBSET_SALT: u64 = 0x5eed;
+const TEST_SUBSET_SALT: u64 = 0x7e57;
+const LABEL_NOISE_SALT: u64 = 0x0_1abe1;
 
 /// The folder a dataset is read from: the given one, else its default.
 fn data_dir(options: &LoadOptions) -> Result<PathBuf, DataError> {
@@ -234,10 +290,20 @@ fn data_dir(options: &LoadOptions) -> Result<PathBuf, DataError> {
 /// it starts rather than in every evaluation; a corrupt file is still found only by [`load`].
 pub fn check_present(options: &LoadOptions) -> Result<(), DataError> {
     let dir = data_dir(options)?;
-    for (option, value) in [("train_subset", options.train_subset), ("val_subset", options.val_subset)] {
+    for (option, value) in [
+        ("train_subset", options.train_subset),
+        ("val_subset", options.val_subset),
+        ("test_subset", options.test_subset),
+    ] {
         if value == Some(0) {
             return Err(DataError::BadOption(format!("{option} is 0: a subset needs at least one image")));
         }
+    }
+    if !(0.0..1.0).contains(&options.label_noise) {
+        return Err(DataError::BadOption(format!(
+            "label_noise is {}: it is the fraction of training labels to corrupt, in [0, 1)",
+            options.label_noise
+        )));
     }
     match options.dataset {
         DatasetName::FashionMnist | DatasetName::Mnist => idx::check_present(&dir, options.dataset)?,
@@ -300,7 +366,7 @@ pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
     let (mut train, mut validation) = match options.split {
         ValidationSplit::HeldOut => {
             source.push_str(&format!("; validation: the held-out split ({} images)", held_out.len()));
-            (train, held_out)
+            (train, held_out.clone())
         }
         split => {
             let count = match split {
@@ -317,8 +383,9 @@ pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
             };
             if count == 0 || count >= train.len() {
                 return Err(DataError::BadOption(format!(
-                    "a validation split of {split} takes {count} of the {} training images; it must leave some \
-                     for each of training and validation",
+                    "validation = {split} takes {count} of the {} training images; it must leave some \
+                     for each of training and validation: set `validation` to a smaller count, a fraction \
+                     (e.g. 0.1) or \"held-out\" (validate on the official test split)",
                     train.len()
                 )));
             }
@@ -337,18 +404,47 @@ pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
         validation =
             validation.select(&stratified_subset(&validation.labels, num_classes, n, options.seed ^ VAL_SUBSET_SALT));
     }
-    if options.train_subset.is_some() || options.val_subset.is_some() {
+    let mut test = held_out;
+    if let Some(n) = options.test_subset {
+        source.push_str(&format!("; test subset of {} of {}", n.min(test.len()), test.len()));
+        test = test.select(&stratified_subset(&test.labels, num_classes, n, options.seed ^ TEST_SUBSET_SALT));
+    }
+    if options.train_subset.is_some() || options.val_subset.is_some() || options.test_subset.is_some() {
         source.push_str(&format!(" (seed {})", options.seed));
     }
-    if train.len() < 2 || validation.is_empty() {
+    let corrupted_labels = if options.label_noise > 0.0 {
+        let corrupted =
+            corrupt_labels(&mut train.labels, num_classes, options.label_noise, options.seed ^ LABEL_NOISE_SALT);
+        source.push_str(&format!(
+            "; {} training labels corrupted (label_noise {}, seed {})",
+            corrupted.len(),
+            options.label_noise,
+            options.seed
+        ));
+        corrupted
+    } else {
+        Vec::new()
+    };
+    if train.len() < 2 || validation.is_empty() || test.is_empty() {
         return Err(DataError::BadOption(format!(
-            "{} leaves {} training and {} validation images; training needs at least 2 and validation 1",
+            "{} leaves {} training, {} validation and {} test images; training needs at least 2, validation \
+             and test 1 each",
             options.dataset,
             train.len(),
-            validation.len()
+            validation.len(),
+            test.len()
         )));
     }
-    Ok(Dataset { name: options.dataset, train, validation, class_names, class_descriptions, source })
+    Ok(Dataset {
+        name: options.dataset,
+        train,
+        validation,
+        test,
+        corrupted_labels,
+        class_names,
+        class_descriptions,
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -475,6 +571,65 @@ mod tests {
         let e = load(&LoadOptions { train_subset: Some(0), ..options }).unwrap_err().to_string();
         assert!(e.contains("train_subset is 0"), "{e}");
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn the_test_split_is_the_held_out_one_subset_on_its_own_and_labels_corrupt_by_seed() {
+        let dir = small_mnist("load-test-split", 20);
+        let options = LoadOptions {
+            dataset: DatasetName::Mnist,
+            data_dir: Some(dir.clone()),
+            split: ValidationSplit::TrainCount(50),
+            seed: 5,
+            ..Default::default()
+        };
+        let d = load(&options).unwrap();
+        // The held-out file holds images 0..20 (filled with their index), as the test split.
+        assert_eq!(d.test.images.chunks(4).map(|c| c[0]).collect::<Vec<_>>(), (0..20).collect::<Vec<u8>>());
+        assert!(d.corrupted_labels.is_empty());
+        let small = load(&LoadOptions { test_subset: Some(10), ..options.clone() }).unwrap();
+        assert_eq!(small.test.class_counts(10), vec![1; 10]);
+        assert_eq!(small.train, d.train, "the test subset draws from its own stream");
+        let held = load(&LoadOptions { split: ValidationSplit::HeldOut, ..options.clone() }).unwrap();
+        assert_eq!(held.validation, held.test, "held-out: validation and test are the same images");
+
+        let noisy = load(&LoadOptions { label_noise: 0.2, ..options.clone() }).unwrap();
+        assert_eq!(noisy.corrupted_labels.len(), 30, "round(0.2 · 150)");
+        assert_eq!(noisy.train.images, d.train.images, "corruption changes labels only");
+        for i in 0..d.train.len() {
+            let changed = noisy.train.labels[i] != d.train.labels[i];
+            assert_eq!(changed, noisy.corrupted_labels.contains(&(i as u32)));
+        }
+        assert_eq!((noisy.validation.clone(), noisy.test.clone()), (d.validation.clone(), d.test.clone()));
+        assert_eq!(
+            load(&LoadOptions { label_noise: 0.2, ..options.clone() }).unwrap().corrupted_labels,
+            noisy.corrupted_labels
+        );
+        assert!(noisy.source.contains("30 training labels corrupted"), "{}", noisy.source);
+
+        let e = load(&LoadOptions { split: ValidationSplit::TrainCount(5000), ..options.clone() }).unwrap_err();
+        assert!(e.to_string().contains("set `validation` to a smaller count"), "{e}");
+        for bad in [1.0, -0.1, f64::NAN] {
+            let e = load(&LoadOptions { label_noise: bad, ..options.clone() }).unwrap_err().to_string();
+            assert!(e.contains("label_noise"), "{e}");
+        }
+        let e = check_present(&LoadOptions { test_subset: Some(0), ..options }).unwrap_err().to_string();
+        assert!(e.contains("test_subset is 0"), "{e}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn validation_splits_serialise_as_a_script_writes_them() {
+        for (split, text) in [
+            (ValidationSplit::HeldOut, "\"held-out\""),
+            (ValidationSplit::TrainCount(5000), "5000"),
+            (ValidationSplit::TrainFraction(0.1), "0.1"),
+        ] {
+            assert_eq!(serde_json::to_string(&split).unwrap(), text);
+            assert_eq!(serde_json::from_str::<ValidationSplit>(text).unwrap(), split);
+        }
+        assert!(serde_json::from_str::<ValidationSplit>("1.5").is_err());
+        assert!(serde_json::from_str::<ValidationSplit>("\"half\"").is_err());
     }
 
     #[test]

@@ -137,11 +137,15 @@ mod methods {
     }
 
     /// Sets dataset settings: `name` (fashion-mnist, mnist, cifar10, imagenet16-120; required), `data_dir`,
-    /// `wnids_file` (ImageNet16-120's class list), `train_subset`, `val_subset` (image counts),
-    /// `synsets` (label → WordNet synset overrides, e.g. `#{ "Bag": "bag.n.04" }`) and `wordnet_dir`.
+    /// `wnids_file` (ImageNet16-120's class list), `train_subset`, `val_subset`, `test_subset` (image counts),
+    /// `validation` (where the search's validation images come from: a count, default 5000, or a fraction of
+    /// the training split, seeded and class-stratified, or `"held-out"` = the official test split, as the
+    /// authors' code did), `label_noise` (fraction of training labels corrupted on purpose, seeded, for
+    /// mislabel detection), `synsets` (label → WordNet synset overrides, e.g. `#{ "Bag": "bag.n.04" }`) and
+    /// `wordnet_dir`. The test split is never seen by the search: the trust measurements use it.
     ///
     /// ```rhai
-    /// exp.dataset(#{ name: "fashion-mnist", train_subset: 2000, val_subset: 500 });
+    /// exp.dataset(#{ name: "fashion-mnist", train_subset: 2000, val_subset: 500, test_subset: 1000 });
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn dataset(ctx: NativeCallContext, exp: &mut Experiment, settings: Map) -> RhaiResult<Experiment> {
@@ -163,7 +167,9 @@ mod methods {
     /// Sets how every candidate is trained and measured (the fields of xnas's `EvalConfig`): `epochs`,
     /// `batch_size`, `lr`, `momentum`, `weight_decay`, `nesterov`, `warmup_epochs`, `augment`, `device`, `seed`,
     /// `taps`, `grouping`, `introspect_max_samples`, `regularizer` (weight of the introspectability loss, 0 = off),
-    /// `omega` (pair weights for it). Unknown keys are an error that lists the valid ones.
+    /// `omega` (pair weights for it), `trust` (default true: measure calibration, misprediction and mislabel
+    /// curves and class means from training data; false keeps only training and test accuracy).
+    /// Unknown keys are an error that lists the valid ones.
     ///
     /// ```rhai
     /// exp.training(presets::training("cifar10") + #{ epochs: 2 });
