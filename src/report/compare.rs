@@ -266,6 +266,7 @@ mod tests {
         for (p, &(accuracy, intro)) in input.points.iter_mut().zip(points) {
             p.accuracy = Some(accuracy);
             p.introspectability = Some(intro);
+            p.axes = Some([accuracy, intro]);
         }
         ComparedRun { folder: folder.into(), input }
     }

@@ -50,6 +50,6 @@ pub use experiment::{
 pub use session::SourceFile;
 pub use spec::{
     diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, ObjectiveSpec, SearchSpec, Section,
-    SpaceSpec, SpecError,
+    SpaceSpec, SpecError, DEFAULT_REPORT_AXES, REPORT_FIELDS,
 };
 pub use watch::{Reload, ScriptWatcher};
