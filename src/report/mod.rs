@@ -367,7 +367,7 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> ReportInput {

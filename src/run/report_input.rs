@@ -229,3 +229,77 @@ fn wordnet_similarity(spec: &ExperimentSpec) -> Option<Vec<Vec<f64>>> {
     .ok()?;
     labels.similarity_matrix(&wordnet).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Table1;
+
+    /// A script whose report axes are its accuracy objective and a second objective (twice the
+    /// plain introspectability, so that the two planes differ).
+    fn experiment(axes: &str) -> crate::script::Experiment {
+        let dir = std::env::temp_dir().join(format!("xnas-axes-{}-{}", std::process::id(), axes.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("axes.rhai");
+        std::fs::write(
+            &path,
+            format!(
+                "let exp = experiment(\"axes\");\n\
+                 exp.dataset(#{{ name: \"fashion-mnist\" }});\n\
+                 exp.search(#{{ population: 4, generations: 1 }});\n\
+                 exp.objective(\"accuracy\", \"max\", |r| r.val_accuracy);\n\
+                 exp.objective(\"wordnet\", \"max\", |r| 2.0 * r.introspectability);\n\
+                 exp.reference_point([0.1, 0.0]);\n{axes}"
+            ),
+        )
+        .unwrap();
+        crate::script::compile_file(&path).unwrap()
+    }
+
+    /// Table 1 of three records, (accuracy, introspectability) (0.9, 0.1), (0.6, 0.3), (0.5, 0.2),
+    /// in the script's report axes.
+    fn table(experiment: &crate::script::Experiment) -> Table1 {
+        let (axes, sources) = report_axes(experiment.spec());
+        let mut input = crate::report::tests::sample();
+        input.points.truncate(3);
+        for (p, (accuracy, intro)) in input.points.iter_mut().zip([(0.9, 0.1), (0.6, 0.3), (0.5, 0.2)]) {
+            let genome = "002404".parse().unwrap();
+            let mut record = crate::script::synthetic_record(experiment.eval_config(), &genome);
+            record.val_accuracy = Some(accuracy);
+            record.introspectability = Some(intro);
+            let objectives = experiment.score(&record).unwrap();
+            p.axes = axis_values(&sources, &record, None, Some(&objectives));
+        }
+        input.axes = axes;
+        Table1::from_input(&input)
+    }
+
+    #[test]
+    fn the_scripts_report_axes_set_table_1s_hypervolume() {
+        // Default axes, from (0.1, 0): (0.9, 0.1) and (0.6, 0.3) on the front: 0.8·0.1 + 0.5·0.2 = 0.18.
+        let default = table(&experiment(""));
+        assert!((default.hypervolume.unwrap() - 0.18).abs() < 1e-12, "{:?}", default.hypervolume);
+        // Axes (accuracy, wordnet = 2 × introspectability): (0.9, 0.2), (0.6, 0.6) and the dominated
+        // (0.5, 0.4): 0.8·0.2 + 0.5·0.4 = 0.36.
+        let custom = experiment("exp.report_axes([\"accuracy\", \"wordnet\"]);");
+        assert_eq!(custom.spec().report_axis_names(), ["accuracy", "wordnet"]);
+        let t = table(&custom);
+        assert!((t.hypervolume.unwrap() - 0.36).abs() < 1e-12, "{:?}", t.hypervolume);
+        // The same through --set, and a bad axis is named.
+        let mut set = experiment("");
+        set.apply_overrides(&[("report_axes".into(), "[\"accuracy\",\"wordnet\"]".into())]).unwrap();
+        assert!((table(&set).hypervolume.unwrap() - 0.36).abs() < 1e-12);
+        let error = set.apply_overrides(&[("report_axes".into(), "[\"accuracy\",\"wordnte\"]".into())]).unwrap_err();
+        assert!(error.to_string().contains("report axis \"wordnte\" is neither an objective"), "{error}");
+    }
+
+    #[test]
+    fn a_fixed_search_with_the_regularizer_is_the_refined_row() {
+        let mut spec = experiment("").spec().clone();
+        assert_eq!(variant(&spec), "✓");
+        spec.training.regularizer = 0.5;
+        assert_eq!(variant(&spec), "reg");
+        spec.search.algorithm = Algorithm::Fixed;
+        assert_eq!(variant(&spec), "✓+reg");
+    }
+}
