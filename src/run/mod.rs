@@ -215,7 +215,17 @@ fn fixed_runs_generationally(experiment: &Experiment, execution: &Execution) -> 
 fn resolve_front(experiment: &mut Experiment, overrides: &[(String, String)]) -> anyhow::Result<Vec<(String, String)>> {
     let search = &experiment.spec().search;
     let mut overrides = overrides.to_vec();
-    let (Algorithm::Fixed, Some(dir)) = (search.algorithm, search.front_of.clone()) else { return Ok(overrides) };
+    if search.algorithm != Algorithm::Fixed {
+        return Ok(overrides);
+    }
+    let Some(dir) = search.front_of.clone() else {
+        anyhow::ensure!(
+            !search.genomes.is_empty(),
+            "search.algorithm \"fixed\" trains the candidates it is given: set search.genomes (e.g. [\"002404\"]) \
+             or search.front_of (a run folder whose front to train again)"
+        );
+        return Ok(overrides);
+    };
     let mut genomes: Vec<String> =
         search.genomes.iter().filter_map(|g| g.parse::<xnas_space::Genome>().ok()).map(|g| g.compact()).collect();
     let front = front_genomes(&dir).with_context(|| format!("reading the front of {} (search.front_of)", dir.display()))?;

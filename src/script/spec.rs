@@ -222,7 +222,7 @@ pub struct SearchSpec {
     pub reference_weights: Option<Vec<f64>>,
     /// `ga` only: the objective to optimise (default: the first).
     pub objective: Option<String>,
-    /// `fixed` only: the architectures to train (arch strings or op codes).
+    /// `fixed` only (other algorithms ignore it): the architectures to train (arch strings or op codes).
     pub genomes: Vec<String>,
     /// `fixed` only: a run folder whose final front (in its report axes) is trained too; read
     /// when the run starts, which then lists those genomes in `genomes`.
@@ -578,12 +578,6 @@ impl ExperimentSpec {
             self.validate_fixed()?;
             return self.validate_reference_point();
         }
-        if !s.genomes.is_empty() || s.front_of.is_some() {
-            return search(
-                "search.genomes and search.front_of list the candidates of algorithm \"fixed\"; set it or remove them"
-                    .into(),
-            );
-        }
         match (s.generations, s.evaluations) {
             (None, None) => {
                 return search(
@@ -676,18 +670,11 @@ impl ExperimentSpec {
         Ok(())
     }
 
-    /// A fixed search: candidates to train, each a genome of the space.
+    /// A fixed search's genomes, each of the space. (That it has candidates at all — genomes or
+    /// a `front_of` run — is checked when the run starts, so `--set` may give them in any order.)
     fn validate_fixed(&self) -> Result<(), SpecError> {
         let search = |message: String| Err(SpecError::invalid(Section::Search, message));
-        let s = &self.search;
-        if s.genomes.is_empty() && s.front_of.is_none() {
-            return search(
-                "algorithm \"fixed\" trains the candidates it is given: set search.genomes (e.g. [\"002404\"]) \
-                 or search.front_of (a run folder whose front to train again)"
-                    .into(),
-            );
-        }
-        for text in &s.genomes {
+        for text in &self.search.genomes {
             let genome: Genome = match text.parse() {
                 Ok(genome) => genome,
                 Err(e) => return search(format!("search.genomes: {text:?}: {e}")),
