@@ -216,11 +216,7 @@ fn scatter_by_count(
             .draw()
             .expect("mesh");
         chart
-            .draw_series(
-                points
-                    .iter()
-                    .map(|p| Circle::new((p.x, p.y), 2, RGBColor(190, 190, 190).filled())),
-            )
+            .draw_series(points.iter().map(|p| Circle::new((p.x, p.y), 2, RGBColor(190, 190, 190).filled())))
             .expect("points");
         let mut counts: Vec<usize> = front.iter().map(|&i| count(&points[i].genome)).collect();
         counts.sort_unstable();
@@ -305,9 +301,8 @@ fn holders_svg(points: &[Axes], front: &[usize], holders: &[usize], names: &[Str
             .label_style(("sans-serif", 11))
             .draw()
             .expect("mesh");
-        let dot = |i: usize, colour: RGBColor, size: i32| {
-            Circle::new((points[i].x, points[i].y), size, colour.filled())
-        };
+        let dot =
+            |i: usize, colour: RGBColor, size: i32| Circle::new((points[i].x, points[i].y), size, colour.filled());
         chart.draw_series(front.iter().map(|&i| dot(i, RGBColor(150, 150, 150), 4))).expect("front");
         chart.draw_series(holders.iter().map(|&i| dot(i, RGBColor(200, 30, 30), 5))).expect("holders");
         root.present().expect("svg");
@@ -367,9 +362,8 @@ pub(super) fn evolution_rows(prefix: &str, summaries: &[Vec<analysis::Generation
 
 /// The header of [`evolution_rows`]: generation, n, then mean, interval and range of each axis.
 pub(super) fn evolution_header(names: &[String; 2]) -> String {
-    let columns = |name: &String| {
-        ["mean", "ci95_low", "ci95_high", "min", "max"].map(|stat| format!("{name}_{stat}")).join(",")
-    };
+    let columns =
+        |name: &String| ["mean", "ci95_low", "ci95_high", "min", "max"].map(|stat| format!("{name}_{stat}")).join(",");
     format!("generation,n,{},{}", columns(&names[0]), columns(&names[1]))
 }
 
@@ -503,8 +497,8 @@ pub(super) fn evolution_svg(runs: &[(String, &[Vec<analysis::GenerationSummary>;
     let (panel_w, panel_h) = if single { (410, 320) } else { (400, 300) };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (panel_w * columns as u32, panel_h * rows as u32))
-            .into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (panel_w * columns as u32, panel_h * rows as u32)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
         let panels = root.split_evenly((rows, columns));
         let first = runs.iter().flat_map(|r| r.1[0].first().map(|s| s.generation)).min().unwrap_or(0);
@@ -554,11 +548,17 @@ fn evolution_panel(
     chart
         .draw_series(series.iter().filter_map(|s| {
             let ci = s.summary.ci95?;
-            Some(PathElement::new(vec![(s.generation as i64, ci.low), (s.generation as i64, ci.high)], blue.stroke_width(4)))
+            Some(PathElement::new(
+                vec![(s.generation as i64, ci.low), (s.generation as i64, ci.high)],
+                blue.stroke_width(4),
+            ))
         }))
         .expect("intervals");
     chart
-        .draw_series(LineSeries::new(series.iter().map(|s| (s.generation as i64, s.summary.mean)), blue.stroke_width(2)))
+        .draw_series(LineSeries::new(
+            series.iter().map(|s| (s.generation as i64, s.summary.mean)),
+            blue.stroke_width(2),
+        ))
         .expect("means");
 }
 
@@ -670,7 +670,12 @@ mod tests {
         let points: Vec<Axes> = input()
             .points
             .iter()
-            .map(|p| Axes { id: p.id, genome: p.genome.parse().unwrap(), y: p.accuracy.unwrap(), x: p.introspectability.unwrap() })
+            .map(|p| Axes {
+                id: p.id,
+                genome: p.genome.parse().unwrap(),
+                y: p.accuracy.unwrap(),
+                x: p.introspectability.unwrap(),
+            })
             .collect();
         // By hand: 6 (0.92, 0.30) dominates 0 and 4; 5 (0.55, 0.45) dominates 1, 2 and 3.
         let mut front: Vec<u64> = report_front(&points).into_iter().map(|i| points[i].id).collect();

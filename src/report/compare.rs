@@ -303,7 +303,10 @@ pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
         let last = all.map(|p| p.0).max().unwrap_or(1) as i64;
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("Hypervolume per generation ({})", runs.first().map_or(String::new(), |r| r.input.axes.label())),
+                format!(
+                    "Hypervolume per generation ({})",
+                    runs.first().map_or(String::new(), |r| r.input.axes.label())
+                ),
                 ("sans-serif", 18),
             )
             .margin(14)

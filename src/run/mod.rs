@@ -228,8 +228,14 @@ fn resolve_front(experiment: &mut Experiment, overrides: &[(String, String)]) ->
     };
     let mut genomes: Vec<String> =
         search.genomes.iter().filter_map(|g| g.parse::<xnas_space::Genome>().ok()).map(|g| g.compact()).collect();
-    let front = front_genomes(&dir).with_context(|| format!("reading the front of {} (search.front_of)", dir.display()))?;
-    eprintln!("the front of {} in its report axes: {} architecture(s): {}", dir.display(), front.len(), front.join(" "));
+    let front =
+        front_genomes(&dir).with_context(|| format!("reading the front of {} (search.front_of)", dir.display()))?;
+    eprintln!(
+        "the front of {} in its report axes: {} architecture(s): {}",
+        dir.display(),
+        front.len(),
+        front.join(" ")
+    );
     for genome in front {
         if !genomes.contains(&genome) {
             genomes.push(genome);

@@ -82,9 +82,8 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
         if !seen.insert(origin) {
             continue;
         }
-        let wordnet = similarity
-            .as_ref()
-            .and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s));
+        let wordnet =
+            similarity.as_ref().and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s));
         let objectives = scores.get(&e.id).or_else(|| scores.get(&origin)).cloned();
         points.push(ReportPoint {
             id: e.candidate,

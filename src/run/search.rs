@@ -3,7 +3,9 @@
 //! refine`), with its whole state serialisable for resume.
 
 use serde::{Deserialize, Serialize};
-use xnas_moo::{Candidate, Evaluation, FixedSearch, Nsga2, RandomSearch, Record, Repair, SearchError, Status, TellProgress};
+use xnas_moo::{
+    Candidate, Evaluation, FixedSearch, Nsga2, RandomSearch, Record, Repair, SearchError, Status, TellProgress,
+};
 
 use crate::script::{Algorithm, ExperimentSpec};
 

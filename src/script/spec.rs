@@ -644,7 +644,10 @@ impl ExperimentSpec {
             )));
         }
         if self.report_axes[0] == self.report_axes[1] {
-            return Err(bad(format!("the two report axes are both {:?}; name two different ones", self.report_axes[0])));
+            return Err(bad(format!(
+                "the two report axes are both {:?}; name two different ones",
+                self.report_axes[0]
+            )));
         }
         for axis in &self.report_axes {
             match self.objectives.iter().find(|o| &o.name == axis) {
@@ -726,8 +729,8 @@ impl ExperimentSpec {
                     serde_json::from_value(value).map_err(|e| bad(format!("{e}: give a list, e.g. [0.1,0]")))?;
             }
             None if key == "report_axes" => {
-                self.report_axes =
-                    serde_json::from_value(value).map_err(|e| bad(format!("{e}: give a list, e.g. [\"accuracy\",\"introspectability\"]")))?;
+                self.report_axes = serde_json::from_value(value)
+                    .map_err(|e| bad(format!("{e}: give a list, e.g. [\"accuracy\",\"introspectability\"]")))?;
             }
             None => return Err(unknown()),
             Some((section, field)) => {

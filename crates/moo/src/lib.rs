@@ -23,8 +23,8 @@ mod serde_float;
 
 pub use archive::{Archive, Candidate, Evaluation, NoRepair, Record, Repair, SearchError, Status};
 pub use crowding::crowding_distance;
-pub use fixed_search::FixedSearch;
 pub use dominance::{compare, compare_with, dominates, to_minimisation, Direction, Dominance};
+pub use fixed_search::FixedSearch;
 pub use nsga2::{ConfigError, Member, Nsga2, Nsga2Config, Problem, Survival, TellProgress};
 pub use operators::{Offspring, PolynomialMutation, Sbx, SearchSpace, SpaceError, Variable, VariableKind};
 pub use points::{parse_point_sets, PointsError};
