@@ -560,6 +560,10 @@ fn evolution_panel(
             blue.stroke_width(2),
         ))
         .expect("means");
+    // A dot per mean: a run of one generation (a refined front) has no line to show it.
+    chart
+        .draw_series(series.iter().map(|s| Circle::new((s.generation as i64, s.summary.mean), 3, blue.filled())))
+        .expect("mean dots");
 }
 
 fn correlations_section(input: &ReportInput, section: &mut Section) {
