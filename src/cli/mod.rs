@@ -13,6 +13,7 @@ pub mod export;
 pub mod hv;
 pub mod inspect;
 pub mod pareto;
+pub mod refine;
 pub mod repair;
 pub mod report;
 pub mod run;
@@ -34,6 +35,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Continue a stopped or crashed run; nothing finished is trained again.
     Resume(run::ResumeArgs),
+    /// Train a run's final front again with the introspectability regularizer (the paper's ✓+reg), as a new run.
+    Refine(refine::RefineArgs),
     /// Where a run stands: evaluations, hypervolume per generation, the current front.
     Status(report::StatusArgs),
     /// Print a script version stored in a run (the newest, or --version N): what `xnas resume` runs.
@@ -72,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Resume(args) => run::run_resume(args),
+        Command::Refine(args) => refine::run(args),
         Command::Status(args) => report::run_status(args),
         Command::Report(args) => report::run_report(args),
         Command::Compare(args) => compare::run(args),

@@ -27,12 +27,13 @@ const MOTIF_FIGURES: usize = 8;
 /// A file of the analyses section: its name and content.
 pub type File = (String, String);
 
-/// One evaluated candidate in the report axes.
+/// One evaluated candidate in the report axes: `y` the first (validation accuracy by default),
+/// `x` the second (introspectability), as the paper's figures draw them.
 struct Axes {
     id: u64,
     genome: Genome,
-    accuracy: f64,
-    introspectability: f64,
+    y: f64,
+    x: f64,
 }
 
 /// The analyses' files and the HTML section that shows them.
@@ -48,12 +49,8 @@ pub fn analyse(input: &ReportInput) -> Section {
         .points
         .iter()
         .filter_map(|p| {
-            Some(Axes {
-                id: p.id,
-                genome: p.genome.parse().ok()?,
-                accuracy: p.accuracy.filter(|v| v.is_finite())?,
-                introspectability: p.introspectability.filter(|v| v.is_finite())?,
-            })
+            let [y, x] = p.axes.filter(|a| a.iter().all(|v| v.is_finite()))?;
+            Some(Axes { id: p.id, genome: p.genome.parse().ok()?, y, x })
         })
         .collect();
     let mut section = Section { files: Vec::new(), html: String::from("<h2>What the search found</h2>\n") };
@@ -65,23 +62,25 @@ pub fn analyse(input: &ReportInput) -> Section {
     let front_points: Vec<&Axes> = front.iter().map(|&i| &points[i]).collect();
     let _ = writeln!(
         section.html,
-        "<p>In the report axes (validation accuracy, introspectability eq. 1) {} of {} architectures are \
-         non-dominated; the tables and figures below describe that front.</p>",
+        "<p>In the report axes ({}) {} of {} architectures are non-dominated; the tables and figures below \
+         describe that front.</p>",
+        escape(&input.axes.label()),
         front.len(),
         points.len()
     );
     operators_section(&front_points, &mut section);
     motifs_section(&front_points, &mut section);
-    fig4_section(&points, &front, &mut section);
-    discovery_section(&points, &front, &mut section);
+    let names = &input.axes.names;
+    fig4_section(&points, &front, names, &mut section);
+    discovery_section(&points, &front, names, &mut section);
     phylogeny_section(input, &points, &front, &mut section);
     correlations_section(input, &mut section);
     section
 }
 
-/// Indices of the points that no other point dominates in (accuracy, introspectability).
+/// Indices of the points that no other point dominates in the report axes.
 fn report_front(points: &[Axes]) -> Vec<usize> {
-    let rows: Vec<Vec<f64>> = points.iter().map(|p| vec![p.accuracy, p.introspectability]).collect();
+    let rows: Vec<Vec<f64>> = points.iter().map(|p| vec![p.y, p.x]).collect();
     let ids: Vec<u64> = (0..points.len() as u64).collect();
     let members = analysis::pareto_members(&ids, &rows, &[Direction::Maximise, Direction::Maximise])
         .expect("finite points of equal length");
@@ -146,10 +145,10 @@ fn motifs_section(front: &[&Axes], section: &mut Section) {
     section.html.push_str(&html);
 }
 
-fn fig4_section(points: &[Axes], front: &[usize], section: &mut Section) {
-    let convs = scatter_by_count(points, front, "convolution edges per cell", "conv", analysis::conv_edges);
-    let pools = scatter_by_count(points, front, "pooling edges per cell", "pool", analysis::pooling_edges);
-    let mut csv = String::from("id,genome,accuracy,introspectability,conv_edges,pooling_edges\n");
+fn fig4_section(points: &[Axes], front: &[usize], names: &[String; 2], section: &mut Section) {
+    let convs = scatter_by_count(points, front, names, "convolution edges per cell", "conv", analysis::conv_edges);
+    let pools = scatter_by_count(points, front, names, "pooling edges per cell", "pool", analysis::pooling_edges);
+    let mut csv = format!("id,genome,{},{},conv_edges,pooling_edges\n", names[0], names[1]);
     for &i in front {
         let p = &points[i];
         let _ = writeln!(
@@ -157,8 +156,8 @@ fn fig4_section(points: &[Axes], front: &[usize], section: &mut Section) {
             "{},{},{},{},{},{}",
             p.id,
             p.genome.compact(),
-            p.accuracy,
-            p.introspectability,
+            p.y,
+            p.x,
             analysis::conv_edges(&p.genome),
             analysis::pooling_edges(&p.genome)
         );
@@ -188,13 +187,20 @@ fn count_colour(count: usize) -> RGBColor {
     RAMP[count.min(6)]
 }
 
-/// Every point in grey and the front coloured by `count` of its genome, introspectability on x.
-fn scatter_by_count(points: &[Axes], front: &[usize], what: &str, unit: &str, count: fn(&Genome) -> usize) -> String {
+/// Every point in grey and the front coloured by `count` of its genome, the second axis on x.
+fn scatter_by_count(
+    points: &[Axes],
+    front: &[usize],
+    names: &[String; 2],
+    what: &str,
+    unit: &str,
+    count: fn(&Genome) -> usize,
+) -> String {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (560, 420)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let (x_range, y_range) = ranges(points.iter().map(|p| (p.introspectability, p.accuracy)));
+        let (x_range, y_range) = ranges(points.iter().map(|p| (p.x, p.y)));
         let mut chart = ChartBuilder::on(&root)
             .caption(format!("Front by {what}"), ("sans-serif", 18))
             .margin(14)
@@ -205,16 +211,12 @@ fn scatter_by_count(points: &[Axes], front: &[usize], what: &str, unit: &str, co
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
-            .x_desc("introspectability")
-            .y_desc("validation accuracy")
+            .x_desc(names[1].as_str())
+            .y_desc(names[0].as_str())
             .draw()
             .expect("mesh");
         chart
-            .draw_series(
-                points
-                    .iter()
-                    .map(|p| Circle::new((p.introspectability, p.accuracy), 2, RGBColor(190, 190, 190).filled())),
-            )
+            .draw_series(points.iter().map(|p| Circle::new((p.x, p.y), 2, RGBColor(190, 190, 190).filled())))
             .expect("points");
         let mut counts: Vec<usize> = front.iter().map(|&i| count(&points[i].genome)).collect();
         counts.sort_unstable();
@@ -223,7 +225,7 @@ fn scatter_by_count(points: &[Axes], front: &[usize], what: &str, unit: &str, co
             chart
                 .draw_series(front.iter().filter(|&&i| count(&points[i].genome) == c).map(|&i| {
                     let p = &points[i];
-                    Circle::new((p.introspectability, p.accuracy), 6, count_colour(c).filled())
+                    Circle::new((p.x, p.y), 6, count_colour(c).filled())
                 }))
                 .expect("front")
                 .label(format!("{c} {unit}"))
@@ -235,10 +237,10 @@ fn scatter_by_count(points: &[Axes], front: &[usize], what: &str, unit: &str, co
     svg
 }
 
-fn discovery_section(points: &[Axes], front: &[usize], section: &mut Section) {
+fn discovery_section(points: &[Axes], front: &[usize], names: &[String; 2], section: &mut Section) {
     let genomes: Vec<Genome> = front.iter().map(|&i| points[i].genome).collect();
-    let accuracy: Vec<f64> = front.iter().map(|&i| points[i].accuracy).collect();
-    let intro: Vec<f64> = front.iter().map(|&i| points[i].introspectability).collect();
+    let accuracy: Vec<f64> = front.iter().map(|&i| points[i].y).collect();
+    let intro: Vec<f64> = front.iter().map(|&i| points[i].x).collect();
     let discovery = match analysis::discover_motifs(&genomes, &accuracy, &intro, &analysis::DiscoveryOptions::default())
     {
         Ok(d) => d,
@@ -257,10 +259,12 @@ fn discovery_section(points: &[Axes], front: &[usize], section: &mut Section) {
     section.files.push(("motif_discovery.csv".into(), csv));
     let _ = writeln!(
         section.html,
-        "<h3>Motif discovery (App. G)</h3>\n<p>Front sorted by accuracy, then introspectability; every motif of \
+        "<h3>Motif discovery (App. G)</h3>\n<p>Front sorted by {}, then {}; every motif of \
          size 1–5 and every operator count scored by |Spearman ρ| against front rank, support and size; the Pareto \
          set of those with support ≥ 3 and |ρ| ≥ 0.2 is kept: {} pattern(s) of {} ({} front cell(s) hold none). \
          ρ &gt; 0: favoured at the accurate end. <a href=\"motif_discovery.csv\">motif_discovery.csv</a></p>",
+        escape(&names[0]),
+        escape(&names[1]),
         discovery.retained.len(),
         discovery.scored.len(),
         discovery.unexplained.len()
@@ -269,19 +273,19 @@ fn discovery_section(points: &[Axes], front: &[usize], section: &mut Section) {
         let name = format!("motif_{}.svg", k + 1);
         let holders: Vec<usize> = retained.holders.iter().map(|&h| front[h]).collect();
         let title = format!("{} ρ = {:.2}, support {}", retained.pattern, retained.rho, retained.support);
-        section.files.push((name.clone(), holders_svg(points, front, &holders, &title)));
+        section.files.push((name.clone(), holders_svg(points, front, &holders, names, &title)));
         let _ = write!(section.html, "<img src=\"{name}\" alt=\"{}\" width=\"32%\">", escape(&title));
     }
     section.html.push('\n');
 }
 
 /// A small front with the holders of one motif in red.
-fn holders_svg(points: &[Axes], front: &[usize], holders: &[usize], title: &str) -> String {
+fn holders_svg(points: &[Axes], front: &[usize], holders: &[usize], names: &[String; 2], title: &str) -> String {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (360, 280)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let (x_range, y_range) = ranges(front.iter().map(|&i| (points[i].introspectability, points[i].accuracy)));
+        let (x_range, y_range) = ranges(front.iter().map(|&i| (points[i].x, points[i].y)));
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 14))
             .margin(10)
@@ -292,19 +296,75 @@ fn holders_svg(points: &[Axes], front: &[usize], holders: &[usize], title: &str)
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
-            .x_desc("introspectability")
-            .y_desc("accuracy")
+            .x_desc(names[1].as_str())
+            .y_desc(names[0].as_str())
             .label_style(("sans-serif", 11))
             .draw()
             .expect("mesh");
-        let dot = |i: usize, colour: RGBColor, size: i32| {
-            Circle::new((points[i].introspectability, points[i].accuracy), size, colour.filled())
-        };
+        let dot =
+            |i: usize, colour: RGBColor, size: i32| Circle::new((points[i].x, points[i].y), size, colour.filled());
         chart.draw_series(front.iter().map(|&i| dot(i, RGBColor(150, 150, 150), 4))).expect("front");
         chart.draw_series(holders.iter().map(|&i| dot(i, RGBColor(200, 30, 30), 5))).expect("holders");
         root.present().expect("svg");
     }
     svg
+}
+
+/// Each saved generation's population in the report axes: (generation, [(id, y, x)]).
+type Populations = Vec<(u64, Vec<(u64, f64, f64)>)>;
+
+fn populations_in_axes(input: &ReportInput) -> Populations {
+    let axes: HashMap<u64, [f64; 2]> = input.lineage.iter().filter_map(|l| Some((l.id, l.axes?))).collect();
+    input
+        .populations
+        .iter()
+        .map(|(generation, members)| {
+            let scored = members.iter().filter_map(|id| axes.get(id).map(|&[y, x]| (*id, y, x))).collect();
+            (*generation, scored)
+        })
+        .collect()
+}
+
+/// App. H: per saved generation, the mean, 95 % interval and range of each report axis over the
+/// population; `None` when the run saved no generation with a scored member.
+pub(super) fn evolution(input: &ReportInput) -> Option<[Vec<analysis::GenerationSummary>; 2]> {
+    let (mut generations, mut first, mut second) = (Vec::new(), Vec::new(), Vec::new());
+    for (generation, members) in populations_in_axes(input) {
+        for (_, y, x) in members {
+            generations.push(generation);
+            first.push(y);
+            second.push(x);
+        }
+    }
+    Some([analysis::per_generation(&generations, &first).ok()?, analysis::per_generation(&generations, &second).ok()?])
+}
+
+/// [`evolution`] as CSV rows, one per generation, after `prefix` (e.g. the run's columns).
+pub(super) fn evolution_rows(prefix: &str, summaries: &[Vec<analysis::GenerationSummary>; 2], out: &mut String) {
+    for (a, i) in summaries[0].iter().zip(&summaries[1]) {
+        let ci = |s: &analysis::Summary| s.ci95.map_or((s.mean, s.mean), |c| (c.low, c.high));
+        let (al, ah) = ci(&a.summary);
+        let (il, ih) = ci(&i.summary);
+        let _ = writeln!(
+            out,
+            "{prefix}{},{},{},{al},{ah},{},{},{},{il},{ih},{},{}",
+            a.generation,
+            a.summary.n,
+            a.summary.mean,
+            a.summary.min,
+            a.summary.max,
+            i.summary.mean,
+            i.summary.min,
+            i.summary.max
+        );
+    }
+}
+
+/// The header of [`evolution_rows`]: generation, n, then mean, interval and range of each axis.
+pub(super) fn evolution_header(names: &[String; 2]) -> String {
+    let columns =
+        |name: &String| ["mean", "ci95_low", "ci95_high", "min", "max"].map(|stat| format!("{name}_{stat}")).join(",");
+    format!("generation,n,{},{}", columns(&names[0]), columns(&names[1]))
 }
 
 fn phylogeny_section(input: &ReportInput, points: &[Axes], front: &[usize], section: &mut Section) {
@@ -313,30 +373,23 @@ fn phylogeny_section(input: &ReportInput, points: &[Axes], front: &[usize], sect
         section.html.push_str("<p>The run saved no generations yet.</p>\n");
         return;
     }
-    let axes: HashMap<u64, (f64, f64)> =
-        input.lineage.iter().filter_map(|l| Some((l.id, (l.accuracy?, l.introspectability?)))).collect();
-    // Each saved generation's population, and its non-dominated members in the report axes.
-    let mut fronts = Vec::new();
-    let mut generation_column = Vec::new();
-    let (mut accuracy_column, mut intro_column) = (Vec::new(), Vec::new());
-    for (generation, members) in &input.populations {
-        let scored: Vec<u64> = members.iter().copied().filter(|id| axes.contains_key(id)).collect();
-        let rows: Vec<Vec<f64>> = scored.iter().map(|id| vec![axes[id].0, axes[id].1]).collect();
-        let on_front =
-            analysis::pareto_members(&scored, &rows, &[Direction::Maximise, Direction::Maximise]).unwrap_or_default();
-        fronts.push(analysis::GenerationFront { generation: *generation, members: on_front });
-        for id in scored {
-            generation_column.push(*generation);
-            accuracy_column.push(axes[&id].0);
-            intro_column.push(axes[&id].1);
-        }
-    }
+    // Each saved generation's non-dominated members in the report axes.
+    let fronts: Vec<analysis::GenerationFront> = populations_in_axes(input)
+        .into_iter()
+        .map(|(generation, members)| {
+            let ids: Vec<u64> = members.iter().map(|m| m.0).collect();
+            let rows: Vec<Vec<f64>> = members.iter().map(|m| vec![m.1, m.2]).collect();
+            let on_front =
+                analysis::pareto_members(&ids, &rows, &[Direction::Maximise, Direction::Maximise]).unwrap_or_default();
+            analysis::GenerationFront { generation, members: on_front }
+        })
+        .collect();
     let lineage: Vec<analysis::Lineage> = input
         .lineage
         .iter()
         .map(|l| analysis::Lineage { id: l.id, generation: l.generation, parents: l.parents.clone() })
         .collect();
-    let Some(&most_accurate) = front.iter().max_by(|&&a, &&b| points[a].accuracy.total_cmp(&points[b].accuracy)) else {
+    let Some(&most_accurate) = front.iter().max_by(|&&a, &&b| points[a].y.total_cmp(&points[b].y)) else {
         return;
     };
     let solution = points[most_accurate].id;
@@ -351,9 +404,10 @@ fn phylogeny_section(input: &ReportInput, points: &[Axes], front: &[usize], sect
             section.files.push(("phylogeny.svg".into(), phylogeny_svg(&tree, &genomes)));
             let _ = writeln!(
                 section.html,
-                "<p>Ancestry of the most accurate front solution #{solution} ({} ancestor(s)); red: Pareto-optimal in \
-                 the generation that proposed it. <a href=\"phylogeny_edges.csv\">phylogeny_edges.csv</a></p>\n\
+                "<p>Ancestry of the front solution highest on {} (#{solution}, {} ancestor(s)); red: Pareto-optimal \
+                 in the generation that proposed it. <a href=\"phylogeny_edges.csv\">phylogeny_edges.csv</a></p>\n\
                  <img src=\"phylogeny.svg\" alt=\"phylogeny\">",
+                escape(&input.axes.names[0]),
                 tree.nodes.len() - 1
             );
         }
@@ -361,36 +415,11 @@ fn phylogeny_section(input: &ReportInput, points: &[Axes], front: &[usize], sect
             let _ = writeln!(section.html, "<p>No phylogeny: {}</p>", escape(&e.to_string()));
         }
     }
-    let (Ok(acc), Ok(intro)) = (
-        analysis::per_generation(&generation_column, &accuracy_column),
-        analysis::per_generation(&generation_column, &intro_column),
-    ) else {
-        return;
-    };
-    let mut csv = String::from(
-        "generation,n,accuracy_mean,accuracy_ci95_low,accuracy_ci95_high,accuracy_min,accuracy_max,\
-         introspectability_mean,introspectability_ci95_low,introspectability_ci95_high,introspectability_min,\
-         introspectability_max\n",
-    );
-    for (a, i) in acc.iter().zip(&intro) {
-        let ci = |s: &analysis::Summary| s.ci95.map_or((s.mean, s.mean), |c| (c.low, c.high));
-        let (al, ah) = ci(&a.summary);
-        let (il, ih) = ci(&i.summary);
-        let _ = writeln!(
-            csv,
-            "{},{},{},{al},{ah},{},{},{},{il},{ih},{},{}",
-            a.generation,
-            a.summary.n,
-            a.summary.mean,
-            a.summary.min,
-            a.summary.max,
-            i.summary.mean,
-            i.summary.min,
-            i.summary.max
-        );
-    }
+    let Some(summaries) = evolution(input) else { return };
+    let mut csv = evolution_header(&input.axes.names) + "\n";
+    evolution_rows("", &summaries, &mut csv);
     section.files.push(("generations.csv".into(), csv));
-    section.files.push(("evolution.svg".into(), evolution_svg(&acc, &intro)));
+    section.files.push(("evolution.svg".into(), evolution_svg(&[(String::new(), &summaries)], &input.axes.names)));
     section.html.push_str(
         "<p>The population per generation: mean with its 95 % confidence interval (bars) and the range (thin). \
          <a href=\"generations.csv\">generations.csv</a></p>\n<img src=\"evolution.svg\" alt=\"evolution\">\n",
@@ -459,60 +488,82 @@ fn phylogeny_svg(tree: &analysis::Ancestry, genomes: &HashMap<u64, String>) -> S
     svg
 }
 
-/// Mean, 95 % interval and range of both axes per generation, one panel each.
-fn evolution_svg(accuracy: &[analysis::GenerationSummary], intro: &[analysis::GenerationSummary]) -> String {
+/// Mean, 95 % interval and range of both axes per generation. One run: a panel per axis side by
+/// side. Several (`compare`, titled by run): a column per run and a row per axis, each row on one
+/// y scale so the runs read against each other.
+pub(super) fn evolution_svg(runs: &[(String, &[Vec<analysis::GenerationSummary>; 2])], names: &[String; 2]) -> String {
+    let single = runs.len() == 1;
+    let (rows, columns) = if single { (1, 2) } else { (2, runs.len()) };
+    let (panel_w, panel_h) = if single { (410, 320) } else { (400, 300) };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (820, 320)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (panel_w * columns as u32, panel_h * rows as u32)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let panels = root.split_evenly((1, 2));
-        for (panel, (series, name)) in
-            panels.iter().zip([(accuracy, "validation accuracy"), (intro, "introspectability")])
-        {
-            let first = series.first().map_or(0, |s| s.generation);
-            let last = series.last().map_or(1, |s| s.generation);
+        let panels = root.split_evenly((rows, columns));
+        let first = runs.iter().flat_map(|r| r.1[0].first().map(|s| s.generation)).min().unwrap_or(0);
+        let last = runs.iter().flat_map(|r| r.1[0].last().map(|s| s.generation)).max().unwrap_or(1);
+        for axis in 0..2 {
             // The range covers the intervals too: with few members a t-interval reaches past the data.
-            let (_, y_range) = ranges(series.iter().flat_map(|s| {
+            let (_, y_range) = ranges(runs.iter().flat_map(|r| r.1[axis].iter()).flat_map(|s| {
                 let ci = s.summary.ci95.map_or([s.summary.mean; 2], |c| [c.low, c.high]);
                 [s.summary.min, s.summary.max, ci[0], ci[1]].map(|y| (0.0, y))
             }));
-            // Integer generations: one tick per generation, the axis padded by half a generation.
-            let mut chart = ChartBuilder::on(panel)
-                .caption(name, ("sans-serif", 16))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(52)
-                .build_cartesian_2d((first as i64 - 1)..(last as i64 + 1), y_range)
-                .expect("chart");
-            generation_mesh(&mut chart, first as i64, last as i64, "");
-            let blue = RGBColor(70, 130, 180);
-            chart
-                .draw_series(series.iter().map(|s| {
-                    PathElement::new(
-                        vec![(s.generation as i64, s.summary.min), (s.generation as i64, s.summary.max)],
-                        blue.mix(0.35).stroke_width(1),
-                    )
-                }))
-                .expect("range");
-            chart
-                .draw_series(series.iter().filter_map(|s| {
-                    let ci = s.summary.ci95?;
-                    Some(PathElement::new(
-                        vec![(s.generation as i64, ci.low), (s.generation as i64, ci.high)],
-                        blue.stroke_width(4),
-                    ))
-                }))
-                .expect("intervals");
-            chart
-                .draw_series(LineSeries::new(
-                    series.iter().map(|s| (s.generation as i64, s.summary.mean)),
-                    blue.stroke_width(2),
-                ))
-                .expect("means");
+            for (k, (title, summaries)) in runs.iter().enumerate() {
+                let panel = if single { &panels[axis] } else { &panels[axis * columns + k] };
+                let caption = if single { names[axis].clone() } else { format!("{title}: {}", names[axis]) };
+                evolution_panel(panel, &caption, &summaries[axis], (first as i64, last as i64), y_range.clone());
+            }
         }
         root.present().expect("svg");
     }
     svg
+}
+
+fn evolution_panel(
+    panel: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    caption: &str,
+    series: &[analysis::GenerationSummary],
+    (first, last): (i64, i64),
+    y_range: std::ops::Range<f64>,
+) {
+    // Integer generations: one tick per generation, the axis padded by a generation on each side.
+    let mut chart = ChartBuilder::on(panel)
+        .caption(caption, ("sans-serif", 15))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(52)
+        .build_cartesian_2d((first - 1)..(last + 1), y_range)
+        .expect("chart");
+    generation_mesh(&mut chart, first, last, "");
+    let blue = RGBColor(70, 130, 180);
+    chart
+        .draw_series(series.iter().map(|s| {
+            PathElement::new(
+                vec![(s.generation as i64, s.summary.min), (s.generation as i64, s.summary.max)],
+                blue.mix(0.35).stroke_width(1),
+            )
+        }))
+        .expect("range");
+    chart
+        .draw_series(series.iter().filter_map(|s| {
+            let ci = s.summary.ci95?;
+            Some(PathElement::new(
+                vec![(s.generation as i64, ci.low), (s.generation as i64, ci.high)],
+                blue.stroke_width(4),
+            ))
+        }))
+        .expect("intervals");
+    chart
+        .draw_series(LineSeries::new(
+            series.iter().map(|s| (s.generation as i64, s.summary.mean)),
+            blue.stroke_width(2),
+        ))
+        .expect("means");
+    // A dot per mean: a run of one generation (a refined front) has no line to show it.
+    chart
+        .draw_series(series.iter().map(|s| Circle::new((s.generation as i64, s.summary.mean), 3, blue.filled())))
+        .expect("mean dots");
 }
 
 fn correlations_section(input: &ReportInput, section: &mut Section) {
@@ -520,14 +571,15 @@ fn correlations_section(input: &ReportInput, section: &mut Section) {
         .points
         .iter()
         .filter_map(|p| {
-            let (a, i) = (p.accuracy?, p.introspectability?);
+            let [a, i] = p.axes?;
             (a.is_finite() && i.is_finite()).then_some((a, i, p.params as f64, p.train_images_per_second))
         })
         .collect();
     let column = |k: usize| -> Vec<f64> { rows.iter().map(|r| [r.0, r.1, r.2, r.3][k]).collect() };
     let (accuracy, intro, params, speed) = (column(0), column(1), column(2), column(3));
     let quantities: [(&str, &[f64]); 2] = [("parameters", &params), ("training images per second", &speed)];
-    let axes: [(&str, &[f64]); 2] = [("validation accuracy", &accuracy), ("introspectability", &intro)];
+    let names = &input.axes.names;
+    let axes: [(&str, &[f64]); 2] = [(names[0].as_str(), &accuracy), (names[1].as_str(), &intro)];
     let Ok(table) = analysis::spearman_table(&quantities, &axes) else { return };
     let mut csv = String::from("quantity,axis,spearman_rho,p_value,n\n");
     let mut html = String::from(
@@ -573,6 +625,7 @@ mod tests {
             params: 1000 * id,
             flops: 0,
             train_images_per_second: 100.0 - id as f64,
+            axes: Some([accuracy, intro]),
         }
     }
 
@@ -596,8 +649,7 @@ mod tests {
                 genome: p.genome.clone(),
                 generation: p.generation,
                 parents: parents.to_vec(),
-                accuracy: p.accuracy,
-                introspectability: p.introspectability,
+                axes: p.axes,
             })
             .collect();
         ReportInput {
@@ -613,6 +665,7 @@ mod tests {
             hypervolume_per_generation: vec![(1, 0.5), (2, 0.6), (3, 0.7)],
             lineage,
             populations: vec![(1, vec![0, 1, 2, 3]), (2, vec![0, 1, 4, 5]), (3, vec![6, 4, 5, 1])],
+            axes: crate::report::ReportAxes::paper(10),
         }
     }
 
@@ -624,8 +677,8 @@ mod tests {
             .map(|p| Axes {
                 id: p.id,
                 genome: p.genome.parse().unwrap(),
-                accuracy: p.accuracy.unwrap(),
-                introspectability: p.introspectability.unwrap(),
+                y: p.accuracy.unwrap(),
+                x: p.introspectability.unwrap(),
             })
             .collect();
         // By hand: 6 (0.92, 0.30) dominates 0 and 4; 5 (0.55, 0.45) dominates 1, 2 and 3.

@@ -1,18 +1,24 @@
 //! Several runs side by side (`xnas compare`): Table 1 with one row per run in the order given
 //! (Markdown and CSV naming each run's folder), every run's front in the report axes with its
-//! hypervolume region, one panel per run and one overlay (Figure 2's layout), and every run's
-//! archive hypervolume per generation in one figure.
+//! hypervolume region, one panel per run and an overlay in full and zoomed (Figure 2's layout),
+//! every run's archive hypervolume per generation in one figure, and App. H's per-generation means
+//! and intervals of each axis with the runs side by side; the data of each figure as CSV beside it.
 //!
-//! All of it in the report axes from one reference point (chance accuracy of the first run's
-//! dataset, zero introspectability), so a single-objective (✗) row and a multi-objective (✓) row
-//! are measured the same way.
+//! All of it in the first run's report axes from its reference point (by default chance accuracy
+//! and zero introspectability), so a single-objective (✗) row, a multi-objective (✓) row and a
+//! refined front (✓+reg) are measured the same way.
 
 use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
+use std::ops::Range;
+
+use plotters::coord::types::RangedCoordf64;
+
+use super::analyses::{evolution, evolution_header, evolution_rows, evolution_svg};
 use super::figures::{dominated_region, draw_legend, generation_mesh, ranges};
-use super::{escape, ReportInput, Table1};
+use super::{escape, PlanePoint, ReportAxes, ReportInput, Table1};
 
 /// One run to compare: its folder (as the user named it) and its report input.
 pub struct ComparedRun {
@@ -98,82 +104,147 @@ pub fn table_csv(runs: &[ComparedRun]) -> String {
     out
 }
 
-/// Figure 2's layout: one panel per run (its points, its front and its hypervolume region) and a
-/// last panel with every front overlaid, all on the same axes.
+/// Every run's points and front in the plane (x the second report axis, y the first).
+type Planes = Vec<(Vec<PlanePoint>, Vec<PlanePoint>)>;
+
+/// Axis ranges of a figure: all of every run's points (`with` the reference point too, or not).
+fn plane_ranges(data: &Planes, with: Option<PlanePoint>) -> (Range<f64>, Range<f64>) {
+    ranges(data.iter().flat_map(|(all, _)| all.iter().copied()).chain(with))
+}
+
+/// The figures' axis names: the first run's report axes (y, x).
+fn axis_names(runs: &[ComparedRun]) -> [String; 2] {
+    runs.first().map_or_else(|| ReportAxes::paper(10).names, |r| r.input.axes.names.clone())
+}
+
+/// One chart in the plane of the report axes.
+fn plane_chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    names: &[String; 2],
+    (x_range, y_range): (Range<f64>, Range<f64>),
+) -> ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 15))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(52)
+        .build_cartesian_2d(x_range, y_range)
+        .expect("chart");
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_desc(names[1].as_str())
+        .y_desc(names[0].as_str())
+        .label_style(("sans-serif", 11))
+        .draw()
+        .expect("mesh");
+    chart
+}
+
+/// Every run's front, each as a staircase of its colour, on one chart; the legend names the runs.
+fn draw_overlay(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    runs: &[ComparedRun],
+    data: &Planes,
+    title: &str,
+    ranges: (Range<f64>, Range<f64>),
+) {
+    let mut chart = plane_chart(area, title, &axis_names(runs), ranges);
+    for (i, (run, (_, front))) in runs.iter().zip(data).enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let mut stairs = front.clone();
+        stairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(stairs.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+            .expect("front")
+            .label(format!("{} ({})", run.folder, run.input.variant))
+            .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
+        chart.draw_series(std::iter::once(PathElement::new(stairs, colour.stroke_width(1)))).expect("line");
+    }
+    draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
+}
+
+/// The overlay twice: on axes that include the reference point, and zoomed on the evaluated
+/// points, which often crowd one corner of the first.
+fn draw_overlays(areas: &[DrawingArea<SVGBackend, plotters::coord::Shift>], runs: &[ComparedRun], data: &Planes) {
+    let reference = common_reference(runs);
+    let full = plane_ranges(data, Some((reference[1], reference[0])));
+    draw_overlay(&areas[0], runs, data, "all fronts", full);
+    draw_overlay(&areas[1], runs, data, "all fronts, zoomed on the evaluated points", plane_ranges(data, None));
+}
+
+/// Figure 2's layout: one panel per run (its points, its front and its hypervolume region), then
+/// every front overlaid, in full and zoomed on the points; all on the axes of the report plane.
 pub fn fronts_svg(runs: &[ComparedRun]) -> String {
     let reference = common_reference(runs);
     let (rx, ry) = (reference[1], reference[0]);
-    let panels = runs.len() + 1;
+    let data: Planes = runs.iter().map(|r| r.input.report_plane()).collect();
+    let names = axis_names(runs);
+    let panels = runs.len() + 2;
     let columns = panels.min(3);
     let rows = panels.div_ceil(columns);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (380 * columns as u32, 330 * rows as u32)).into_drawing_area();
         root.fill(&WHITE).expect("drawing on a string");
-        let data: Vec<_> = runs.iter().map(|r| r.input.report_plane()).collect();
-        let (x_range, y_range) =
-            ranges(data.iter().flat_map(|(all, _)| all.iter().copied()).chain(std::iter::once((rx, ry))));
+        let full = plane_ranges(&data, Some((rx, ry)));
         let areas = root.split_evenly((rows, columns));
-        for (k, area) in areas.iter().enumerate().take(panels) {
-            let overlay = k == runs.len();
-            let title = if overlay { "all fronts".to_string() } else { runs[k].folder.clone() };
-            let mut chart = ChartBuilder::on(area)
-                .caption(title, ("sans-serif", 15))
-                .margin(10)
-                .x_label_area_size(34)
-                .y_label_area_size(48)
-                .build_cartesian_2d(x_range.clone(), y_range.clone())
-                .expect("chart");
+        for (k, (run, (all, front))) in runs.iter().zip(&data).enumerate() {
+            let colour = COLOURS[k % COLOURS.len()];
+            let title = format!("{} ({})", run.folder, run.input.variant);
+            let mut chart = plane_chart(&areas[k], &title, &names, full.clone());
+            let region = dominated_region(front, (rx, ry), true, true);
+            if region.len() > 2 {
+                chart.draw_series(std::iter::once(Polygon::new(region, colour.mix(0.18).filled()))).expect("region");
+            }
             chart
-                .configure_mesh()
-                .light_line_style(TRANSPARENT)
-                .x_desc("introspectability")
-                .y_desc("validation accuracy")
-                .label_style(("sans-serif", 11))
-                .draw()
-                .expect("mesh");
-            let shown: Vec<usize> = if overlay { (0..runs.len()).collect() } else { vec![k] };
-            for i in shown {
-                let colour = COLOURS[i % COLOURS.len()];
-                let (all, front) = &data[i];
-                if !overlay {
-                    let region = dominated_region(front, (rx, ry), true, true);
-                    if region.len() > 2 {
-                        chart
-                            .draw_series(std::iter::once(Polygon::new(region, colour.mix(0.18).filled())))
-                            .expect("region");
-                    }
-                    chart
-                        .draw_series(all.iter().map(|&p| Circle::new(p, 2, RGBColor(170, 170, 170).filled())))
-                        .expect("points");
-                }
-                let mut stairs = front.clone();
-                stairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let series =
-                    chart.draw_series(stairs.iter().map(|&p| Circle::new(p, 4, colour.filled()))).expect("front");
-                if overlay {
-                    series
-                        .label(runs[i].folder.clone())
-                        .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
-                    chart
-                        .draw_series(std::iter::once(PathElement::new(stairs.clone(), colour.stroke_width(1))))
-                        .expect("line");
-                }
-            }
-            if overlay {
-                draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
-            }
+                .draw_series(all.iter().map(|&p| Circle::new(p, 2, RGBColor(170, 170, 170).filled())))
+                .expect("points");
+            chart.draw_series(front.iter().map(|&p| Circle::new(p, 4, colour.filled()))).expect("front");
         }
+        draw_overlays(&areas[runs.len()..runs.len() + 2], runs, &data);
         root.present().expect("svg");
     }
     svg
 }
 
-/// Every run's archive hypervolume per generation (report axes, common reference), one line each.
-pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
+/// The overlay alone, in full and zoomed side by side (the figure the README shows).
+pub fn overlay_svg(runs: &[ComparedRun]) -> String {
+    let data: Planes = runs.iter().map(|r| r.input.report_plane()).collect();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1000, 420)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        draw_overlays(&root.split_evenly((1, 2)), runs, &data);
+        root.present().expect("svg");
+    }
+    svg
+}
+
+/// The data of the front figures: every run's evaluated points in the report axes, on its front or not.
+pub fn fronts_csv(runs: &[ComparedRun]) -> String {
+    let names = axis_names(runs);
+    let mut out = format!("run_folder,id,genome,{},{},on_front\n", names[0], names[1]);
+    for run in runs {
+        let front = run.input.report_front();
+        for (i, p) in run.input.points.iter().enumerate() {
+            let Some([y, x]) = p.axes else { continue };
+            let _ = writeln!(out, "{},{},{},{y},{x},{}", quoted(&run.folder), p.id, p.genome, front.contains(&i));
+        }
+    }
+    out
+}
+
+/// A CSV field in quotes (run folders may hold commas).
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// Every run's archive hypervolume per generation (report axes, common reference).
+fn hypervolume_series(runs: &[ComparedRun]) -> Vec<Vec<(u64, f64)>> {
     let reference = common_reference(runs);
-    let series: Vec<Vec<(u64, f64)>> = runs
-        .iter()
+    runs.iter()
         .map(|r| {
             let mut generations: Vec<u64> = r.input.points.iter().map(|p| p.generation).collect();
             generations.sort_unstable();
@@ -183,7 +254,44 @@ pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
                 .filter_map(|g| Some((g, r.input.archive_hypervolume_from(Some(g), reference)?)))
                 .collect()
         })
-        .collect();
+        .collect()
+}
+
+/// The data of the hypervolume figure, one block of rows per run.
+pub fn hypervolume_csv(runs: &[ComparedRun]) -> String {
+    let mut out = String::from("run_folder,generation,hypervolume\n");
+    for (run, series) in runs.iter().zip(hypervolume_series(runs)) {
+        for (generation, hv) in series {
+            let _ = writeln!(out, "{},{generation},{hv}", quoted(&run.folder));
+        }
+    }
+    out
+}
+
+/// App. H side by side: per generation, mean, 95 % interval and range of each report axis over
+/// each run's population, one block of rows per run (runs without saved generations left out).
+pub fn evolution_csv(runs: &[ComparedRun]) -> String {
+    let mut out = format!("run_folder,{}\n", evolution_header(&axis_names(runs)));
+    for run in runs {
+        if let Some(summaries) = evolution(&run.input) {
+            evolution_rows(&format!("{},", quoted(&run.folder)), &summaries, &mut out);
+        }
+    }
+    out
+}
+
+/// [`evolution_csv`]'s figure: a column per run, a row per axis, each row on one y scale.
+pub fn evolution_compare_svg(runs: &[ComparedRun]) -> String {
+    let summaries: Vec<(String, [Vec<xnas_analysis::GenerationSummary>; 2])> =
+        runs.iter().filter_map(|r| Some((r.folder.clone(), evolution(&r.input)?))).collect();
+    let columns: Vec<(String, &[Vec<xnas_analysis::GenerationSummary>; 2])> =
+        summaries.iter().map(|(folder, s)| (folder.clone(), s)).collect();
+    evolution_svg(&columns, &axis_names(runs))
+}
+
+/// Every run's archive hypervolume per generation (report axes, common reference), one line each.
+pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
+    let series = hypervolume_series(runs);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (820, 400)).into_drawing_area();
@@ -194,7 +302,13 @@ pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
         let first = all.clone().map(|p| p.0).min().unwrap_or(0) as i64;
         let last = all.map(|p| p.0).max().unwrap_or(1) as i64;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Hypervolume per generation (accuracy × introspectability)", ("sans-serif", 18))
+            .caption(
+                format!(
+                    "Hypervolume per generation ({})",
+                    runs.first().map_or(String::new(), |r| r.input.axes.label())
+                ),
+                ("sans-serif", 18),
+            )
             .margin(14)
             .x_label_area_size(40)
             .y_label_area_size(56)
@@ -233,24 +347,36 @@ pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
 <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:first-child{{text-align:left}}img{{max-width:100%}}</style>
 </head><body>
 <h1>xnas compare: {n} run(s)</h1>
-<p>Table 1 over every evaluated architecture of each run, in the report axes (validation accuracy, introspectability eq. 1); hypervolume of each archive from the common reference point ({ra:.3}, 0). Files: <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
+<p>Table 1 over every evaluated architecture of each run; hypervolume of each archive in the report axes ({axes}) from the common reference point ({ry:.3}, {rx:.3}). Variants: ✗ single-objective, ✓ multi-objective, reg regularized search, ✓+reg a front trained again with the regularizer. Files: <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
 <h2>Table 1</h2>
 <table><tr><th>Run</th><th>Dataset</th><th>Variant</th><th>Gen.</th><th>Evaluated</th><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Hypervolume</th></tr>
 {rows}</table>
 <h2>Fronts (Figure 2)</h2>
+<p>Each run with its hypervolume region, then every front overlaid, in full and zoomed on the evaluated points. <a href="fronts.csv">fronts.csv</a></p>
 <img src="fronts.svg" alt="fronts of every run">
 <h2>Hypervolume per generation</h2>
+<p><a href="hypervolume.csv">hypervolume.csv</a></p>
 <img src="hypervolume.svg" alt="hypervolume per generation of every run">
+<h2>Evolution side by side (App. H)</h2>
+<p>Each run's population per generation: mean with its 95 % confidence interval (bars) and the range (thin); a column per run, each axis on one scale across runs. <a href="evolution.csv">evolution.csv</a></p>
+<img src="evolution.svg" alt="evolution of every run">
 </body></html>
 "#,
         n = runs.len(),
-        ra = reference[0],
+        axes = escape(&axis_names(runs).join(" × ")),
+        ry = reference[0],
+        rx = reference[1],
     );
     vec![
         ("table1.md".into(), markdown),
         ("table1.csv".into(), table_csv(runs)),
         ("fronts.svg".into(), fronts_svg(runs)),
+        ("fronts_overlay.svg".into(), overlay_svg(runs)),
+        ("fronts.csv".into(), fronts_csv(runs)),
         ("hypervolume.svg".into(), hypervolumes_svg(runs)),
+        ("hypervolume.csv".into(), hypervolume_csv(runs)),
+        ("evolution.svg".into(), evolution_compare_svg(runs)),
+        ("evolution.csv".into(), evolution_csv(runs)),
         ("index.html".into(), html),
     ]
 }
@@ -266,8 +392,51 @@ mod tests {
         for (p, &(accuracy, intro)) in input.points.iter_mut().zip(points) {
             p.accuracy = Some(accuracy);
             p.introspectability = Some(intro);
+            p.axes = Some([accuracy, intro]);
         }
         ComparedRun { folder: folder.into(), input }
+    }
+
+    #[test]
+    fn evolution_side_by_side_has_one_block_per_run() {
+        let with_generations = |folder: &str, variant: &str, points: &[(f64, f64)]| {
+            let mut run = run(folder, variant, points);
+            let input = &mut run.input;
+            input.lineage = input
+                .points
+                .iter()
+                .map(|p| crate::report::LineageRow {
+                    id: p.id,
+                    genome: p.genome.clone(),
+                    generation: p.generation,
+                    parents: Vec::new(),
+                    axes: p.axes,
+                })
+                .collect();
+            input.populations = vec![(1, vec![0, 1]), (2, vec![0, 1, 2])];
+            run
+        };
+        let runs = [
+            with_generations("runs/ga", "✗", &[(0.9, 0.1), (0.8, 0.2), (0.7, 0.6)]),
+            with_generations("runs/nsga2", "✓", &[(0.6, 0.3), (0.5, 0.5), (0.4, 0.7)]),
+        ];
+        let csv = evolution_csv(&runs);
+        let lines: Vec<&str> = csv.lines().collect();
+        let header: Vec<&str> = lines[0].split(',').collect();
+        assert_eq!(&header[..3], ["run_folder", "generation", "n"]);
+        let mut unique = header.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), header.len());
+        // Two generations per run, the runs one block each in the order given.
+        let folders: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(folders, ["\"runs/ga\"", "\"runs/ga\"", "\"runs/nsga2\"", "\"runs/nsga2\""]);
+        // Generation 2 of runs/nsga2: mean of 0.6, 0.5, 0.4 on the first axis.
+        let row: Vec<&str> = lines[4].split(',').collect();
+        assert_eq!((row[1], row[2]), ("2", "3"));
+        assert!((row[3].parse::<f64>().unwrap() - 0.5).abs() < 1e-12, "{}", lines[4]);
+        let svg = evolution_compare_svg(&runs);
+        assert!(svg.contains("runs/ga: val_accuracy") && svg.contains("runs/nsga2: introspectability"));
     }
 
     #[test]
@@ -293,6 +462,20 @@ mod tests {
         let md = table_markdown(&runs);
         assert!(md.contains("| runs/ga | fashion-mnist | ✗ |"), "{md}");
         let names: Vec<String> = files(&runs).into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names, ["table1.md", "table1.csv", "fronts.svg", "hypervolume.svg", "index.html"]);
+        assert_eq!(
+            names,
+            [
+                "table1.md",
+                "table1.csv",
+                "fronts.svg",
+                "fronts_overlay.svg",
+                "fronts.csv",
+                "hypervolume.svg",
+                "hypervolume.csv",
+                "evolution.svg",
+                "evolution.csv",
+                "index.html"
+            ]
+        );
     }
 }

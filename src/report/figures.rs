@@ -21,7 +21,7 @@ struct Plane {
 impl Plane {
     /// The first two objectives — the second on x and the first on y, which puts introspectability
     /// on x and accuracy on y as in the paper's figure 2 — or, for a single-objective search, the
-    /// report axes (introspectability, accuracy) with their front.
+    /// report axes (the second on x, the first on y) with their front.
     fn of(input: &ReportInput) -> Plane {
         if input.objective_names.len() >= 2 {
             let (yi, xi) = (0usize, 1usize);
@@ -40,13 +40,13 @@ impl Plane {
             }
         } else {
             let (points, front) = input.report_plane();
-            let [accuracy, intro] = input.report_reference();
+            let [y, x] = input.report_reference();
             Plane {
-                x_name: "introspectability".into(),
-                y_name: "validation accuracy".into(),
+                x_name: input.axes.names[1].clone(),
+                y_name: input.axes.names[0].clone(),
                 points,
                 front,
-                reference: (intro, accuracy),
+                reference: (x, y),
                 max_x: true,
                 max_y: true,
             }
@@ -129,8 +129,8 @@ fn draw_front_panel(
     }
 }
 
-/// Hypervolume after each generation: of the archive in the report axes (accuracy and
-/// introspectability from (1/N_C, 0)) and, where the search's objectives differ, the search's own.
+/// Hypervolume after each generation: of the archive in the report axes (from their reference
+/// point) and, where the search's objectives differ, the search's own.
 pub fn hypervolume_svg(input: &ReportInput) -> String {
     let archive = input.archive_hypervolume_per_generation();
     let search: Vec<(u64, f64)> =
@@ -153,9 +153,10 @@ pub fn hypervolume_svg(input: &ReportInput) -> String {
             .build_cartesian_2d((first - 1)..(last + 1), y_range)
             .expect("chart");
         generation_mesh(&mut chart, first, last, "hypervolume");
-        let mut series = vec![(archive, RGBColor(70, 130, 180), "archive, accuracy × introspectability")];
+        let archive_label = format!("archive, {}", input.axes.label());
+        let mut series = vec![(archive, RGBColor(70, 130, 180), archive_label)];
         if !same && !search.is_empty() {
-            series.push((search, RGBColor(200, 120, 40), "the search's objectives"));
+            series.push((search, RGBColor(200, 120, 40), "the search's objectives".to_string()));
         }
         for (data, colour, label) in series {
             let data: Vec<(i64, f64)> = data.iter().map(|&(g, hv)| (g as i64, hv)).collect();

@@ -3,10 +3,11 @@
 //! generation (SVG), what the search found ([`analyses`]: operators, motifs, phylogeny, evolution)
 //! and an `index.html` that shows them together.
 //!
-//! Table 1 and the analyses work in the *report axes*, validation accuracy and introspectability
-//! (eq. 1) from the records, over every evaluation finished so far (the archive), whatever the
-//! search's own objectives: a single-objective run and a multi-objective one are compared in the
-//! same plane from the same reference point (1/N_C, 0), as the paper's Table 1 and Figure 2 do.
+//! Table 1's hypervolume and the analyses work in the *report axes* ([`ReportAxes`]; by default
+//! validation accuracy and introspectability (eq. 1) from the records, a script may name others),
+//! over every evaluation finished so far (the archive), whatever the search's own objectives: a
+//! single-objective run and a multi-objective one are compared in the same plane from the same
+//! reference point (by default (1/N_C, 0)), as the paper's Table 1 and Figure 2 do.
 //!
 //! The input is plain data ([`ReportInput`]) so that the figures can be tested and produced from
 //! any source; `xnas report` fills it from a run's store.
@@ -43,6 +44,8 @@ pub struct ReportPoint {
     pub flops: u64,
     /// Training throughput (App. J's training speed).
     pub train_images_per_second: f64,
+    /// Its values on the report axes, in [`ReportAxes::names`]' order (finite, or `None`).
+    pub axes: Option<[f64; 2]>,
 }
 
 /// One candidate's place in the genealogy, reused evaluations included (the phylogeny needs
@@ -54,8 +57,31 @@ pub struct LineageRow {
     /// As in [`ReportPoint::generation`].
     pub generation: u64,
     pub parents: Vec<u64>,
-    pub accuracy: Option<f64>,
-    pub introspectability: Option<f64>,
+    /// Its values on the report axes, when it has a record.
+    pub axes: Option<[f64; 2]>,
+}
+
+/// The report's plane: two maximised quantities (the figures' y axis first, then x) and the
+/// hypervolume's reference point in them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportAxes {
+    pub names: [String; 2],
+    pub reference: [f64; 2],
+}
+
+impl ReportAxes {
+    /// The paper's plane: validation accuracy and introspectability (eq. 1) from (1/N_C, 0).
+    pub fn paper(num_classes: usize) -> ReportAxes {
+        ReportAxes {
+            names: ["val_accuracy".into(), "introspectability".into()],
+            reference: [1.0 / num_classes.max(1) as f64, 0.0],
+        }
+    }
+
+    /// "y × x", for captions.
+    pub fn label(&self) -> String {
+        format!("{} × {}", self.names[0], self.names[1])
+    }
 }
 
 /// Everything a report shows.
@@ -82,12 +108,14 @@ pub struct ReportInput {
     pub lineage: Vec<LineageRow>,
     /// Each saved generation's population (candidate ids).
     pub populations: Vec<(u64, Vec<u64>)>,
+    /// The plane of Table 1's hypervolume and the analyses.
+    pub axes: ReportAxes,
 }
 
 impl ReportInput {
-    /// The report axes' reference point: chance accuracy and zero introspectability.
+    /// The report axes' reference point (by default chance accuracy and zero introspectability).
     pub fn report_reference(&self) -> [f64; 2] {
-        [1.0 / self.num_classes.max(1) as f64, 0.0]
+        self.axes.reference
     }
 
     /// Hypervolume in the report axes of every evaluation born up to `generation` (all of them
@@ -102,7 +130,7 @@ impl ReportInput {
             .points
             .iter()
             .filter(|p| generation.is_none_or(|g| p.generation <= g))
-            .filter_map(|p| Some([p.accuracy?, p.introspectability?]))
+            .filter_map(|p| p.axes)
             .filter(|p| p.iter().all(|v| v.is_finite()))
             .collect();
         if points.is_empty() {
@@ -111,20 +139,24 @@ impl ReportInput {
         xnas_hv::hypervolume_max(&points, &reference).ok()
     }
 
-    /// Every evaluated point in the report plane, (introspectability, accuracy) as the paper's
-    /// figures draw it, and the non-dominated ones among them (both axes maximised).
+    /// Indices into `points` of the evaluations no other dominates in the report axes (both
+    /// maximised): the run's final front as the report, `compare` and `xnas refine` see it.
+    pub fn report_front(&self) -> Vec<usize> {
+        let finite = |p: &ReportPoint| p.axes.filter(|a| a.iter().all(|v| v.is_finite()));
+        let all: Vec<(usize, [f64; 2])> =
+            self.points.iter().enumerate().filter_map(|(i, p)| Some((i, finite(p)?))).collect();
+        all.iter()
+            .filter(|(_, [y, x])| !all.iter().any(|(_, [y2, x2])| x2 >= x && y2 >= y && (x2 > x || y2 > y)))
+            .map(|&(i, _)| i)
+            .collect()
+    }
+
+    /// Every evaluated point in the report plane, (second axis, first axis) — (introspectability,
+    /// accuracy) by default, as the paper's figures draw it — and the non-dominated ones among them.
     pub fn report_plane(&self) -> (Vec<PlanePoint>, Vec<PlanePoint>) {
-        let all: Vec<PlanePoint> = self
-            .points
-            .iter()
-            .filter_map(|p| Some((p.introspectability?, p.accuracy?)))
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .collect();
-        let front = all
-            .iter()
-            .copied()
-            .filter(|&(x, y)| !all.iter().any(|&(x2, y2)| x2 >= x && y2 >= y && (x2 > x || y2 > y)))
-            .collect();
+        let plane = |p: &ReportPoint| p.axes.filter(|a| a.iter().all(|v| v.is_finite())).map(|[y, x]| (x, y));
+        let all: Vec<PlanePoint> = self.points.iter().filter_map(plane).collect();
+        let front = self.report_front().into_iter().filter_map(|i| plane(&self.points[i])).collect();
         (all, front)
     }
 
@@ -150,7 +182,7 @@ pub struct Table1 {
     /// Eq. 3–4 where the dataset has WordNet labels (`None` otherwise).
     pub max_wordnet_introspectability: Option<f64>,
     pub median_wordnet_introspectability: Option<f64>,
-    /// In the report axes over the whole archive, from (1/N_C, 0).
+    /// In the report axes over the whole archive, from their reference point.
     pub hypervolume: Option<f64>,
     /// The search's own hypervolume at its last generation (its objectives and reference point).
     pub search_hypervolume: Option<f64>,
@@ -304,7 +336,7 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
 <h1>xnas report: {name}</h1>
 <p>Dataset {dataset}, {evaluated} architectures evaluated over {generations} generation(s). Files: <a href="front.csv">front.csv</a>, <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
 <h2>Table 1</h2>
-<p>Over every evaluated architecture; hypervolume of the archive in (accuracy, introspectability) from ({refacc:.3}, 0), and the search's own at its last generation.</p>
+<p>Over every evaluated architecture; hypervolume of the archive in the report axes ({axes}) from ({refy:.3}, {refx:.3}), and the search's own at its last generation.</p>
 <table><tr><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Max intros. (WordNet)</th><th>Median intros. (WordNet)</th><th>Hypervolume</th><th>Search's hypervolume</th></tr>
 <tr><td>{maxacc}</td><td>{medacc}</td><td>{maxin}</td><td>{medin}</td><td>{maxwn}</td><td>{medwn}</td><td>{hv}</td><td>{shv}</td></tr></table>
 <h2>Pareto front</h2>
@@ -329,12 +361,14 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
         medwn = table.median_wordnet_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
         hv = table.hypervolume.map_or("–".into(), |v| format!("{v:.4}")),
         shv = table.search_hypervolume.map_or("–".into(), |v| format!("{v:.4}")),
-        refacc = input.report_reference()[0],
+        axes = escape(&input.axes.label()),
+        refy = input.report_reference()[0],
+        refx = input.report_reference()[1],
     )
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> ReportInput {
@@ -350,6 +384,7 @@ mod tests {
             params: 100_000,
             flops: 1_000_000,
             train_images_per_second: 500.0,
+            axes: Some([acc, intro]),
         };
         ReportInput {
             run_name: "test".into(),
@@ -364,6 +399,7 @@ mod tests {
             hypervolume_per_generation: vec![(0, 0.2), (1, 0.31)],
             lineage: Vec::new(),
             populations: Vec::new(),
+            axes: ReportAxes::paper(10),
         }
     }
 

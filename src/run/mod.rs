@@ -29,9 +29,12 @@
 //! `resume.rs` the experiment a resumed run continues with (the stored script version);
 //! `preflight.rs` what is checked before a run starts; `reload.rs` which script edits a running
 //! search can take; `from.rs` the records of the run a run started from (`--from`);
-//! `report_input.rs` a run's store read into the report's plain input. Imports go one way: this
-//! file uses `runner`, `folder`, `lock`, `resume`, `preflight`, `models` and `from`; `runner` uses `jobs`,
-//! `progress`, `search`, `execution`, `reload`, `models` and `from`; `folder` uses `lock` and `execution`.
+//! `report_input.rs` a run's store read into the report's plain input (and a run's final front);
+//! `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a new run;
+//! `models.rs` the trained models a run keeps. Imports go one way: `refine` uses this file and
+//! `resume`; this file uses `runner`, `folder`, `lock`, `resume`, `preflight`, `models`, `from` and
+//! `report_input`; `runner` uses `jobs`, `progress`, `search`, `execution`, `reload`, `models` and
+//! `from`; `search` uses nothing of the run layer; `folder` uses `lock` and `execution`.
 
 mod execution;
 mod folder;
@@ -41,6 +44,7 @@ mod lock;
 mod models;
 mod preflight;
 mod progress;
+mod refine;
 mod reload;
 mod report_input;
 mod resume;
@@ -59,13 +63,14 @@ pub use from::{FromError, Inherited, FROM_FILE};
 pub use lock::{Holder, LockError, RunLock, LOCK_FILE};
 pub use models::{kept_candidates, kept_model, kept_models, ModelId, ModelKeeper, ModelsError, MODELS_DIR};
 pub use preflight::{preflight, PreflightError};
-pub use report_input::report_input;
+pub use refine::{refine, refined_run_name};
+pub use report_input::{front_genomes, report_input};
 pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
 
 use crate::exec::Executor;
-use crate::script::{compile_file, Experiment, ScriptWatcher};
+use crate::script::{compile_file, Algorithm, Experiment, ScriptWatcher};
 use crate::store::{now, AttemptOutcome, EvalStatus, RunInfo, Store, StoreError};
 
 /// How to run.
@@ -94,10 +99,25 @@ pub fn start(
     options: &RunOptions,
 ) -> anyhow::Result<RunSummary> {
     check_new_run_dir(run_dir)?;
-    let execution = Execution::default().with(&options.execution);
-    execution.validate()?;
     let mut experiment = compile_file(script)?;
     experiment.apply_overrides(overrides)?;
+    start_compiled(experiment, script, run_dir, overrides, options)
+}
+
+/// [`start`] with the experiment compiled already (`xnas refine` compiles a run's stored script
+/// version); `script` is the path the run records for it, `overrides` those applied to it.
+pub fn start_compiled(
+    mut experiment: Experiment,
+    script: &Path,
+    run_dir: &Path,
+    overrides: &[(String, String)],
+    options: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    check_new_run_dir(run_dir)?;
+    let execution = Execution::default().with(&options.execution);
+    execution.validate()?;
+    fixed_runs_generationally(&experiment, &execution)?;
+    let overrides = &resolve_front(&mut experiment, overrides)?;
     let inherited = Inherited::read(options.from.as_deref())?;
     preflight(&experiment, &execution, options.device.as_deref(), &inherited.records())?;
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
@@ -133,6 +153,7 @@ pub fn resume(run_dir: &Path, options: &RunOptions, changes: &ResumeChanges) -> 
     };
     let execution = saved.with(&options.execution);
     execution.validate()?;
+    fixed_runs_generationally(&experiment, &execution)?;
     store.set_execution(&serde_json::to_value(&execution)?)?;
     preflight(&experiment, &execution, options.device.as_deref(), &preflight::finished_records(&store)?)?;
     // The newest saved state: a steady-state checkpoint (after every ask and tell) or a generation
@@ -178,6 +199,56 @@ pub fn resume(run_dir: &Path, options: &RunOptions, changes: &ResumeChanges) -> 
     );
     let executor = start_executor(&execution, &experiment, run_dir, options)?;
     run(store, experiment, &script, &overrides, search, run_dir, options, execution, executor)
+}
+
+/// A fixed list of candidates is one generation that breeds nothing: steady-state scheduling has
+/// nothing to gain there, and its evaluation budget counts a population, not the list.
+fn fixed_runs_generationally(experiment: &Experiment, execution: &Execution) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        experiment.spec().search.algorithm != Algorithm::Fixed || execution.scheduling == Scheduling::Generational,
+        "a fixed list of candidates (search.algorithm \"fixed\") is one generation: run it with --scheduling \
+         generational (its jobs still run --jobs-per-device at a time)"
+    );
+    Ok(())
+}
+
+/// A fixed search's `front_of`: that run's final front is read now and set as `search.genomes`
+/// (after any genomes the script lists), an override the run saves, so that it keeps its list
+/// whatever happens to the other run. Returns the overrides with it.
+fn resolve_front(experiment: &mut Experiment, overrides: &[(String, String)]) -> anyhow::Result<Vec<(String, String)>> {
+    let search = &experiment.spec().search;
+    let mut overrides = overrides.to_vec();
+    if search.algorithm != Algorithm::Fixed {
+        return Ok(overrides);
+    }
+    let Some(dir) = search.front_of.clone() else {
+        anyhow::ensure!(
+            !search.genomes.is_empty(),
+            "search.algorithm \"fixed\" trains the candidates it is given: set search.genomes (e.g. [\"002404\"]) \
+             or search.front_of (a run folder whose front to train again)"
+        );
+        return Ok(overrides);
+    };
+    let mut genomes: Vec<String> =
+        search.genomes.iter().filter_map(|g| g.parse::<xnas_space::Genome>().ok()).map(|g| g.compact()).collect();
+    let front =
+        front_genomes(&dir).with_context(|| format!("reading the front of {} (search.front_of)", dir.display()))?;
+    eprintln!(
+        "the front of {} in its report axes: {} architecture(s): {}",
+        dir.display(),
+        front.len(),
+        front.join(" ")
+    );
+    for genome in front {
+        if !genomes.contains(&genome) {
+            genomes.push(genome);
+        }
+    }
+    let list = ("search.genomes".to_string(), serde_json::to_string(&genomes)?);
+    experiment.apply_overrides(std::slice::from_ref(&list))?;
+    overrides.retain(|(key, _)| key != "search.genomes");
+    overrides.push(list);
+    Ok(overrides)
 }
 
 /// The executor the settings describe, for the experiment's device (or `--device`).

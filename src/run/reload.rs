@@ -46,7 +46,9 @@ pub(super) fn compatible(search: &Search, spec: &ExperimentSpec, script: &Path, 
     let refuse = |why: String| Err(format!("{why}. {}", start_from_here(script, run_dir)));
     let same_kind = matches!(
         (search, spec.search.algorithm),
-        (Search::Nsga2(_), Algorithm::Nsga2 | Algorithm::Ga) | (Search::Random(_), Algorithm::Random)
+        (Search::Nsga2(_), Algorithm::Nsga2 | Algorithm::Ga)
+            | (Search::Random(_), Algorithm::Random)
+            | (Search::Fixed(_), Algorithm::Fixed)
     );
     if !same_kind {
         return refuse(format!(

@@ -1,7 +1,9 @@
 //! A run's store read into the report's plain input ([`ReportInput`]): every finished evaluation
-//! with its record and its scores under the latest script version, the front in the search's
-//! objectives, each candidate's lineage and each saved generation's population. It lives in the
-//! run layer because it is the one place that knows the store, the scripts' spec and the report.
+//! with its record and its scores under the latest script version, its values on the report axes
+//! the script names, the front in the search's objectives, each candidate's lineage and each saved
+//! generation's population; and the genomes of a run's final front in those axes
+//! ([`front_genomes`], what `xnas refine` trains again). It lives in the run layer because it is
+//! the one place that knows the store, the scripts' spec and the report.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,9 +11,56 @@ use std::path::Path;
 use anyhow::Context;
 use xnas_moo::Direction;
 
-use crate::report::{LineageRow, ReportInput, ReportPoint};
-use crate::script::{Algorithm, ExperimentSpec};
+use crate::record::MeasurementRecord;
+use crate::report::{LineageRow, ReportAxes, ReportInput, ReportPoint};
+use crate::script::{Algorithm, ExperimentSpec, REPORT_FIELDS};
 use crate::store::{EvalStatus, Store};
+
+/// Where a report axis takes its values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum AxisSource {
+    /// The objective at this index, as scored under the latest script version.
+    Objective(usize),
+    /// A record field of [`REPORT_FIELDS`].
+    Field(&'static str),
+}
+
+/// The report axes a spec names (see `ExperimentSpec::report_axis_names`) and where each one's
+/// values come from; the reference is the objective's own, or the field's natural one.
+fn report_axes(spec: &ExperimentSpec) -> (ReportAxes, [AxisSource; 2]) {
+    let names = spec.report_axis_names();
+    let chance = 1.0 / spec.dataset.name.num_classes().max(1) as f64;
+    let resolve = |name: &String| -> (AxisSource, f64) {
+        if let Some(i) = spec.objectives.iter().position(|o| &o.name == name) {
+            return (AxisSource::Objective(i), spec.reference_point.get(i).copied().unwrap_or(0.0));
+        }
+        // Validated with the spec: a name that is no objective is one of the fields.
+        let (field, reference) =
+            REPORT_FIELDS.iter().find(|(field, _)| field == name).copied().unwrap_or(REPORT_FIELDS[0]);
+        (AxisSource::Field(field), reference.unwrap_or(chance))
+    };
+    let ((first, ref_first), (second, ref_second)) = (resolve(&names[0]), resolve(&names[1]));
+    (ReportAxes { names, reference: [ref_first, ref_second] }, [first, second])
+}
+
+/// A finished evaluation's values on the report axes, when both are finite.
+fn axis_values(
+    sources: &[AxisSource; 2],
+    record: &MeasurementRecord,
+    wordnet: Option<f64>,
+    objectives: Option<&Vec<f64>>,
+) -> Option<[f64; 2]> {
+    let value = |source: &AxisSource| -> Option<f64> {
+        match *source {
+            AxisSource::Objective(i) => objectives?.get(i).copied(),
+            AxisSource::Field("val_accuracy") => record.val_accuracy,
+            AxisSource::Field("introspectability") => record.introspectability,
+            AxisSource::Field(_) => wordnet,
+        }
+    };
+    let values = [value(&sources[0])?, value(&sources[1])?];
+    values.iter().all(|v| v.is_finite()).then_some(values)
+}
 
 /// Everything a report shows, read from a run's store with its latest script version's scores.
 pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
@@ -23,6 +72,7 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
     let scores: HashMap<i64, Vec<f64>> =
         store.scores(version.id)?.into_iter().filter_map(|s| s.result.ok().map(|v| (s.evaluation, v))).collect();
     let similarity = wordnet_similarity(&spec);
+    let (axes, sources) = report_axes(&spec);
     let mut points = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for e in store.evaluations(Some(EvalStatus::Done))? {
@@ -32,6 +82,9 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
         if !seen.insert(origin) {
             continue;
         }
+        let wordnet =
+            similarity.as_ref().and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s));
+        let objectives = scores.get(&e.id).or_else(|| scores.get(&origin)).cloned();
         points.push(ReportPoint {
             id: e.candidate,
             genome: e.genome.compact(),
@@ -40,10 +93,9 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
             generation: e.generation + 1,
             accuracy: record.val_accuracy,
             introspectability: record.introspectability,
-            wordnet_introspectability: similarity
-                .as_ref()
-                .and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s)),
-            objectives: scores.get(&e.id).or_else(|| scores.get(&origin)).cloned(),
+            wordnet_introspectability: wordnet,
+            axes: axis_values(&sources, &record, wordnet, objectives.as_ref()),
+            objectives,
             params: record.params,
             flops: record.flops,
             train_images_per_second: record.train_images_per_second,
@@ -52,17 +104,24 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
     // Every candidate once (a resumed run may have asked one again), finished records first.
     let mut lineage: Vec<LineageRow> = Vec::new();
     let mut position: HashMap<u64, usize> = HashMap::new();
+    let axes_of: HashMap<u64, [f64; 2]> = points.iter().filter_map(|p| Some((p.id, p.axes?))).collect();
     for e in store.evaluations(None)? {
         let row = LineageRow {
             id: e.candidate,
             genome: e.genome.compact(),
             generation: e.generation + 1,
             parents: e.parents.clone(),
-            accuracy: e.record.as_ref().and_then(|r| r.val_accuracy),
-            introspectability: e.record.as_ref().and_then(|r| r.introspectability),
+            // A reused evaluation's candidate is no point of its own: score its record the same way.
+            axes: axes_of.get(&e.candidate).copied().or_else(|| {
+                let record = e.record.as_ref()?;
+                let wordnet = similarity
+                    .as_ref()
+                    .and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s));
+                axis_values(&sources, record, wordnet, scores.get(&e.id))
+            }),
         };
         match position.get(&e.candidate) {
-            Some(&at) if lineage[at].accuracy.is_some() => {}
+            Some(&at) if lineage[at].axes.is_some() => {}
             Some(&at) => lineage[at] = row,
             None => {
                 position.insert(e.candidate, lineage.len());
@@ -89,12 +148,7 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
             versions.get(&g.script_version).and_then(|m| m.get(&g.generation)).map(|&hv| (g.generation, hv))
         })
         .collect();
-    let single_objective = spec.objectives.len() == 1 || spec.search.algorithm == Algorithm::Ga;
-    let variant = match (single_objective, spec.training.regularizer > 0.0) {
-        (_, true) => "reg",
-        (true, false) => "✗",
-        (false, false) => "✓",
-    };
+    let variant = variant(&spec);
     Ok(ReportInput {
         run_name: info.name,
         variant: variant.into(),
@@ -108,7 +162,46 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
         hypervolume_per_generation,
         lineage,
         populations,
+        axes,
     })
+}
+
+/// Table 1's variant: `✗` a single-objective search, `✓` a multi-objective one, `reg` a search
+/// with the regularizer in every candidate's training, `✓+reg` a front trained again with it
+/// (a fixed search, as `xnas refine` runs).
+fn variant(spec: &ExperimentSpec) -> &'static str {
+    let single_objective = spec.objectives.len() == 1 || spec.search.algorithm == Algorithm::Ga;
+    match (spec.search.algorithm, single_objective, spec.training.regularizer > 0.0) {
+        (Algorithm::Fixed, _, true) => "✓+reg",
+        (_, _, true) => "reg",
+        (_, true, false) => "✗",
+        (_, false, false) => "✓",
+    }
+}
+
+/// The genomes (compact codes) of a run's final front in its report axes, most accurate first
+/// (the first axis), each once: the front its report draws and `xnas refine` trains again.
+pub fn front_genomes(run_dir: &Path) -> anyhow::Result<Vec<String>> {
+    let input = report_input(run_dir)?;
+    let mut front = input.report_front();
+    front.sort_by(|&a, &b| {
+        let key = |i: usize| input.points[i].axes.map_or([f64::NAN; 2], |a| a);
+        key(b)[0].total_cmp(&key(a)[0]).then(key(b)[1].total_cmp(&key(a)[1]))
+    });
+    let mut genomes: Vec<String> = Vec::new();
+    for i in front {
+        let genome = &input.points[i].genome;
+        if !genomes.contains(genome) {
+            genomes.push(genome.clone());
+        }
+    }
+    anyhow::ensure!(
+        !genomes.is_empty(),
+        "{} has no finished evaluation with both report axes ({}), so it has no front to train again",
+        run_dir.display(),
+        input.axes.label()
+    );
+    Ok(genomes)
 }
 
 /// The label path-similarity matrix behind eq. 3–4, when WordNet is installed and the dataset's
@@ -134,4 +227,78 @@ fn wordnet_similarity(spec: &ExperimentSpec) -> Option<Vec<Vec<f64>>> {
     )
     .ok()?;
     labels.similarity_matrix(&wordnet).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Table1;
+
+    /// A script whose report axes are its accuracy objective and a second objective (twice the
+    /// plain introspectability, so that the two planes differ).
+    fn experiment(axes: &str) -> crate::script::Experiment {
+        let dir = std::env::temp_dir().join(format!("xnas-axes-{}-{}", std::process::id(), axes.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("axes.rhai");
+        std::fs::write(
+            &path,
+            format!(
+                "let exp = experiment(\"axes\");\n\
+                 exp.dataset(#{{ name: \"fashion-mnist\" }});\n\
+                 exp.search(#{{ population: 4, generations: 1 }});\n\
+                 exp.objective(\"accuracy\", \"max\", |r| r.val_accuracy);\n\
+                 exp.objective(\"wordnet\", \"max\", |r| 2.0 * r.introspectability);\n\
+                 exp.reference_point([0.1, 0.0]);\n{axes}"
+            ),
+        )
+        .unwrap();
+        crate::script::compile_file(&path).unwrap()
+    }
+
+    /// Table 1 of three records, (accuracy, introspectability) (0.9, 0.1), (0.6, 0.3), (0.5, 0.2),
+    /// in the script's report axes.
+    fn table(experiment: &crate::script::Experiment) -> Table1 {
+        let (axes, sources) = report_axes(experiment.spec());
+        let mut input = crate::report::tests::sample();
+        input.points.truncate(3);
+        for (p, (accuracy, intro)) in input.points.iter_mut().zip([(0.9, 0.1), (0.6, 0.3), (0.5, 0.2)]) {
+            let genome = "002404".parse().unwrap();
+            let mut record = crate::script::synthetic_record(experiment.eval_config(), &genome);
+            record.val_accuracy = Some(accuracy);
+            record.introspectability = Some(intro);
+            let objectives = experiment.score(&record).unwrap();
+            p.axes = axis_values(&sources, &record, None, Some(&objectives));
+        }
+        input.axes = axes;
+        Table1::from_input(&input)
+    }
+
+    #[test]
+    fn the_scripts_report_axes_set_table_1s_hypervolume() {
+        // Default axes, from (0.1, 0): (0.9, 0.1) and (0.6, 0.3) on the front: 0.8·0.1 + 0.5·0.2 = 0.18.
+        let default = table(&experiment(""));
+        assert!((default.hypervolume.unwrap() - 0.18).abs() < 1e-12, "{:?}", default.hypervolume);
+        // Axes (accuracy, wordnet = 2 × introspectability): (0.9, 0.2), (0.6, 0.6) and the dominated
+        // (0.5, 0.4): 0.8·0.2 + 0.5·0.4 = 0.36.
+        let custom = experiment("exp.report_axes([\"accuracy\", \"wordnet\"]);");
+        assert_eq!(custom.spec().report_axis_names(), ["accuracy", "wordnet"]);
+        let t = table(&custom);
+        assert!((t.hypervolume.unwrap() - 0.36).abs() < 1e-12, "{:?}", t.hypervolume);
+        // The same through --set, and a bad axis is named.
+        let mut set = experiment("");
+        set.apply_overrides(&[("report_axes".into(), "[\"accuracy\",\"wordnet\"]".into())]).unwrap();
+        assert!((table(&set).hypervolume.unwrap() - 0.36).abs() < 1e-12);
+        let error = set.apply_overrides(&[("report_axes".into(), "[\"accuracy\",\"wordnte\"]".into())]).unwrap_err();
+        assert!(error.to_string().contains("report axis \"wordnte\" is neither an objective"), "{error}");
+    }
+
+    #[test]
+    fn a_fixed_search_with_the_regularizer_is_the_refined_row() {
+        let mut spec = experiment("").spec().clone();
+        assert_eq!(variant(&spec), "✓");
+        spec.training.regularizer = 0.5;
+        assert_eq!(variant(&spec), "reg");
+        spec.search.algorithm = Algorithm::Fixed;
+        assert_eq!(variant(&spec), "✓+reg");
+    }
 }

@@ -39,7 +39,7 @@ pub(super) fn recorded_script(info: &RunInfo) -> anyhow::Result<PathBuf> {
     Ok(std::path::absolute(recorded).unwrap_or_else(|_| PathBuf::from(recorded)))
 }
 
-fn saved_overrides(run_dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+pub(super) fn saved_overrides(run_dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
     match std::fs::read_to_string(run_dir.join(OVERRIDES_FILE)) {
         Ok(text) => serde_json::from_str(&text).with_context(|| format!("reading {OVERRIDES_FILE}")),
         Err(_) => Ok(Vec::new()),

@@ -1,8 +1,11 @@
 //! The search algorithm of a run behind one type: NSGA-II (also the single-objective GA and
-//! R-NSGA-II, by its survival) or random search, with its whole state serialisable for resume.
+//! R-NSGA-II, by its survival), random search, or a fixed list of genomes trained once (`xnas
+//! refine`), with its whole state serialisable for resume.
 
 use serde::{Deserialize, Serialize};
-use xnas_moo::{Candidate, Evaluation, Nsga2, RandomSearch, Record, Repair, SearchError, Status, TellProgress};
+use xnas_moo::{
+    Candidate, Evaluation, FixedSearch, Nsga2, RandomSearch, Record, Repair, SearchError, Status, TellProgress,
+};
 
 use crate::script::{Algorithm, ExperimentSpec};
 
@@ -11,6 +14,7 @@ use crate::script::{Algorithm, ExperimentSpec};
 pub enum Search {
     Nsga2(Nsga2),
     Random(RandomSearch),
+    Fixed(FixedSearch),
 }
 
 /// One member of the current population.
@@ -37,6 +41,13 @@ impl Search {
                 Search::Random(RandomSearch::new(spec.problem(), spec.search.population, spec.search.seed)?)
             }
             Algorithm::Nsga2 | Algorithm::Ga => Search::Nsga2(Nsga2::new(spec.nsga2_config())?),
+            Algorithm::Fixed => {
+                // The spec's validation parsed and placed every genome; `front_of` is resolved into
+                // `genomes` before the search starts (see `super::report_input::front_genomes`).
+                let genomes = spec.search.genomes.iter().filter_map(|g| g.parse().ok());
+                let xs = genomes.filter_map(|g| spec.space.encode(&g).ok()).collect();
+                Search::Fixed(FixedSearch::new(spec.problem(), xs)?)
+            }
         })
     }
 
@@ -44,6 +55,7 @@ impl Search {
         match self {
             Search::Nsga2(s) => s.ask_with(repair),
             Search::Random(s) => s.ask_with(repair),
+            Search::Fixed(s) => s.ask(),
         }
     }
 
@@ -53,6 +65,7 @@ impl Search {
         match self {
             Search::Nsga2(s) => s.ask_one_with(repair),
             Search::Random(s) => s.ask_one_with(repair),
+            Search::Fixed(s) => s.ask_one(),
         }
     }
 
@@ -60,6 +73,7 @@ impl Search {
         match self {
             Search::Nsga2(s) => s.tell(results),
             Search::Random(s) => s.tell(results),
+            Search::Fixed(s) => s.tell(results),
         }
     }
 
@@ -68,6 +82,7 @@ impl Search {
         match self {
             Search::Nsga2(s) => s.generation(),
             Search::Random(s) => s.generation(),
+            Search::Fixed(s) => s.generation(),
         }
     }
 
@@ -75,26 +90,30 @@ impl Search {
         match self {
             Search::Nsga2(s) => s.archive().records(),
             Search::Random(s) => s.archive().records(),
+            Search::Fixed(s) => s.archive().records(),
         }
     }
 
-    /// The current population. Random search has no population; its archive's non-dominated set
-    /// stands in (rank 0).
+    /// The current population. Random and fixed searches have none; their archive's
+    /// non-dominated set stands in (rank 0).
     pub fn population(&self) -> Vec<Member> {
+        let front = |records: Vec<&Record>| -> Vec<Member> {
+            records
+                .into_iter()
+                .filter_map(|r| match &r.status {
+                    Status::Evaluated(f) => Some(Member { id: r.id, objectives: f.clone(), rank: 0 }),
+                    _ => None,
+                })
+                .collect()
+        };
         match self {
             Search::Nsga2(s) => s
                 .population()
                 .iter()
                 .map(|m| Member { id: m.id, objectives: m.objectives.clone(), rank: m.rank })
                 .collect(),
-            Search::Random(s) => s
-                .front()
-                .into_iter()
-                .filter_map(|r| match &r.status {
-                    Status::Evaluated(f) => Some(Member { id: r.id, objectives: f.clone(), rank: 0 }),
-                    _ => None,
-                })
-                .collect(),
+            Search::Random(s) => front(s.front()),
+            Search::Fixed(s) => front(s.front()),
         }
     }
 
@@ -102,8 +121,8 @@ impl Search {
     pub fn rescore(&mut self, score: impl FnMut(&Record) -> Option<Evaluation>) -> Result<(), SearchError> {
         match self {
             Search::Nsga2(s) => s.rescore(score),
-            // Random search keeps no population to re-rank; its archive is re-scored in the store.
-            Search::Random(_) => Ok(()),
+            // Random and fixed searches keep no population to re-rank; their archive is re-scored in the store.
+            Search::Random(_) | Search::Fixed(_) => Ok(()),
         }
     }
 
@@ -111,7 +130,7 @@ impl Search {
     pub fn reconfigure(&mut self, spec: &ExperimentSpec) -> Result<(), xnas_moo::ConfigError> {
         match self {
             Search::Nsga2(s) => s.set_config(spec.nsga2_config()),
-            Search::Random(_) => Ok(()),
+            Search::Random(_) | Search::Fixed(_) => Ok(()),
         }
     }
 }

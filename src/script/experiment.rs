@@ -521,6 +521,10 @@ impl Experiment {
             Algorithm::Nsga2 => "NSGA-II".to_string(),
             Algorithm::Ga => format!("single-objective GA on {:?}", s.objectives[s.ga_objective().unwrap_or(0)].name),
             Algorithm::Random => "random search".to_string(),
+            Algorithm::Fixed => {
+                let front = q.front_of.as_ref().map(|dir| format!(" and the front of {}", dir.display()));
+                format!("a fixed list of {} genome(s){}, trained once", q.genomes.len(), front.unwrap_or_default())
+            }
         };
         out += &format!(
             "  search     {algorithm}, population {}, {budget}, SBX p={} η={}, PM p={} η={}, seed {}\n",

@@ -50,6 +50,6 @@ pub use experiment::{
 pub use session::SourceFile;
 pub use spec::{
     diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, KeepModels, ObjectiveSpec,
-    SearchSpec, Section, SpaceSpec, SpecError,
+    SearchSpec, Section, SpaceSpec, SpecError, DEFAULT_REPORT_AXES, REPORT_FIELDS,
 };
 pub use watch::{Reload, ScriptWatcher};

@@ -197,6 +197,9 @@ pub enum Algorithm {
     Ga,
     /// Uniform random sampling, `population` per generation.
     Random,
+    /// A fixed list of candidates trained once, in one generation: `genomes`, and the final front
+    /// of the run in `front_of` (how `xnas refine` trains a front again, with the regularizer).
+    Fixed,
 }
 
 /// Which trained models a run keeps under `models/<evaluation id>/` (weights, record, input
@@ -263,6 +266,11 @@ pub struct SearchSpec {
     pub objective: Option<String>,
     /// Which trained models the run keeps (`front`, `all`, `none`); `xnas run --keep-models` overrides it.
     pub keep_models: KeepModels,
+    /// `fixed` only (other algorithms ignore it): the architectures to train (arch strings or op codes).
+    pub genomes: Vec<String>,
+    /// `fixed` only: a run folder whose final front (in its report axes) is trained too; read
+    /// when the run starts, which then lists those genomes in `genomes`.
+    pub front_of: Option<PathBuf>,
 }
 
 impl Default for SearchSpec {
@@ -285,6 +293,8 @@ impl Default for SearchSpec {
             reference_weights: None,
             objective: None,
             keep_models: KeepModels::Front,
+            genomes: Vec::new(),
+            front_of: None,
         }
     }
 }
@@ -324,11 +334,24 @@ pub struct ExperimentSpec {
     /// Whether `reference_point` is the default (then it follows a `--set dataset.name=…`).
     #[serde(default)]
     pub reference_point_is_default: bool,
+    /// The report's two axes, each an objective's name or a record field ([`REPORT_FIELDS`]);
+    /// empty means [`DEFAULT_REPORT_AXES`]. Table 1's hypervolume and the analyses use them.
+    #[serde(default)]
+    pub report_axes: Vec<String>,
     /// Where the repair closure was declared, if there is one.
     pub repair: Option<Location>,
     /// Where the per-generation callback was declared, if there is one.
     pub on_generation: Option<Location>,
 }
+
+/// The report axes when a script sets none: the records' validation accuracy and plain
+/// introspectability (eq. 1), the paper's plane.
+pub const DEFAULT_REPORT_AXES: [&str; 2] = ["val_accuracy", "introspectability"];
+
+/// Record fields a report axis can name, each maximised, with its hypervolume reference
+/// (`None`: chance accuracy, 1/N_C). Any other quantity is an objective's name away.
+pub const REPORT_FIELDS: &[(&str, Option<f64>)] =
+    &[("val_accuracy", None), ("introspectability", Some(0.0)), ("wordnet_introspectability", Some(0.0))];
 
 /// `EvalConfig` keys that the dataset and space sections own, with the key that sets each.
 pub(crate) const TRAINING_OWNED: &[(&str, &str)] = &[
@@ -501,6 +524,9 @@ impl ExperimentSpec {
 
     /// When the search stops.
     pub fn budget(&self) -> Budget {
+        if self.search.algorithm == Algorithm::Fixed {
+            return Budget::Generations(1);
+        }
         match (self.search.generations, self.search.evaluations) {
             (_, Some(evaluations)) => Budget::Evaluations(evaluations),
             (Some(generations), None) => Budget::Generations(generations),
@@ -598,6 +624,11 @@ impl ExperimentSpec {
         }
         let s = &self.search;
         let search = |message: String| Err(SpecError::invalid(Section::Search, message));
+        self.validate_report_axes()?;
+        if s.algorithm == Algorithm::Fixed {
+            self.validate_fixed()?;
+            return self.validate_reference_point();
+        }
         match (s.generations, s.evaluations) {
             (None, None) => {
                 return search(
@@ -624,6 +655,14 @@ impl ExperimentSpec {
                     .into(),
             );
         }
+        self.validate_reference_point()?;
+        if s.algorithm == Algorithm::Random && !s.reference_points.is_empty() {
+            return search("search.reference_points steer NSGA-II; random search does not use them".into());
+        }
+        xnas_moo::Nsga2::new(self.nsga2_config()).map(|_| ()).or_else(|e| search(format!("search: {e}")))
+    }
+
+    fn validate_reference_point(&self) -> Result<(), SpecError> {
         let m = self.objectives.len();
         if self.reference_point.len() != m || !self.reference_point.iter().all(|v| v.is_finite()) {
             return Err(SpecError::reference_point(format!(
@@ -631,10 +670,77 @@ impl ExperimentSpec {
                 self.reference_point
             )));
         }
-        if s.algorithm == Algorithm::Random && !s.reference_points.is_empty() {
-            return search("search.reference_points steer NSGA-II; random search does not use them".into());
+        Ok(())
+    }
+
+    /// The report axes' names, the default where the script sets none.
+    pub fn report_axis_names(&self) -> [String; 2] {
+        match self.report_axes.as_slice() {
+            [first, second] => [first.clone(), second.clone()],
+            _ => DEFAULT_REPORT_AXES.map(str::to_string),
         }
-        xnas_moo::Nsga2::new(self.nsga2_config()).map(|_| ()).or_else(|e| search(format!("search: {e}")))
+    }
+
+    /// Two axes, each a maximised objective or a record field of [`REPORT_FIELDS`].
+    fn validate_report_axes(&self) -> Result<(), SpecError> {
+        let bad = |message: String| SpecError::Invalid { section: None, key: Some("report_axes".into()), message };
+        if self.report_axes.is_empty() {
+            return Ok(());
+        }
+        if self.report_axes.len() != 2 {
+            return Err(bad(format!(
+                "report_axes needs two names (the figures' y and x axes), got {}: {:?}",
+                self.report_axes.len(),
+                self.report_axes
+            )));
+        }
+        if self.report_axes[0] == self.report_axes[1] {
+            return Err(bad(format!(
+                "the two report axes are both {:?}; name two different ones",
+                self.report_axes[0]
+            )));
+        }
+        for axis in &self.report_axes {
+            match self.objectives.iter().find(|o| &o.name == axis) {
+                Some(o) if o.direction == Direction::Minimise => {
+                    return Err(bad(format!(
+                        "report axis {axis:?} is a minimised objective; report axes are maximised (declare its \
+                         negation as an objective, e.g. |r| -r.params, and name that)"
+                    )))
+                }
+                Some(_) => {}
+                None if REPORT_FIELDS.iter().any(|(field, _)| field == axis) => {}
+                None => {
+                    let objectives: Vec<&str> = self.objectives.iter().map(|o| o.name.as_str()).collect();
+                    let fields: Vec<&str> = REPORT_FIELDS.iter().map(|(field, _)| *field).collect();
+                    return Err(bad(format!(
+                        "report axis {axis:?} is neither an objective ({}) nor a record field ({})",
+                        objectives.join(", "),
+                        fields.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A fixed search's genomes, each of the space. (That it has candidates at all — genomes or
+    /// a `front_of` run — is checked when the run starts, so `--set` may give them in any order.)
+    fn validate_fixed(&self) -> Result<(), SpecError> {
+        let search = |message: String| Err(SpecError::invalid(Section::Search, message));
+        for text in &self.search.genomes {
+            let genome: Genome = match text.parse() {
+                Ok(genome) => genome,
+                Err(e) => return search(format!("search.genomes: {text:?}: {e}")),
+            };
+            if let Err((edge, op)) = self.space.encode(&genome) {
+                return search(format!(
+                    "search.genomes: {text:?} puts {} on edge {edge}, which space.ops does not allow there",
+                    op.nb201_name()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The default hypervolume reference point: chance accuracy (1/N_C) for a maximised
@@ -673,6 +779,10 @@ impl ExperimentSpec {
                 self.reference_point =
                     serde_json::from_value(value).map_err(|e| bad(format!("{e}: give a list, e.g. [0.1,0]")))?;
             }
+            None if key == "report_axes" => {
+                self.report_axes = serde_json::from_value(value)
+                    .map_err(|e| bad(format!("{e}: give a list, e.g. [\"accuracy\",\"introspectability\"]")))?;
+            }
             None => return Err(unknown()),
             Some((section, field)) => {
                 let section = Section::from_name(section).ok_or_else(unknown)?;
@@ -701,6 +811,7 @@ impl ExperimentSpec {
             objectives: Vec::new(),
             reference_point: Vec::new(),
             reference_point_is_default: false,
+            report_axes: Vec::new(),
             repair: None,
             on_generation: None,
         }
@@ -708,7 +819,7 @@ impl ExperimentSpec {
 
     /// Every key `--set` accepts.
     pub fn valid_keys() -> Vec<String> {
-        let mut keys = vec!["name".to_string(), "reference_point".to_string()];
+        let mut keys = vec!["name".to_string(), "reference_point".to_string(), "report_axes".to_string()];
         for section in Section::ALL {
             keys.extend(section.keys().into_iter().map(|k| format!("{section}.{k}")));
         }

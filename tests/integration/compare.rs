@@ -37,3 +37,68 @@ fn a_single_and_a_multi_objective_run_compare_in_one_table() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `xnas refine`: the front of a finished run trained again with the regularizer, as a new run
+/// with one evaluation per front member, listed by `compare` as the ✓+reg row; resuming it
+/// trains nothing more.
+#[test]
+fn a_refined_front_is_a_new_run_and_the_refined_row() {
+    use xnas::store::{EvalStatus, Store};
+    let dir = temp_dir("refine");
+    let script = tiny_script(&dir, 1, "|r| r.introspectability");
+    let (multi, refined) = (dir.join("multi"), dir.join("refined"));
+    xnas(&["run", script.to_str().unwrap(), "--dir", multi.to_str().unwrap()]);
+    let mut front = xnas::run::front_genomes(&multi).unwrap();
+    assert!(!front.is_empty());
+    let out = xnas(&[
+        "refine",
+        multi.to_str().unwrap(),
+        "--regularizer",
+        "0.5",
+        "--dir",
+        refined.to_str().unwrap(),
+        "--jobs-per-device",
+        "2",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("{} trained", front.len())), "{stdout}");
+    let store = Store::open_read_only(&refined).unwrap();
+    let done = store.evaluations(Some(EvalStatus::Done)).unwrap();
+    let mut trained: Vec<String> = done.iter().map(|e| e.genome.compact()).collect();
+    trained.sort();
+    front.sort();
+    assert_eq!(trained, front);
+    for e in &done {
+        let record = e.record.as_ref().unwrap();
+        assert_eq!(record.config.regularizer, 0.5, "{}", e.genome.compact());
+        assert_eq!(e.parents, Vec::<u64>::new());
+    }
+    assert_eq!(store.run().unwrap().name, "refined");
+    drop(store);
+    let resumed = xnas(&["resume", refined.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("already complete"));
+    let compared = dir.join("compared");
+    xnas(&["compare", multi.to_str().unwrap(), refined.to_str().unwrap(), "--out", compared.to_str().unwrap()]);
+    let csv = std::fs::read_to_string(compared.join("table1.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(rows[0].starts_with(&format!("\"{}\",tiny,fashion-mnist,✓,", multi.display())), "{csv}");
+    assert!(rows[1].starts_with(&format!("\"{}\",refined,fashion-mnist,✓+reg,1,", refined.display())), "{csv}");
+    // The same refinement from a script: a fixed search over the front, here without the regularizer.
+    let again = dir.join("again");
+    let from = format!("search.front_of={}", multi.display());
+    let out = xnas(&[
+        "run",
+        script.to_str().unwrap(),
+        "--dir",
+        again.to_str().unwrap(),
+        "--set",
+        "search.algorithm=fixed",
+        "--set",
+        &from,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("({} trained, 0 reused", front.len())), "{stdout}");
+    let store = Store::open_read_only(&again).unwrap();
+    assert_eq!(store.evaluations(Some(EvalStatus::Done)).unwrap().len(), front.len());
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -153,6 +153,8 @@ pub enum ConfigError {
     Space(#[from] SpaceError),
     #[error("the problem needs at least one objective direction")]
     NoObjectives,
+    #[error("a fixed search needs at least one genome to train")]
+    NoCandidates,
     #[error("population size {population} and offspring size {offspring} must both be at least 1")]
     Sizes { population: usize, offspring: usize },
     #[error("{name} {value} must lie in 0..=1")]

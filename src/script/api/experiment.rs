@@ -184,10 +184,14 @@ mod methods {
     /// `crossover_per_variable`, `crossover_eta`, `mutation_probability` (default 1/6), `mutation_eta`,
     /// `max_mating_attempts`, R-NSGA-II `reference_points` (a list of points), `epsilon`,
     /// `reference_weights`, for `ga` the `objective` to optimise (default: the first), and `keep_models`:
-    /// which trained models the run keeps for `xnas export` (`front` by default, `all`, `none`).
+    /// which trained models the run keeps for `xnas export` (`front` by default, `all`, `none`). `fixed`
+    /// trains a given list once (one generation): `genomes` (arch strings or op codes) and/or `front_of`, a
+    /// run folder whose final front in its report axes is trained again — with `training.regularizer` set,
+    /// the paper's ✓+reg (what `xnas refine` runs).
     ///
     /// ```rhai
     /// exp.search(#{ algorithm: "nsga2", population: 8, generations: 3, seed: 1 });
+    /// exp.search(#{ algorithm: "fixed", front_of: "runs/quickstart" });
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn search(ctx: NativeCallContext, exp: &mut Experiment, settings: Map) -> RhaiResult<Experiment> {
@@ -242,6 +246,28 @@ mod methods {
             draft.spec.reference_point = values;
             draft.reference_point_at = Some(at);
         });
+        Ok(exp.clone())
+    }
+
+    /// Sets the report's two axes (y, then x in the figures): objective names or record fields
+    /// (`val_accuracy`, `introspectability`, `wordnet_introspectability`), each maximised. Table 1's
+    /// hypervolume, the hypervolume per generation, the front figure and the analyses use them, from the
+    /// objective's reference value (record fields: 1/N_C for `val_accuracy`, 0 for the others). Default:
+    /// `["val_accuracy", "introspectability"]`, the paper's plane. `--set report_axes='["accuracy","wordnet"]'`.
+    ///
+    /// ```rhai
+    /// exp.report_axes(["accuracy", "wordnet"]);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn report_axes(ctx: NativeCallContext, exp: &mut Experiment, axes: Array) -> RhaiResult<Experiment> {
+        let names: Vec<String> = axes.iter().map(|a| a.clone().into_string().unwrap_or_default()).collect();
+        if names.len() != 2 || names.iter().any(String::is_empty) {
+            return Err(runtime_error(
+                format!("report_axes takes two names (objectives or record fields), got {axes:?}"),
+                ctx.call_position(),
+            ));
+        }
+        exp.edit(|draft| draft.spec.report_axes = names);
         Ok(exp.clone())
     }
 
