@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         batch_size: 64,
         train_subset: Some(512),
         val_subset: Some(256),
+        test_subset: Some(256),
         device: "cpu".into(),
         ..EvalConfig::default()
     };

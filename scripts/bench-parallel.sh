@@ -22,7 +22,7 @@ base=""
 for k in 1 2 4; do
   start=$(date +%s.%N)
   "$xnas" run experiments/quickstart.rhai --dir "$out/k$k" --jobs-per-device "$k" --threads "$cores" \
-    --set dataset.train_subset=1000 --set dataset.val_subset=300 --set training.epochs=1 \
+    --set dataset.train_subset=1000 --set dataset.val_subset=300 --set dataset.test_subset=300 --set training.epochs=1 \
     --set search.generations=2 "$@" >"$out/k$k.out" 2>"$out/k$k.err" || { cat "$out/k$k.err" >&2; exit 1; }
   end=$(date +%s.%N)
   # "… N candidate(s) evaluated (T trained, …" from the run's summary line.

@@ -18,7 +18,7 @@ log=${OUT:-/tmp}/gpu-check.txt
   data=/usr/share/datasets/fashion-mnist
   [ -e "$data" ] || data=shared/fashion-mnist
   time target/release/xnas eval 002404 --dataset fashion-mnist --data-dir "$data" --device cuda \
-    --epochs 2 --train-subset 10000 --val-subset 2000 --json --out "${OUT:-/tmp}/record-cuda.json" | head -c 0
+    --epochs 2 --train-subset 10000 --val-subset 2000 --test-subset 2000 --json --out "${OUT:-/tmp}/record-cuda.json" | head -c 0
   python3 -c "import json; r=json.load(open('${OUT:-/tmp}/record-cuda.json')); print(r['status'], r['device'], 'acc', r['val_accuracy'], 'img/s', round(r['train_images_per_second']), 'intro', r['introspectability'])"
   echo "== throughput vs PyTorch on the same GPU"
   python3 benches/train_vs_pytorch.py --xnas target/release/xnas --device cuda --images 10000 --epochs 2 --data-dir "$data"
@@ -27,7 +27,7 @@ log=${OUT:-/tmp}/gpu-check.txt
   for k in 1 2 4; do
     start=$(date +%s.%N)
     target/release/xnas run experiments/quickstart.rhai --dir "/tmp/gpu-k$k" --device cuda --jobs-per-device "$k" \
-      --set dataset.data_dir="$data" --set dataset.train_subset=1000 --set dataset.val_subset=300 \
+      --set dataset.data_dir="$data" --set dataset.train_subset=1000 --set dataset.val_subset=300 --set dataset.test_subset=300 \
       --set training.epochs=1 --set search.generations=2 2>"/tmp/gpu-k$k.err" | tail -1
     end=$(date +%s.%N)
     awk "BEGIN { printf \"K=%d: %.1f s, %.0f evaluations/hour\\n\", $k, $end - $start, 16 * 3600 / ($end - $start) }"

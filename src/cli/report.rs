@@ -16,6 +16,10 @@ pub struct ReportArgs {
     /// Where to write the report (default: RUN_DIR/report).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// WordNet synsets whose classes the PCA figure (Fig. 6) colours, comma-separated, e.g.
+    /// `primate.n.02,bovid.n.01` (default: the two largest hypernym groups among the labels).
+    #[arg(long, value_delimiter = ',', value_name = "SYNSETS")]
+    pub highlight: Option<Vec<String>>,
 }
 
 #[derive(Debug, Args)]
@@ -25,7 +29,8 @@ pub struct StatusArgs {
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
-    let input = xnas::run::report_input(&args.run_dir)?;
+    let options = xnas::run::ReportOptions { highlight: args.highlight.clone() };
+    let input = xnas::run::report_input_with(&args.run_dir, &options)?;
     let out = args.out.unwrap_or_else(|| args.run_dir.join("report"));
     let written = write_report(&input, &out).with_context(|| format!("writing the report to {}", out.display()))?;
     for path in &written {

@@ -567,24 +567,36 @@ fn evolution_panel(
 }
 
 fn correlations_section(input: &ReportInput, section: &mut Section) {
-    let rows: Vec<_> = input
+    let rows: Vec<[f64; 5]> = input
         .points
         .iter()
         .filter_map(|p| {
             let [a, i] = p.axes?;
-            (a.is_finite() && i.is_finite()).then_some((a, i, p.params as f64, p.train_images_per_second))
+            let gap = p.generalization_error.unwrap_or(f64::NAN);
+            (a.is_finite() && i.is_finite()).then_some([a, i, gap, p.params as f64, p.train_images_per_second])
         })
         .collect();
-    let column = |k: usize| -> Vec<f64> { rows.iter().map(|r| [r.0, r.1, r.2, r.3][k]).collect() };
-    let (accuracy, intro, params, speed) = (column(0), column(1), column(2), column(3));
-    let quantities: [(&str, &[f64]); 2] = [("parameters", &params), ("training images per second", &speed)];
+    // Records written before the training accuracy was kept have no generalization error: its
+    // correlations are over the records that have one.
+    let with_gap: Vec<[f64; 5]> = rows.iter().copied().filter(|r| r[2].is_finite()).collect();
+    let column = |rows: &[[f64; 5]], k: usize| -> Vec<f64> { rows.iter().map(|r| r[k]).collect() };
     let names = &input.axes.names;
+    let (accuracy, intro, params, speed) = (column(&rows, 0), column(&rows, 1), column(&rows, 3), column(&rows, 4));
     let axes: [(&str, &[f64]); 2] = [(names[0].as_str(), &accuracy), (names[1].as_str(), &intro)];
-    let Ok(table) = analysis::spearman_table(&quantities, &axes) else { return };
+    let quantities: [(&str, &[f64]); 2] = [("parameters", &params), ("training images per second", &speed)];
+    let Ok(mut table) = analysis::spearman_table(&quantities, &axes) else { return };
+    if with_gap.len() >= 3 {
+        let (accuracy, intro, gap) = (column(&with_gap, 0), column(&with_gap, 1), column(&with_gap, 2));
+        let axes: [(&str, &[f64]); 2] = [(names[0].as_str(), &accuracy), (names[1].as_str(), &intro)];
+        if let Ok(gap_table) = analysis::spearman_table(&[("generalization error", &gap)], &axes) {
+            table.splice(0..0, gap_table);
+        }
+    }
     let mut csv = String::from("quantity,axis,spearman_rho,p_value,n\n");
     let mut html = String::from(
-        "<h3>Cost against the axes (App. J)</h3>\n<p>Spearman's ρ over every evaluated architecture \
-         (generalization error needs the final training accuracy, which records do not keep yet). \
+        "<h3>Generalization and cost against the axes (App. J)</h3>\n<p>Spearman's ρ over every evaluated \
+         architecture; generalization error is training minus validation accuracy (training accuracy measured \
+         on the unaugmented training images after training; records from before it was kept are left out). \
          <a href=\"correlations.csv\">correlations.csv</a></p>\n<table><tr><th>quantity</th><th>axis</th>\
          <th>ρ</th><th>p</th></tr>\n",
     );
@@ -625,6 +637,7 @@ mod tests {
             params: 1000 * id,
             flops: 0,
             train_images_per_second: 100.0 - id as f64,
+            generalization_error: Some(0.01 * id as f64),
             axes: Some([accuracy, intro]),
         }
     }
@@ -666,6 +679,7 @@ mod tests {
             lineage,
             populations: vec![(1, vec![0, 1, 2, 3]), (2, vec![0, 1, 4, 5]), (3, vec![6, 4, 5, 1])],
             axes: crate::report::ReportAxes::paper(10),
+            trust: Default::default(),
         }
     }
 

@@ -46,6 +46,8 @@ pub struct ReportPoint {
     pub train_images_per_second: f64,
     /// Its values on the report axes, in [`ReportAxes::names`]' order (finite, or `None`).
     pub axes: Option<[f64; 2]>,
+    /// Training minus validation accuracy (App. J), where the record has the training accuracy.
+    pub generalization_error: Option<f64>,
 }
 
 /// One candidate's place in the genealogy, reused evaluations included (the phylogeny needs
@@ -110,6 +112,8 @@ pub struct ReportInput {
     pub populations: Vec<(u64, Vec<u64>)>,
     /// The plane of Table 1's hypervolume and the analyses.
     pub axes: ReportAxes,
+    /// The report front's models with their records, for the trust section.
+    pub trust: trust::TrustInput,
 }
 
 impl ReportInput {
@@ -289,7 +293,10 @@ pub fn front_csv(input: &ReportInput) -> String {
 pub fn write_report(input: &ReportInput, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let table = Table1::from_input(input);
-    let found = analyses::analyse(input);
+    let mut found = analyses::analyse(input);
+    let trust = trust::trust_section(&input.trust);
+    found.html.push_str(&trust.html);
+    found.files.extend(trust.files);
     let mut files: Vec<(String, String)> = vec![
         ("front.csv".into(), front_csv(input)),
         ("front.svg".into(), front_svg(input)),
@@ -384,6 +391,7 @@ pub(crate) mod tests {
             params: 100_000,
             flops: 1_000_000,
             train_images_per_second: 500.0,
+            generalization_error: Some(0.05),
             axes: Some([acc, intro]),
         };
         ReportInput {
@@ -400,6 +408,7 @@ pub(crate) mod tests {
             lineage: Vec::new(),
             populations: Vec::new(),
             axes: ReportAxes::paper(10),
+            trust: Default::default(),
         }
     }
 

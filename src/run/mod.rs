@@ -64,7 +64,7 @@ pub use lock::{Holder, LockError, RunLock, LOCK_FILE};
 pub use models::{kept_candidates, kept_model, kept_models, ModelId, ModelKeeper, ModelsError, MODELS_DIR};
 pub use preflight::{preflight, PreflightError};
 pub use refine::{refine, refined_run_name};
-pub use report_input::{front_genomes, report_input};
+pub use report_input::{front_genomes, report_input, report_input_with, ReportOptions};
 pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};

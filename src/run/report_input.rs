@@ -12,6 +12,7 @@ use anyhow::Context;
 use xnas_moo::Direction;
 
 use crate::record::MeasurementRecord;
+use crate::report::trust::{Highlight, TrustInput, TrustModel};
 use crate::report::{LineageRow, ReportAxes, ReportInput, ReportPoint};
 use crate::script::{Algorithm, ExperimentSpec, REPORT_FIELDS};
 use crate::store::{EvalStatus, Store};
@@ -62,8 +63,21 @@ fn axis_values(
     values.iter().all(|v| v.is_finite()).then_some(values)
 }
 
+/// What a report may be asked beyond the run's own data.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// WordNet synsets whose classes the PCA figure highlights (`primate.n.02`, a wnid, a noun);
+    /// `None`: the two largest hypernym groups among the labels.
+    pub highlight: Option<Vec<String>>,
+}
+
 /// Everything a report shows, read from a run's store with its latest script version's scores.
 pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
+    report_input_with(run_dir, &ReportOptions::default())
+}
+
+/// [`report_input`] with options (`xnas report --highlight`).
+pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Result<ReportInput> {
     let store = Store::open_read_only(run_dir)?;
     let info = store.run()?;
     let version = store.latest_script_version()?.context("the run has no script version yet")?;
@@ -74,6 +88,7 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
     let similarity = wordnet_similarity(&spec);
     let (axes, sources) = report_axes(&spec);
     let mut points = Vec::new();
+    let mut records: HashMap<u64, MeasurementRecord> = HashMap::new();
     let mut seen = std::collections::HashSet::new();
     for e in store.evaluations(Some(EvalStatus::Done))? {
         let Some(record) = e.record else { continue };
@@ -99,7 +114,9 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
             params: record.params,
             flops: record.flops,
             train_images_per_second: record.train_images_per_second,
+            generalization_error: record.train_accuracy.zip(record.val_accuracy).map(|(t, v)| t - v),
         });
+        records.insert(e.candidate, record);
     }
     // Every candidate once (a resumed run may have asked one again), finished records first.
     let mut lineage: Vec<LineageRow> = Vec::new();
@@ -149,7 +166,7 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
         })
         .collect();
     let variant = variant(&spec);
-    Ok(ReportInput {
+    let mut input = ReportInput {
         run_name: info.name,
         variant: variant.into(),
         dataset: spec.dataset.name.to_string(),
@@ -163,7 +180,58 @@ pub fn report_input(run_dir: &Path) -> anyhow::Result<ReportInput> {
         lineage,
         populations,
         axes,
-    })
+        trust: TrustInput::default(),
+    };
+    let class_names = records.values().next().map(|r| r.class_names.clone()).unwrap_or_default();
+    let models = input
+        .report_front()
+        .into_iter()
+        .filter_map(|i| {
+            let p = &input.points[i];
+            let [accuracy, introspectability] = p.axes?;
+            let record = records.remove(&p.id)?;
+            Some(TrustModel { id: p.id, genome: p.genome.clone(), accuracy, introspectability, record })
+        })
+        .collect();
+    input.trust = TrustInput { models, highlight: highlight(&spec, options.highlight.as_deref())?, class_names };
+    Ok(input)
+}
+
+/// The class groups the PCA figure colours: the named synsets' labels, or by default the two
+/// largest hypernym groups (none when WordNet or the labels' synsets are not available). A named
+/// synset WordNet does not know is an error.
+fn highlight(spec: &ExperimentSpec, named: Option<&[String]>) -> anyhow::Result<Vec<Highlight>> {
+    let Some((wordnet, labels)) = label_synsets(spec) else {
+        anyhow::ensure!(
+            named.is_none(),
+            "--highlight needs WordNet and the dataset's labels mapped to synsets (install wordnet-base; \
+             `xnas wordnet labels` shows the mapping)"
+        );
+        return Ok(Vec::new());
+    };
+    let ids = labels.ids();
+    match named {
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                let synset = wordnet.resolve(name).with_context(|| format!("--highlight {name}"))?;
+                let group = wordnet.group_under(&ids, synset)?;
+                anyhow::ensure!(
+                    !group.members.is_empty(),
+                    "--highlight {name}: no class of {} lies under {}",
+                    spec.dataset.name,
+                    group.name
+                );
+                Ok(Highlight { name: group.name, members: group.members })
+            })
+            .collect(),
+        None => Ok(wordnet
+            .largest_hypernym_groups(&ids, 2)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| Highlight { name: g.name, members: g.members })
+            .collect()),
+    }
 }
 
 /// Table 1's variant: `✗` a single-objective search, `✓` a multi-objective one, `reg` a search
@@ -208,6 +276,12 @@ pub fn front_genomes(run_dir: &Path) -> anyhow::Result<Vec<String>> {
 /// labels map to it (with the script's synset overrides); `None` otherwise, and the report leaves
 /// the WordNet columns empty.
 fn wordnet_similarity(spec: &ExperimentSpec) -> Option<Vec<Vec<f64>>> {
+    let (wordnet, labels) = label_synsets(spec)?;
+    labels.similarity_matrix(&wordnet).ok()
+}
+
+/// WordNet and the dataset's labels' synsets (with the script's overrides), when both resolve.
+fn label_synsets(spec: &ExperimentSpec) -> Option<(std::sync::Arc<xnas_wordnet::WordNet>, xnas_wordnet::LabelSynsets)> {
     let wordnet = xnas_wordnet::WordNet::open_shared(spec.dataset.wordnet_dir.as_deref()).ok()?;
     let overrides: Vec<xnas_wordnet::SynsetOverride> = spec
         .dataset
@@ -226,7 +300,7 @@ fn wordnet_similarity(spec: &ExperimentSpec) -> Option<Vec<Vec<f64>>> {
         &overrides,
     )
     .ok()?;
-    labels.similarity_matrix(&wordnet).ok()
+    Some((wordnet, labels))
 }
 
 #[cfg(test)]
@@ -237,7 +311,10 @@ mod tests {
     /// A script whose report axes are its accuracy objective and a second objective (twice the
     /// plain introspectability, so that the two planes differ).
     fn experiment(axes: &str) -> crate::script::Experiment {
-        let dir = std::env::temp_dir().join(format!("xnas-axes-{}-{}", std::process::id(), axes.len()));
+        // Tests run in parallel: one folder per call.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("xnas-axes-{}-{call}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("axes.rhai");
         std::fs::write(

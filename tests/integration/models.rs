@@ -227,6 +227,8 @@ fn an_exported_model_loads_into_xautodl_and_gives_xnas_logits() {
             "300",
             "--val-subset",
             "50",
+            "--test-subset",
+            "50",
             "--epochs",
             "1",
             "--batch-size",

@@ -16,7 +16,7 @@ pub(crate) fn tiny_script(dir: &Path, generations: u64, second_objective: &str) 
     let path = dir.join("tiny.rhai");
     let text = format!(
         r#"let exp = experiment("tiny");
-exp.dataset(#{{ name: "fashion-mnist", train_subset: 200, val_subset: 100 }});
+exp.dataset(#{{ name: "fashion-mnist", train_subset: 200, val_subset: 100, test_subset: 100 }});
 exp.space(#{{ channels: 4, cells: 1 }});
 exp.training(#{{ epochs: 1, batch_size: 64, device: "cpu" }});
 exp.search(#{{ algorithm: "nsga2", population: 4, generations: {generations}, seed: 3 }});

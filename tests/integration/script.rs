@@ -32,7 +32,7 @@ pub(crate) fn temp_dir(tag: &str) -> PathBuf {
 
 /// The lines of a minimal valid experiment, before its objectives.
 pub(crate) const HEAD: &str = r#"let exp = experiment("t");
-exp.dataset(#{ name: "fashion-mnist", train_subset: 100, val_subset: 50 });
+exp.dataset(#{ name: "fashion-mnist", train_subset: 100, val_subset: 50, test_subset: 50 });
 exp.space(#{ channels: 4, cells: 1 });
 exp.training(#{ epochs: 1 });
 exp.search(#{ population: 4, generations: 2, seed: 3 });
@@ -240,7 +240,7 @@ fn overrides_set_keys_and_reject_unknown_ones() {
     let error = exp.apply_overrides(&[set("search.populaton", "16")]).unwrap_err();
     let ScriptError::UnknownKey { valid, .. } = &error else { panic!("{error}") };
     assert!(valid.contains(&"search.population".to_string()) && valid.contains(&"training.epochs".to_string()));
-    assert!(error.to_string().contains("valid keys: name, reference_point, dataset.data_dir"), "{error}");
+    assert!(error.to_string().contains("valid keys: name, reference_point, report_axes, dataset.data_dir"), "{error}");
     let error = exp.apply_overrides(&[set("training.epochs", "-1")]).unwrap_err();
     assert!(error.to_string().contains("training.epochs"), "{error}");
     let error = exp.apply_overrides(&[set("training.channels", "8")]).unwrap_err();

@@ -30,7 +30,7 @@ fn the_two_wordnet_objectives_weigh_similar_and_dissimilar_pairs() {
         &path,
         r#"import "xnas/objectives" as objectives;
 let exp = experiment("t");
-exp.dataset(#{ name: "fashion-mnist", train_subset: 100, val_subset: 50 });
+exp.dataset(#{ name: "fashion-mnist", train_subset: 100, val_subset: 50, test_subset: 50 });
 exp.space(#{ channels: 4, cells: 1 });
 exp.training(#{ epochs: 1 });
 exp.search(#{ population: 4, generations: 2, seed: 3 });

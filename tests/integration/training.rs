@@ -19,6 +19,7 @@ fn tiny_config() -> EvalConfig {
     EvalConfig {
         train_subset: Some(1000),
         val_subset: Some(300),
+        test_subset: Some(300),
         channels: 8,
         cells_per_stage: 1,
         epochs: 5,
@@ -192,6 +193,8 @@ fn output_paths_are_checked_before_training_and_a_failed_training_exits_non_zero
         "--train-subset",
         "200",
         "--val-subset",
+        "100",
+        "--test-subset",
         "100",
         "--channels",
         "4",
