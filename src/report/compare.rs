@@ -357,6 +357,7 @@ pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
 <h2>Hypervolume per generation</h2>
 <p><a href="hypervolume.csv">hypervolume.csv</a></p>
 <img src="hypervolume.svg" alt="hypervolume per generation of every run">
+{trust}
 <h2>Evolution side by side (App. H)</h2>
 <p>Each run's population per generation: mean with its 95 % confidence interval (bars) and the range (thin); a column per run, each axis on one scale across runs. <a href="evolution.csv">evolution.csv</a></p>
 <img src="evolution.svg" alt="evolution of every run">
@@ -366,8 +367,9 @@ pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
         axes = escape(&axis_names(runs).join(" × ")),
         ry = reference[0],
         rx = reference[1],
+        trust = trust_html(runs),
     );
-    vec![
+    let mut files = vec![
         ("table1.md".into(), markdown),
         ("table1.csv".into(), table_csv(runs)),
         ("fronts.svg".into(), fronts_svg(runs)),
@@ -378,7 +380,74 @@ pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
         ("evolution.svg".into(), evolution_compare_svg(runs)),
         ("evolution.csv".into(), evolution_csv(runs)),
         ("index.html".into(), html),
-    ]
+    ];
+    if runs.iter().any(|r| super::trust::front_summary(&r.input.trust).is_some()) {
+        files.push(("trust.csv".into(), trust_csv(runs)));
+        let labelled: Vec<(String, &super::trust::TrustInput)> =
+            runs.iter().map(|r| (format!("{} ({})", r.input.run_name, r.input.variant), &r.input.trust)).collect();
+        files.push(("calibration.svg".into(), super::trust::calibration_compare_svg(&labelled, &COLOURS)));
+    }
+    files
+}
+
+/// One row per run: the means over its front of the trust measurements (see the run reports for
+/// every model).
+fn trust_csv(runs: &[ComparedRun]) -> String {
+    let mut csv = String::from(
+        "folder,run,variant,front_models_measured,test_accuracy,activation_spearman,softmax_spearman,\
+         activation_accuracy_gain_at_20,softmax_accuracy_gain_at_20\n",
+    );
+    let num = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.6}"));
+    for r in runs {
+        if let Some(s) = super::trust::front_summary(&r.input.trust) {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{},{},{},{}",
+                quoted(&r.folder),
+                quoted(&r.input.run_name),
+                r.input.variant,
+                s.models,
+                num(s.test_accuracy),
+                num(s.activation_spearman),
+                num(s.softmax_spearman),
+                num(s.activation_gain_at_20),
+                num(s.softmax_gain_at_20)
+            );
+        }
+    }
+    csv
+}
+
+fn trust_html(runs: &[ComparedRun]) -> String {
+    let summaries: Vec<(&ComparedRun, super::trust::TrustSummary)> =
+        runs.iter().filter_map(|r| Some((r, super::trust::front_summary(&r.input.trust)?))).collect();
+    if summaries.is_empty() {
+        return String::new();
+    }
+    let cell = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("–".to_string(), f);
+    let mut rows = String::new();
+    for (r, s) in &summaries {
+        let _ = writeln!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{} / {}</td></tr>",
+            escape(&r.folder),
+            r.input.variant,
+            s.models,
+            cell(s.test_accuracy, &|v| format!("{:.1}%", 100.0 * v)),
+            cell(s.activation_spearman, &|v| format!("{v:.3}")),
+            cell(s.softmax_spearman, &|v| format!("{v:.3}")),
+            cell(s.activation_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
+            cell(s.softmax_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
+        );
+    }
+    format!(
+        "<h2>Trust (Fig. 7)</h2>\n<p>Means over each run's front (in the report axes) of the trust measurements on \
+         the test split; pairs are activation / softmax; accuracy gain: points of test accuracy gained by removing \
+         the lowest-scoring 20 %. Every model's numbers and figures 5–8 are in each run's report. \
+         <a href=\"trust.csv\">trust.csv</a></p>\n<table><tr><th>Run</th><th>Variant</th><th>Front models</th>\
+         <th>Test acc.</th><th>Calibration Spearman</th><th>Acc. gain @20 %</th></tr>\n{rows}</table>\n\
+         <img src=\"calibration.svg\" alt=\"calibration across the fronts\">"
+    )
 }
 
 #[cfg(test)]

@@ -777,6 +777,95 @@ fn appendix_k_section(models: &[&TrustModel], high: &TrustModel, class_names: &[
     );
 }
 
+/// Means over a front's measured models, for one row of `xnas compare`'s trust table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrustSummary {
+    pub models: usize,
+    pub test_accuracy: Option<f64>,
+    pub activation_spearman: Option<f64>,
+    pub softmax_spearman: Option<f64>,
+    /// Test accuracy gained by removing the lowest-scoring 20 % (activation scores).
+    pub activation_gain_at_20: Option<f64>,
+    pub softmax_gain_at_20: Option<f64>,
+}
+
+/// [`TrustSummary`] of a front; `None` when no model has trust measurements.
+pub fn front_summary(input: &TrustInput) -> Option<TrustSummary> {
+    let measured: Vec<&MeasurementRecord> =
+        input.models.iter().map(|m| &m.record).filter(|r| r.calibration.is_some()).collect();
+    if measured.is_empty() {
+        return None;
+    }
+    let gain = |r: &MeasurementRecord, activation: bool| {
+        let c = r.mispredictions.as_ref()?;
+        let values = if activation { &c.activation } else { &c.softmax };
+        Some(at_percent(c, values, 20.0)? - at_percent(c, values, 0.0)?)
+    };
+    Some(TrustSummary {
+        models: measured.len(),
+        test_accuracy: mean(measured.iter().map(|r| r.test_accuracy)),
+        activation_spearman: mean(measured.iter().map(|r| r.calibration.as_ref()?.activation.spearman)),
+        softmax_spearman: mean(measured.iter().map(|r| r.calibration.as_ref()?.softmax.spearman)),
+        activation_gain_at_20: mean(measured.iter().map(|r| gain(r, true))),
+        softmax_gain_at_20: mean(measured.iter().map(|r| gain(r, false))),
+    })
+}
+
+/// Fig. 7 for several runs: each front model's activation (filled) and softmax (hollow)
+/// calibration Spearman ρ against its introspectability, a colour per run.
+pub fn calibration_compare_svg(runs: &[(String, &TrustInput)], colours: &[RGBColor]) -> String {
+    let points = |input: &TrustInput, activation: bool| -> Vec<(f64, f64)> {
+        input
+            .models
+            .iter()
+            .filter_map(|m| {
+                let cal = m.record.calibration.as_ref()?;
+                let q = if activation { &cal.activation } else { &cal.softmax };
+                Some((m.introspectability, q.spearman?)).filter(|p| p.0.is_finite())
+            })
+            .collect()
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (820, 480)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let all: Vec<(f64, f64)> =
+            runs.iter().flat_map(|(_, input)| points(input, true).into_iter().chain(points(input, false))).collect();
+        let (x_range, mut y_range) = ranges(all.into_iter());
+        y_range.end = y_range.end.clamp(1.0, 1.05);
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Calibration quality across each front (Fig. 7)", ("sans-serif", 18))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x_range, y_range)
+            .expect("chart");
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .x_desc("introspectability")
+            .y_desc("Spearman ρ, confidence vs accuracy")
+            .draw()
+            .expect("mesh");
+        for (i, (label, input)) in runs.iter().enumerate() {
+            let colour = colours[i % colours.len()];
+            chart
+                .draw_series(points(input, true).into_iter().map(|p| Circle::new(p, 5, colour.filled())))
+                .expect("activation")
+                .label(format!("{label}: activations"))
+                .legend(move |(x, y)| Circle::new((x + 6, y), 5, colour.filled()));
+            chart
+                .draw_series(points(input, false).into_iter().map(|p| Circle::new(p, 5, colour.stroke_width(2))))
+                .expect("softmax")
+                .label(format!("{label}: softmax"))
+                .legend(move |(x, y)| Circle::new((x + 6, y), 5, colour.stroke_width(2)));
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
+        root.present().expect("svg");
+    }
+    svg
+}
+
 /// Heat maps of −D and the folded confusion for each labelled state of one model, a row per
 /// state — appendix K's K7 (before a repair) and K8 (after). `states` are (label, D, folded
 /// confusion).
@@ -946,6 +1035,23 @@ mod tests {
         let names = vec!["a".to_string(), "b".to_string()];
         let svg = repair_heat_maps_svg(&[("before", &d, &folded), ("after", &d, &folded)], &names);
         assert!(svg.contains("before: −D (shifted by 0.300)") && svg.contains("after: folded confusion"));
+    }
+
+    #[test]
+    fn a_front_summary_averages_its_models() {
+        let input = TrustInput {
+            models: vec![model(1, 0.1, 0.5, 0.7), model(2, 0.3, 0.9, 0.6)],
+            class_names: vec!["cat".into(), "dog".into(), "ship".into()],
+            highlight: Vec::new(),
+        };
+        let s = front_summary(&input).unwrap();
+        assert_eq!(s.models, 2);
+        assert!((s.activation_spearman.unwrap() - 0.7).abs() < 1e-12);
+        assert!((s.softmax_spearman.unwrap() - 0.65).abs() < 1e-12);
+        assert!((s.activation_gain_at_20.unwrap() - 0.04).abs() < 1e-12);
+        let svg = calibration_compare_svg(&[("a (✓)".into(), &input)], &[RGBColor(0, 0, 0)]);
+        assert!(svg.contains("a (✓): activations") && svg.contains("a (✓): softmax"));
+        assert_eq!(front_summary(&TrustInput::default()), None);
     }
 
     #[test]
