@@ -73,6 +73,15 @@ pub fn crossover(points: &[(f64, f64, f64)]) -> Option<f64> {
     })
 }
 
+/// Where, after the crossover `after`, the activation curve falls back below softmax (the
+/// paper: calibration "tapers off rapidly" past its crossover), interpolated as [`crossover`].
+pub fn crosses_back(points: &[(f64, f64, f64)], after: Option<f64>) -> Option<f64> {
+    let after = after?;
+    let mirrored: Vec<(f64, f64, f64)> =
+        points.iter().filter(|p| p.0 > after).map(|&(x, activation, softmax)| (x, softmax, activation)).collect();
+    crossover(&mirrored)
+}
+
 /// The value of a curve at percent `p` (the curves are sampled at integer percents, but a
 /// curve need not contain every one).
 fn at_percent(curves: &RemovalCurves, values: &[f64], p: f64) -> Option<f64> {
@@ -504,9 +513,11 @@ fn fig7_section(models: &[&TrustModel], section: &mut Section) {
                 })
                 .collect();
             let cross = crossover(&joined);
-            crossings.push((name, cross));
+            crossings.push((name, cross, crosses_back(&joined, cross)));
             let (x_range, mut y_range) = ranges(activation.iter().chain(&softmax).copied());
             y_range.end = y_range.end.clamp(1.0, 1.05);
+            // Room below the lowest point for the legend, so that it never hides one.
+            y_range.start -= 0.4 * (y_range.end - y_range.start);
             let mut chart = ChartBuilder::on(panel)
                 .caption(format!("Calibration quality ({name} ρ) across the front"), ("sans-serif", 16))
                 .margin(14)
@@ -552,9 +563,12 @@ fn fig7_section(models: &[&TrustModel], section: &mut Section) {
     section.files.push(("fig7_calibration.csv".into(), csv));
     let said = crossings
         .iter()
-        .map(|(name, x)| match x {
-            Some(x) => format!("by {name} ρ, activations overtake softmax above introspectability {x:.3}"),
-            None => format!("by {name} ρ, the curves do not cross from below"),
+        .map(|(name, up, down)| match (up, down) {
+            (Some(x), None) => format!("by {name} ρ, activations overtake softmax above introspectability {x:.3}"),
+            (Some(x), Some(y)) => format!(
+                "by {name} ρ, activations overtake softmax at introspectability {x:.3} and fall behind it again at {y:.3}"
+            ),
+            (None, _) => format!("by {name} ρ, activations never rise from below softmax to above it"),
         })
         .collect::<Vec<_>>()
         .join("; ");
@@ -923,6 +937,10 @@ mod tests {
         assert_eq!(crossover(&[(0.1, 0.9, 0.5), (0.2, 0.9, 0.5)]), None);
         assert_eq!(crossover(&[(0.1, 0.1, 0.5), (0.2, 0.2, 0.5)]), None);
         assert_eq!(crossover(&[]), None);
+        // Up at 0.225, then down between 0.3 (+0.3) and 0.4 (−0.1): three quarters of the way.
+        let back = [(0.1, 0.5, 0.7), (0.2, 0.6, 0.7), (0.3, 0.9, 0.6), (0.4, 0.5, 0.6)];
+        assert!((crosses_back(&back, crossover(&back)).unwrap() - 0.375).abs() < 1e-12);
+        assert_eq!(crosses_back(&points, crossover(&points)), None);
     }
 
     #[test]
