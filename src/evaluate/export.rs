@@ -277,7 +277,8 @@ fn describe(
 /// normalisation and network; the reason when the dataset cannot be read.
 fn check(config: &crate::record::EvalConfig, input: &ModelInput, net: &crate::nn::Network) -> Result<Check, String> {
     let dataset = load_dataset(config).map_err(|e| format!("the model's dataset could not be read: {e}"))?;
-    let set = &dataset.validation;
+    // The test split: held out from training and from the search's selection alike.
+    let set = &dataset.test;
     let n = set.len().min(CHECK_IMAGES);
     if n == 0 {
         return Err("the model's dataset has no held-out images".into());
