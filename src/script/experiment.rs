@@ -478,11 +478,24 @@ impl Experiment {
         let d = &s.dataset;
         let subset = |x: Option<usize>| x.map_or("all".to_string(), |n| n.to_string());
         let mut out = format!("experiment {:?} ({})\n", s.name, self.runtime.main_file);
+        let split = match d.validation {
+            xnas_datasets::ValidationSplit::HeldOut => {
+                "of the held-out split, which is also the test split".to_string()
+            }
+            xnas_datasets::ValidationSplit::TrainCount(n) => format!("of {n} split off training"),
+            xnas_datasets::ValidationSplit::TrainFraction(f) => format!("of {f} of training"),
+        };
+        let noise = if d.label_noise > 0.0 {
+            format!(", {} of training labels corrupted", d.label_noise)
+        } else {
+            String::new()
+        };
         out += &format!(
-            "  dataset    {} (train {}, validation {}){}{}\n",
+            "  dataset    {} (train {}, validation {} {split}, test {}){noise}{}{}\n",
             d.name,
             subset(d.train_subset),
             subset(d.val_subset),
+            subset(d.test_subset),
             d.data_dir.as_ref().map_or(String::new(), |p| format!(", data in {}", p.display())),
             if d.synsets.is_empty() { String::new() } else { format!(", {} synset override(s)", d.synsets.len()) }
         );
