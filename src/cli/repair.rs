@@ -186,7 +186,7 @@ fn write_report(
 
     std::fs::create_dir_all(dir)?;
     let first = &study.runs[0];
-    let svg = xnas::report::trust::repair_heat_maps_svg(
+    let svg = xnas::report::trust::k_heat_maps_svg(
         &[
             ("K7, before", &first.before.class_distance, &first.before.folded_confusion),
             ("K8, after", &first.after.class_distance, &first.after.folded_confusion),

@@ -8,7 +8,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::data::{DeviceImages, Normalizer};
 use crate::introspect::stream::ClassMeanAccumulator;
-use crate::introspect::{introspectability, ClassGrouping, DistanceMatrix};
+use crate::introspect::{introspectability, ClassGrouping, DistanceMatrix, TapConsumer, TapSet};
 use crate::nn::Network;
 use crate::record::{EvalConfig, MeasurementRecord};
 
@@ -50,6 +50,25 @@ pub struct ValidationProgress {
     pub images: usize,
 }
 
+/// The logits of a batch `x` (eval mode) whose first `keep` images also pass through `consumer`'s
+/// taps; the rest run untapped. Only the first images of a split feed class means, so a batch
+/// may straddle that limit.
+pub(crate) fn forward_tapping_head(
+    net: &Network,
+    x: &Tensor,
+    keep: i64,
+    taps: TapSet,
+    consumer: &mut dyn TapConsumer,
+) -> Tensor {
+    let len = x.size()[0];
+    let head = net.forward_tapped(&x.narrow(0, 0, keep), false, taps, consumer);
+    if keep < len {
+        Tensor::cat(&[head, net.forward_t(&x.narrow(0, keep, len - keep), false)], 0)
+    } else {
+        head
+    }
+}
+
 /// Runs `net` over the validation images once (twice when classes are grouped by prediction).
 pub fn measure(
     net: &Network,
@@ -78,12 +97,7 @@ pub fn measure(
             // Only the first `introspect_limit` images feed the class means.
             let keep = ((introspect_limit - first) as i64).min(len);
             accumulator.begin_batch(&y.narrow(0, 0, keep));
-            let head = net.forward_tapped(&x.narrow(0, 0, keep), false, config.taps, &mut accumulator);
-            if keep < len {
-                Tensor::cat(&[head, net.forward_t(&x.narrow(0, keep, len - keep), false)], 0)
-            } else {
-                head
-            }
+            forward_tapping_head(net, &x, keep, config.taps, &mut accumulator)
         } else {
             net.forward_t(&x, false)
         };

@@ -11,6 +11,7 @@ use tch::nn::ModuleT;
 use tch::{Device, Kind, Tensor};
 use xnas_space::Genome;
 
+use super::measure::forward_tapping_head;
 use crate::data::{DeviceImages, Normalizer};
 use crate::introspect::calibration::{
     accuracy_after_removal, binned_calibration, detection_after_flagging, removal_percents, CALIBRATION_BINS,
@@ -107,12 +108,7 @@ fn training_pass(net: &Network, inputs: &TrustInputs, config: &EvalConfig) -> Tr
         let logits = if first < limit {
             let keep = ((limit - first) as i64).min(len);
             accumulator.begin_batch(&y.narrow(0, 0, keep));
-            let head = net.forward_tapped(&x.narrow(0, 0, keep), false, config.taps, &mut accumulator);
-            if keep < len {
-                Tensor::cat(&[head, net.forward_t(&x.narrow(0, keep, len - keep), false)], 0)
-            } else {
-                head
-            }
+            forward_tapping_head(net, &x, keep, config.taps, &mut accumulator)
         } else {
             net.forward_t(&x, false)
         };

@@ -746,40 +746,20 @@ fn appendix_k_section(models: &[&TrustModel], high: &TrustModel, class_names: &[
     if record.class_distance.is_empty() || record.confusion.is_empty() {
         return;
     }
-    let negated: Vec<Vec<Option<f64>>> =
-        record.class_distance.iter().map(|row| row.iter().map(|d| d.map(|v| -v)).collect()).collect();
-    let folded: Vec<Vec<Option<f64>>> =
-        folded_confusion(&record.confusion).iter().map(|row| row.iter().map(|&v| Some(v as f64)).collect()).collect();
+    let folded = folded_confusion(&record.confusion);
     let mut heat_csv = String::from("matrix,row,column,value\n");
-    for (name, matrix) in [("negated_distance", &negated), ("folded_confusion", &folded)] {
-        for (r, row) in matrix.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                let _ = writeln!(heat_csv, "{name},{r},{c},{}", opt(*v));
-            }
+    for (r, row) in record.class_distance.iter().enumerate() {
+        for (c, d) in row.iter().enumerate() {
+            let _ = writeln!(heat_csv, "negated_distance,{r},{c},{}", opt(d.map(|v| -v)));
         }
     }
-    // −D is ≤ 0 everywhere: drawn on a sequential scale of its magnitude would invert it, so the
-    // scale runs from its most negative value (white) to 0 (dark) by shifting.
-    let most_negative = negated.iter().flatten().flatten().fold(0.0f64, |m, &v| m.min(v));
-    let shifted: Vec<Vec<Option<f64>>> =
-        negated.iter().map(|row| row.iter().map(|v| v.map(|x| x - most_negative)).collect()).collect();
-    let maps = [
-        HeatMap {
-            title: format!("−D (shifted by {:.3}), id {}", -most_negative, high.id),
-            rows: class_names,
-            columns: class_names,
-            values: shifted,
-            diverging: false,
-        },
-        HeatMap {
-            title: format!("folded confusion, id {}", high.id),
-            rows: class_names,
-            columns: class_names,
-            values: folded,
-            diverging: false,
-        },
-    ];
-    section.files.push(("k7_heat_maps.svg".into(), heat_maps_svg(&maps, 560)));
+    for (r, row) in folded.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            let _ = writeln!(heat_csv, "folded_confusion,{r},{c},{}", opt(Some(*v as f64)));
+        }
+    }
+    let svg = k_heat_maps_svg(&[(&format!("id {}", high.id), &record.class_distance, &folded)], class_names);
+    section.files.push(("k7_heat_maps.svg".into(), svg));
     section.files.push(("k7_heat_maps.csv".into(), heat_csv));
     let _ = writeln!(
         section.html,
@@ -882,8 +862,9 @@ pub fn calibration_compare_svg(runs: &[(String, &TrustInput)], colours: &[RGBCol
 
 /// Heat maps of −D and the folded confusion for each labelled state of one model, a row per
 /// state — appendix K's K7 (before a repair) and K8 (after). `states` are (label, D, folded
-/// confusion).
-pub fn repair_heat_maps_svg(states: &[(&str, &DistanceMatrix, &[Vec<u64>])], class_names: &[String]) -> String {
+/// confusion). −D is ≤ 0 everywhere: on a sequential scale of its magnitude it would be inverted,
+/// so it is shifted to run from its most negative value (white) to 0 (dark).
+pub fn k_heat_maps_svg(states: &[(&str, &DistanceMatrix, &[Vec<u64>])], class_names: &[String]) -> String {
     let panel_height = 520;
     let mut svg = String::new();
     {
@@ -1051,7 +1032,7 @@ mod tests {
         let d: DistanceMatrix = vec![vec![Some(0.0), Some(0.3)], vec![Some(0.3), Some(0.0)]];
         let folded = vec![vec![9, 2], vec![2, 8]];
         let names = vec!["a".to_string(), "b".to_string()];
-        let svg = repair_heat_maps_svg(&[("before", &d, &folded), ("after", &d, &folded)], &names);
+        let svg = k_heat_maps_svg(&[("before", &d, &folded), ("after", &d, &folded)], &names);
         assert!(svg.contains("before: −D (shifted by 0.300)") && svg.contains("after: folded confusion"));
     }
 
