@@ -9,8 +9,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+"$root/scripts/build.sh"
 eval "$("$root/scripts/setup.sh" --env)"
-cargo build --release --quiet
 xnas="${XNAS_BIN:-$root/target/release/xnas}"
 out="$(mktemp -d /tmp/xnas-bench-parallel.XXXXXX)"
 trap 'rm -rf "$out"' EXIT

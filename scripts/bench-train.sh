@@ -5,5 +5,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 eval "$("$root/scripts/setup.sh" --env)"
-cargo build --release --quiet
+"$root/scripts/build.sh"
 exec python benches/train_vs_pytorch.py --xnas "$root/target/release/xnas" "$@"

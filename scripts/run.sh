@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Builds xnas (release) after installing what is missing, then runs it.
+# Builds xnas (release: scripts/build.sh) after installing what is missing, then runs it.
 #
 #   scripts/run.sh                 # the default job: the quickstart search on Fashion-MNIST, and its report
 #   scripts/run.sh eval 002404 --epochs 1 --json   # any xnas command line
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+"$root/scripts/build.sh"
 eval "$("$root/scripts/setup.sh" --env)"
-cargo build --release --quiet
 if [ $# -eq 0 ]; then
   # The quickstart search: NSGA-II over NAS-Bench-201 cells on real Fashion-MNIST (subsets), a few
   # minutes on 2 CPU cores, then its report. Each call is a new run under runs/. Two trainings at

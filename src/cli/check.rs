@@ -23,7 +23,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
     let overrides = args.overrides.iter().map(|s| script::parse_override(s)).collect::<Result<Vec<_>, _>>()?;
     let mut experiment = script::compile_file(&args.script)?;
     experiment.apply_overrides(&overrides)?;
-    let report = preflight(&experiment, &Execution::default(), None, &[])?;
+    // Without xnas-worker (a build without libtorch) the check still runs; only a GPU it asks for is refused.
+    let worker = super::worker::worker_program().unwrap_or_default();
+    let report = preflight(&experiment, &Execution::default(), None, &worker, &[])?;
     println!("{report}");
     Ok(())
 }

@@ -7,19 +7,18 @@ use clap::{Parser, Subcommand};
 
 pub mod check;
 pub mod compare;
-pub mod eval;
-pub mod evaluate;
 pub mod export;
+pub mod export_args;
 pub mod hv;
 pub mod inspect;
 pub mod pareto;
 pub mod refine;
-pub mod repair;
 pub mod report;
 pub mod run;
 pub mod show_script;
 pub mod space;
 pub mod wordnet;
+pub mod worker;
 
 /// Multi-objective neural architecture search for accurate and introspectable networks.
 #[derive(Debug, Parser)]
@@ -49,18 +48,17 @@ pub enum Command {
     #[command(subcommand)]
     Space(space::SpaceCommand),
     /// Train and score one architecture; print a summary or the measurement record as JSON.
-    Eval(eval::EvalArgs),
+    #[command(disable_help_flag = true)]
+    Eval(worker::HandOff),
     /// Compile an experiment script and dry-run its objectives, repair and callback (no training).
     Check(check::CheckArgs),
     /// Fine-tune a saved model to push a confounded class pair apart (appendix K), before/after report.
-    Repair(repair::RepairArgs),
+    #[command(disable_help_flag = true)]
+    Repair(worker::HandOff),
     /// Write a model a run kept (or `xnas eval --save` saved) for PyTorch: xautodl TinyNetwork state dict + JSON.
     Export(export::ExportArgs),
     /// Re-score a stored measurement record (plain, WordNet, ω) and list its most confounded class pairs.
     Inspect(inspect::InspectArgs),
-    /// Child process of a search: one JSON job on stdin, its measurement record on stdout.
-    #[command(hide = true)]
-    Evaluate(evaluate::EvaluateArgs),
     /// WordNet behind the weighted introspectability: label similarity matrices and hypernym paths.
     #[command(subcommand)]
     Wordnet(wordnet::WordnetCommand),
@@ -81,12 +79,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => compare::run(args),
         Command::ShowScript(args) => show_script::run(args),
         Command::Space(cmd) => space::run(cmd),
-        Command::Eval(args) => eval::run(args),
+        Command::Eval(_) | Command::Repair(_) => worker::hand_off(),
         Command::Check(args) => check::run(args),
-        Command::Repair(args) => repair::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Export(args) => export::run(args),
-        Command::Evaluate(args) => evaluate::run(args),
         Command::Wordnet(cmd) => wordnet::run(cmd),
         Command::Pareto(args) => pareto::run(args),
         Command::Hv(args) => hv::run(args),

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::run::ExecutionArgs;
@@ -39,7 +38,7 @@ pub fn run(args: RefineArgs) -> anyhow::Result<()> {
     let options = RunOptions {
         watch: false,
         device: args.device,
-        program: std::env::current_exe().context("finding the xnas binary to run evaluations")?,
+        program: super::worker::worker_program()?,
         progress: true,
         execution: args.execution.into(),
         from: None,

@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use xnas::run::{
-    default_run_dir, resume, start, ExecutionOverrides, ExecutorKind, ResumeChanges, RunOptions, RunSummary, Scheduling,
+    default_run_dir, resume, start, ExecutionOverrides, ExecutorKind, ResumeChanges, RunOptions, RunSummary,
+    Scheduling, Workers,
 };
 use xnas::script::{parse_override, KeepModels};
 use xnas::store::Store;
@@ -92,7 +93,7 @@ pub struct ExecutionArgs {
     /// Ray: a Python with ray==2.60.0 installed, to run the driver (default: $XNAS_PYTHON or python3).
     #[arg(long, value_name = "PATH")]
     pub ray_python: Option<PathBuf>,
-    /// Ray: the xnas binary's path on the worker nodes (default: this binary's path).
+    /// Ray: the xnas-worker binary's path on the worker nodes (default: the one beside this xnas).
     #[arg(long, value_name = "PATH")]
     pub ray_program: Option<PathBuf>,
     /// Ray: GPUs each evaluation requests (default 1; 0 runs on CPU workers).
@@ -105,6 +106,26 @@ pub struct ExecutionArgs {
     /// the run's current front), `all` or `none`. Default: the script's `search.keep_models` (front).
     #[arg(long, value_enum, value_name = "WHICH")]
     pub keep_models: Option<KeepModelsArg>,
+    /// Local: `persistent` (default: one long-lived worker per slot, libtorch and the dataset stay
+    /// loaded between evaluations) or `per-evaluation` (a fresh process for each).
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub workers: Option<WorkersArg>,
+    /// Local: replace a long-lived worker after this many evaluations (default 100).
+    #[arg(long, value_name = "N")]
+    pub worker_recycle_after: Option<usize>,
+    /// Local: replace a long-lived worker whose resident memory passed this many MiB after an
+    /// evaluation (default 16384; 0: never).
+    #[arg(long, value_name = "MIB")]
+    pub worker_max_memory: Option<u64>,
+}
+
+/// `--workers`: the command line's names for [`Workers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WorkersArg {
+    /// One long-lived worker per slot.
+    Persistent,
+    /// A fresh process per evaluation.
+    PerEvaluation,
 }
 
 /// `--keep-models`: the command line's names for [`KeepModels`].
@@ -163,6 +184,12 @@ impl From<ExecutionArgs> for ExecutionOverrides {
                 KeepModelsArg::All => KeepModels::All,
                 KeepModelsArg::None => KeepModels::None,
             }),
+            workers: args.workers.map(|w| match w {
+                WorkersArg::Persistent => Workers::Persistent,
+                WorkersArg::PerEvaluation => Workers::PerEvaluation,
+            }),
+            worker_recycle_after: args.worker_recycle_after,
+            worker_max_memory_mib: args.worker_max_memory,
         }
     }
 }
@@ -172,7 +199,7 @@ fn options(watch: bool, device: Option<String>, execution: ExecutionArgs) -> any
         from: None,
         watch,
         device,
-        program: std::env::current_exe().context("finding the xnas binary to run evaluations")?,
+        program: super::worker::worker_program()?,
         progress: true,
         execution: execution.into(),
     })

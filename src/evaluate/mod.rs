@@ -117,6 +117,14 @@ impl Prepared {
         })
     }
 
+    /// Whether this preparation of `dataset` is the one `config` would make: the same device,
+    /// augmentation and network size (the dataset itself is the caller's to match).
+    pub fn serves(&self, config: &EvalConfig, dataset: &Dataset) -> bool {
+        resolve_device(&config.device).is_ok_and(|device| device == self.device)
+            && config.augment == self.augmenter.is_some()
+            && macro_config(config, dataset) == self.macro_config
+    }
+
     /// The regularizer a config asks for, with ω checked against the class count.
     pub fn regularizer(&self, config: &EvalConfig) -> Result<Option<Regularizer>, EvalError> {
         if config.regularizer == 0.0 {
@@ -167,6 +175,23 @@ pub fn evaluate_model(
         return Err(EvalError::InvalidGenome { genome: genome.arch_string() });
     }
     let prepared = Prepared::new(config, dataset)?;
+    evaluate_prepared(genome, config, dataset, &prepared, progress)
+}
+
+/// As [`evaluate_model`], on a dataset already on its device: a long-lived worker keeps one
+/// [`Prepared`] for every evaluation of the same data and device (see [`Prepared::serves`]).
+/// Everything an evaluation draws at random comes from `config.seed`, so the result is the same
+/// as with a fresh copy.
+pub fn evaluate_prepared(
+    genome: &Genome,
+    config: &EvalConfig,
+    dataset: &Dataset,
+    prepared: &Prepared,
+    progress: &mut dyn FnMut(EvalProgress),
+) -> Result<(MeasurementRecord, TrainedModel), EvalError> {
+    if !genome.is_valid() {
+        return Err(EvalError::InvalidGenome { genome: genome.arch_string() });
+    }
     let regularizer = prepared.regularizer(config)?;
     tch::manual_seed(config.seed as i64);
     let (vs, net) = Network::build(genome, &prepared.macro_config, prepared.device);

@@ -1,28 +1,87 @@
-//! One `xnas evaluate` child process: spawn it with its job on stdin, read its progress lines and
-//! log from stderr and its record from stdout on a thread, and turn its exit into a [`JobOutcome`].
+//! The `xnas-worker` processes of the local executor, on threads that read their output: a
+//! one-shot `evaluate` child (its job on stdin, its record on stdout, its exit turned into a
+//! [`JobOutcome`]) or a long-lived `serve` worker (jobs and replies one line each).
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 use std::thread;
 
-use super::{ExecError, Job, JobOutcome, JobProgress, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
+use super::{ExecError, Job, JobOutcome, JobProgress, WorkerReply, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
 use crate::record::MeasurementRecord;
 
 /// Lines of a child's stderr kept for the error message when it fails.
 pub(super) const STDERR_TAIL_LINES: usize = 20;
 
-/// What the reader thread of a child reports.
+/// What the reader threads of a child report.
 pub(super) enum ChildEvent {
     Progress(u64, JobProgress),
-    /// stdout closed: the child is exiting. Its whole stdout and the end of its stderr.
+    /// A one-shot child's stdout closed: it is exiting. Its whole stdout and the end of its stderr.
     Closed {
         job: u64,
         stdout: String,
         stderr_tail: String,
     },
+    /// A long-lived worker answered a job.
+    Replied {
+        worker: u64,
+        reply: WorkerReply,
+    },
+    /// A long-lived worker's stdout closed: it is exiting, or died. The end of its stderr.
+    WorkerGone {
+        worker: u64,
+        stderr_tail: String,
+    },
+}
+
+/// `program SUBCOMMAND` with extra environment variables and pipes on all three streams, dying
+/// with this process.
+fn command(program: &Path, subcommand: &str, env: &[(String, String)]) -> Command {
+    let mut command = Command::new(program);
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        // Spinning OpenMP threads make libtorch 10-70x slower when anything else runs.
+        command.env("OMP_WAIT_POLICY", "PASSIVE");
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    die_with_parent(&mut command);
+    command.arg(subcommand).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+fn spawn_error(program: &Path, error: std::io::Error) -> ExecError {
+    ExecError::Spawn { program: program.display().to_string(), message: error.to_string() }
+}
+
+/// Reads a child's stderr to its end: progress lines become events for the job `job_now()`
+/// names, the rest goes to `log`, prefixed with that job. Returns the last lines, for errors.
+fn read_stderr(
+    stderr: impl Read,
+    log: Option<PathBuf>,
+    events: Sender<ChildEvent>,
+    job_now: impl Fn() -> u64,
+) -> String {
+    let mut tail: VecDeque<String> = VecDeque::new();
+    let mut log_file = log.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        if let Some(json) = line.strip_prefix(PROGRESS_PREFIX) {
+            if let Ok(p) = serde_json::from_str(json) {
+                let _ = events.send(ChildEvent::Progress(job_now(), p));
+            }
+            continue;
+        }
+        if let Some(f) = log_file.as_mut() {
+            let _ = writeln!(f, "[job {}] {line}", job_now());
+        }
+        tail.push_back(line);
+        if tail.len() > STDERR_TAIL_LINES {
+            tail.pop_front();
+        }
+    }
+    tail.into_iter().collect::<Vec<_>>().join("\n")
 }
 
 /// Starts `program evaluate` for `job` with extra environment variables; its events go to `events`.
@@ -34,20 +93,7 @@ pub(super) fn spawn(
     log: Option<PathBuf>,
     events: Sender<ChildEvent>,
 ) -> Result<Child, ExecError> {
-    let mut command = Command::new(program);
-    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
-        // Spinning OpenMP threads make libtorch 10-70x slower when anything else runs.
-        command.env("OMP_WAIT_POLICY", "PASSIVE");
-    }
-    command.envs(env.iter().map(|(k, v)| (k, v)));
-    die_with_parent(&mut command);
-    let mut child = command
-        .arg("evaluate")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ExecError::Spawn { program: program.display().to_string(), message: e.to_string() })?;
+    let mut child = command(program, "evaluate", env).spawn().map_err(|e| spawn_error(program, e))?;
     let id = job.id;
     let input = serde_json::to_vec(job).expect("a job serialises");
     let mut stdin = child.stdin.take().expect("piped stdin");
@@ -58,32 +104,85 @@ pub(super) fn spawn(
         let _ = stdin.write_all(&input);
         drop(stdin);
         let progress = events.clone();
-        let stderr_reader = thread::spawn(move || {
-            let mut tail: VecDeque<String> = VecDeque::new();
-            let mut log_file = log.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(json) = line.strip_prefix(PROGRESS_PREFIX) {
-                    if let Ok(p) = serde_json::from_str(json) {
-                        let _ = progress.send(ChildEvent::Progress(id, p));
-                    }
-                    continue;
-                }
-                if let Some(f) = log_file.as_mut() {
-                    let _ = writeln!(f, "[job {id}] {line}");
-                }
-                tail.push_back(line);
-                if tail.len() > STDERR_TAIL_LINES {
-                    tail.pop_front();
-                }
-            }
-            tail.into_iter().collect::<Vec<_>>().join("\n")
-        });
+        let stderr_reader = thread::spawn(move || read_stderr(stderr, log, progress, move || id));
         let mut out = String::new();
         let _ = stdout.read_to_string(&mut out);
         let stderr_tail = stderr_reader.join().unwrap_or_default();
         let _ = events.send(ChildEvent::Closed { job: id, stdout: out, stderr_tail });
     });
     Ok(child)
+}
+
+/// A long-lived `program serve` worker: jobs go to its stdin one line each; its replies and its
+/// end come back as [`ChildEvent::Replied`] and [`ChildEvent::WorkerGone`] tagged with `id`.
+pub(super) struct ServingWorker {
+    /// Tells its events from those of the worker it replaced.
+    pub id: u64,
+    child: Child,
+    stdin: ChildStdin,
+    /// The job it runs now, for its progress and log lines.
+    current: Arc<AtomicU64>,
+    /// Jobs it has answered.
+    pub served: usize,
+}
+
+impl ServingWorker {
+    pub fn spawn(
+        id: u64,
+        program: &Path,
+        env: &[(String, String)],
+        log: Option<PathBuf>,
+        events: Sender<ChildEvent>,
+    ) -> Result<ServingWorker, ExecError> {
+        let mut child = command(program, "serve", env).spawn().map_err(|e| spawn_error(program, e))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let current = Arc::new(AtomicU64::new(0));
+        let job_now = Arc::clone(&current);
+        thread::spawn(move || {
+            let progress = events.clone();
+            let stderr_reader =
+                thread::spawn(move || read_stderr(stderr, log, progress, move || job_now.load(Ordering::Relaxed)));
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // Anything else on stdout (a library's stray print) is not a reply.
+                if let Ok(reply) = serde_json::from_str::<WorkerReply>(&line) {
+                    let _ = events.send(ChildEvent::Replied { worker: id, reply });
+                }
+            }
+            let stderr_tail = stderr_reader.join().unwrap_or_default();
+            let _ = events.send(ChildEvent::WorkerGone { worker: id, stderr_tail });
+        });
+        Ok(ServingWorker { id, child, stdin, current, served: 0 })
+    }
+
+    /// Hands it `job`; an error means the worker is gone (its end is reported as an event).
+    pub fn send(&mut self, job: &Job) -> std::io::Result<()> {
+        self.current.store(job.id, Ordering::Relaxed);
+        let mut line = serde_json::to_vec(job).expect("a job serialises");
+        line.push(b'\n');
+        self.stdin.write_all(&line)?;
+        self.stdin.flush()
+    }
+
+    /// Its resident memory in MiB (Linux; `None` elsewhere or once it is gone).
+    pub fn resident_mib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kib: u64 =
+            status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib / 1024)
+    }
+
+    /// Waits for it to end after its stdout closed.
+    pub fn wait(mut self) -> std::io::Result<ExitStatus> {
+        self.child.wait()
+    }
+
+    /// Ends it now (a finished worker being replaced, or a cancelled run).
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Makes the child die when this process dies (`kill -9` of a run, a crashed head): an orphaned

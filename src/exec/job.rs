@@ -8,6 +8,12 @@
 //! (training settings out of range, data files missing, a device that does not exist: every job
 //! of the run would fail alike), any other code for the rest (a crash, a full disk).
 //!
+//! A long-lived worker (`xnas-worker serve`) speaks the same protocol job after job: stdin carries
+//! one [`Job`] per line, stdout one [`WorkerReply`] per job, in order; stderr as above (progress
+//! lines belong to the job it is running). It keeps its dataset on the device between jobs of
+//! the same data. A worker that dies takes only its current job with it; the executor starts
+//! another.
+//!
 //! The same protocol runs locally ([`super::LocalExecutor`]) and inside a Ray task
 //! ([`super::RayExecutor`]), so a job behaves the same on a laptop and on a cluster.
 
@@ -57,6 +63,40 @@ pub enum JobOutcome {
     /// The job's process, worker or node died under it (a signal, an out-of-memory kill, a node
     /// lost from the cluster): the job itself is probably fine, so it is retried.
     Lost(String),
+}
+
+/// A long-lived worker's answer to one job: one JSON line on its stdout,
+/// `{"job": 7, "record": {…}}`, `{"job": 7, "error": "…"}` or `{"job": 7, "config": "…"}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerReply {
+    pub job: u64,
+    #[serde(flatten)]
+    pub result: WorkerResult,
+}
+
+/// What became of a job in a long-lived worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerResult {
+    /// The record (which may itself say `failed`), as `xnas-worker evaluate` prints it.
+    Record(Box<MeasurementRecord>),
+    /// The job ended without a record (as a one-shot child's exit 1): the reason.
+    Error(String),
+    /// The job's configuration can never run (as a one-shot child's [`CONFIG_ERROR_EXIT`]).
+    Config(String),
+}
+
+impl WorkerResult {
+    /// The outcome the run loop sees, the same as a one-shot child's.
+    pub fn into_outcome(self) -> JobOutcome {
+        match self {
+            WorkerResult::Record(record) => JobOutcome::Record(record),
+            WorkerResult::Error(message) => JobOutcome::Error(message),
+            WorkerResult::Config(message) => {
+                JobOutcome::Config(format!("the evaluation refused its configuration:\n{message}"))
+            }
+        }
+    }
 }
 
 /// The exit code of a child whose job's configuration cannot run: `EX_CONFIG` of BSD's sysexits.

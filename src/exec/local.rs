@@ -4,17 +4,17 @@
 //! the cores (libtorch would otherwise start one thread per core in every child).
 
 use std::collections::{HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::mpsc;
 
-use super::child::{self, ChildEvent};
+use super::child::{self, ChildEvent, ServingWorker};
 use super::{ExecError, ExecEvent, Executor, Job, JobOutcome};
 
 /// How to run locally.
 #[derive(Debug, Clone)]
 pub struct LocalOptions {
-    /// The xnas binary that runs `xnas evaluate` (normally this one).
+    /// The `xnas-worker` binary that runs evaluations.
     pub program: PathBuf,
     /// `cpu` or `cuda:N` (N as this process sees it), from [`resolve_devices`].
     pub devices: Vec<String>,
@@ -24,13 +24,38 @@ pub struct LocalOptions {
     pub cpu_threads: Option<usize>,
     /// Where children's log lines go (appended).
     pub log: Option<PathBuf>,
+    /// One long-lived worker per slot, or a fresh process per evaluation.
+    pub workers: WorkerPolicy,
+}
+
+/// How evaluation processes live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerPolicy {
+    /// One long-lived `xnas-worker serve` per slot, job after job (libtorch, the CUDA context and
+    /// the dataset on the device stay loaded); `false`: a fresh `xnas-worker evaluate` per job.
+    pub persistent: bool,
+    /// A long-lived worker is replaced after answering this many jobs.
+    pub recycle_after: usize,
+    /// … or when, after a job, its resident memory is above this many MiB.
+    pub max_memory_mib: Option<u64>,
+}
+
+impl Default for WorkerPolicy {
+    fn default() -> Self {
+        WorkerPolicy { persistent: true, recycle_after: 100, max_memory_mib: Some(16 * 1024) }
+    }
 }
 
 struct Slot {
     device: String,
     /// `cuda:1#0`: device and position on it, for the store and the log.
     worker: String,
-    running: Option<(u64, Child)>,
+    /// The job it runs.
+    job: Option<u64>,
+    /// Per-evaluation processes: the child running `job`.
+    child: Option<Child>,
+    /// Persistent workers: this slot's worker, idle between jobs.
+    server: Option<ServingWorker>,
 }
 
 /// Runs jobs in child processes, several per device.
@@ -45,12 +70,15 @@ pub struct LocalExecutor {
     ready: VecDeque<ExecEvent>,
     cancelled: HashSet<u64>,
     in_flight: usize,
+    /// Long-lived workers started so far: the next one's id.
+    servers_started: u64,
 }
 
 /// The devices to run on. `flag` is `--devices`: `cpu`, or GPU indices / names (`0,1` or
 /// `cuda:0,cuda:1`). Without it, the experiment's device decides: `cpu` and `cuda:N` are one
 /// device; `cuda` and `auto` mean every visible GPU (`auto` falls back to the CPU without one).
-pub fn resolve_devices(flag: Option<&str>, config_device: &str) -> Result<Vec<String>, ExecError> {
+/// `worker` is the `xnas-worker` binary, asked how many GPUs libtorch sees when that matters.
+pub fn resolve_devices(flag: Option<&str>, config_device: &str, worker: &Path) -> Result<Vec<String>, ExecError> {
     if let Some(flag) = flag {
         let mut devices = Vec::new();
         for item in flag.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -76,7 +104,7 @@ pub fn resolve_devices(flag: Option<&str>, config_device: &str) -> Result<Vec<St
         return Ok(devices);
     }
     Ok(match config_device {
-        "cuda" | "auto" => match visible_gpus() {
+        "cuda" | "auto" => match visible_gpus(worker) {
             0 if config_device == "auto" => vec!["cpu".to_string()],
             0 => vec!["cuda:0".to_string()],
             n => (0..n).map(|i| format!("cuda:{i}")).collect(),
@@ -87,8 +115,11 @@ pub fn resolve_devices(flag: Option<&str>, config_device: &str) -> Result<Vec<St
 
 /// Refuses GPUs this machine does not have, naming the one asked for: checked in the head before
 /// a run starts, because a child sees only its own GPU (as `cuda:0`) and could not say which.
-pub fn check_devices(devices: &[String]) -> Result<(), ExecError> {
-    let gpus = visible_gpus();
+pub fn check_devices(devices: &[String], worker: &Path) -> Result<(), ExecError> {
+    if devices.iter().all(|d| !d.starts_with("cuda:")) {
+        return Ok(());
+    }
+    let gpus = visible_gpus(worker);
     for device in devices {
         let Some(index) = device.strip_prefix("cuda:").and_then(|i| i.parse::<usize>().ok()) else { continue };
         if index >= gpus {
@@ -104,14 +135,20 @@ pub fn check_devices(devices: &[String]) -> Result<(), ExecError> {
     Ok(())
 }
 
-#[cfg(feature = "torch")]
-fn visible_gpus() -> usize {
-    tch::Cuda::device_count().max(0) as usize
-}
-
-#[cfg(not(feature = "torch"))]
-fn visible_gpus() -> usize {
-    0
+/// The CUDA devices libtorch sees here, as `xnas-worker devices` reports them (this process does
+/// not load libtorch); 0 when the worker cannot say. Asked once per process.
+fn visible_gpus(worker: &Path) -> usize {
+    static GPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *GPUS.get_or_init(|| {
+        std::process::Command::new(worker)
+            .arg("devices")
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+            .unwrap_or(0)
+    })
 }
 
 /// The `CUDA_VISIBLE_DEVICES` value that shows a child only GPU `index` of this process: the
@@ -143,7 +180,9 @@ impl LocalExecutor {
                 (0..options.jobs_per_device).map(move |k| Slot {
                     device: device.clone(),
                     worker: format!("{device}#{k}"),
-                    running: None,
+                    job: None,
+                    child: None,
+                    server: None,
                 })
             })
             .collect();
@@ -159,12 +198,13 @@ impl LocalExecutor {
             ready: VecDeque::new(),
             cancelled: HashSet::new(),
             in_flight: 0,
+            servers_started: 0,
         })
     }
 
     /// Starts queued jobs on free slots.
     fn fill(&mut self) {
-        while let Some(slot) = self.slots.iter().position(|s| s.running.is_none()) {
+        while let Some(slot) = self.slots.iter().position(|s| s.job.is_none()) {
             let Some(mut job) = self.queue.pop_front() else { return };
             let device = self.slots[slot].device.clone();
             let mut env = Vec::new();
@@ -179,9 +219,15 @@ impl LocalExecutor {
             }
             job.threads = Some(self.threads_per_job);
             let id = job.id;
-            match child::spawn(&self.options.program, &job, &env, self.options.log.clone(), self.sender.clone()) {
-                Ok(process) => {
-                    self.slots[slot].running = Some((id, process));
+            let started = if self.options.workers.persistent {
+                self.send_to_server(slot, &job, &env)
+            } else {
+                child::spawn(&self.options.program, &job, &env, self.options.log.clone(), self.sender.clone())
+                    .map(|process| self.slots[slot].child = Some(process))
+            };
+            match started {
+                Ok(()) => {
+                    self.slots[slot].job = Some(id);
                     self.ready.push_back(ExecEvent::Started { job: id, worker: self.slots[slot].worker.clone() });
                 }
                 Err(e) => {
@@ -189,6 +235,58 @@ impl LocalExecutor {
                 }
             }
         }
+    }
+
+    /// Hands `job` to the slot's long-lived worker, starting one if it has none (or if the one it
+    /// has turns out to be gone).
+    fn send_to_server(&mut self, slot: usize, job: &Job, env: &[(String, String)]) -> Result<(), ExecError> {
+        if let Some(server) = self.slots[slot].server.as_mut() {
+            if server.send(job).is_ok() {
+                return Ok(());
+            }
+            // It died while idle: its end is reported with no job to fail; a new one takes the job.
+            self.slots[slot].server.take().expect("checked").stop();
+        }
+        self.servers_started += 1;
+        let mut server = ServingWorker::spawn(
+            self.servers_started,
+            &self.options.program,
+            env,
+            self.options.log.clone(),
+            self.sender.clone(),
+        )?;
+        server.send(job).map_err(|e| ExecError::Spawn {
+            program: self.options.program.display().to_string(),
+            message: format!("the new evaluation worker did not take its job: {e}"),
+        })?;
+        self.slots[slot].server = Some(server);
+        Ok(())
+    }
+
+    /// After a long-lived worker answered: replaced when it served its share or grew too big, so
+    /// that a leak in libtorch or the CUDA allocator cannot build up over a long search.
+    fn recycle_if_due(&mut self, slot: usize) {
+        let policy = self.options.workers;
+        let Some(server) = self.slots[slot].server.as_mut() else { return };
+        server.served += 1;
+        let worn = server.served >= policy.recycle_after.max(1);
+        let big = policy.max_memory_mib.is_some_and(|limit| server.resident_mib().is_some_and(|mib| mib > limit));
+        if worn || big {
+            self.slots[slot].server.take().expect("checked").stop();
+        }
+    }
+
+    /// Reports `outcome` for `job` unless the job was cancelled.
+    fn finish(&mut self, job: u64, outcome: JobOutcome) {
+        if !self.cancelled.remove(&job) {
+            self.ready.push_back(ExecEvent::Finished { job, outcome });
+        }
+    }
+}
+
+impl LocalExecutor {
+    fn slot_of_server(&self, id: u64) -> Option<usize> {
+        self.slots.iter().position(|s| s.server.as_ref().is_some_and(|server| server.id == id))
     }
 }
 
@@ -218,14 +316,35 @@ impl Executor for LocalExecutor {
                     }
                 }
                 ChildEvent::Closed { job, stdout, stderr_tail } => {
-                    let slot = self.slots.iter_mut().find(|s| s.running.as_ref().is_some_and(|(id, _)| *id == job));
-                    let Some((_, mut process)) = slot.and_then(|s| s.running.take()) else { continue };
+                    let Some(slot) = self.slots.iter().position(|s| s.job == Some(job) && s.child.is_some()) else {
+                        continue;
+                    };
+                    let mut process = self.slots[slot].child.take().expect("checked");
+                    self.slots[slot].job = None;
                     let outcome = child::outcome(&stdout, &stderr_tail, process.wait());
                     self.fill();
-                    if self.cancelled.remove(&job) {
+                    self.finish(job, outcome);
+                }
+                ChildEvent::Replied { worker, reply } => {
+                    let Some(slot) = self.slot_of_server(worker) else { continue };
+                    if self.slots[slot].job != Some(reply.job) {
                         continue;
                     }
-                    self.ready.push_back(ExecEvent::Finished { job, outcome });
+                    self.slots[slot].job = None;
+                    self.recycle_if_due(slot);
+                    self.fill();
+                    self.finish(reply.job, reply.result.into_outcome());
+                }
+                ChildEvent::WorkerGone { worker, stderr_tail } => {
+                    // A worker that was replaced on purpose is no slot's any more.
+                    let Some(slot) = self.slot_of_server(worker) else { continue };
+                    let server = self.slots[slot].server.take().expect("checked");
+                    let status = server.wait();
+                    if let Some(job) = self.slots[slot].job.take() {
+                        let outcome = child::outcome("", &stderr_tail, status);
+                        self.fill();
+                        self.finish(job, outcome);
+                    }
                 }
             }
         }
@@ -235,9 +354,16 @@ impl Executor for LocalExecutor {
         self.queue.clear();
         // Jobs whose process could not start are simply not reported.
         self.ready.clear();
-        for (job, process) in self.slots.iter_mut().filter_map(|s| s.running.as_mut()) {
-            let _ = process.kill();
-            self.cancelled.insert(*job);
+        for slot in &mut self.slots {
+            let Some(job) = slot.job.take() else { continue };
+            if let Some(mut process) = slot.child.take() {
+                let _ = process.kill();
+                let _ = process.wait();
+            }
+            if let Some(server) = slot.server.take() {
+                server.stop();
+            }
+            self.cancelled.insert(job);
         }
         self.in_flight = 0;
     }
@@ -251,8 +377,13 @@ impl Executor for LocalExecutor {
     }
 
     fn describe(&self) -> String {
+        let workers = if self.options.workers.persistent {
+            format!("long-lived workers, each replaced after {} jobs", self.options.workers.recycle_after)
+        } else {
+            "a fresh process per evaluation".to_string()
+        };
         format!(
-            "local: {} job(s) at once on each of {} ({} libtorch thread(s) per job)",
+            "local: {} job(s) at once on each of {} ({} libtorch thread(s) per job, {workers})",
             self.options.jobs_per_device,
             self.options.devices.join(", "),
             self.threads_per_job
@@ -266,14 +397,16 @@ mod tests {
 
     #[test]
     fn devices_come_from_the_flag_or_the_experiment() {
-        assert_eq!(resolve_devices(Some("0,1"), "cpu").unwrap(), ["cuda:0", "cuda:1"]);
-        assert_eq!(resolve_devices(Some("cuda:2, cpu"), "cpu").unwrap(), ["cuda:2", "cpu"]);
-        assert_eq!(resolve_devices(None, "cpu").unwrap(), ["cpu"]);
-        assert_eq!(resolve_devices(None, "cuda:3").unwrap(), ["cuda:3"]);
-        let bad = resolve_devices(Some("0,gpu1"), "cpu").unwrap_err().to_string();
+        // Never asked: only `cuda` and `auto` need the worker's count of GPUs.
+        let worker = Path::new("/nonexistent/xnas-worker");
+        assert_eq!(resolve_devices(Some("0,1"), "cpu", worker).unwrap(), ["cuda:0", "cuda:1"]);
+        assert_eq!(resolve_devices(Some("cuda:2, cpu"), "cpu", worker).unwrap(), ["cuda:2", "cpu"]);
+        assert_eq!(resolve_devices(None, "cpu", worker).unwrap(), ["cpu"]);
+        assert_eq!(resolve_devices(None, "cuda:3", worker).unwrap(), ["cuda:3"]);
+        let bad = resolve_devices(Some("0,gpu1"), "cpu", worker).unwrap_err().to_string();
         assert!(bad.contains("`gpu1` is not a device"), "{bad}");
-        assert!(resolve_devices(Some("0,0"), "cpu").unwrap_err().to_string().contains("twice"));
-        assert!(resolve_devices(Some(","), "cpu").is_err());
+        assert!(resolve_devices(Some("0,0"), "cpu", worker).unwrap_err().to_string().contains("twice"));
+        assert!(resolve_devices(Some(","), "cpu", worker).is_err());
     }
 
     #[test]
@@ -292,6 +425,7 @@ mod tests {
             jobs_per_device: k,
             cpu_threads: threads,
             log: None,
+            workers: WorkerPolicy::default(),
         };
         assert_eq!(LocalExecutor::new(options(&["cpu"], 2, Some(8))).unwrap().threads_per_job, 4);
         assert_eq!(LocalExecutor::new(options(&["cpu"], 4, Some(2))).unwrap().threads_per_job, 1);

@@ -21,8 +21,8 @@ mod job;
 mod local;
 mod ray;
 
-pub use job::{Job, JobOutcome, JobProgress, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
-pub use local::{check_devices, resolve_devices, LocalExecutor, LocalOptions};
+pub use job::{Job, JobOutcome, JobProgress, WorkerReply, WorkerResult, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
+pub use local::{check_devices, resolve_devices, LocalExecutor, LocalOptions, WorkerPolicy};
 pub use ray::{RayExecutor, RayOptions, RAY_VERSION};
 
 /// Something that happened to a submitted job (or to the executor itself).

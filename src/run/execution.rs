@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::exec::{resolve_devices, ExecError, Executor, LocalExecutor, LocalOptions, RayExecutor, RayOptions};
+use crate::exec::{
+    resolve_devices, ExecError, Executor, LocalExecutor, LocalOptions, RayExecutor, RayOptions, WorkerPolicy,
+};
 use crate::script::KeepModels;
 
 /// Where children's log lines go, in the run folder.
@@ -37,6 +39,18 @@ pub enum Scheduling {
     SteadyState,
 }
 
+/// Local: how evaluation processes live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workers {
+    /// One long-lived worker per slot that keeps libtorch, the CUDA context and the dataset
+    /// loaded between evaluations; replaced when it crashes, after so many jobs, or when it grew.
+    #[default]
+    Persistent,
+    /// A fresh process per evaluation (what every evaluation paid before long-lived workers).
+    PerEvaluation,
+}
+
 /// Everything about execution a run keeps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -55,7 +69,7 @@ pub struct Execution {
     pub ray_address: Option<String>,
     /// Ray: the Python that runs the driver (default: `$XNAS_PYTHON`, else `python3`).
     pub ray_python: Option<PathBuf>,
-    /// Ray: the xnas binary as the worker nodes see it (default: this binary's path).
+    /// Ray: the xnas-worker binary as the worker nodes see it (default: the one beside this xnas).
     pub ray_program: Option<PathBuf>,
     /// Ray: GPUs per evaluation.
     pub ray_gpus: f64,
@@ -64,6 +78,12 @@ pub struct Execution {
     /// `--keep-models`: which trained models the run keeps; `None` follows the script's
     /// `search.keep_models`.
     pub keep_models: Option<KeepModels>,
+    /// Local: long-lived workers or a process per evaluation.
+    pub workers: Workers,
+    /// Local: a long-lived worker is replaced after this many evaluations.
+    pub worker_recycle_after: usize,
+    /// Local: … or when its resident memory passed this many MiB after an evaluation (0: never).
+    pub worker_max_memory_mib: u64,
 }
 
 impl Default for Execution {
@@ -81,6 +101,9 @@ impl Default for Execution {
             ray_gpus: 1.0,
             ray_cpus: 1.0,
             keep_models: None,
+            workers: Workers::Persistent,
+            worker_recycle_after: WorkerPolicy::default().recycle_after,
+            worker_max_memory_mib: WorkerPolicy::default().max_memory_mib.unwrap_or(0),
         }
     }
 }
@@ -101,6 +124,9 @@ pub struct ExecutionOverrides {
     pub ray_gpus: Option<f64>,
     pub ray_cpus: Option<f64>,
     pub keep_models: Option<KeepModels>,
+    pub workers: Option<Workers>,
+    pub worker_recycle_after: Option<usize>,
+    pub worker_max_memory_mib: Option<u64>,
 }
 
 impl Execution {
@@ -113,7 +139,17 @@ impl Execution {
         macro_rules! take_optional {
             ($($field:ident),*) => { $( if args.$field.is_some() { self.$field = args.$field.clone(); } )* };
         }
-        take!(executor, scheduling, jobs_per_device, max_attempts, ray_gpus, ray_cpus);
+        take!(
+            executor,
+            scheduling,
+            jobs_per_device,
+            max_attempts,
+            ray_gpus,
+            ray_cpus,
+            workers,
+            worker_recycle_after,
+            worker_max_memory_mib
+        );
         take_optional!(devices, threads, ray_address, ray_python, ray_program, keep_models);
         self
     }
@@ -130,6 +166,9 @@ impl Execution {
         if self.threads == Some(0) {
             return bad("--threads must be at least 1");
         }
+        if self.worker_recycle_after == 0 {
+            return bad("--worker-recycle-after must be at least 1");
+        }
         if self.executor == ExecutorKind::Ray && self.ray_address.is_none() {
             return bad("--executor ray needs --ray-address HOST:PORT (the address `ray start --head` printed)");
         }
@@ -144,10 +183,15 @@ impl Execution {
         Ok(match self.executor {
             ExecutorKind::Local => Box::new(LocalExecutor::new(LocalOptions {
                 program: program.to_path_buf(),
-                devices: resolve_devices(self.devices.as_deref(), device)?,
+                devices: resolve_devices(self.devices.as_deref(), device, program)?,
                 jobs_per_device: self.jobs_per_device,
                 cpu_threads: self.threads,
                 log,
+                workers: WorkerPolicy {
+                    persistent: self.workers == Workers::Persistent,
+                    recycle_after: self.worker_recycle_after,
+                    max_memory_mib: (self.worker_max_memory_mib > 0).then_some(self.worker_max_memory_mib),
+                },
             })?),
             ExecutorKind::Ray => Box::new(RayExecutor::connect(RayOptions {
                 address: self.ray_address.clone().expect("validated"),

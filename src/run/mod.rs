@@ -57,7 +57,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, LOG_FILE};
+pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, Workers, LOG_FILE};
 pub use folder::{check_new_run_dir, default_run_dir, validate_run_name, FolderError, OVERRIDES_FILE};
 pub use from::{FromError, Inherited, FROM_FILE};
 pub use lock::{Holder, LockError, RunLock, LOCK_FILE};
@@ -80,7 +80,7 @@ pub struct RunOptions {
     /// Overrides the experiment's training device (`cpu`, `cuda:1`, …) without changing what counts
     /// as the same training configuration.
     pub device: Option<String>,
-    /// The xnas binary that runs evaluations (normally this one).
+    /// The `xnas-worker` binary that runs evaluations (normally the one beside this xnas).
     pub program: PathBuf,
     /// Progress bars on stderr (when it is a terminal).
     pub progress: bool,
@@ -119,7 +119,7 @@ pub fn start_compiled(
     fixed_runs_generationally(&experiment, &execution)?;
     let overrides = &resolve_front(&mut experiment, overrides)?;
     let inherited = Inherited::read(options.from.as_deref())?;
-    preflight(&experiment, &execution, options.device.as_deref(), &inherited.records())?;
+    preflight(&experiment, &execution, options.device.as_deref(), &options.program, &inherited.records())?;
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     let _lock = RunLock::acquire(run_dir)?;
     // Again under the lock: another `xnas run` may have taken the folder since the first look.
@@ -155,7 +155,13 @@ pub fn resume(run_dir: &Path, options: &RunOptions, changes: &ResumeChanges) -> 
     execution.validate()?;
     fixed_runs_generationally(&experiment, &execution)?;
     store.set_execution(&serde_json::to_value(&execution)?)?;
-    preflight(&experiment, &execution, options.device.as_deref(), &preflight::finished_records(&store)?)?;
+    preflight(
+        &experiment,
+        &execution,
+        options.device.as_deref(),
+        &options.program,
+        &preflight::finished_records(&store)?,
+    )?;
     // The newest saved state: a steady-state checkpoint (after every ask and tell) or a generation
     // (a steady-state run may have been resumed as generational since, or the other way round).
     let checkpoint = store.checkpoint()?;

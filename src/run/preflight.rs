@@ -10,6 +10,8 @@
 //! the run (or the run it starts from) already has. On a Ray cluster the data and the GPUs are
 //! the workers', so those two are left to them.
 
+use std::path::Path;
+
 use crate::exec::{check_devices, resolve_devices, ExecError};
 use crate::record::{ConfigError, EvalConfig, MeasurementRecord};
 use crate::script::{CheckReport, Experiment, ScriptError};
@@ -48,18 +50,20 @@ pub fn job_config(experiment: &Experiment, device: Option<&str>) -> EvalConfig {
 }
 
 /// Checks that `experiment` can run with `execution` (see the module docs); `archive` holds the
-/// finished records its objectives must score. Returns the dry run's report.
+/// finished records its objectives must score; `worker` is the `xnas-worker` that would train
+/// (asked how many GPUs it sees). Returns the dry run's report.
 pub fn preflight(
     experiment: &Experiment,
     execution: &Execution,
     device: Option<&str>,
+    worker: &Path,
     archive: &[MeasurementRecord],
 ) -> Result<CheckReport, PreflightError> {
     let config = job_config(experiment, device);
     config.validate()?;
     if execution.executor == ExecutorKind::Local {
         xnas_datasets::check_present(&config.load_options())?;
-        check_devices(&resolve_devices(execution.devices.as_deref(), &config.device)?)?;
+        check_devices(&resolve_devices(execution.devices.as_deref(), &config.device, worker)?, worker)?;
     }
     Ok(crate::script::check_with_records(experiment, archive)?)
 }

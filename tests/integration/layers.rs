@@ -6,8 +6,22 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Top-level modules from the top layer to the bottom one, as docs/architecture.md lists them.
-const LAYERS: &[&str] =
-    &["cli", "run", "script", "exec", "store", "report", "evaluate", "train", "nn", "data", "record", "introspect"];
+/// `cli` and `worker` are the two binaries' own modules (`src/main.rs`, `src/worker/main.rs`).
+const LAYERS: &[&str] = &[
+    "cli",
+    "worker",
+    "run",
+    "script",
+    "exec",
+    "store",
+    "report",
+    "evaluate",
+    "train",
+    "nn",
+    "data",
+    "record",
+    "introspect",
+];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

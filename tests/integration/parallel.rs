@@ -8,16 +8,17 @@ use std::time::{Duration, Instant};
 
 use xnas::store::{AttemptOutcome, EvalStatus, Store};
 
-use super::run::{temp_dir, tiny_script, trained, xnas, XNAS};
+use super::run::{temp_dir, tiny_script, trained, xnas, XNAS, XNAS_WORKER};
 
-/// Processes running `xnas evaluate` whose parent is `parent` (when given), by pid.
+/// Evaluation processes (`xnas-worker evaluate` or `xnas-worker serve`) whose parent is `parent`
+/// (when given), by pid.
 pub(crate) fn evaluate_processes(parent: Option<u32>) -> Vec<(u32, u32)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        if args.len() < 2 || args[0] != XNAS.as_bytes() || args[1] != b"evaluate" {
+        if args.len() < 2 || args[0] != XNAS_WORKER.as_bytes() || !matches!(args[1], b"evaluate" | b"serve") {
             continue;
         }
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use xnas::store::{EvalStatus, Store};
 
 pub(crate) const XNAS: &str = env!("CARGO_BIN_EXE_xnas");
+/// The training binary the head hands evaluations to.
+pub(crate) const XNAS_WORKER: &str = env!("CARGO_BIN_EXE_xnas-worker");
 
 /// A tiny experiment: 4 candidates per generation, each a 1-epoch training on 200 images.
 pub(crate) fn tiny_script(dir: &Path, generations: u64, second_objective: &str) -> PathBuf {

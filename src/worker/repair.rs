@@ -43,7 +43,6 @@ pub struct RepairArgs {
     pub out: Option<PathBuf>,
 }
 
-#[cfg(feature = "torch")]
 pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     use anyhow::Context;
 
@@ -144,7 +143,6 @@ pub fn run(args: RepairArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(feature = "torch")]
 fn spread_text(spread: Option<xnas::evaluate::finetune::Spread>, scale: f64, unit: &str) -> String {
     match spread {
         Some(s) => match s.std {
@@ -157,7 +155,6 @@ fn spread_text(spread: Option<xnas::evaluate::finetune::Spread>, scale: f64, uni
     }
 }
 
-#[cfg(feature = "torch")]
 fn print_study(study: &xnas::evaluate::finetune::RepairStudy, names: &[String]) {
     println!("{} seeds ({} diverged and are left out)", study.seeds.len(), study.failed);
     println!("accuracy change          {}", spread_text(study.accuracy_change, 100.0, " points"));
@@ -175,7 +172,6 @@ fn print_study(study: &xnas::evaluate::finetune::RepairStudy, names: &[String]) 
 }
 
 /// K7/K8 heat maps of the first seed, the study as JSON and CSV, and a page that shows them.
-#[cfg(feature = "torch")]
 fn write_report(
     dir: &std::path::Path,
     study: &xnas::evaluate::finetune::RepairStudy,
@@ -270,11 +266,4 @@ regularizer (weight {reg}), over {n} seed(s); {failed} diverged. Data: <a href="
     );
     std::fs::write(dir.join("index.html"), html)?;
     Ok(())
-}
-
-#[cfg(not(feature = "torch"))]
-pub fn run(_args: RepairArgs) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "this xnas was built without the `torch` feature, so it cannot fine-tune; rebuild with default features"
-    )
 }

@@ -121,7 +121,6 @@ impl EvalArgs {
         Ok(config)
     }
 
-    #[cfg(feature = "torch")]
     /// Refuses output paths that could only fail after training, so no trained result is lost
     /// to a typo: `--out` must name a file in an existing folder, `--save` a folder (created now).
     fn check_outputs(&self) -> anyhow::Result<()> {
@@ -148,7 +147,6 @@ impl EvalArgs {
     }
 }
 
-#[cfg(feature = "torch")]
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     use xnas::evaluate::{evaluate_model, load_dataset, save_model, ModelInput};
     use xnas::introspect::PairWeights;
@@ -207,10 +205,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 }
 
 /// A progress bar over training steps, then validation images; hidden when stderr is not a terminal.
-#[cfg(feature = "torch")]
 pub struct EvalBar(indicatif::ProgressBar);
 
-#[cfg(feature = "torch")]
 impl EvalBar {
     pub fn new() -> EvalBar {
         use indicatif::{ProgressBar, ProgressStyle};
@@ -264,16 +260,8 @@ impl EvalBar {
     }
 }
 
-#[cfg(feature = "torch")]
 impl Default for EvalBar {
     fn default() -> Self {
         EvalBar::new()
     }
-}
-
-#[cfg(not(feature = "torch"))]
-pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let _: Genome = args.arch.parse().context("reading ARCH")?;
-    args.config()?;
-    anyhow::bail!("this xnas was built without the `torch` feature, so it cannot train; rebuild with default features")
 }

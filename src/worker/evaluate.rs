@@ -1,0 +1,139 @@
+//! `xnas-worker evaluate`: the one-process-per-evaluation side of an executor. Reads one job
+//! (JSON) on stdin, trains and measures it, saves the trained model where the job says (if it
+//! names a folder and the training did not fail), writes the measurement record (JSON) on stdout
+//! and progress lines on stderr. `serve` (`serve.rs`) runs the same [`JobRunner`] job after job.
+//! Not meant to be typed by hand; `xnas eval` is the human command.
+//!
+//! A job that can never run as configured — training settings out of range, data files missing
+//! or unreadable, a device that does not exist — ends with [`CONFIG_ERROR_EXIT`] instead of 1, so
+//! that the run stops at once with the message instead of retrying it (see `xnas::exec`).
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+
+use xnas::datasets::Dataset;
+use xnas::evaluate::{
+    evaluate_prepared, load_dataset, resolve_device, save_model, EvalError, EvalProgress, ModelInput, Prepared,
+};
+use xnas::exec::{Job, JobProgress, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
+use xnas::record::{MeasurementRecord, Status};
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {}
+
+/// Why a job ended without a record: its configuration (the same for every job of the run), or
+/// anything else.
+pub enum Failure {
+    Config(anyhow::Error),
+    Other(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure::Other(error.into())
+    }
+}
+
+pub fn run(_args: EvaluateArgs) -> anyhow::Result<()> {
+    let job = read_job()?;
+    match JobRunner::default().run(&job) {
+        Ok(record) => {
+            println!("{}", serde_json::to_string(&record)?);
+            Ok(())
+        }
+        Err(Failure::Other(error)) => Err(error),
+        Err(Failure::Config(error)) => {
+            eprintln!("error: {error:#}");
+            std::process::exit(CONFIG_ERROR_EXIT);
+        }
+    }
+}
+
+fn read_job() -> anyhow::Result<Job> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).context("reading the job from stdin")?;
+    serde_json::from_str(&input).context("the job on stdin is not valid JSON for a job")
+}
+
+/// Runs jobs, keeping the last one's dataset — read, and copied to its device — for the next job
+/// that asks for the same data on the same device: a search's jobs all do.
+#[derive(Default)]
+pub struct JobRunner {
+    data: Option<CachedData>,
+}
+
+struct CachedData {
+    /// The load options it was read with, as text: equal options read equal data.
+    options: String,
+    dataset: Dataset,
+    prepared: Prepared,
+}
+
+impl JobRunner {
+    /// Trains and measures `job`, saving its model where it says, and returns the record.
+    pub fn run(&mut self, job: &Job) -> Result<MeasurementRecord, Failure> {
+        let config_error = |e: anyhow::Error| Failure::Config(e);
+        let genome: xnas_space::Genome = job.genome.parse().context("the job's genome")?;
+        if let Some(threads) = job.threads {
+            if threads == 0 {
+                return Err(Failure::Other(anyhow::anyhow!("the job asks for 0 threads")));
+            }
+            tch::set_num_threads(threads as i32);
+        }
+        // What fails every job of the run alike, checked before the dataset is read.
+        job.config.validate().map_err(|e| config_error(e.into()))?;
+        let options = job.config.load_options();
+        xnas::datasets::check_present(&options).map_err(|e| config_error(e.into()))?;
+        resolve_device(&job.config.device).map_err(|e| match (e, &job.device_name) {
+            // The child sees its pinned GPU as cuda:0: name the device the run asked for.
+            (EvalError::DeviceUnavailable { reason, .. }, Some(name)) => config_error(
+                EvalError::DeviceUnavailable {
+                    requested: format!("{name} (this job's GPU, its cuda:0 through CUDA_VISIBLE_DEVICES)"),
+                    reason,
+                }
+                .into(),
+            ),
+            (e, _) => config_error(e.into()),
+        })?;
+        let data_error = |e: EvalError| match e {
+            // A data file that cannot be read fails every job; an architecture's problem is its own.
+            EvalError::Data(_) | EvalError::UnknownDevice(_) | EvalError::DeviceUnavailable { .. } => {
+                config_error(e.into())
+            }
+            e => Failure::Other(e.into()),
+        };
+        let options = format!("{options:?}");
+        let cached = self
+            .data
+            .as_ref()
+            .is_some_and(|data| data.options == options && data.prepared.serves(&job.config, &data.dataset));
+        if !cached {
+            // The old copy goes first, so that two never share the device's memory.
+            self.data = None;
+            let dataset = load_dataset(&job.config).map_err(data_error)?;
+            let prepared = Prepared::new(&job.config, &dataset).map_err(data_error)?;
+            self.data = Some(CachedData { options, dataset, prepared });
+        }
+        let data = self.data.as_ref().expect("loaded above");
+        let mut last = Instant::now() - Duration::from_secs(1);
+        let (record, model) = evaluate_prepared(&genome, &job.config, &data.dataset, &data.prepared, &mut |event| {
+            if let EvalProgress::Training(p) = event {
+                if last.elapsed() >= Duration::from_millis(250) || p.step == p.total_steps {
+                    last = Instant::now();
+                    let progress =
+                        JobProgress { epoch: p.epoch, epochs: p.epochs, step: p.step, total_steps: p.total_steps };
+                    eprintln!("{PROGRESS_PREFIX}{}", serde_json::to_string(&progress).expect("progress serialises"));
+                }
+            }
+        })
+        .map_err(data_error)?;
+        // Saved before the record is handed back: a record the run holds has its model beside it.
+        if let (Some(dir), Status::Done) = (&job.model_dir, record.status) {
+            save_model(dir, &record, &model, &ModelInput::of(&data.dataset.train))?;
+        }
+        Ok(record)
+    }
+}
