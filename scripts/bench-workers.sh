@@ -81,7 +81,7 @@ search() {
   python3 - "$dir" "$(awk "BEGIN { print $end - $start }")" "$peak" <<'PY'
 import json, sqlite3, sys
 run, seconds, peak = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-db = sqlite3.connect(f"{run}/store.db")
+db = sqlite3.connect(f"{run}/xnas.db")
 rows = db.execute(
     "SELECT a.started_at, a.finished_at, e.record FROM attempts a JOIN evaluations e ON e.id = a.evaluation"
     " WHERE a.outcome = 'done' AND e.record IS NOT NULL").fetchall()

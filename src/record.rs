@@ -59,6 +59,11 @@ pub struct EvalConfig {
     /// At most this many validation images feed the class means of D (the authors used 25,000),
     /// and at most this many training images those of the trust measurements.
     pub introspect_max_samples: usize,
+    /// Measure validation accuracy and introspectability after every epoch on the first this
+    /// many validation images (a fixed subset, cheap), kept in the record's `epochs`: what a
+    /// script's early-stopping rule (`exp.stop_early`) decides on. `None`: only after training.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch_validation: Option<usize>,
     /// Weight of the introspectability regularizer in the training loss (appendix B: 0.5); 0 is off.
     pub regularizer: f64,
     /// Pair weights ω for the regularizer (eq. 5); `None` weighs every pair 1.
@@ -100,6 +105,7 @@ impl Default for EvalConfig {
             taps: TapSet::default(),
             grouping: ClassGrouping::default(),
             introspect_max_samples: 25_000,
+            epoch_validation: None,
             regularizer: 0.0,
             omega: None,
             trust: true,
@@ -170,6 +176,12 @@ impl EvalConfig {
         require(self.channels >= 1, "channels", self.channels, "at least 1")?;
         require(self.cells_per_stage >= 1, "cells", self.cells_per_stage, "at least 1")?;
         require(self.introspect_max_samples >= 1, "introspect_max_samples", self.introspect_max_samples, "at least 1")?;
+        require(
+            self.epoch_validation.is_none_or(|n| n >= 1),
+            "epoch_validation",
+            format!("{:?}", self.epoch_validation),
+            "at least 1 image (or unset)",
+        )?;
         for (field, subset) in
             [("train_subset", self.train_subset), ("val_subset", self.val_subset), ("test_subset", self.test_subset)]
         {
@@ -209,6 +221,23 @@ pub enum Status {
     Done,
     /// Training or measurement could not finish (NaN loss, out of memory, …): `error` says why.
     Failed,
+    /// The script's early-stopping rule stopped the training after an epoch: the measurements
+    /// are those of that epoch on the per-epoch validation subset (the last of `epochs`); the
+    /// trust measurements are not taken. Scored like any record, never trained again.
+    Stopped,
+}
+
+/// The per-epoch measurement of a training (`EvalConfig::epoch_validation`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochPoint {
+    /// 1-based: the epoch just finished.
+    pub epoch: usize,
+    /// Accuracy on the per-epoch validation subset.
+    pub val_accuracy: f64,
+    /// Introspectability (eq. 1) on that subset; `None` when it is undefined (a class without images).
+    pub introspectability: Option<f64>,
+    /// Images of the subset.
+    pub images: usize,
 }
 
 /// One architecture's evaluation.
@@ -230,6 +259,9 @@ pub struct MeasurementRecord {
     pub val_loss: Option<f64>,
     /// Mean training loss of each finished epoch.
     pub train_loss_per_epoch: Vec<f64>,
+    /// Per-epoch measurements, when the config asked for them (`epoch_validation`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<EpochPoint>,
     pub per_class_accuracy: Vec<Option<f64>>,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<u64>>,
@@ -416,6 +448,15 @@ impl MeasurementRecord {
                 self.device
             ),
             Status::Failed => format!("{} FAILED: {}", self.genome, self.error.as_deref().unwrap_or("unknown error")),
+            Status::Stopped => format!(
+                "{} stopped early after epoch {} of {}: acc {} introspectability {} (on {} validation images)",
+                self.genome,
+                self.epochs.last().map_or(0, |p| p.epoch),
+                self.config.epochs,
+                pct(self.val_accuracy),
+                num(self.introspectability),
+                self.val_images
+            ),
         }
     }
 }

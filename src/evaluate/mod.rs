@@ -261,6 +261,7 @@ fn empty_record(
         val_accuracy: None,
         val_loss: None,
         train_loss_per_epoch: Vec::new(),
+        epochs: Vec::new(),
         per_class_accuracy: Vec::new(),
         confusion: Vec::new(),
         class_distance: Vec::new(),

@@ -1,4 +1,4 @@
-//! The job protocol between a search and an `xnas evaluate` child process.
+//! The job protocol between a search and its `xnas-worker` processes (`evaluate`: one job; `serve`: many).
 //!
 //! stdin: one [`Job`] as JSON. stdout: the [`MeasurementRecord`] as JSON (a failed training is a
 //! record with status `failed`, exit code 0). A job with a [`Job::model_dir`] also leaves the
@@ -45,6 +45,17 @@ pub struct Job {
     /// files back to the run folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_dir: Option<PathBuf>,
+    /// After each epoch's measurement (`config.epoch_validation`), wait for the head's decision
+    /// (a [`Decision`] line on stdin) to stop or go on: the run has an early-stopping rule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decide_each_epoch: bool,
+}
+
+/// The head's answer to a job's epoch, one JSON line on the worker's stdin: `{"job": 7, "stop": true}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub job: u64,
+    pub stop: bool,
 }
 
 /// How a job ended.

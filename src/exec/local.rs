@@ -1,5 +1,7 @@
-//! Runs jobs as `xnas evaluate` child processes on this machine: `jobs_per_device` at once on each
-//! device. A GPU job sees only its GPU (`CUDA_VISIBLE_DEVICES`, so it trains on `cuda:0`); the
+//! Runs jobs in `xnas-worker` processes on this machine: `jobs_per_device` at once on each
+//! device, each slot with its long-lived worker (`serve`; replaced when it dies, after
+//! [`WorkerPolicy::recycle_after`] jobs or past its memory bound) or a fresh process per job
+//! (`evaluate`). A GPU job sees only its GPU (`CUDA_VISIBLE_DEVICES`, so it trains on `cuda:0`); the
 //! CPU thread budget is split evenly over all slots so that K concurrent jobs do not fight over
 //! the cores (libtorch would otherwise start one thread per core in every child).
 

@@ -2,11 +2,12 @@
 //! executor and takes events back — a job started on a worker, its progress, its outcome — as
 //! they happen, in whatever order the jobs finish.
 //!
-//! Every evaluation runs in a child process (`xnas evaluate`, a JSON job on stdin, the record
-//! on stdout; see [`job`]), so a crash, an out-of-memory kill or a libtorch abort fails one
+//! Every evaluation runs in a child process (`xnas-worker`: JSON jobs on stdin, records on
+//! stdout; see [`job`]), so a crash, an out-of-memory kill or a libtorch abort fails one
 //! evaluation, not the run. Two executors share that protocol:
 //!
-//! - [`LocalExecutor`]: this machine, `jobs_per_device` children on each device at once, each
+//! - [`LocalExecutor`]: this machine, `jobs_per_device` workers on each device at once — long-lived
+//!   ones that serve job after job, or a fresh process per job — each
 //!   pinned to its GPU with `CUDA_VISIBLE_DEVICES`, the CPU thread budget split between them;
 //! - [`RayExecutor`]: a Ray cluster, one Ray task per job through a small Python driver that this
 //!   process starts and talks to in JSON lines (`ray_driver.py`, shipped inside the binary).
@@ -20,6 +21,8 @@ mod child;
 mod job;
 mod local;
 mod ray;
+
+use crate::record::EpochPoint;
 
 pub use job::{Job, JobOutcome, JobProgress, WorkerReply, WorkerResult, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
 pub use local::{check_devices, resolve_devices, LocalExecutor, LocalOptions, WorkerPolicy};
@@ -36,6 +39,12 @@ pub enum ExecEvent {
     Progress {
         job: u64,
         progress: JobProgress,
+    },
+    /// The job finished an epoch and measured it (its config's `epoch_validation`); when the job
+    /// asked for it ([`Job::decide_each_epoch`]) its training waits for [`Executor::decide`].
+    Epoch {
+        job: u64,
+        point: EpochPoint,
     },
     /// The job ended; it is no longer in flight.
     Finished {
@@ -55,6 +64,10 @@ pub trait Executor {
     fn next_event(&mut self) -> Option<ExecEvent>;
     /// Stops every job in flight; none of them will be reported again.
     fn cancel_all(&mut self);
+    /// Answers an [`ExecEvent::Epoch`] of a job that waits for it: stop its training now (its
+    /// record then says `stopped`), or go on. Executors that cannot reach a running job (Ray)
+    /// never report such events, and ignore this.
+    fn decide(&mut self, _job: u64, _stop: bool) {}
     /// Jobs submitted and not yet reported finished (or cancelled).
     fn in_flight(&self) -> usize;
     /// How many jobs run at once; steady-state scheduling keeps this many in flight.

@@ -1,7 +1,7 @@
 //! Runs jobs on a Ray cluster. This process starts a small Python Ray driver (`ray_driver.py`,
 //! compiled into the binary and written next to the run) and talks to it in JSON lines over its
 //! stdin and stdout: the head keeps NSGA-II and the store, the driver turns each job into a Ray
-//! task requesting `num_gpus` that runs `xnas evaluate` on some worker node. Nothing is fetched
+//! task requesting `num_gpus` that runs `xnas-worker evaluate` on some worker node. Nothing is fetched
 //! from the internet; the cluster needs Ray [`RAY_VERSION`] and the xnas binary at the same path on
 //! every node (a shared filesystem, or the same install), with the datasets where the script says.
 //! The run folder need not be shared: a job that keeps its model saves it on its worker, the task

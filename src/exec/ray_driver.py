@@ -1,7 +1,7 @@
 """The xnas <-> Ray bridge: a Ray driver that the xnas head process starts and talks to in JSON lines.
 
 The Rust head keeps the search and the run store; this driver only runs jobs on the cluster. Each job
-is one Ray task (requesting --num-gpus / --num-cpus) that runs `xnas evaluate` on some worker node with
+is one Ray task (requesting --num-gpus / --num-cpus) that runs `xnas-worker evaluate` on some worker node with
 the job on stdin, exactly as the local executor does on the head's own machine.
 
 stdin (from the head), one JSON object per line:
@@ -16,13 +16,13 @@ stdout (to the head), one JSON object per line:
     {"event": "warning", "message": "<e.g. no node left with the GPUs an evaluation needs>"}
     {"event": "fatal", "error": "<why the driver cannot go on>"}
 
-A job with a "model_dir" saves its trained model: the task gives `xnas evaluate` a folder on its worker
+A job with a "model_dir" saves its trained model: the task gives `xnas-worker evaluate` a folder on its worker
 (worker nodes need not share the run folder), returns the files base64-encoded with the record, and this
 driver, on the head's machine, writes them under the job's "model_dir" through a staging folder renamed into
 place, before it reports the job finished.
 
 Retries are the head's business: it records every attempt in the store and submits again. So tasks
-run with max_retries=0, and a non-zero exit of `xnas evaluate` is a normal result, not an exception.
+run with max_retries=0, and a non-zero exit of `xnas-worker evaluate` is a normal result, not an exception.
 Written for Ray 2.60.0 (the version xnas pins); needs nothing but Ray and the standard library.
 """
 
@@ -48,7 +48,7 @@ MODEL_FILES = ("weights.safetensors", "model.json", "record.json")
 
 
 def _die_with_parent():
-    # If the Ray worker running this task dies (killed, its node lost), take `xnas evaluate` with it
+    # If the Ray worker running this task dies (killed, its node lost), take `xnas-worker evaluate` with it
     # instead of leaving an orphan training on a GPU that Ray believes is free.
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -57,7 +57,7 @@ def _die_with_parent():
 
 
 def evaluate(program, job_line):
-    """The Ray task: one `xnas evaluate` process. Runs on a worker node."""
+    """The Ray task: one `xnas-worker evaluate` process. Runs on a worker node."""
     import ray  # noqa: F401  (imported on the worker)
 
     env = dict(os.environ)

@@ -230,6 +230,7 @@ mod tests {
                 threads: None,
                 device_name: None,
                 model_dir: None,
+                decide_each_epoch: false,
             })
         }
         fn notice(&mut self, _: ExecEvent) -> anyhow::Result<()> {

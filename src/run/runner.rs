@@ -518,6 +518,7 @@ impl Work for Runner {
             threads: None,
             device_name: None,
             model_dir: (self.keep_models() != KeepModels::None).then(|| self.models.model_dir(queued.id)),
+            decide_each_epoch: false,
         })
     }
 
@@ -525,6 +526,8 @@ impl Work for Runner {
         match event {
             ExecEvent::Started { job, worker } => self.store.set_worker(job as i64, &worker)?,
             ExecEvent::Progress { job, progress } => self.progress.job(job, progress),
+            // No early-stopping rule yet: nothing waits for a decision.
+            ExecEvent::Epoch { .. } => {}
             ExecEvent::Warning(message) => self.progress.say(format!("warning: {message}")),
             ExecEvent::Finished { .. } => {}
         }

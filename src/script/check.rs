@@ -139,6 +139,7 @@ pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementReco
         val_accuracy: Some(correct as f64 / val_images as f64),
         val_loss: Some(0.38),
         train_loss_per_epoch: (0..config.epochs).map(|e| 1.2 / (e + 1) as f64).collect(),
+        epochs: Vec::new(),
         per_class_accuracy: per_class
             .iter()
             .map(|&a| Some((a * per_class_val as f64).round() / per_class_val as f64))

@@ -417,11 +417,12 @@ impl Store {
         })
     }
 
-    /// Stores the record of a finished evaluation: `done`, or `failed` when the record says so
-    /// (NaN loss, …) with its error.
+    /// Stores the record of a finished evaluation: `done` (also when an early-stopping rule stopped
+    /// it), or `failed` when the record says so (NaN loss, …) with its error.
     pub fn finish(&self, evaluation: i64, record: &MeasurementRecord) -> Result<(), StoreError> {
         let (status, error, outcome) = match record.status {
-            RecordStatus::Done => ("done", None, AttemptOutcome::Done),
+            // A stopped training is finished: its record is kept and scored, never trained again.
+            RecordStatus::Done | RecordStatus::Stopped => ("done", None, AttemptOutcome::Done),
             RecordStatus::Failed => {
                 ("failed", Some(record.error.clone().unwrap_or_else(|| "failed".into())), AttemptOutcome::Failed)
             }

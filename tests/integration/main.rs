@@ -2,6 +2,8 @@
 //! Tests that train need libtorch and are compiled only with the `torch` feature (the default).
 
 #[cfg(feature = "torch")]
+mod binaries;
+#[cfg(feature = "torch")]
 mod compare;
 mod examples;
 #[cfg(feature = "torch")]

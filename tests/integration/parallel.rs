@@ -120,6 +120,69 @@ fn two_jobs_at_once_give_the_same_results_as_one() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// Runs `xnas ARGS` to its end while watching its evaluation processes: the distinct pids of its
+/// long-lived workers (`xnas-worker serve`) and whether any one-shot child (`evaluate`) ran.
+fn run_watching_workers(args: &[&str]) -> (std::collections::BTreeSet<u32>, bool) {
+    let mut child = spawn_run(args);
+    let (mut servers, mut one_shot) = (std::collections::BTreeSet::new(), false);
+    while child.try_wait().unwrap().is_none() {
+        for (pid, _) in evaluate_processes(Some(child.id())) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmdline.split(|&b| b == 0).nth(1) == Some(b"serve".as_slice()) {
+                servers.insert(pid);
+            } else {
+                one_shot = true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    finish(child);
+    (servers, one_shot)
+}
+
+#[test]
+fn long_lived_workers_give_the_results_of_a_process_per_evaluation_and_are_replaced_as_asked() {
+    let dir = temp_dir("workers");
+    // Population 4, 2 generations: 8 evaluations, one at a time.
+    let script = tiny_script(&dir, 2, "|r| r.introspectability");
+    let run = |name: &str, extra: &[&str]| {
+        let path = dir.join(name);
+        let args =
+            [&["run", script.to_str().unwrap(), "--dir", path.to_str().unwrap(), "--threads", "1"], extra].concat();
+        let watched = run_watching_workers(&args);
+        (path, watched)
+    };
+    let (fresh, (servers, one_shot)) = run("fresh", &["--workers", "per-evaluation"]);
+    assert!(servers.is_empty() && one_shot, "a process per evaluation: {servers:?}");
+    let (recycled, (servers, one_shot)) = run("recycled", &["--worker-recycle-after", "3"]);
+    assert!(!one_shot);
+    assert_eq!(servers.len(), 3, "8 evaluations, a worker replaced after 3 jobs: {servers:?}");
+    let (bounded, (servers, _)) = run("bounded", &["--worker-max-memory", "1"]);
+    assert_eq!(servers.len(), 8, "every worker is above 1 MiB after its job, so each serves one: {servers:?}");
+
+    // Bit for bit, continuous measurements included: the cached dataset and a worker's earlier
+    // trainings change nothing.
+    let measured = |run: &Path| -> Vec<(String, Option<f64>, Option<f64>, Option<f64>)> {
+        let store = Store::open(run).unwrap();
+        let done = store.evaluations(Some(EvalStatus::Done)).unwrap();
+        assert_eq!(done.len(), 8);
+        done.into_iter()
+            .map(|e| {
+                let r = e.record.unwrap();
+                (e.genome.compact(), r.val_accuracy, r.val_loss, r.introspectability)
+            })
+            .collect()
+    };
+    assert_eq!(measured(&fresh), measured(&recycled));
+    assert_eq!(measured(&fresh), measured(&bounded));
+    let execution = Store::open(&recycled).unwrap().execution().unwrap().unwrap();
+    assert_eq!(
+        (execution["workers"].as_str(), execution["worker_recycle_after"].as_u64()),
+        (Some("persistent"), Some(3))
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[test]
 fn a_killed_evaluation_is_retried_and_nothing_is_lost() {
     let dir = temp_dir("retry");
