@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What the two-binary split and long-lived workers buy, before and after side by side in one run:
 #
-#  1. start-up of a command that does not train: `--version` and `hv` of a small file, with the
-#     all-in-one binary that links libtorch (`xnas-worker`, what `xnas` was before the split)
-#     against the `xnas` head built without libtorch; mean wall time and peak resident memory;
+#  1. start-up of a command that does not train: `--version` and `hv` of a small file, with `xnas`
+#     as it was before the split (built with the torch feature: it links libtorch) against the
+#     head built without libtorch; mean wall time and peak resident memory;
 #  2. the peak resident memory of the head of a search;
 #  3. the quickstart's search (3,000 images, 3 epochs; population 8, 2 generations = 16 trainings)
 #     with a fresh process per evaluation against long-lived workers, K = 1 and 2 jobs at once:
@@ -16,12 +16,14 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-"$root/scripts/build.sh"
 eval "$("$root/scripts/setup.sh" --env)"
-head_bin="$root/target/release/xnas"
-worker_bin="$root/target/release/xnas-worker"
 out="$(mktemp -d /tmp/xnas-bench-workers.XXXXXX)"
 trap 'rm -rf "$out"' EXIT
+cargo build --release --quiet --bin xnas
+linked_bin="$out/xnas-with-libtorch"
+cp "$root/target/release/xnas" "$linked_bin"
+"$root/scripts/build.sh"
+head_bin="$root/target/release/xnas"
 echo "machine: $(nproc) core(s); $(date -u +%Y-%m-%dT%H:%MZ)"
 if readelf -d "$head_bin" | grep -q torch; then
   echo "warning: $head_bin links libtorch (built with the torch feature?)" >&2
@@ -50,9 +52,7 @@ echo "== 1. start-up (mean of 20 runs)"
 printf '%-28s %14s %10s %14s %10s %8s\n' command "before ms" "MiB" "after ms" "MiB" speed-up
 for cmd in "--version" "hv --ref 3,3 $out/points.txt"; do
   # shellcheck disable=SC2086
-  read -r b_ms b_rss <<<"$(measure "$worker_bin" $cmd)"
-  # The worker has no `hv`: before the split `xnas hv` loaded libtorch as `xnas-worker --version` does.
-  if [ "$cmd" != "--version" ]; then read -r b_ms b_rss <<<"$(measure "$worker_bin" --version)"; fi
+  read -r b_ms b_rss <<<"$(measure "$linked_bin" $cmd)"
   # shellcheck disable=SC2086
   read -r a_ms a_rss <<<"$(measure "$head_bin" $cmd)"
   printf '%-28s %14s %10s %14s %10s %7.0fx\n' "xnas ${cmd%% *}" "$b_ms" "$b_rss" "$a_ms" "$a_rss" \

@@ -36,6 +36,13 @@ impl DeviceImages {
         (norm.apply(&raw), self.labels.index_select(0, index))
     }
 
+    /// The first `n` images (all of them when there are fewer): a fixed subset that shares the
+    /// split's memory.
+    pub fn first(&self, n: usize) -> DeviceImages {
+        let n = n.min(self.len);
+        DeviceImages { images: self.images.narrow(0, 0, n as i64), labels: self.labels.narrow(0, 0, n as i64), len: n }
+    }
+
     /// Consecutive index batches `[start, start+batch)` covering the whole split, for evaluation.
     pub fn sequential_batches(&self, batch_size: usize) -> impl Iterator<Item = Tensor> + '_ {
         let device = self.images.device();

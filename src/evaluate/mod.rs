@@ -26,8 +26,8 @@ pub use saved::{
 use crate::data::{Augmenter, DeviceImages, Normalizer};
 use crate::introspect::WeightsError;
 use crate::nn::Network;
-use crate::record::{EvalConfig, MeasurementRecord, SplitRecord, Status};
-use crate::train::{train, Regularizer, TrainProgress};
+use crate::record::{EpochPoint, EvalConfig, MeasurementRecord, SplitRecord, Status};
+use crate::train::{train_stoppable, Regularizer, TrainProgress};
 
 /// Why an evaluation could not start.
 #[derive(Debug, thiserror::Error)]
@@ -175,19 +175,24 @@ pub fn evaluate_model(
         return Err(EvalError::InvalidGenome { genome: genome.arch_string() });
     }
     let prepared = Prepared::new(config, dataset)?;
-    evaluate_prepared(genome, config, dataset, &prepared, progress)
+    evaluate_prepared(genome, config, dataset, &prepared, progress, &mut |_| false)
 }
 
 /// As [`evaluate_model`], on a dataset already on its device: a long-lived worker keeps one
 /// [`Prepared`] for every evaluation of the same data and device (see [`Prepared::serves`]).
 /// Everything an evaluation draws at random comes from `config.seed`, so the result is the same
 /// as with a fresh copy.
+///
+/// With `config.epoch_validation`, every epoch but the last is measured on that many validation
+/// images and `decide` is asked whether to stop there: a stopped training's record says
+/// [`Status::Stopped`] and holds that measurement, without the trust measurements.
 pub fn evaluate_prepared(
     genome: &Genome,
     config: &EvalConfig,
     dataset: &Dataset,
     prepared: &Prepared,
     progress: &mut dyn FnMut(EvalProgress),
+    decide: &mut dyn FnMut(&EpochPoint) -> bool,
 ) -> Result<(MeasurementRecord, TrainedModel), EvalError> {
     if !genome.is_valid() {
         return Err(EvalError::InvalidGenome { genome: genome.arch_string() });
@@ -195,9 +200,12 @@ pub fn evaluate_prepared(
     let regularizer = prepared.regularizer(config)?;
     tch::manual_seed(config.seed as i64);
     let (vs, net) = Network::build(genome, &prepared.macro_config, prepared.device);
-    let mut record = empty_record(genome, config, dataset, &prepared, &vs);
+    let mut record = empty_record(genome, config, dataset, prepared, &vs);
+    let epoch_images = config.epoch_validation.map(|n| prepared.validation.first(n));
+    let mut last_epoch: Option<Measurement> = None;
+    let num_classes = prepared.macro_config.num_classes;
 
-    let outcome = train(
+    let outcome = train_stoppable(
         &net,
         &vs,
         &prepared.train,
@@ -206,12 +214,32 @@ pub fn evaluate_prepared(
         regularizer.as_ref(),
         config,
         &mut |p| progress(EvalProgress::Training(p)),
+        &mut |epoch| {
+            let Some(images) = &epoch_images else { return false };
+            let measured = measure(&net, images, &prepared.norm, num_classes, config, &mut |_| {});
+            let point = EpochPoint {
+                epoch,
+                val_accuracy: measured.accuracy,
+                introspectability: measured.introspectability,
+                images: images.len,
+            };
+            record.epochs.push(point);
+            last_epoch = Some(measured);
+            decide(&point)
+        },
     );
     match outcome {
         Ok(outcome) => {
             record.train_loss_per_epoch = outcome.loss_per_epoch;
             record.train_seconds = outcome.seconds;
             record.train_images_per_second = outcome.images as f64 / outcome.seconds.max(1e-9);
+            if outcome.stopped_after.is_some() {
+                let measured = last_epoch.expect("a stop follows a measured epoch");
+                measured.fill(&mut record);
+                record.val_images = record.epochs.last().map_or(record.val_images, |p| p.images);
+                record.status = Status::Stopped;
+                return Ok((record, TrainedModel { vs, net }));
+            }
         }
         Err(e) => {
             record.status = Status::Failed;
@@ -219,10 +247,9 @@ pub fn evaluate_prepared(
             return Ok((record, TrainedModel { vs, net }));
         }
     }
-    let measured =
-        measure(&net, &prepared.validation, &prepared.norm, prepared.macro_config.num_classes, config, &mut |p| {
-            progress(EvalProgress::Validating(p))
-        });
+    let measured = measure(&net, &prepared.validation, &prepared.norm, num_classes, config, &mut |p| {
+        progress(EvalProgress::Validating(p))
+    });
     measured.fill(&mut record);
     if !measured.loss.is_finite() {
         record.status = Status::Failed;

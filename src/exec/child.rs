@@ -11,7 +11,10 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::thread;
 
-use super::{ExecError, Job, JobOutcome, JobProgress, WorkerReply, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
+use super::{
+    Decision, ExecError, Job, JobOutcome, JobProgress, WorkerReply, CONFIG_ERROR_EXIT, EPOCH_PREFIX, PROGRESS_PREFIX,
+};
+use crate::record::EpochPoint;
 use crate::record::MeasurementRecord;
 
 /// Lines of a child's stderr kept for the error message when it fails.
@@ -20,6 +23,7 @@ pub(super) const STDERR_TAIL_LINES: usize = 20;
 /// What the reader threads of a child report.
 pub(super) enum ChildEvent {
     Progress(u64, JobProgress),
+    Epoch(u64, EpochPoint),
     /// A one-shot child's stdout closed: it is exiting. Its whole stdout and the end of its stderr.
     Closed {
         job: u64,
@@ -73,6 +77,12 @@ fn read_stderr(
             }
             continue;
         }
+        if let Some(json) = line.strip_prefix(EPOCH_PREFIX) {
+            if let Ok(point) = serde_json::from_str(json) {
+                let _ = events.send(ChildEvent::Epoch(job_now(), point));
+            }
+            continue;
+        }
         if let Some(f) = log_file.as_mut() {
             let _ = writeln!(f, "[job {}] {line}", job_now());
         }
@@ -85,24 +95,24 @@ fn read_stderr(
 }
 
 /// Starts `program evaluate` for `job` with extra environment variables; its events go to `events`.
-/// Log lines are appended to `log`, prefixed with the job id.
+/// Log lines are appended to `log`, prefixed with the job id. When the job waits for decisions
+/// after its epochs, its stdin stays open and is returned to send them.
 pub(super) fn spawn(
     program: &Path,
     job: &Job,
     env: &[(String, String)],
     log: Option<PathBuf>,
     events: Sender<ChildEvent>,
-) -> Result<Child, ExecError> {
+) -> Result<(Child, Option<ChildStdin>), ExecError> {
     let mut child = command(program, "evaluate", env).spawn().map_err(|e| spawn_error(program, e))?;
     let id = job.id;
-    let input = serde_json::to_vec(job).expect("a job serialises");
     let mut stdin = child.stdin.take().expect("piped stdin");
     let mut stdout = child.stdout.take().expect("piped stdout");
     let stderr = child.stderr.take().expect("piped stderr");
+    // A child that died before reading its job shows up as an exit without a record.
+    let _ = write_line(&mut stdin, job);
+    let decisions = job.decide_each_epoch.then_some(stdin);
     thread::spawn(move || {
-        // A child that died before reading its job shows up as an exit without a record.
-        let _ = stdin.write_all(&input);
-        drop(stdin);
         let progress = events.clone();
         let stderr_reader = thread::spawn(move || read_stderr(stderr, log, progress, move || id));
         let mut out = String::new();
@@ -110,7 +120,15 @@ pub(super) fn spawn(
         let stderr_tail = stderr_reader.join().unwrap_or_default();
         let _ = events.send(ChildEvent::Closed { job: id, stdout: out, stderr_tail });
     });
-    Ok(child)
+    Ok((child, decisions))
+}
+
+/// Writes `message` as one JSON line and flushes it.
+pub(super) fn write_line(to: &mut impl Write, message: &impl serde::Serialize) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message).expect("protocol messages serialise");
+    line.push(b'\n');
+    to.write_all(&line)?;
+    to.flush()
 }
 
 /// A long-lived `program serve` worker: jobs go to its stdin one line each; its replies and its
@@ -159,10 +177,12 @@ impl ServingWorker {
     /// Hands it `job`; an error means the worker is gone (its end is reported as an event).
     pub fn send(&mut self, job: &Job) -> std::io::Result<()> {
         self.current.store(job.id, Ordering::Relaxed);
-        let mut line = serde_json::to_vec(job).expect("a job serialises");
-        line.push(b'\n');
-        self.stdin.write_all(&line)?;
-        self.stdin.flush()
+        write_line(&mut self.stdin, job)
+    }
+
+    /// Answers its current job's epoch.
+    pub fn decide(&mut self, decision: Decision) -> std::io::Result<()> {
+        write_line(&mut self.stdin, &decision)
     }
 
     /// Its resident memory in MiB (Linux; `None` elsewhere or once it is gone).

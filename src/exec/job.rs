@@ -1,12 +1,15 @@
 //! The job protocol between a search and its `xnas-worker` processes (`evaluate`: one job; `serve`: many).
 //!
-//! stdin: one [`Job`] as JSON. stdout: the [`MeasurementRecord`] as JSON (a failed training is a
-//! record with status `failed`, exit code 0). A job with a [`Job::model_dir`] also leaves the
-//! trained model there (weights, record, input normalisation), written whole or not at all. stderr: lines starting with [`PROGRESS_PREFIX`]
-//! carry [`JobProgress`] as JSON; other lines are the child's log. A non-zero exit means the job
-//! could not run and stderr says why: [`CONFIG_ERROR_EXIT`] when its configuration can never run
-//! (training settings out of range, data files missing, a device that does not exist: every job
-//! of the run would fail alike), any other code for the rest (a crash, a full disk).
+//! stdin: one [`Job`] as JSON on a line; then, for a job that asks the head after each epoch
+//! ([`Job::decide_each_epoch`]), one [`Decision`] line per epoch it reported. stdout: the
+//! [`MeasurementRecord`] as JSON (a failed training is a record with status `failed`, exit code
+//! 0). A job with a [`Job::model_dir`] also leaves the trained model there (weights, record, input
+//! normalisation), written whole or not at all. stderr: lines starting with [`PROGRESS_PREFIX`]
+//! carry [`JobProgress`] as JSON, lines starting with [`EPOCH_PREFIX`] an epoch's measurement;
+//! other lines are the child's log. A non-zero exit means the job could not run and stderr says
+//! why: [`CONFIG_ERROR_EXIT`] when its configuration can never run (training settings out of
+//! range, data files missing, a device that does not exist: every job of the run would fail
+//! alike), any other code for the rest (a crash, a full disk).
 //!
 //! A long-lived worker (`xnas-worker serve`) speaks the same protocol job after job: stdin carries
 //! one [`Job`] per line, stdout one [`WorkerReply`] per job, in order; stderr as above (progress
@@ -124,3 +127,7 @@ pub struct JobProgress {
 
 /// Marks a progress line on a child's stderr.
 pub const PROGRESS_PREFIX: &str = "xnas-progress ";
+
+/// Marks a line on a child's stderr with an epoch's measurement ([`crate::record::EpochPoint`]
+/// as JSON); a job with [`Job::decide_each_epoch`] then waits for a [`Decision`] on stdin.
+pub const EPOCH_PREFIX: &str = "xnas-epoch ";

@@ -7,11 +7,11 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, ChildStdin};
 use std::sync::mpsc;
 
 use super::child::{self, ChildEvent, ServingWorker};
-use super::{ExecError, ExecEvent, Executor, Job, JobOutcome};
+use super::{Decision, ExecError, ExecEvent, Executor, Job, JobOutcome};
 
 /// How to run locally.
 #[derive(Debug, Clone)]
@@ -54,8 +54,10 @@ struct Slot {
     worker: String,
     /// The job it runs.
     job: Option<u64>,
-    /// Per-evaluation processes: the child running `job`.
+    /// Per-evaluation processes: the child running `job`, and its stdin when it waits for
+    /// decisions after its epochs.
     child: Option<Child>,
+    decisions: Option<ChildStdin>,
     /// Persistent workers: this slot's worker, idle between jobs.
     server: Option<ServingWorker>,
 }
@@ -184,6 +186,7 @@ impl LocalExecutor {
                     worker: format!("{device}#{k}"),
                     job: None,
                     child: None,
+                    decisions: None,
                     server: None,
                 })
             })
@@ -224,8 +227,12 @@ impl LocalExecutor {
             let started = if self.options.workers.persistent {
                 self.send_to_server(slot, &job, &env)
             } else {
-                child::spawn(&self.options.program, &job, &env, self.options.log.clone(), self.sender.clone())
-                    .map(|process| self.slots[slot].child = Some(process))
+                child::spawn(&self.options.program, &job, &env, self.options.log.clone(), self.sender.clone()).map(
+                    |(process, decisions)| {
+                        self.slots[slot].child = Some(process);
+                        self.slots[slot].decisions = decisions;
+                    },
+                )
             };
             match started {
                 Ok(()) => {
@@ -317,11 +324,17 @@ impl Executor for LocalExecutor {
                         return Some(ExecEvent::Progress { job, progress });
                     }
                 }
+                ChildEvent::Epoch(job, point) => {
+                    if !self.cancelled.contains(&job) {
+                        return Some(ExecEvent::Epoch { job, point });
+                    }
+                }
                 ChildEvent::Closed { job, stdout, stderr_tail } => {
                     let Some(slot) = self.slots.iter().position(|s| s.job == Some(job) && s.child.is_some()) else {
                         continue;
                     };
                     let mut process = self.slots[slot].child.take().expect("checked");
+                    self.slots[slot].decisions = None;
                     self.slots[slot].job = None;
                     let outcome = child::outcome(&stdout, &stderr_tail, process.wait());
                     self.fill();
@@ -358,6 +371,7 @@ impl Executor for LocalExecutor {
         self.ready.clear();
         for slot in &mut self.slots {
             let Some(job) = slot.job.take() else { continue };
+            slot.decisions = None;
             if let Some(mut process) = slot.child.take() {
                 let _ = process.kill();
                 let _ = process.wait();
@@ -368,6 +382,17 @@ impl Executor for LocalExecutor {
             self.cancelled.insert(job);
         }
         self.in_flight = 0;
+    }
+
+    fn decide(&mut self, job: u64, stop: bool) {
+        let Some(slot) = self.slots.iter_mut().find(|s| s.job == Some(job)) else { return };
+        let decision = Decision { job, stop };
+        // A process that is gone reports its end as an event; the decision no longer matters.
+        if let Some(server) = slot.server.as_mut() {
+            let _ = server.decide(decision);
+        } else if let Some(stdin) = slot.decisions.as_mut() {
+            let _ = child::write_line(stdin, &decision);
+        }
     }
 
     fn in_flight(&self) -> usize {

@@ -24,7 +24,9 @@ mod ray;
 
 use crate::record::EpochPoint;
 
-pub use job::{Job, JobOutcome, JobProgress, WorkerReply, WorkerResult, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
+pub use job::{
+    Decision, Job, JobOutcome, JobProgress, WorkerReply, WorkerResult, CONFIG_ERROR_EXIT, EPOCH_PREFIX, PROGRESS_PREFIX,
+};
 pub use local::{check_devices, resolve_devices, LocalExecutor, LocalOptions, WorkerPolicy};
 pub use ray::{RayExecutor, RayOptions, RAY_VERSION};
 

@@ -42,6 +42,7 @@ import threading
 import time
 
 PROGRESS_PREFIX = "xnas-progress "
+EPOCH_PREFIX = "xnas-epoch "
 PR_SET_PDEATHSIG = 1
 # A saved model's files, in the order they are moved into place: the record, last, marks it complete.
 MODEL_FILES = ("weights.safetensors", "model.json", "record.json")
@@ -79,7 +80,9 @@ def evaluate(program, job_line):
         check=False,
     )
     log = "\n".join(
-        line for line in proc.stderr.decode(errors="replace").splitlines() if not line.startswith(PROGRESS_PREFIX)
+        line
+        for line in proc.stderr.decode(errors="replace").splitlines()
+        if not line.startswith((PROGRESS_PREFIX, EPOCH_PREFIX))
     )
     gpus = ray.get_gpu_ids()
     worker = ray.util.get_node_ip_address() + (f" gpu {list(gpus)}" if gpus else "")

@@ -9,4 +9,4 @@ mod trainer;
 
 pub use schedule::warmup_cosine_lr;
 #[cfg(feature = "torch")]
-pub use trainer::{torch_message, train, Regularizer, TrainError, TrainOutcome, TrainProgress};
+pub use trainer::{torch_message, train, train_stoppable, Regularizer, TrainError, TrainOutcome, TrainProgress};

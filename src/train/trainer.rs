@@ -29,6 +29,8 @@ pub struct TrainOutcome {
     pub loss_per_epoch: Vec<f64>,
     pub seconds: f64,
     pub images: u64,
+    /// The epoch after which `after_epoch` stopped the training; `None` when it ran every epoch.
+    pub stopped_after: Option<usize>,
 }
 
 /// Why training stopped early.
@@ -74,6 +76,23 @@ pub fn train(
     config: &EvalConfig,
     progress: &mut dyn FnMut(TrainProgress),
 ) -> Result<TrainOutcome, TrainError> {
+    train_stoppable(net, vs, train, norm, augmenter, regularizer, config, progress, &mut |_| false)
+}
+
+/// As [`train`], asking `after_epoch(epoch)` after every epoch but the last (1-based) whether to
+/// stop there. It draws nothing at random, so a training it lets go on is the same as [`train`]'s.
+#[allow(clippy::too_many_arguments)]
+pub fn train_stoppable(
+    net: &Network,
+    vs: &nn::VarStore,
+    train: &DeviceImages,
+    norm: &Normalizer,
+    augmenter: Option<&Augmenter>,
+    regularizer: Option<&Regularizer>,
+    config: &EvalConfig,
+    progress: &mut dyn FnMut(TrainProgress),
+    after_epoch: &mut dyn FnMut(usize) -> bool,
+) -> Result<TrainOutcome, TrainError> {
     let batch = config.batch_size.max(2);
     let steps_per_epoch = train.len.div_ceil(batch);
     let total_steps = steps_per_epoch * config.epochs;
@@ -84,6 +103,8 @@ pub fn train(
     let start = Instant::now();
     let mut images = 0u64;
     let mut loss_per_epoch = Vec::with_capacity(config.epochs);
+    let mut stopped_after = None;
+    let mut paused = std::time::Duration::ZERO;
     let mut step = 0;
     for epoch in 0..config.epochs {
         let order = Tensor::randperm(train.len as i64, (Kind::Int64, device));
@@ -139,11 +160,21 @@ pub fn train(
         if epoch_batches > 0 {
             loss_per_epoch.push(epoch_loss.double_value(&[]) / epoch_batches as f64);
         }
+        if epoch + 1 < config.epochs {
+            // The per-epoch measurement and the head's decision are not training time.
+            let asked = Instant::now();
+            let stop = after_epoch(epoch + 1);
+            paused += asked.elapsed();
+            if stop {
+                stopped_after = Some(epoch + 1);
+                break;
+            }
+        }
     }
     if device.is_cuda() {
         tch::Cuda::synchronize(device_index(device));
     }
-    Ok(TrainOutcome { loss_per_epoch, seconds: start.elapsed().as_secs_f64(), images })
+    Ok(TrainOutcome { loss_per_epoch, seconds: (start.elapsed() - paused).as_secs_f64(), images, stopped_after })
 }
 
 fn device_index(device: tch::Device) -> i64 {

@@ -8,7 +8,7 @@
 //! or unreadable, a device that does not exist — ends with [`CONFIG_ERROR_EXIT`] instead of 1, so
 //! that the run stops at once with the message instead of retrying it (see `xnas::exec`).
 
-use std::io::Read;
+use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -18,7 +18,7 @@ use xnas::datasets::Dataset;
 use xnas::evaluate::{
     evaluate_prepared, load_dataset, resolve_device, save_model, EvalError, EvalProgress, ModelInput, Prepared,
 };
-use xnas::exec::{Job, JobProgress, CONFIG_ERROR_EXIT, PROGRESS_PREFIX};
+use xnas::exec::{Decision, Job, JobProgress, CONFIG_ERROR_EXIT, EPOCH_PREFIX, PROGRESS_PREFIX};
 use xnas::record::{MeasurementRecord, Status};
 
 #[derive(Debug, Args)]
@@ -38,8 +38,9 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 }
 
 pub fn run(_args: EvaluateArgs) -> anyhow::Result<()> {
-    let job = read_job()?;
-    match JobRunner::default().run(&job) {
+    let mut input = std::io::stdin().lock();
+    let job = read_job(&mut input)?;
+    match JobRunner::default().run(&job, &mut || read_decision(&mut input)) {
         Ok(record) => {
             println!("{}", serde_json::to_string(&record)?);
             Ok(())
@@ -52,10 +53,21 @@ pub fn run(_args: EvaluateArgs) -> anyhow::Result<()> {
     }
 }
 
-fn read_job() -> anyhow::Result<Job> {
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).context("reading the job from stdin")?;
-    serde_json::from_str(&input).context("the job on stdin is not valid JSON for a job")
+/// The job: the first line of stdin (the head may keep stdin open to send decisions after it).
+fn read_job(input: &mut impl BufRead) -> anyhow::Result<Job> {
+    let mut line = String::new();
+    input.read_line(&mut line).context("reading the job from stdin")?;
+    serde_json::from_str(&line).context("the job on stdin is not valid JSON for a job")
+}
+
+/// The head's next decision on stdin; `None` at its end or on a line that is not one (the head
+/// then decides nothing more for this job, and it trains to the end).
+pub fn read_decision(input: &mut impl BufRead) -> Option<Decision> {
+    let mut line = String::new();
+    match input.read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => serde_json::from_str(&line).ok(),
+    }
 }
 
 /// Runs jobs, keeping the last one's dataset — read, and copied to its device — for the next job
@@ -73,8 +85,13 @@ struct CachedData {
 }
 
 impl JobRunner {
-    /// Trains and measures `job`, saving its model where it says, and returns the record.
-    pub fn run(&mut self, job: &Job) -> Result<MeasurementRecord, Failure> {
+    /// Trains and measures `job`, saving its model where it says, and returns the record. Each
+    /// measured epoch goes to stderr; when the job asks, `next_decision` gives the head's answer.
+    pub fn run(
+        &mut self,
+        job: &Job,
+        next_decision: &mut dyn FnMut() -> Option<Decision>,
+    ) -> Result<MeasurementRecord, Failure> {
         let config_error = |e: anyhow::Error| Failure::Config(e);
         let genome: xnas_space::Genome = job.genome.parse().context("the job's genome")?;
         if let Some(threads) = job.threads {
@@ -119,7 +136,8 @@ impl JobRunner {
         }
         let data = self.data.as_ref().expect("loaded above");
         let mut last = Instant::now() - Duration::from_secs(1);
-        let (record, model) = evaluate_prepared(&genome, &job.config, &data.dataset, &data.prepared, &mut |event| {
+        let mut asking = job.decide_each_epoch;
+        let mut on_progress = |event| {
             if let EvalProgress::Training(p) = event {
                 if last.elapsed() >= Duration::from_millis(250) || p.step == p.total_steps {
                     last = Instant::now();
@@ -128,8 +146,23 @@ impl JobRunner {
                     eprintln!("{PROGRESS_PREFIX}{}", serde_json::to_string(&progress).expect("progress serialises"));
                 }
             }
-        })
-        .map_err(data_error)?;
+        };
+        let mut decide = |point: &xnas::record::EpochPoint| {
+            eprintln!("{EPOCH_PREFIX}{}", serde_json::to_string(point).expect("an epoch point serialises"));
+            if !asking {
+                return false;
+            }
+            match next_decision() {
+                Some(decision) => decision.job == job.id && decision.stop,
+                None => {
+                    asking = false;
+                    false
+                }
+            }
+        };
+        let (record, model) =
+            evaluate_prepared(&genome, &job.config, &data.dataset, &data.prepared, &mut on_progress, &mut decide)
+                .map_err(data_error)?;
         // Saved before the record is handed back: a record the run holds has its model beside it.
         if let (Some(dir), Status::Done) = (&job.model_dir, record.status) {
             save_model(dir, &record, &model, &ModelInput::of(&data.dataset.train))?;

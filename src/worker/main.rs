@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 /// The training half of xnas; run through `xnas` (see `xnas --help`).
 #[derive(Debug, Parser)]
-#[command(name = "xnas", version, about, long_about = None)]
+#[command(name = "xnas", bin_name = "xnas", version, about, long_about = None)]
 struct WorkerCli {
     #[command(subcommand)]
     command: WorkerCommand,

@@ -5,6 +5,8 @@
 mod binaries;
 #[cfg(feature = "torch")]
 mod compare;
+#[cfg(feature = "torch")]
+mod epochs;
 mod examples;
 #[cfg(feature = "torch")]
 mod folder;
