@@ -3,7 +3,8 @@
 //! run kept (or one saved by `xnas eval --save`) as PyTorch loads it — the state dict of
 //! xautodl's NAS-Bench-201 `TinyNetwork`, a JSON description (arch, C, N, classes, input
 //! normalisation) and a check file of xnas's logits on a few held-out images (see
-//! `xnas::evaluate::export`).
+//! `xnas::evaluate::export`). `xnas export RUN --optuna FILE` writes the run as an Optuna journal
+//! instead, for optuna-dashboard (see `xnas::run::optuna`).
 
 use std::path::PathBuf;
 
@@ -26,10 +27,37 @@ pub struct ExportArgs {
     /// Where to write the export (default: RUN/exports/ID, or DIR/export for --model).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Instead of a model: write the whole run as an Optuna journal (one trial per candidate,
+    /// values under the latest script version) to FILE, replacing it; open it with
+    /// `optuna-dashboard FILE`.
+    #[arg(long, value_name = "FILE", requires = "run", conflicts_with_all = ["id", "evaluation", "model", "out"])]
+    pub optuna: Option<PathBuf>,
+}
+
+/// `--optuna FILE`: the run as a fresh Optuna journal. `Ok(false)` when the flag is not given.
+fn export_optuna(args: &ExportArgs) -> anyhow::Result<bool> {
+    let (Some(run), Some(file)) = (&args.run, &args.optuna) else { return Ok(false) };
+    let written = xnas::run::optuna::export_journal(run, file)?;
+    eprintln!(
+        "wrote study {:?} of {} to {}: {} trial(s), {} complete, {} failed, {} running",
+        written.study,
+        run.display(),
+        file.display(),
+        written.trials,
+        written.complete,
+        written.failed,
+        written.running
+    );
+    eprintln!("  open it with: optuna-dashboard {}", file.display());
+    println!("{}", file.display());
+    Ok(true)
 }
 
 #[cfg(feature = "torch")]
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    if export_optuna(&args)? {
+        return Ok(());
+    }
     use xnas::evaluate::export::{export_model, CHECK_FILE, DESCRIPTION_FILE, STATE_DICT_FILE};
 
     let (model_dir, default_out) = match (&args.run, &args.model) {
@@ -78,7 +106,10 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
 }
 
 #[cfg(not(feature = "torch"))]
-pub fn run(_args: ExportArgs) -> anyhow::Result<()> {
+pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    if export_optuna(&args)? {
+        return Ok(());
+    }
     anyhow::bail!(
         "this xnas was built without the `torch` feature, so it cannot load models; rebuild with default features"
     )

@@ -105,6 +105,11 @@ pub struct ExecutionArgs {
     /// the run's current front), `all` or `none`. Default: the script's `search.keep_models` (front).
     #[arg(long, value_enum, value_name = "WHICH")]
     pub keep_models: Option<KeepModelsArg>,
+    /// Append every evaluation to this Optuna journal as the run goes (created if missing; a
+    /// resumed run goes on in it without duplicating a trial), for `optuna-dashboard FILE`.
+    /// Default: the script's `search.optuna`.
+    #[arg(long, value_name = "FILE")]
+    pub optuna: Option<PathBuf>,
 }
 
 /// `--keep-models`: the command line's names for [`KeepModels`].
@@ -141,6 +146,8 @@ pub enum SchedulingArg {
 impl From<ExecutionArgs> for ExecutionOverrides {
     fn from(args: ExecutionArgs) -> Self {
         ExecutionOverrides {
+            // Absolute, so that `xnas resume` from another directory appends to the same file.
+            optuna: args.optuna.map(|p| std::path::absolute(&p).unwrap_or(p)),
             executor: args.executor.map(|e| match e {
                 ExecutorArg::Local => ExecutorKind::Local,
                 ExecutorArg::Ray => ExecutorKind::Ray,

@@ -64,6 +64,9 @@ pub struct Execution {
     /// `--keep-models`: which trained models the run keeps; `None` follows the script's
     /// `search.keep_models`.
     pub keep_models: Option<KeepModels>,
+    /// `--optuna FILE`: the Optuna journal the run appends to (absolute); `None` follows the
+    /// script's `search.optuna`.
+    pub optuna: Option<PathBuf>,
 }
 
 impl Default for Execution {
@@ -81,6 +84,7 @@ impl Default for Execution {
             ray_gpus: 1.0,
             ray_cpus: 1.0,
             keep_models: None,
+            optuna: None,
         }
     }
 }
@@ -101,6 +105,7 @@ pub struct ExecutionOverrides {
     pub ray_gpus: Option<f64>,
     pub ray_cpus: Option<f64>,
     pub keep_models: Option<KeepModels>,
+    pub optuna: Option<PathBuf>,
 }
 
 impl Execution {
@@ -114,7 +119,7 @@ impl Execution {
             ($($field:ident),*) => { $( if args.$field.is_some() { self.$field = args.$field.clone(); } )* };
         }
         take!(executor, scheduling, jobs_per_device, max_attempts, ray_gpus, ray_cpus);
-        take_optional!(devices, threads, ray_address, ray_python, ray_program, keep_models);
+        take_optional!(devices, threads, ray_address, ray_python, ray_program, keep_models, optuna);
         self
     }
 
