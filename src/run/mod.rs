@@ -122,6 +122,9 @@ pub fn start_compiled(
     let overrides = &resolve_front(&mut experiment, overrides)?;
     let inherited = Inherited::read(options.from.as_deref())?;
     preflight(&experiment, &execution, options.device.as_deref(), &inherited.records())?;
+    if let Some(journal) = execution.optuna.as_ref().or(experiment.spec().search.optuna.as_ref()) {
+        optuna::check_journal(journal)?;
+    }
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     let _lock = RunLock::acquire(run_dir)?;
     // Again under the lock: another `xnas run` may have taken the folder since the first look.

@@ -252,6 +252,12 @@ pub fn export_journal(run_dir: &Path, file: &Path) -> Result<ExportSummary, Optu
     })
 }
 
+/// Refuses, before a run starts, a journal at `path` that xnas cannot extend (created empty if missing).
+pub fn check_journal(path: &Path) -> Result<(), OptunaError> {
+    Journal::open(path)?;
+    Ok(())
+}
+
 /// The journal a running search appends to: a trial created RUNNING when a candidate's job
 /// starts, finished when it is scored, and the study's hypervolume at every generation.
 pub struct LiveJournal {
@@ -278,9 +284,11 @@ impl LiveJournal {
         }
         for e in latest_per_candidate(store)? {
             let outcome = stored_outcome(&e, &scores);
-            // Interrupted by the stop being resumed: the candidate is asked and run again.
+            // Interrupted by the stop being resumed (its last attempt, or queued without one):
+            // the candidate is asked and run again, and that finishes its trial.
             let interrupted = e.status == EvalStatus::Failed
-                && store.attempts(e.id)?.last().is_some_and(|a| a.outcome == AttemptOutcome::Interrupted);
+                && e.reused_from.is_none()
+                && store.attempts(e.id)?.last().is_none_or(|a| a.outcome == AttemptOutcome::Interrupted);
             if outcome != Outcome::Running && !interrupted {
                 live.write(&e, &outcome)?;
             }
