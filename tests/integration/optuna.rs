@@ -4,8 +4,9 @@
 //! `optuna.load_study` over `JournalStorage(JournalFileBackend(FILE))` with the store's trials,
 //! states, parameters and values, its `best_trials` are xnas's front, and optuna-dashboard's
 //! server answers its study API for it; a run killed mid-generation and resumed leaves no
-//! duplicate trial and no trial running; a journal with an operation newer than xnas knows is
-//! refused with the file and the fix named.
+//! duplicate trial and no trial running (the one the kill left running is finished by the resumed
+//! evaluation); a journal with an operation newer than xnas knows is refused with the file and the
+//! fix named.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -218,21 +219,24 @@ fn a_run_killed_mid_generation_and_resumed_leaves_no_duplicate_trial() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Killed in generation 2, with a trial running: after at least 5 finished evaluations.
+    // Killed in generation 2 with a trial running: after at least 5 finished evaluations, while
+    // one trains (a 1-epoch training takes seconds; its trial is written as it starts).
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         assert!(Instant::now() < deadline, "the run did not get to 5 evaluations in time");
-        let done = Store::open_read_only(&run).ok().and_then(|s| s.counts().ok()).map_or(0, |c| c.done);
-        if done >= 5 {
+        let counts = Store::open_read_only(&run).ok().and_then(|s| s.counts().ok());
+        if counts.is_some_and(|c| c.done >= 5 && c.running >= 1) {
             break;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
+    std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let killed = load_study(&python, &journal);
     let before = killed["trials"].as_array().unwrap().len();
-    assert!(before >= 5, "{killed}");
+    assert!(before >= 6, "{killed}");
+    assert!(killed["trials"].as_array().unwrap().iter().any(|t| t["state"] == "RUNNING"), "{killed}");
     // The journal flag is saved with the run: resume appends to the same file.
     xnas(&["resume", run.to_str().unwrap()]);
     let study = load_study(&python, &journal);
@@ -260,8 +264,10 @@ fn a_journal_newer_than_xnas_writes_is_refused_naming_the_file_and_the_fix() {
     )
     .unwrap();
     let run = dir.join("run");
+    // Named by the script's setting this time (the other tests use the flag).
+    let setting = format!("search.optuna={}", journal.display());
     let out = Command::new(XNAS)
-        .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--optuna", journal.to_str().unwrap()])
+        .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--set", &setting])
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
