@@ -123,7 +123,7 @@ pub fn start_compiled(
     let inherited = Inherited::read(options.from.as_deref())?;
     preflight(&experiment, &execution, options.device.as_deref(), &inherited.records())?;
     if let Some(journal) = execution.optuna.as_ref().or(experiment.spec().search.optuna.as_ref()) {
-        optuna::check_journal(journal)?;
+        optuna::check_journal(journal, run_dir)?;
     }
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     let _lock = RunLock::acquire(run_dir)?;

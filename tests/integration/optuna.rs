@@ -203,6 +203,16 @@ fn a_run_loads_in_optuna_with_the_stores_trials_and_front_and_the_dashboard_serv
     let (status, body) = studies.expect("the study list");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"run\""), "{body}");
+
+    // Another run in a folder of the same name cannot join that study (candidate ids would collide).
+    let other = dir.join("other").join("run");
+    let out = Command::new(XNAS)
+        .args(["run", script.to_str().unwrap(), "--dir", other.to_str().unwrap(), "--optuna", live.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && log.contains("belongs to the run in") && log.contains("NEW_FILE"), "{log}");
+    assert!(!other.join("xnas.db").exists(), "refused before the run folder is made");
     std::fs::remove_dir_all(dir).ok();
 }
 

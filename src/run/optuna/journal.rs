@@ -156,6 +156,8 @@ pub struct Replay {
     trials_per_study: HashMap<usize, u64>,
     /// xnas's keys of the trials of each study.
     keys: HashMap<(usize, u64), u64>,
+    /// Each study's user attributes.
+    study_attrs: HashMap<(usize, String), Value>,
 }
 
 impl Replay {
@@ -169,6 +171,11 @@ impl Replay {
         let &id = self.keys.get(&(study, key))?;
         let (_, number, state) = self.trials[id as usize];
         Some(KnownTrial { id, number, state })
+    }
+
+    /// A user attribute of `study`.
+    pub fn study_user_attr(&self, study: usize, key: &str) -> Option<&Value> {
+        self.study_attrs.get(&(study, key.to_string()))
     }
 
     /// How many trials `study` has.
@@ -234,8 +241,14 @@ impl Replay {
                     }
                 }
             }
-            SET_STUDY_USER_ATTR
-            | SET_STUDY_SYSTEM_ATTR
+            SET_STUDY_USER_ATTR => {
+                let study = index("study_id")? as usize;
+                let attr = field("user_attr")?.as_object().ok_or_else(|| Unknown::Bad("user_attr".into()))?;
+                for (key, value) in attr {
+                    self.study_attrs.insert((study, key.clone()), value.clone());
+                }
+            }
+            SET_STUDY_SYSTEM_ATTR
             | SET_TRIAL_PARAM
             | SET_TRIAL_INTERMEDIATE_VALUE
             | SET_TRIAL_USER_ATTR
@@ -397,6 +410,8 @@ impl Journal {
         let worker = format!("xnas-{}-{}", std::process::id(), unix_now());
         let mut journal = Journal { path: path.to_path_buf(), worker, replay: Replay::default(), read: 0, lines: 0 };
         OpenOptions::new().create(true).append(true).open(path).map_err(|e| journal.io(e))?;
+        // Under the lock: a writer busy appending would otherwise leave a partial last line.
+        let _lock = FileLock::acquire(path)?;
         journal.sync()?;
         Ok(journal)
     }
@@ -648,6 +663,7 @@ mod tests {
         assert!(!path.with_extension("log.lock").exists(), "the lock is released");
         let mut same = Journal::open(&path).unwrap();
         assert_eq!(same.ensure_study(&header()).unwrap(), study, "an existing study is not created twice");
+        assert_eq!(same.replay().study_user_attr(study, "dataset"), Some(&json!("fashion-mnist")));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.ends_with('\n') && text.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()));
     }

@@ -27,6 +27,9 @@ use crate::store::{AttemptOutcome, EvalStatus, RunInfo, Store, StoreError, Store
 use journal::{create_trial_op, finish_trial_ops, set_study_user_attr_op, Journal, JournalError, StudyHeader};
 pub use journal::{edge_names, TrialEntry, TrialState, KEY_ATTR, METRIC_NAMES_ATTR, NEWEST_OP_CODE};
 
+/// The study user attribute naming the run folder (absolute) a study belongs to.
+const RUN_DIR_ATTR: &str = "run_dir";
+
 /// Why a run cannot be written as an Optuna journal.
 #[derive(Debug, thiserror::Error)]
 pub enum OptunaError {
@@ -38,6 +41,11 @@ pub enum OptunaError {
     NoScript(PathBuf),
     #[error("reading the experiment settings stored with the latest script version: {0}")]
     Spec(#[from] serde_json::Error),
+    #[error(
+        "{path}: its study {study:?} belongs to the run in {other}, not this one; write this run's journal \
+         to another file (--optuna NEW_FILE)"
+    )]
+    OtherRun { path: PathBuf, study: String, other: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -150,9 +158,8 @@ pub fn trial_entry(e: &StoredEvaluation, outcome: &Outcome, wordnet: Option<&Vec
 
 /// The study of a run: named as its folder, with the spec's directions and objective names.
 pub fn study_header(run_dir: &Path, info: &RunInfo, spec: &ExperimentSpec, script_hash: &str) -> StudyHeader {
-    let name = run_dir.file_name().map_or_else(|| info.name.clone(), |n| n.to_string_lossy().into_owned());
     StudyHeader {
-        name,
+        name: study_name(run_dir, &info.name),
         directions: spec.directions(),
         metric_names: spec.objectives.iter().map(|o| o.name.clone()).collect(),
         user_attrs: vec![
@@ -160,7 +167,7 @@ pub fn study_header(run_dir: &Path, info: &RunInfo, spec: &ExperimentSpec, scrip
             ("script_hash".into(), json!(script_hash)),
             ("dataset".into(), json!(spec.dataset.name.to_string())),
             ("reference_point".into(), json!(spec.reference_point)),
-            ("run_dir".into(), json!(run_dir.display().to_string())),
+            (RUN_DIR_ATTR.into(), json!(absolute(run_dir))),
             ("xnas_version".into(), json!(info.xnas_version)),
         ],
     }
@@ -252,10 +259,37 @@ pub fn export_journal(run_dir: &Path, file: &Path) -> Result<ExportSummary, Optu
     })
 }
 
-/// Refuses, before a run starts, a journal at `path` that xnas cannot extend (created empty if missing).
-pub fn check_journal(path: &Path) -> Result<(), OptunaError> {
-    Journal::open(path)?;
-    Ok(())
+/// Refuses, before a run starts, a journal at `path` that xnas cannot extend for the run in
+/// `run_dir` (created empty if missing).
+pub fn check_journal(path: &Path, run_dir: &Path) -> Result<(), OptunaError> {
+    let journal = Journal::open(path)?;
+    let name = study_name(run_dir, "");
+    match journal.replay().study(&name) {
+        Some(study) => same_run(&journal, study, &name, run_dir),
+        None => Ok(()),
+    }
+}
+
+/// Two runs in folders of the same name must not share one study (their candidate ids collide).
+fn same_run(journal: &Journal, study: usize, name: &str, run_dir: &Path) -> Result<(), OptunaError> {
+    let ours = json!(absolute(run_dir));
+    match journal.replay().study_user_attr(study, RUN_DIR_ATTR).filter(|v| **v != ours) {
+        Some(other) => Err(OptunaError::OtherRun {
+            path: journal.path().to_path_buf(),
+            study: name.to_string(),
+            other: other.as_str().map_or_else(|| other.to_string(), str::to_string),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A run's study is named as its folder.
+fn study_name(run_dir: &Path, run_name: &str) -> String {
+    run_dir.file_name().map_or_else(|| run_name.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// The journal a running search appends to: a trial created RUNNING when a candidate's job
@@ -275,7 +309,9 @@ impl LiveJournal {
         let versions = store.script_versions()?;
         let hash = versions.last().map(|v| v.hash.clone()).unwrap_or_default();
         let mut journal = Journal::open(path)?;
-        let study = journal.ensure_study(&study_header(run_dir, &info, spec, &hash))?;
+        let header = study_header(run_dir, &info, spec, &hash);
+        let study = journal.ensure_study(&header)?;
+        same_run(&journal, study, &header.name, run_dir)?;
         let mut live = LiveJournal { journal, study, wordnet: super::report_input::wordnet_similarity(spec) };
         // Each evaluation as scored last, by whichever script version that was.
         let mut scores = HashMap::new();
