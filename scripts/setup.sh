@@ -3,6 +3,7 @@
 #
 #   source <(scripts/setup.sh --env)   # or: eval "$(scripts/setup.sh --env)"
 #   scripts/setup.sh --ray             # also Ray (for `xnas run --executor ray`)
+#   scripts/setup.sh --optuna          # also Optuna and optuna-dashboard (the `--optuna` journal's test)
 #
 # What it installs (each step is skipped when already done, so a second call takes about a second):
 #   1. Debian's dataset-fashion-mnist (Fashion-MNIST IDX files) and wordnet-base (WordNet 3.0),
@@ -12,6 +13,8 @@
 #   3. SciPy into the same venv, for the tests that check statistics against it, and xautodl (without
 #      its dependencies), for the test that loads an `xnas export` into NAS-Bench-201's TinyNetwork.
 #   4. With --ray: ray==2.60.0 from PyPI into the same venv (about 285 MB, ten seconds).
+#   5. With --optuna: optuna==5.0.0 and optuna-dashboard==0.21.0 into the same venv (a few seconds),
+#      which read the journals `xnas run/export --optuna FILE` write.
 # The environment it prints makes cargo build torch-sys against that libtorch (LIBTORCH_USE_PYTORCH=1
 # with the venv's python first on PATH); build.rs gives the binary an rpath to it, so the built
 # `xnas` runs without LD_LIBRARY_PATH.
@@ -21,13 +24,17 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${XNAS_VENV:-$root/.venv}"
 torch_version="2.11.0"
 ray_version="2.60.0"
+optuna_version="5.0.0"
+optuna_dashboard_version="0.21.0"
+want_optuna=0
 print_env=0
 want_ray=0
 for arg in "$@"; do
   case "$arg" in
     --env) print_env=1 ;;
     --ray) want_ray=1 ;;
-    *) echo "setup: unknown option $arg (use --env, --ray)" >&2; exit 2 ;;
+    --optuna) want_optuna=1 ;;
+    *) echo "setup: unknown option $arg (use --env, --ray, --optuna)" >&2; exit 2 ;;
   esac
 done
 
@@ -79,6 +86,16 @@ if [ $want_ray = 1 ] && ! ray_ok; then
   log "installing ray==$ray_version into $venv"
   "$venv/bin/pip" install -q "ray==$ray_version" >&2
   ray_ok || { log "ray==$ray_version did not install into $venv"; exit 1; }
+fi
+
+optuna_ok() {
+  "$venv/bin/python" -c "import importlib.metadata as m, sys; \
+sys.exit(m.version('optuna') != '$optuna_version' or m.version('optuna-dashboard') != '$optuna_dashboard_version')" 2>/dev/null
+}
+if [ $want_optuna = 1 ] && ! optuna_ok; then
+  log "installing optuna==$optuna_version and optuna-dashboard==$optuna_dashboard_version into $venv"
+  "$venv/bin/pip" install -q "optuna==$optuna_version" "optuna-dashboard==$optuna_dashboard_version" >&2
+  optuna_ok || { log "optuna==$optuna_version did not install into $venv"; exit 1; }
 fi
 
 if [ $print_env = 1 ]; then

@@ -22,4 +22,9 @@ pub struct ExportArgs {
     /// Where to write the export (default: RUN/exports/ID, or DIR/export for --model).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Instead of a model: write the whole run as an Optuna journal (one trial per candidate,
+    /// values under the latest script version) to FILE, replacing it; open it with
+    /// `optuna-dashboard FILE`.
+    #[arg(long, value_name = "FILE", requires = "run", conflicts_with_all = ["id", "evaluation", "model", "out"])]
+    pub optuna: Option<PathBuf>,
 }

@@ -106,6 +106,11 @@ pub struct ExecutionArgs {
     /// the run's current front), `all` or `none`. Default: the script's `search.keep_models` (front).
     #[arg(long, value_enum, value_name = "WHICH")]
     pub keep_models: Option<KeepModelsArg>,
+    /// Append every evaluation to this Optuna journal as the run goes (created if missing; a
+    /// resumed run goes on in it without duplicating a trial), for `optuna-dashboard FILE`.
+    /// Default: the script's `search.optuna`.
+    #[arg(long, value_name = "FILE")]
+    pub optuna: Option<PathBuf>,
     /// Local: `persistent` (default: one long-lived worker per slot, libtorch and the dataset stay
     /// loaded between evaluations) or `per-evaluation` (a fresh process for each).
     #[arg(long, value_enum, value_name = "HOW")]
@@ -162,6 +167,8 @@ pub enum SchedulingArg {
 impl From<ExecutionArgs> for ExecutionOverrides {
     fn from(args: ExecutionArgs) -> Self {
         ExecutionOverrides {
+            // Absolute, so that `xnas resume` from another directory appends to the same file.
+            optuna: args.optuna.map(|p| std::path::absolute(&p).unwrap_or(p)),
             executor: args.executor.map(|e| match e {
                 ExecutorArg::Local => ExecutorKind::Local,
                 ExecutorArg::Ray => ExecutorKind::Ray,

@@ -84,6 +84,9 @@ pub struct Execution {
     pub worker_recycle_after: usize,
     /// Local: … or when its resident memory passed this many MiB after an evaluation (0: never).
     pub worker_max_memory_mib: u64,
+    /// `--optuna FILE`: the Optuna journal the run appends to (absolute); `None` follows the
+    /// script's `search.optuna`.
+    pub optuna: Option<PathBuf>,
 }
 
 impl Default for Execution {
@@ -104,6 +107,7 @@ impl Default for Execution {
             workers: Workers::Persistent,
             worker_recycle_after: WorkerPolicy::default().recycle_after,
             worker_max_memory_mib: WorkerPolicy::default().max_memory_mib.unwrap_or(0),
+            optuna: None,
         }
     }
 }
@@ -127,6 +131,7 @@ pub struct ExecutionOverrides {
     pub workers: Option<Workers>,
     pub worker_recycle_after: Option<usize>,
     pub worker_max_memory_mib: Option<u64>,
+    pub optuna: Option<PathBuf>,
 }
 
 impl Execution {
@@ -150,7 +155,7 @@ impl Execution {
             worker_recycle_after,
             worker_max_memory_mib
         );
-        take_optional!(devices, threads, ray_address, ray_python, ray_program, keep_models);
+        take_optional!(devices, threads, ray_address, ray_python, ray_program, keep_models, optuna);
         self
     }
 

@@ -31,10 +31,11 @@
 //! search can take; `from.rs` the records of the run a run started from (`--from`);
 //! `report_input.rs` a run's store read into the report's plain input (and a run's final front);
 //! `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a new run;
-//! `models.rs` the trained models a run keeps. Imports go one way: `refine` uses this file and
-//! `resume`; this file uses `runner`, `folder`, `lock`, `resume`, `preflight`, `models`, `from` and
-//! `report_input`; `runner` uses `jobs`, `progress`, `search`, `execution`, `reload`, `models` and
-//! `from`; `search` uses nothing of the run layer; `folder` uses `lock` and `execution`.
+//! `models.rs` the trained models a run keeps; `optuna/` a run as an Optuna journal (`xnas export
+//! --optuna`, and appended live with `--optuna`). Imports go one way: `refine` uses this file and
+//! `resume`; this file uses `runner`, `folder`, `lock`, `resume`, `preflight`, `models`, `from`,
+//! `report_input` and `optuna`; `runner` uses `jobs`, `progress`, `search`, `execution`, `reload`,
+//! `models`, `from` and `optuna`; `optuna` uses `report_input`; `search` uses nothing of the run layer; `folder` uses `lock` and `execution`.
 
 mod execution;
 mod folder;
@@ -42,6 +43,7 @@ mod from;
 mod jobs;
 mod lock;
 mod models;
+pub mod optuna;
 mod preflight;
 mod progress;
 mod refine;
@@ -120,6 +122,9 @@ pub fn start_compiled(
     let overrides = &resolve_front(&mut experiment, overrides)?;
     let inherited = Inherited::read(options.from.as_deref())?;
     preflight(&experiment, &execution, options.device.as_deref(), &options.program, &inherited.records())?;
+    if let Some(journal) = execution.optuna.as_ref().or(experiment.spec().search.optuna.as_ref()) {
+        optuna::check_journal(journal, run_dir)?;
+    }
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     let _lock = RunLock::acquire(run_dir)?;
     // Again under the lock: another `xnas run` may have taken the folder since the first look.
@@ -315,6 +320,14 @@ fn run(
     );
     let jobs = jobs::Jobs::new(executor, execution.max_attempts);
     let models = ModelKeeper::open(run_dir, &store, experiment.objective_names().len())?;
+    let optuna = match execution.optuna.clone().or_else(|| experiment.spec().search.optuna.clone()) {
+        None => None,
+        Some(path) => {
+            let journal = optuna::LiveJournal::open(&path, run_dir, &store, experiment.spec())?;
+            eprintln!("Optuna journal: {} (see it live: optuna-dashboard {})", path.display(), path.display());
+            Some(journal)
+        }
+    };
     let runner = runner::Runner {
         training_hash: experiment.training_hash(),
         saved_generation: search.generation(),
@@ -333,6 +346,7 @@ fn run(
         exhausted: false,
         inherited: Inherited::load(run_dir)?,
         models,
+        optuna,
     };
     runner.run(jobs)
 }

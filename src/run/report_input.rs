@@ -275,7 +275,7 @@ pub fn front_genomes(run_dir: &Path) -> anyhow::Result<Vec<String>> {
 /// The label path-similarity matrix behind eq. 3–4, when WordNet is installed and the dataset's
 /// labels map to it (with the script's synset overrides); `None` otherwise, and the report leaves
 /// the WordNet columns empty.
-fn wordnet_similarity(spec: &ExperimentSpec) -> Option<Vec<Vec<f64>>> {
+pub(super) fn wordnet_similarity(spec: &ExperimentSpec) -> Option<Vec<Vec<f64>>> {
     let (wordnet, labels) = label_synsets(spec)?;
     labels.similarity_matrix(&wordnet).ok()
 }

@@ -17,6 +17,7 @@ use super::execution::{Execution, ExecutorKind, Scheduling, LOG_FILE};
 use super::from::Inherited;
 use super::jobs::{Jobs, NoRecordStreak, Queued, Settled, Work};
 use super::models::ModelKeeper;
+use super::optuna::LiveJournal;
 use super::preflight::job_config;
 use super::progress::Progress;
 use super::reload::{self, Finished, Rescored};
@@ -77,6 +78,8 @@ pub(super) struct Runner {
     pub(super) inherited: Inherited,
     /// The trained models the run keeps (see [`super::models`]).
     pub(super) models: ModelKeeper,
+    /// `--optuna FILE` (or `search.optuna`): the Optuna journal the run appends to.
+    pub(super) optuna: Option<LiveJournal>,
 }
 
 impl Runner {
@@ -285,6 +288,7 @@ impl Runner {
         if matches!(evaluation, Evaluation::Failed(_)) {
             self.summary.failed += 1;
         }
+        self.journal(candidate, |journal, stored| journal.finished(stored, &evaluation));
         self.search.tell(vec![(candidate, evaluation)])?;
         self.progress.inc();
         if self.execution.scheduling == Scheduling::SteadyState {
@@ -302,6 +306,23 @@ impl Runner {
             }
         }
         Ok(())
+    }
+
+    /// Writes to the Optuna journal about `candidate`'s latest evaluation. The journal is a view:
+    /// a failure to write it is a warning, not the run's end.
+    fn journal(
+        &mut self,
+        candidate: u64,
+        write: impl FnOnce(&mut LiveJournal, &crate::store::StoredEvaluation) -> Result<(), super::optuna::OptunaError>,
+    ) {
+        let Some(journal) = self.optuna.as_mut() else { return };
+        let result = match self.store.evaluations_of_candidate(candidate) {
+            Ok(mut evaluations) => evaluations.pop().map_or(Ok(()), |stored| write(journal, &stored)),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = result {
+            self.progress.say(format!("warning: could not write the Optuna journal {}: {e}", journal.path().display()));
+        }
     }
 
     fn checkpoint(&mut self) -> anyhow::Result<()> {
@@ -439,6 +460,11 @@ impl Runner {
             hypervolume,
         })?;
         self.summary.hypervolume = hypervolume;
+        if let Some(journal) = self.optuna.as_mut() {
+            if let Err(e) = journal.hypervolume(hypervolume) {
+                eprintln!("warning: could not write the Optuna journal {}: {e}", journal.path().display());
+            }
+        }
         let failed = self.search.records().iter().filter(|r| matches!(r.status, xnas_moo::Status::Failed(_))).count();
         eprintln!(
             "generation {generation} saved: {} in the population, {} on the front, hypervolume {}, {failed} failed so far",
@@ -511,6 +537,7 @@ impl Work for Runner {
             ExecutorKind::Ray => "ray",
         };
         self.store.mark_running(queued.id, label)?;
+        self.journal(queued.candidate, |journal, stored| journal.started(stored));
         Ok(Job {
             id: queued.id as u64,
             genome: queued.genome.clone(),

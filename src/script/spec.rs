@@ -266,6 +266,9 @@ pub struct SearchSpec {
     pub objective: Option<String>,
     /// Which trained models the run keeps (`front`, `all`, `none`); `xnas run --keep-models` overrides it.
     pub keep_models: KeepModels,
+    /// An Optuna journal the run appends every evaluation to as it goes (for optuna-dashboard);
+    /// `xnas run --optuna FILE` overrides it.
+    pub optuna: Option<PathBuf>,
     /// `fixed` only (other algorithms ignore it): the architectures to train (arch strings or op codes).
     pub genomes: Vec<String>,
     /// `fixed` only: a run folder whose final front (in its report axes) is trained too; read
@@ -293,6 +296,7 @@ impl Default for SearchSpec {
             reference_weights: None,
             objective: None,
             keep_models: KeepModels::Front,
+            optuna: None,
             genomes: Vec::new(),
             front_of: None,
         }

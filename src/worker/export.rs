@@ -10,6 +10,7 @@ mod export_args;
 pub use export_args::ExportArgs;
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.optuna.is_none(), "the head writes Optuna journals: run `xnas export RUN --optuna FILE`");
     use xnas::evaluate::export::{export_model, CHECK_FILE, DESCRIPTION_FILE, STATE_DICT_FILE};
 
     let (model_dir, default_out) = match (&args.run, &args.model) {

@@ -16,6 +16,8 @@ mod models;
 #[cfg(feature = "torch")]
 mod network;
 #[cfg(feature = "torch")]
+mod optuna;
+#[cfg(feature = "torch")]
 mod parallel;
 #[cfg(feature = "torch")]
 mod ray;

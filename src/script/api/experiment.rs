@@ -184,7 +184,9 @@ mod methods {
     /// `crossover_per_variable`, `crossover_eta`, `mutation_probability` (default 1/6), `mutation_eta`,
     /// `max_mating_attempts`, R-NSGA-II `reference_points` (a list of points), `epsilon`,
     /// `reference_weights`, for `ga` the `objective` to optimise (default: the first), and `keep_models`:
-    /// which trained models the run keeps for `xnas export` (`front` by default, `all`, `none`). `fixed`
+    /// which trained models the run keeps for `xnas export` (`front` by default, `all`, `none`), and `optuna`:
+    /// an Optuna journal file the run appends every evaluation to as it goes, for `optuna-dashboard FILE`
+    /// (relative to where xnas runs; `xnas run --optuna FILE` overrides it). `fixed`
     /// trains a given list once (one generation): `genomes` (arch strings or op codes) and/or `front_of`, a
     /// run folder whose final front in its report axes is trained again — with `training.regularizer` set,
     /// the paper's ✓+reg (what `xnas refine` runs).
