@@ -67,6 +67,17 @@ pub struct EvalConfig {
     /// and mislabel curves, appendix K both ways) after training; `false` keeps only the training
     /// and test accuracy.
     pub trust: bool,
+    /// Arithmetic of training's convolutions and classifier: `fp32`, `bf16` (mixed: bf16
+    /// compute, f32 weights, batch-norm statistics and loss; CUDA only) or `auto`. `auto` is
+    /// fp32 for now: it switches to bf16 on CUDA only once `scripts/gpu-check.sh` has measured
+    /// that bf16 keeps accuracy within noise. Validation and trust passes always run in fp32.
+    pub precision: Precision,
+    /// Train with images in channels-last (NHWC) layout, which cuDNN's fastest kernels use:
+    /// `auto` (on for CUDA), `true` (CUDA only) or `false`. The same arithmetic in another order.
+    pub channels_last: Switch,
+    /// Let cuDNN time its convolution algorithms on the first batches and keep the fastest:
+    /// `auto` (on for CUDA), `true` (CUDA only) or `false`.
+    pub cudnn_benchmark: Switch,
 }
 
 fn held_out() -> ValidationSplit {
@@ -103,6 +114,98 @@ impl Default for EvalConfig {
             regularizer: 0.0,
             omega: None,
             trust: true,
+            precision: Precision::Auto,
+            channels_last: Switch::Auto,
+            cudnn_benchmark: Switch::Auto,
+        }
+    }
+}
+
+/// The `precision` training setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// fp32 until `scripts/gpu-check.sh` has measured bf16 against it (see [`EvalConfig::precision`]).
+    #[default]
+    Auto,
+    Fp32,
+    Bf16,
+}
+
+/// A setting that the device decides (`"auto"`) or the user turns on (`true`) or off (`false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Switch {
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl Serialize for Switch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Switch::Auto => serializer.serialize_str("auto"),
+            Switch::On => serializer.serialize_bool(true),
+            Switch::Off => serializer.serialize_bool(false),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Switch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Switch, D::Error> {
+        struct SwitchVisitor;
+        impl serde::de::Visitor<'_> for SwitchVisitor {
+            type Value = Switch;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"auto\", true or false")
+            }
+            fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<Switch, E> {
+                Ok(if on { Switch::On } else { Switch::Off })
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Switch, E> {
+                // `--set training.channels_last=true` arrives as text when it is not read as JSON.
+                match text {
+                    "auto" => Ok(Switch::Auto),
+                    "true" => Ok(Switch::On),
+                    "false" => Ok(Switch::Off),
+                    other => Err(E::invalid_value(serde::de::Unexpected::Str(other), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(SwitchVisitor)
+    }
+}
+
+/// What training's arithmetic actually was on the device it ran on: the `auto` settings
+/// resolved, and every CUDA-only setting off on a CPU. A record keeps it, so a result says its
+/// precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeSettings {
+    /// `fp32` or `bf16`.
+    pub precision: Precision,
+    pub channels_last: bool,
+    pub cudnn_benchmark: bool,
+}
+
+impl ComputeSettings {
+    /// fp32, contiguous NCHW, no benchmark: the only arithmetic a CPU training uses.
+    pub const PLAIN: ComputeSettings =
+        ComputeSettings { precision: Precision::Fp32, channels_last: false, cudnn_benchmark: false };
+
+    /// The settings `config` asks for on a CUDA device (`cuda`) or a CPU (`!cuda`). On a CPU
+    /// everything is [`ComputeSettings::PLAIN`], whatever was asked: the CPU path never changes.
+    pub fn resolve(config: &EvalConfig, cuda: bool) -> ComputeSettings {
+        if !cuda {
+            return ComputeSettings::PLAIN;
+        }
+        let switch = |s: Switch| !matches!(s, Switch::Off);
+        ComputeSettings {
+            precision: match config.precision {
+                Precision::Bf16 => Precision::Bf16,
+                Precision::Auto | Precision::Fp32 => Precision::Fp32,
+            },
+            channels_last: switch(config.channels_last),
+            cudnn_benchmark: switch(config.cudnn_benchmark),
         }
     }
 }
@@ -189,9 +292,16 @@ impl EvalConfig {
             self.validation,
             "\"held-out\", a fraction in (0, 1) or a count ≥ 1 of training images",
         )?;
-        require(is_device_name(&self.device), "device", format!("{:?}", self.device), "cpu, cuda, cuda:N or auto")
+        require(is_device_name(&self.device), "device", format!("{:?}", self.device), "cpu, cuda, cuda:N or auto")?;
+        // On a CPU these are ignored; asking for them by name on one is a mistake worth a message.
+        let cpu = self.device.trim() == "cpu";
+        require(!(cpu && self.precision == Precision::Bf16), "precision", "\"bf16\"", CUDA_ONLY)?;
+        require(!(cpu && self.channels_last == Switch::On), "channels_last", true, CUDA_ONLY)?;
+        require(!(cpu && self.cudnn_benchmark == Switch::On), "cudnn_benchmark", true, CUDA_ONLY)
     }
 }
+
+const CUDA_ONLY: &str = "\"auto\" or off with device \"cpu\" (it is a CUDA setting)";
 
 /// Whether `name` is a device name evaluations understand (whether that device exists is only
 /// known where the evaluation runs).
@@ -283,6 +393,10 @@ pub struct MeasurementRecord {
     /// training- and test-accuracy passes).
     #[serde(default)]
     pub trust_seconds: f64,
+    /// The arithmetic training used (absent in records written before it was recorded: fp32,
+    /// NCHW, then the only kind there was).
+    #[serde(default)]
+    pub compute: Option<ComputeSettings>,
 }
 
 /// Which images trained, validated and tested one evaluation.

@@ -26,7 +26,7 @@ pub use saved::{
 use crate::data::{Augmenter, DeviceImages, Normalizer};
 use crate::introspect::WeightsError;
 use crate::nn::Network;
-use crate::record::{EvalConfig, MeasurementRecord, SplitRecord, Status};
+use crate::record::{ComputeSettings, EvalConfig, MeasurementRecord, SplitRecord, Status};
 use crate::train::{train, Regularizer, TrainProgress};
 
 /// Why an evaluation could not start.
@@ -271,6 +271,7 @@ fn empty_record(
         mislabels: None,
         confusion_correlation: None,
         trust_seconds: 0.0,
+        compute: Some(ComputeSettings::resolve(config, prepared.device.is_cuda())),
     }
 }
 
