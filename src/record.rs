@@ -121,6 +121,11 @@ impl Default for EvalConfig {
     }
 }
 
+/// `EvalConfig` keys that choose where and how fast a training runs, not what it computes
+/// beyond rounding: a genome trained with only these different is not trained again
+/// (`--from`, resume), and changing them alone needs no new evaluations.
+pub const EXECUTION_SETTINGS: &[&str] = &["device", "channels_last", "cudnn_benchmark"];
+
 /// The `precision` training setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -581,6 +586,57 @@ mod tests {
         assert_eq!(old.validation, ValidationSplit::HeldOut);
         assert_eq!((old.test_subset, old.label_noise, old.trust), (None, 0.0, true));
         assert_eq!(EvalConfig::default().validation, ValidationSplit::TrainCount(5000));
+    }
+
+    #[test]
+    fn the_cuda_settings_read_write_and_resolve() {
+        let config: EvalConfig =
+            serde_json::from_str(r#"{"precision": "bf16", "channels_last": false, "cudnn_benchmark": "auto"}"#)
+                .unwrap();
+        assert_eq!(config.precision, Precision::Bf16);
+        assert_eq!((config.channels_last, config.cudnn_benchmark), (Switch::Off, Switch::Auto));
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(
+            (&json["precision"], &json["channels_last"], &json["cudnn_benchmark"]),
+            (&serde_json::json!("bf16"), &serde_json::json!(false), &serde_json::json!("auto"))
+        );
+        let err = serde_json::from_str::<EvalConfig>(r#"{"channels_last": 1}"#).unwrap_err().to_string();
+        assert!(err.contains("expected \"auto\", true or false"), "{err}");
+
+        // A CPU always trains plainly, whatever was asked; CUDA's auto is fp32 with the layout
+        // and benchmark on until gpu-check has measured bf16.
+        assert_eq!(ComputeSettings::resolve(&config, false), ComputeSettings::PLAIN);
+        let all_on = EvalConfig { channels_last: Switch::On, cudnn_benchmark: Switch::On, ..config.clone() };
+        assert_eq!(ComputeSettings::resolve(&all_on, false), ComputeSettings::PLAIN);
+        let auto = ComputeSettings::resolve(&EvalConfig::default(), true);
+        assert_eq!(auto, ComputeSettings { precision: Precision::Fp32, channels_last: true, cudnn_benchmark: true });
+        let asked = ComputeSettings::resolve(&config, true);
+        assert_eq!(asked, ComputeSettings { precision: Precision::Bf16, channels_last: false, cudnn_benchmark: true });
+
+        // Old configs read as auto; asking a CPU by name for a CUDA setting is refused.
+        let mut old = serde_json::to_value(EvalConfig::default()).unwrap();
+        for key in ["precision", "channels_last", "cudnn_benchmark"] {
+            old.as_object_mut().unwrap().remove(key);
+        }
+        let old: EvalConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            (old.precision, old.channels_last, old.cudnn_benchmark),
+            (Precision::Auto, Switch::Auto, Switch::Auto)
+        );
+        let cpu = |edit: fn(&mut EvalConfig)| {
+            let mut c = EvalConfig { device: "cpu".into(), ..EvalConfig::default() };
+            edit(&mut c);
+            c.validate()
+        };
+        let err = cpu(|c| c.precision = Precision::Bf16).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "training setting precision = \"bf16\": must be \"auto\" or off with device \"cpu\" (it is a CUDA setting)"
+        );
+        assert_eq!(cpu(|c| c.channels_last = Switch::On).unwrap_err().field, "channels_last");
+        assert_eq!(cpu(|c| c.cudnn_benchmark = Switch::On).unwrap_err().field, "cudnn_benchmark");
+        cpu(|c| (c.precision, c.channels_last) = (Precision::Fp32, Switch::Off)).unwrap();
+        EvalConfig { precision: Precision::Bf16, device: "cuda".into(), ..EvalConfig::default() }.validate().unwrap();
     }
 
     #[test]
