@@ -109,4 +109,42 @@ mod tests {
         assert_eq!(linear.ws.grad().kind(), Kind::Float);
         assert!(linear.ws.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0);
     }
+
+    struct KindsSeen(Vec<Kind>);
+
+    impl crate::introspect::TapConsumer for KindsSeen {
+        fn tap(&mut self, _layer: usize, activation: &Tensor) {
+            self.0.push(activation.kind());
+        }
+    }
+
+    /// A whole mixed-precision training pass through every kind of edge and both reduction
+    /// blocks, in channels-last layout: f32 logits near the f32 pass's, f32 taps, and f32
+    /// gradients for every weight (on a CPU, where training itself never takes this path).
+    #[test]
+    fn a_mixed_channels_last_pass_trains_the_whole_network() {
+        use crate::introspect::TapSet;
+        use crate::nn::{MacroConfig, Network};
+        tch::manual_seed(4);
+        let genome: xnas_space::Genome = "012400".parse().unwrap(); // every edge kind but none, all live
+        let config = MacroConfig { channels: 4, cells_per_stage: 1, num_classes: 3, input: (3, 8, 8) };
+        let (vs, net) = Network::build(&genome, &config, Device::Cpu);
+        let x = Tensor::randn([6, 3, 8, 8], (Kind::Float, Device::Cpu));
+        let exact = net.forward_training(&x, Compute::F32, None);
+        let mut seen = KindsSeen(Vec::new());
+        let mixed = net.forward_training(&channels_last(&x), Compute::Bf16, Some((TapSet::ConvAndRelu, &mut seen)));
+        assert_eq!(mixed.kind(), Kind::Float);
+        let error = (&mixed - &exact).abs().max().double_value(&[]);
+        assert!(error < 0.1 * (1.0 + exact.abs().max().double_value(&[])), "{error}");
+        assert!(!seen.0.is_empty() && seen.0.iter().all(|&k| k == Kind::Float), "{:?}", seen.0);
+        mixed.sum(Kind::Float).backward();
+        for (name, w) in vs.variables() {
+            if w.requires_grad() {
+                let grad = w.grad();
+                assert!(grad.defined(), "{name} has no gradient");
+                assert_eq!((name.as_str(), grad.kind()), (name.as_str(), Kind::Float));
+                assert!(bool::try_from(grad.isfinite().all()).unwrap(), "{name}");
+            }
+        }
+    }
 }
