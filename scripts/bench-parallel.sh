@@ -26,7 +26,7 @@ for k in 1 2 4; do
     --set search.generations=2 "$@" >"$out/k$k.out" 2>"$out/k$k.err" || { cat "$out/k$k.err" >&2; exit 1; }
   end=$(date +%s.%N)
   # "… N candidate(s) evaluated (T trained, …" from the run's summary line.
-  trained=$(sed -n 's/.*evaluated (\([0-9]*\) trained.*/\1/p' "$out/k$k.out")
+  trained=$(sed -n 's/.*evaluated[^(]*(\([0-9]*\) trained.*/\1/p' "$out/k$k.out")
   seconds=$(awk "BEGIN { print $end - $start }")
   per_hour=$(awk "BEGIN { print $trained * 3600 / $seconds }")
   [ -z "$base" ] && base=$per_hour

@@ -72,6 +72,17 @@ pub struct EvalConfig {
     /// and mislabel curves, appendix K both ways) after training; `false` keeps only the training
     /// and test accuracy.
     pub trust: bool,
+    /// Arithmetic of training's convolutions and classifier: `fp32`, `bf16` (mixed: bf16
+    /// compute, f32 weights, batch-norm statistics and loss; CUDA only) or `auto`. `auto` is
+    /// fp32 for now: it switches to bf16 on CUDA only once `scripts/gpu-check.sh` has measured
+    /// that bf16 keeps accuracy within noise. Validation and trust passes always run in fp32.
+    pub precision: Precision,
+    /// Train with images in channels-last (NHWC) layout, which cuDNN's fastest kernels use:
+    /// `auto` (on for CUDA), `true` (CUDA only) or `false`. The same arithmetic in another order.
+    pub channels_last: Switch,
+    /// Let cuDNN time its convolution algorithms on the first batches and keep the fastest:
+    /// `auto` (on for CUDA), `true` (CUDA only) or `false`.
+    pub cudnn_benchmark: Switch,
 }
 
 fn held_out() -> ValidationSplit {
@@ -109,6 +120,103 @@ impl Default for EvalConfig {
             regularizer: 0.0,
             omega: None,
             trust: true,
+            precision: Precision::Auto,
+            channels_last: Switch::Auto,
+            cudnn_benchmark: Switch::Auto,
+        }
+    }
+}
+
+/// `EvalConfig` keys that choose where and how fast a training runs, not what it computes
+/// beyond rounding: a genome trained with only these different is not trained again
+/// (`--from`, resume), and changing them alone needs no new evaluations.
+pub const EXECUTION_SETTINGS: &[&str] = &["device", "channels_last", "cudnn_benchmark"];
+
+/// The `precision` training setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// fp32 until `scripts/gpu-check.sh` has measured bf16 against it (see [`EvalConfig::precision`]).
+    #[default]
+    Auto,
+    Fp32,
+    Bf16,
+}
+
+/// A setting that the device decides (`"auto"`) or the user turns on (`true`) or off (`false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Switch {
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl Serialize for Switch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Switch::Auto => serializer.serialize_str("auto"),
+            Switch::On => serializer.serialize_bool(true),
+            Switch::Off => serializer.serialize_bool(false),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Switch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Switch, D::Error> {
+        struct SwitchVisitor;
+        impl serde::de::Visitor<'_> for SwitchVisitor {
+            type Value = Switch;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"auto\", true or false")
+            }
+            fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<Switch, E> {
+                Ok(if on { Switch::On } else { Switch::Off })
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Switch, E> {
+                // `--set training.channels_last=true` arrives as text when it is not read as JSON.
+                match text {
+                    "auto" => Ok(Switch::Auto),
+                    "true" => Ok(Switch::On),
+                    "false" => Ok(Switch::Off),
+                    other => Err(E::invalid_value(serde::de::Unexpected::Str(other), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(SwitchVisitor)
+    }
+}
+
+/// What training's arithmetic actually was on the device it ran on: the `auto` settings
+/// resolved, and every CUDA-only setting off on a CPU. A record keeps it, so a result says its
+/// precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeSettings {
+    /// `fp32` or `bf16`.
+    pub precision: Precision,
+    pub channels_last: bool,
+    pub cudnn_benchmark: bool,
+}
+
+impl ComputeSettings {
+    /// fp32, contiguous NCHW, no benchmark: the only arithmetic a CPU training uses.
+    pub const PLAIN: ComputeSettings =
+        ComputeSettings { precision: Precision::Fp32, channels_last: false, cudnn_benchmark: false };
+
+    /// The settings `config` asks for on a CUDA device (`cuda`) or a CPU (`!cuda`). On a CPU
+    /// everything is [`ComputeSettings::PLAIN`], whatever was asked: the CPU path never changes.
+    pub fn resolve(config: &EvalConfig, cuda: bool) -> ComputeSettings {
+        if !cuda {
+            return ComputeSettings::PLAIN;
+        }
+        let switch = |s: Switch| !matches!(s, Switch::Off);
+        ComputeSettings {
+            precision: match config.precision {
+                Precision::Bf16 => Precision::Bf16,
+                Precision::Auto | Precision::Fp32 => Precision::Fp32,
+            },
+            channels_last: switch(config.channels_last),
+            cudnn_benchmark: switch(config.cudnn_benchmark),
         }
     }
 }
@@ -201,9 +309,16 @@ impl EvalConfig {
             self.validation,
             "\"held-out\", a fraction in (0, 1) or a count ≥ 1 of training images",
         )?;
-        require(is_device_name(&self.device), "device", format!("{:?}", self.device), "cpu, cuda, cuda:N or auto")
+        require(is_device_name(&self.device), "device", format!("{:?}", self.device), "cpu, cuda, cuda:N or auto")?;
+        // On a CPU these are ignored; asking for them by name on one is a mistake worth a message.
+        let cpu = self.device.trim() == "cpu";
+        require(!(cpu && self.precision == Precision::Bf16), "precision", "\"bf16\"", CUDA_ONLY)?;
+        require(!(cpu && self.channels_last == Switch::On), "channels_last", true, CUDA_ONLY)?;
+        require(!(cpu && self.cudnn_benchmark == Switch::On), "cudnn_benchmark", true, CUDA_ONLY)
     }
 }
+
+const CUDA_ONLY: &str = "\"auto\" or off with device \"cpu\" (it is a CUDA setting)";
 
 /// Whether `name` is a device name evaluations understand (whether that device exists is only
 /// known where the evaluation runs).
@@ -315,6 +430,10 @@ pub struct MeasurementRecord {
     /// training- and test-accuracy passes).
     #[serde(default)]
     pub trust_seconds: f64,
+    /// The arithmetic training used (absent in records written before it was recorded: fp32,
+    /// NCHW, then the only kind there was).
+    #[serde(default)]
+    pub compute: Option<ComputeSettings>,
 }
 
 /// Which images trained, validated and tested one evaluation.
@@ -508,6 +627,57 @@ mod tests {
         assert_eq!(old.validation, ValidationSplit::HeldOut);
         assert_eq!((old.test_subset, old.label_noise, old.trust), (None, 0.0, true));
         assert_eq!(EvalConfig::default().validation, ValidationSplit::TrainCount(5000));
+    }
+
+    #[test]
+    fn the_cuda_settings_read_write_and_resolve() {
+        let config: EvalConfig =
+            serde_json::from_str(r#"{"precision": "bf16", "channels_last": false, "cudnn_benchmark": "auto"}"#)
+                .unwrap();
+        assert_eq!(config.precision, Precision::Bf16);
+        assert_eq!((config.channels_last, config.cudnn_benchmark), (Switch::Off, Switch::Auto));
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(
+            (&json["precision"], &json["channels_last"], &json["cudnn_benchmark"]),
+            (&serde_json::json!("bf16"), &serde_json::json!(false), &serde_json::json!("auto"))
+        );
+        let err = serde_json::from_str::<EvalConfig>(r#"{"channels_last": 1}"#).unwrap_err().to_string();
+        assert!(err.contains("expected \"auto\", true or false"), "{err}");
+
+        // A CPU always trains plainly, whatever was asked; CUDA's auto is fp32 with the layout
+        // and benchmark on until gpu-check has measured bf16.
+        assert_eq!(ComputeSettings::resolve(&config, false), ComputeSettings::PLAIN);
+        let all_on = EvalConfig { channels_last: Switch::On, cudnn_benchmark: Switch::On, ..config.clone() };
+        assert_eq!(ComputeSettings::resolve(&all_on, false), ComputeSettings::PLAIN);
+        let auto = ComputeSettings::resolve(&EvalConfig::default(), true);
+        assert_eq!(auto, ComputeSettings { precision: Precision::Fp32, channels_last: true, cudnn_benchmark: true });
+        let asked = ComputeSettings::resolve(&config, true);
+        assert_eq!(asked, ComputeSettings { precision: Precision::Bf16, channels_last: false, cudnn_benchmark: true });
+
+        // Old configs read as auto; asking a CPU by name for a CUDA setting is refused.
+        let mut old = serde_json::to_value(EvalConfig::default()).unwrap();
+        for key in ["precision", "channels_last", "cudnn_benchmark"] {
+            old.as_object_mut().unwrap().remove(key);
+        }
+        let old: EvalConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            (old.precision, old.channels_last, old.cudnn_benchmark),
+            (Precision::Auto, Switch::Auto, Switch::Auto)
+        );
+        let cpu = |edit: fn(&mut EvalConfig)| {
+            let mut c = EvalConfig { device: "cpu".into(), ..EvalConfig::default() };
+            edit(&mut c);
+            c.validate()
+        };
+        let err = cpu(|c| c.precision = Precision::Bf16).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "training setting precision = \"bf16\": must be \"auto\" or off with device \"cpu\" (it is a CUDA setting)"
+        );
+        assert_eq!(cpu(|c| c.channels_last = Switch::On).unwrap_err().field, "channels_last");
+        assert_eq!(cpu(|c| c.cudnn_benchmark = Switch::On).unwrap_err().field, "cudnn_benchmark");
+        cpu(|c| (c.precision, c.channels_last) = (Precision::Fp32, Switch::Off)).unwrap();
+        EvalConfig { precision: Precision::Bf16, device: "cuda".into(), ..EvalConfig::default() }.validate().unwrap();
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //!
 //! Padding and cutout write zeros *after* normalisation, i.e. the training mean — the usual
 //! reading of "zero-pad" when augmentation follows preprocessing, as the appendix orders them.
+//!
+//! Every random number is drawn on the batch's own device (`randint` and `rand` with its device),
+//! so on CUDA augmentation is a few kernels on the device's generator, with no copy from or wait
+//! for the host; on a CPU it draws from the CPU generator as it always has.
 
 use tch::{Kind, Tensor};
 

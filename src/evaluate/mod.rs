@@ -26,7 +26,7 @@ pub use saved::{
 use crate::data::{Augmenter, DeviceImages, Normalizer};
 use crate::introspect::WeightsError;
 use crate::nn::Network;
-use crate::record::{EpochPoint, EvalConfig, MeasurementRecord, SplitRecord, Status};
+use crate::record::{ComputeSettings, EpochPoint, EvalConfig, MeasurementRecord, SplitRecord, Status};
 use crate::train::{train_stoppable, Regularizer, TrainProgress};
 
 /// Why an evaluation could not start.
@@ -324,6 +324,7 @@ fn empty_record(
         mislabels: None,
         confusion_correlation: None,
         trust_seconds: 0.0,
+        compute: Some(ComputeSettings::resolve(config, prepared.device.is_cuda())),
     }
 }
 

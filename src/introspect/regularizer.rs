@@ -33,7 +33,12 @@ impl BatchClassSimilarity {
         };
         let norms = gram.diagonal(0, 0, 1).clamp_min(1e-12).sqrt();
         let cos = gram / (norms.unsqueeze(1) * norms.unsqueeze(0));
-        let present = self.groups.bincount::<Tensor>(None, self.num_classes).gt(0).to_kind(cos.kind());
+        // Class counts by `index_add`, not `bincount`, which reads the labels' range back to the
+        // host on CUDA (a sync every training step); the counts, and so the result, are the same.
+        let ones = Tensor::ones_like(&self.groups).to_kind(Kind::Float);
+        let counts =
+            Tensor::zeros([self.num_classes], (Kind::Float, self.groups.device())).index_add(0, &self.groups, &ones);
+        let present = counts.gt(0).to_kind(cos.kind());
         let pairs = (present.unsqueeze(1) * present.unsqueeze(0)).triu(1);
         let weighted = (cos * omega.to_kind(pairs.kind()) * &pairs).sum(pairs.kind());
         weighted / pairs.sum(pairs.kind()).clamp_min(1.0)

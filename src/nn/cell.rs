@@ -4,13 +4,15 @@ use tch::nn;
 use tch::Tensor;
 use xnas_space::{Genome, Op, EDGES, NUM_NODES};
 
-use super::taps::Tapper;
+use super::compute::Pass;
 
 /// ReLU → Conv (no bias) → BN: NAS-Bench-201's `ReLUConvBN`.
 #[derive(Debug)]
 pub(crate) struct ReluConvBn {
     conv: nn::Conv2D,
     bn: nn::BatchNorm,
+    stride: i64,
+    padding: i64,
 }
 
 impl ReluConvBn {
@@ -25,15 +27,17 @@ impl ReluConvBn {
         ReluConvBn {
             conv: nn::conv2d(&p / "conv", c_in, c_out, kernel, config),
             bn: nn::batch_norm2d(&p / "bn", c_out, Default::default()),
+            stride,
+            padding: kernel / 2,
         }
     }
 
-    pub fn forward(&self, x: &Tensor, train: bool, tapper: &mut Tapper) -> Tensor {
+    pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Tensor {
         let relu = x.relu();
-        tapper.conv_or_relu(&relu);
-        let conv = relu.apply(&self.conv);
-        tapper.conv_or_relu(&conv);
-        conv.apply_t(&self.bn, train)
+        pass.tapper.conv_or_relu(&relu);
+        let conv = pass.compute.conv(&relu, &self.conv, self.stride, self.padding);
+        pass.tapper.conv_or_relu(&conv);
+        conv.apply_t(&self.bn, pass.train)
     }
 }
 
@@ -71,14 +75,14 @@ impl Cell {
         Cell { edges }
     }
 
-    pub fn forward(&self, x: &Tensor, train: bool, tapper: &mut Tapper) -> Tensor {
+    pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Tensor {
         let mut nodes: Vec<Tensor> = vec![x.shallow_clone()];
         for to in 1..NUM_NODES {
             let mut sum: Option<Tensor> = None;
             for (edge, op) in EDGES.iter().zip(&self.edges).filter(|(e, _)| e.to == to) {
                 let input = &nodes[edge.from];
                 let out = match op {
-                    EdgeOp::Conv(layer) => layer.forward(input, train, tapper),
+                    EdgeOp::Conv(layer) => layer.forward(input, pass),
                     // count_include_pad=False, as NAS-Bench-201's POOLING op.
                     EdgeOp::AvgPool => input.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None),
                     EdgeOp::Skip => input.shallow_clone(),
@@ -116,12 +120,12 @@ impl ReductionBlock {
         }
     }
 
-    pub fn forward(&self, x: &Tensor, train: bool, tapper: &mut Tapper) -> Tensor {
-        let main = self.conv_a.forward(x, train, tapper);
-        let main = self.conv_b.forward(&main, train, tapper);
+    pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Tensor {
+        let main = self.conv_a.forward(x, pass);
+        let main = self.conv_b.forward(&main, pass);
         let pooled = x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None);
-        let shortcut = pooled.apply(&self.shortcut);
-        tapper.conv_or_relu(&shortcut);
+        let shortcut = pass.compute.conv(&pooled, &self.shortcut, 1, 0);
+        pass.tapper.conv_or_relu(&shortcut);
         main + shortcut
     }
 }

@@ -5,11 +5,16 @@
 //! channels; a residual reduction block to `2C` (stride 2); `N` cells; a block to `4C`; `N` cells;
 //! BN + ReLU; global average pooling; a linear classifier. Parameter counts equal
 //! [`xnas_space`]'s closed-form counts and NAS-Bench-201's published ones (tests check both).
+//!
+//! Evaluation passes compute in f32; a training pass may compute in mixed bf16 on CUDA
+//! ([`Compute`]), with its batch in channels-last layout ([`channels_last`]).
 
 mod cell;
+mod compute;
 mod network;
 mod taps;
 
+pub use compute::{channels_last, Compute};
 pub use network::Network;
 pub use xnas_space::MacroConfig;
 

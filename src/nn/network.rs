@@ -5,6 +5,7 @@ use tch::{Device, Tensor};
 use xnas_space::{Genome, MacroConfig};
 
 use super::cell::{Cell, ReductionBlock};
+use super::compute::{Compute, Pass};
 use super::taps::Tapper;
 use crate::introspect::{NoTap, TapConsumer, TapSet};
 
@@ -53,28 +54,44 @@ impl Network {
 
     /// Logits for a batch, handing the activations of the layers in `taps` to `consumer`.
     pub fn forward_tapped(&self, x: &Tensor, train: bool, taps: TapSet, consumer: &mut dyn TapConsumer) -> Tensor {
-        let mut tapper = Tapper { set: Some(taps), next_layer: 0, consumer };
-        self.forward_with(x, train, &mut tapper)
+        let tapper = Tapper { set: Some(taps), next_layer: 0, consumer };
+        self.forward_with(x, &mut Pass { train, compute: Compute::F32, tapper })
     }
 
-    fn forward_with(&self, x: &Tensor, train: bool, tapper: &mut Tapper) -> Tensor {
-        let stem = x.apply(&self.stem_conv);
-        tapper.conv_or_relu(&stem);
-        let mut h = stem.apply_t(&self.stem_bn, train);
+    /// Logits (f32) of a training batch computed with `compute`, handing the activations of
+    /// `taps` (as f32) to `consumer` when there are taps.
+    pub fn forward_training(
+        &self,
+        x: &Tensor,
+        compute: Compute,
+        taps: Option<(TapSet, &mut dyn TapConsumer)>,
+    ) -> Tensor {
+        let mut no_tap = NoTap;
+        let tapper = match taps {
+            Some((set, consumer)) => Tapper { set: Some(set), next_layer: 0, consumer },
+            None => Tapper { set: None, next_layer: 0, consumer: &mut no_tap },
+        };
+        self.forward_with(x, &mut Pass { train: true, compute, tapper })
+    }
+
+    fn forward_with(&self, x: &Tensor, pass: &mut Pass) -> Tensor {
+        let stem = pass.compute.conv(x, &self.stem_conv, 1, 1);
+        pass.tapper.conv_or_relu(&stem);
+        let mut h = stem.apply_t(&self.stem_bn, pass.train);
         for stage in &self.stages {
             h = match stage {
                 Stage::Cell(cell) => {
-                    let out = cell.forward(&h, train, tapper);
-                    tapper.cell(&out);
+                    let out = cell.forward(&h, pass);
+                    pass.tapper.cell(&out);
                     out
                 }
-                Stage::Reduction(block) => block.forward(&h, train, tapper),
+                Stage::Reduction(block) => block.forward(&h, pass),
             };
         }
-        let h = h.apply_t(&self.head_bn, train).relu();
-        tapper.conv_or_relu(&h);
+        let h = h.apply_t(&self.head_bn, pass.train).relu();
+        pass.tapper.conv_or_relu(&h);
         let pooled = h.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
-        pooled.apply(&self.classifier)
+        pass.compute.linear(&pooled, &self.classifier)
     }
 
     /// The number of trainable parameters in a `VarStore` (BN running statistics excluded).
@@ -93,7 +110,7 @@ impl Network {
 impl ModuleT for Network {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let mut no_tap = NoTap;
-        let mut tapper = Tapper { set: None, next_layer: 0, consumer: &mut no_tap };
-        self.forward_with(x, train, &mut tapper)
+        let tapper = Tapper { set: None, next_layer: 0, consumer: &mut no_tap };
+        self.forward_with(x, &mut Pass { train, compute: Compute::F32, tapper })
     }
 }

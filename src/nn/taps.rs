@@ -2,7 +2,7 @@
 //! ([`TapSet`]) and who receives them ([`TapConsumer`]) are introspectability's side of the
 //! interface (`crate::introspect`); the network only calls them.
 
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 use crate::introspect::{TapConsumer, TapSet};
 
@@ -26,8 +26,14 @@ impl Tapper<'_> {
         }
     }
 
+    /// Consumers get f32 whatever the pass computes in: in a mixed-precision pass the
+    /// regularizer's class sums and Gram matrix would otherwise be formed in bf16.
     fn emit(&mut self, activation: &Tensor) {
-        self.consumer.tap(self.next_layer, activation);
+        if activation.kind() == Kind::Float {
+            self.consumer.tap(self.next_layer, activation);
+        } else {
+            self.consumer.tap(self.next_layer, &activation.to_kind(Kind::Float));
+        }
         self.next_layer += 1;
     }
 }

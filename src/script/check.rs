@@ -167,6 +167,7 @@ pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementReco
         mislabels: None,
         confusion_correlation: None,
         trust_seconds: 0.08,
+        compute: Some(crate::record::ComputeSettings::PLAIN),
     };
     add_synthetic_trust(&mut record, config, &macro_config);
     record

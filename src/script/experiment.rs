@@ -561,11 +561,18 @@ impl Experiment {
     }
 }
 
-/// SHA-256 (hex) of a training configuration's JSON with the device left out.
+/// SHA-256 (hex) of a training configuration's JSON with the execution settings (the device,
+/// channels-last, cuDNN benchmark) left out, and the precision when it is `auto`, so that
+/// configurations written before those settings existed keep their hash.
 pub fn training_hash(config: &EvalConfig) -> String {
     let mut value = serde_json::to_value(config).expect("an EvalConfig serialises");
     if let Some(object) = value.as_object_mut() {
-        object.remove("device");
+        for key in crate::record::EXECUTION_SETTINGS {
+            object.remove(*key);
+        }
+        if config.precision == crate::record::Precision::Auto {
+            object.remove("precision");
+        }
     }
     // serde_json's maps are ordered by key, so equal configs give equal text.
     hex(&Sha256::digest(value.to_string().as_bytes()))
@@ -626,5 +633,26 @@ mod tests {
         // The run loop may score on one thread and watch on another.
         fn send_sync<T: Send + Sync>() {}
         send_sync::<Experiment>();
+    }
+
+    /// Runs stored before the CUDA settings existed keep their training hashes (so `--from` and
+    /// resume still find their records): the hash as it was computed then, from the config's
+    /// JSON without the device, equals today's for any config that leaves the settings at auto.
+    #[test]
+    fn the_cuda_settings_at_auto_leave_the_training_hash_as_it_was() {
+        use crate::record::{Precision, Switch};
+        let hash_before_the_settings = |config: &EvalConfig| {
+            let mut value = serde_json::to_value(config).unwrap();
+            for key in ["device", "precision", "channels_last", "cudnn_benchmark"] {
+                value.as_object_mut().unwrap().remove(key);
+            }
+            hex(&Sha256::digest(value.to_string().as_bytes()))
+        };
+        let config = EvalConfig { epochs: 3, seed: 9, ..EvalConfig::default() };
+        assert_eq!(training_hash(&config), hash_before_the_settings(&config));
+        let execution_only = EvalConfig { channels_last: Switch::Off, cudnn_benchmark: Switch::On, ..config.clone() };
+        assert_eq!(training_hash(&execution_only), training_hash(&config));
+        let bf16 = EvalConfig { precision: Precision::Bf16, ..config.clone() };
+        assert_ne!(training_hash(&bf16), training_hash(&config));
     }
 }

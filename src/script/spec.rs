@@ -850,12 +850,14 @@ pub struct ExperimentDiff {
 
 impl ExperimentDiff {
     /// Whether candidates must be trained again: the dataset, the space or the training
-    /// configuration changed (the device alone does not count).
+    /// configuration changed (the execution settings alone, e.g. the device, do not count).
     pub fn needs_training(&self) -> bool {
+        let execution =
+            |key: &str| key.strip_prefix("training.").is_some_and(|k| crate::record::EXECUTION_SETTINGS.contains(&k));
         self.changes.iter().any(|c| {
             (c.key.starts_with("dataset.") && !matches!(c.key.as_str(), "dataset.synsets" | "dataset.wordnet_dir"))
                 || c.key.starts_with("space.")
-                || (c.key.starts_with("training.") && c.key != "training.device")
+                || (c.key.starts_with("training.") && !execution(&c.key))
         })
     }
 
@@ -1001,6 +1003,36 @@ mod tests {
                 && message.contains("population"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn the_cuda_settings_are_training_keys_and_alone_need_no_new_training() {
+        use crate::record::{Precision, Switch};
+        let set = |spec: &mut ExperimentSpec, json: &str| {
+            let given: Map<String, Value> = serde_json::from_str(json).unwrap();
+            Section::Training.merge(spec, &given)
+        };
+        let before = ExperimentSpec::new("t");
+        let mut spec = before.clone();
+        set(&mut spec, r#"{"precision": "bf16", "channels_last": false, "cudnn_benchmark": "auto"}"#).unwrap();
+        assert_eq!(spec.training.precision, Precision::Bf16);
+        assert_eq!((spec.training.channels_last, spec.training.cudnn_benchmark), (Switch::Off, Switch::Auto));
+        let err = set(&mut spec, r#"{"precision": "fp16"}"#).unwrap_err().to_string();
+        assert!(err.starts_with("training.precision: unknown variant `fp16`, expected one of"), "{err}");
+        let err = set(&mut spec, r#"{"channels_last": "yes"}"#).unwrap_err().to_string();
+        assert!(
+            err.contains("training.channels_last: invalid value: string \"yes\", expected \"auto\", true or false"),
+            "{err}"
+        );
+
+        let changed = |json: &str| {
+            let mut new = before.clone();
+            set(&mut new, json).unwrap();
+            ExperimentDiff { changes: diff(&before, &new), sources_changed: false }
+        };
+        assert!(!changed(r#"{"channels_last": false}"#).needs_training());
+        assert!(!changed(r#"{"cudnn_benchmark": true}"#).needs_training());
+        assert!(changed(r#"{"precision": "bf16"}"#).needs_training());
     }
 
     #[test]

@@ -1,16 +1,22 @@
 //! The training loop: batches gathered and augmented on the device, SGD with the warmup-cosine
 //! schedule, and a check that the loss stays finite.
+//!
+//! On CUDA the loop never waits for the device between steps: the loss is summed and watched for
+//! non-finite values on the device and read back once per epoch, and the arithmetic follows the
+//! resolved [`ComputeSettings`] (mixed bf16, channels-last batches, cuDNN benchmark mode). On a
+//! CPU the settings are always plain and the loss is read every [`LOSS_CHECK_EVERY`] steps, as it
+//! always was (a test holds CPU training to numbers captured before the CUDA paths existed).
 
 use std::time::Instant;
 
-use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::nn::{self, OptimizerConfig};
 use tch::{Kind, Tensor};
 
 use super::schedule::warmup_cosine_lr;
 use crate::data::{Augmenter, DeviceImages, Normalizer};
 use crate::introspect::regularizer::BatchClassSimilarity;
-use crate::nn::Network;
-use crate::record::EvalConfig;
+use crate::nn::{channels_last, Compute, Network};
+use crate::record::{ComputeSettings, EvalConfig, Precision};
 
 /// Where training is, for progress bars.
 #[derive(Debug, Clone, Copy)]
@@ -51,9 +57,41 @@ pub fn torch_message(error: &tch::TchError) -> String {
     kept.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-/// How often the loss is read back from the device to check it is finite. Each read is a
-/// device synchronisation, so not every step on a GPU.
+/// How often (in steps) a CPU training reads its loss to check it is finite; a CUDA training
+/// reads it once per epoch, since every read waits for the device to finish.
 const LOSS_CHECK_EVERY: usize = 8;
+
+/// A CUDA training's watch for a non-finite loss, kept on the device: the first step (0-based,
+/// counted over the whole training; −1 while none) whose loss was not finite, and that loss.
+struct DeviceDivergenceWatch {
+    first_step: Tensor,
+    first_loss: Tensor,
+}
+
+impl DeviceDivergenceWatch {
+    fn new(device: tch::Device) -> Self {
+        DeviceDivergenceWatch {
+            first_step: Tensor::full([], -1, (Kind::Int64, device)),
+            first_loss: Tensor::zeros([], (Kind::Double, device)),
+        }
+    }
+
+    /// Records `loss` of `step` if it is the first non-finite one, without a host sync: the
+    /// step number reaches the device as a kernel argument, not a copy.
+    fn observe(&mut self, loss: &Tensor, step: usize) {
+        let loss = loss.detach().to_kind(Kind::Double);
+        let first = loss.isfinite().logical_not().logical_and(&self.first_step.lt(0));
+        let device = loss.device();
+        self.first_step = Tensor::full([], step as i64, (Kind::Int64, device)).where_self(&first, &self.first_step);
+        self.first_loss = loss.where_self(&first, &self.first_loss);
+    }
+
+    /// The first non-finite step and its loss, if there was one (a host sync: once per epoch).
+    fn first(&self) -> Option<(usize, f64)> {
+        let step = self.first_step.int64_value(&[]);
+        (step >= 0).then(|| (step as usize, self.first_loss.double_value(&[])))
+    }
+}
 
 /// The introspectability regularizer's settings for one training run.
 pub struct Regularizer {
@@ -100,6 +138,16 @@ pub fn train_stoppable(
     let sgd = nn::Sgd { momentum: config.momentum, dampening: 0.0, wd: config.weight_decay, nesterov: config.nesterov };
     let mut opt = sgd.build(vs, config.lr).map_err(|e| TrainError::Torch(torch_message(&e)))?;
     let device = vs.device();
+    let cuda = device.is_cuda();
+    let settings = ComputeSettings::resolve(config, cuda);
+    if cuda {
+        tch::Cuda::cudnn_set_benchmark(settings.cudnn_benchmark);
+    }
+    let compute = match settings.precision {
+        Precision::Bf16 => Compute::Bf16,
+        Precision::Fp32 | Precision::Auto => Compute::F32,
+    };
+    let mut watch = cuda.then(|| DeviceDivergenceWatch::new(device));
     let start = Instant::now();
     let mut images = 0u64;
     let mut loss_per_epoch = Vec::with_capacity(config.epochs);
@@ -126,20 +174,25 @@ pub fn train_stoppable(
                 Some(a) => a.apply(&x),
                 None => x,
             };
+            let x = if settings.channels_last { channels_last(&x) } else { x };
             let loss = match regularizer {
-                None => net.forward_t(&x, true).cross_entropy_for_logits(&y),
+                None => net.forward_training(&x, compute, None).cross_entropy_for_logits(&y),
                 Some(reg) => {
                     let mut similarity = BatchClassSimilarity::new(&y, reg.num_classes);
-                    let logits = net.forward_tapped(&x, true, config.taps, &mut similarity);
+                    let logits = net.forward_training(&x, compute, Some((config.taps, &mut similarity)));
                     logits.cross_entropy_for_logits(&y) + similarity.penalty(&reg.omega) * reg.weight
                 }
             };
             opt.backward_step(&loss);
             epoch_loss += loss.detach().to_kind(Kind::Double);
+            if let Some(watch) = watch.as_mut() {
+                watch.observe(&loss, step);
+            }
             epoch_batches += 1;
             images += len as u64;
             step += 1;
-            let check = epoch_batches % LOSS_CHECK_EVERY == 0 || b + 1 == steps_per_epoch;
+            // A CUDA training checks at the end of the epoch instead (below).
+            let check = !cuda && (epoch_batches % LOSS_CHECK_EVERY == 0 || b + 1 == steps_per_epoch);
             let mean = if check {
                 let mean = epoch_loss.double_value(&[]) / epoch_batches as f64;
                 if !mean.is_finite() {
@@ -158,7 +211,26 @@ pub fn train_stoppable(
             progress(TrainProgress { epoch: epoch + 1, epochs: config.epochs, step, total_steps, loss: mean });
         }
         if epoch_batches > 0 {
-            loss_per_epoch.push(epoch_loss.double_value(&[]) / epoch_batches as f64);
+            let mean = epoch_loss.double_value(&[]) / epoch_batches as f64;
+            if let Some(watch) = &watch {
+                if let Some((first, value)) = watch.first() {
+                    // `first` counts steps from 0; the message counts them from 1, as a CPU's does.
+                    return Err(TrainError::NonFiniteLoss {
+                        value,
+                        epoch: first / steps_per_epoch + 1,
+                        step: first + 1,
+                        lr: warmup_cosine_lr(config.lr, first, warmup_steps, total_steps),
+                    });
+                }
+                progress(TrainProgress {
+                    epoch: epoch + 1,
+                    epochs: config.epochs,
+                    step,
+                    total_steps,
+                    loss: Some(mean),
+                });
+            }
+            loss_per_epoch.push(mean);
         }
         if epoch + 1 < config.epochs {
             // The per-epoch measurement and the head's decision are not training time.
@@ -171,7 +243,7 @@ pub fn train_stoppable(
             }
         }
     }
-    if device.is_cuda() {
+    if cuda {
         tch::Cuda::synchronize(device_index(device));
     }
     Ok(TrainOutcome { loss_per_epoch, seconds: (start.elapsed() - paused).as_secs_f64(), images, stopped_after })
@@ -186,7 +258,22 @@ fn device_index(device: tch::Device) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::torch_message;
+    use super::{torch_message, DeviceDivergenceWatch};
+    use tch::{Device, Tensor};
+
+    /// The watch a CUDA training keeps is plain tensor arithmetic, so it is checked here on a CPU.
+    #[test]
+    fn the_device_watch_keeps_the_first_non_finite_loss() {
+        let mut watch = DeviceDivergenceWatch::new(Device::Cpu);
+        for (step, loss) in [(0, 2.3f32), (1, 2.1), (2, 1.9)] {
+            watch.observe(&Tensor::from(loss), step);
+        }
+        assert_eq!(watch.first(), None);
+        for (step, loss) in [(3, f32::INFINITY), (4, f32::NAN), (5, 1.0)] {
+            watch.observe(&Tensor::from(loss), step);
+        }
+        assert_eq!(watch.first(), Some((3, f64::INFINITY)));
+    }
 
     #[test]
     fn a_libtorch_error_keeps_its_message_and_drops_the_stack_frames() {

@@ -211,3 +211,72 @@ fn output_paths_are_checked_before_training_and_a_failed_training_exits_non_zero
     let saved: xnas::record::MeasurementRecord = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
     assert_eq!(saved.status, Status::Failed);
 }
+
+/// The numbers of one short CPU training, as `{:?}` prints them (every bit of each f64): loss
+/// per epoch, validation accuracy and loss, introspectability, training and test accuracy, and
+/// the confusion matrix's diagonal.
+fn fingerprint(record: &xnas::record::MeasurementRecord) -> Vec<String> {
+    let mut out: Vec<String> = record.train_loss_per_epoch.iter().map(|x| format!("{x:?}")).collect();
+    for x in
+        [record.val_accuracy, record.val_loss, record.introspectability, record.train_accuracy, record.test_accuracy]
+    {
+        out.push(format!("{:?}", x.unwrap()));
+    }
+    out.push(format!("{:?}", (0..record.confusion.len()).map(|i| record.confusion[i][i]).collect::<Vec<_>>()));
+    out
+}
+
+/// The CPU path of training is bit-identical to the one before the GPU settings (precision,
+/// channels-last, cuDNN benchmark, fewer host synchronisations) existed: these numbers were
+/// captured from the commit before them (fd18bc3) with the venv's libtorch 2.11.0 on x86-64, one
+/// libtorch thread, once plain and once with the regularizer (whose taps the mixed-precision path
+/// changes). Another CPU or libtorch may round differently; then recapture them from fd18bc3.
+#[test]
+fn cpu_training_is_bit_identical_to_before_the_gpu_settings() {
+    let _turn = exclusive();
+    let threads = tch::get_num_threads();
+    tch::set_num_threads(1);
+    let config = EvalConfig {
+        train_subset: Some(600),
+        val_subset: Some(100),
+        test_subset: Some(100),
+        channels: 8,
+        cells_per_stage: 1,
+        epochs: 3,
+        batch_size: 32,
+        device: "cpu".into(),
+        seed: 3,
+        ..EvalConfig::default()
+    };
+    let dataset = load_dataset(&config).unwrap();
+    let genome: Genome = "002404".parse().unwrap();
+    let plain = evaluate(&genome, &config, &dataset, &mut |_| {}).unwrap();
+    let regularized = EvalConfig { regularizer: 0.5, ..config.clone() };
+    let with_regularizer = evaluate(&genome, &regularized, &dataset, &mut |_| {}).unwrap();
+    tch::set_num_threads(threads);
+    assert_eq!(fingerprint(&plain), PLAIN_BEFORE);
+    assert_eq!(fingerprint(&with_regularizer), REGULARIZED_BEFORE);
+}
+
+const PLAIN_BEFORE: [&str; 9] = [
+    "2.1789543503209163",
+    "1.6711571091099788",
+    "1.4692003162283647",
+    "0.32",
+    "1.5035258425336817",
+    "0.4021950996512837",
+    "0.36666666666666664",
+    "0.36",
+    "[2, 10, 5, 0, 0, 9, 1, 0, 4, 1]",
+];
+const REGULARIZED_BEFORE: [&str; 9] = [
+    "2.4098825454711914",
+    "1.9492996303658736",
+    "1.6863421201705933",
+    "0.35",
+    "1.4695228512782856",
+    "0.5864331703909946",
+    "0.38666666666666666",
+    "0.33",
+    "[4, 10, 8, 0, 0, 8, 0, 1, 4, 0]",
+];

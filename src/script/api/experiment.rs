@@ -168,7 +168,11 @@ mod methods {
     /// `batch_size`, `lr`, `momentum`, `weight_decay`, `nesterov`, `warmup_epochs`, `augment`, `device`, `seed`,
     /// `taps`, `grouping`, `introspect_max_samples`, `regularizer` (weight of the introspectability loss, 0 = off),
     /// `omega` (pair weights for it), `trust` (default true: measure calibration, misprediction and mislabel
-    /// curves and class means from training data; false keeps only training and test accuracy).
+    /// curves and class means from training data; false keeps only training and test accuracy),
+    /// and three CUDA settings that a CPU ignores: `precision` (`"auto"`, `"fp32"` or `"bf16"`: mixed
+    /// precision, bf16 compute with f32 weights; `"auto"` is fp32 until `scripts/gpu-check.sh` has
+    /// measured bf16's accuracy), `channels_last` and `cudnn_benchmark` (`"auto"` = on for CUDA, `true`,
+    /// `false`). The record's `compute` says what a training used.
     /// Unknown keys are an error that lists the valid ones.
     ///
     /// ```rhai
