@@ -162,14 +162,14 @@ fn long_lived_workers_give_the_results_of_a_process_per_evaluation_and_are_repla
 
     // Bit for bit, continuous measurements included: the cached dataset and a worker's earlier
     // trainings change nothing.
-    let measured = |run: &Path| -> Vec<(String, Option<f64>, Option<f64>, Option<f64>)> {
+    let measured = |run: &Path| -> Vec<(String, [Option<f64>; 3])> {
         let store = Store::open(run).unwrap();
         let done = store.evaluations(Some(EvalStatus::Done)).unwrap();
         assert_eq!(done.len(), 8);
         done.into_iter()
             .map(|e| {
                 let r = e.record.unwrap();
-                (e.genome.compact(), r.val_accuracy, r.val_loss, r.introspectability)
+                (e.genome.compact(), [r.val_accuracy, r.val_loss, r.introspectability])
             })
             .collect()
     };
