@@ -1,9 +1,12 @@
 //! Runs jobs on a Ray cluster. This process starts a small Python Ray driver (`ray_driver.py`,
 //! compiled into the binary and written next to the run) and talks to it in JSON lines over its
-//! stdin and stdout: the head keeps NSGA-II and the store, the driver turns each job into a Ray
-//! task requesting `num_gpus` that runs `xnas-worker evaluate` on some worker node. Nothing is fetched
-//! from the internet; the cluster needs Ray [`RAY_VERSION`] and the xnas binary at the same path on
-//! every node (a shared filesystem, or the same install), with the datasets where the script says.
+//! stdin and stdout: the head keeps NSGA-II and the store, the driver hands each job to a pool of
+//! Ray actors, each requesting `num_gpus` and keeping one long-lived `xnas-worker serve` on its
+//! node (or, with per-evaluation workers, makes each job a Ray task that runs `xnas-worker
+//! evaluate`). Nothing is fetched from the internet; the cluster needs Ray [`RAY_VERSION`] and
+//! `xnas-worker` at the same path on every node (a shared filesystem, or the same install), with
+//! the datasets where the script says. Jobs on Ray train to their last epoch: the head's
+//! early-stopping decisions do not travel through the driver.
 //! The run folder need not be shared: a job that keeps its model saves it on its worker, the task
 //! returns the files (base64) with the record, and the driver writes them into the run folder
 //! (whole or not at all) before it reports the job finished.
@@ -19,6 +22,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::child::{self, STDERR_TAIL_LINES};
+use super::local::WorkerPolicy;
 use super::{ExecError, ExecEvent, Executor, Job, JobOutcome};
 
 /// The Ray release the driver is written and tested for.
@@ -37,8 +41,11 @@ pub struct RayOptions {
     pub address: String,
     /// A Python with Ray installed (the driver runs in it).
     pub python: PathBuf,
-    /// The xnas binary as the worker nodes see it.
+    /// The `xnas-worker` binary as the worker nodes see it.
     pub program: PathBuf,
+    /// Long-lived workers (a pool of Ray actors, each with its `xnas-worker serve`, replaced after
+    /// `recycle_after` jobs), or one Ray task per evaluation.
+    pub workers: WorkerPolicy,
     /// GPUs each evaluation requests (Ray pins the task's `CUDA_VISIBLE_DEVICES` to them).
     pub num_gpus: f64,
     /// CPUs each evaluation requests; also its libtorch thread count.
@@ -110,6 +117,10 @@ impl RayExecutor {
             .arg(options.num_gpus.to_string())
             .arg("--num-cpus")
             .arg(options.num_cpus.to_string())
+            .arg("--workers")
+            .arg(if options.workers.persistent { "persistent" } else { "per-evaluation" })
+            .arg("--recycle-after")
+            .arg(options.workers.recycle_after.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -257,6 +268,8 @@ impl Executor for RayExecutor {
             return Err(ExecError::Ray(format!("the driver has exited: {reason}")));
         }
         job.threads = Some((self.options.num_cpus.floor() as usize).max(1));
+        // Decisions after each epoch do not travel through the driver: Ray's jobs train to the end.
+        job.decide_each_epoch = false;
         let id = job.id;
         self.send(serde_json::json!({ "submit": { "id": id, "job": job } }))?;
         self.in_flight.insert(id);

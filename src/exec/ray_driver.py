@@ -1,8 +1,13 @@
 """The xnas <-> Ray bridge: a Ray driver that the xnas head process starts and talks to in JSON lines.
 
-The Rust head keeps the search and the run store; this driver only runs jobs on the cluster. Each job
-is one Ray task (requesting --num-gpus / --num-cpus) that runs `xnas-worker evaluate` on some worker node with
-the job on stdin, exactly as the local executor does on the head's own machine.
+The Rust head keeps the search and the run store; this driver only runs jobs on the cluster. With
+--workers persistent (the default) jobs go to a pool of Ray actors (each requesting --num-gpus /
+--num-cpus), each of which keeps one long-lived `xnas-worker serve` process on its node and hands it job
+after job, as the local executor's slots do: libtorch, the CUDA context and the dataset stay loaded. An
+actor's worker is replaced after --recycle-after jobs or when it dies (its job is reported with the
+exit status); an actor that dies (its node lost, killed) takes its job with it ("lost"), and a new one is
+made when jobs wait. With --workers per-evaluation each job is one Ray task that runs `xnas-worker
+evaluate` with the job on stdin. Either way the head sees the same messages.
 
 stdin (from the head), one JSON object per line:
     {"submit": {"id": 7, "job": {...the xnas job...}}}
@@ -58,9 +63,7 @@ def _die_with_parent():
 
 
 def evaluate(program, job_line):
-    """The Ray task: one `xnas-worker evaluate` process. Runs on a worker node."""
-    import ray  # noqa: F401  (imported on the worker)
-
+    """The Ray task of --workers per-evaluation: one `xnas-worker evaluate` process. Runs on a worker node."""
     env = dict(os.environ)
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     job = json.loads(job_line)
@@ -84,12 +87,19 @@ def evaluate(program, job_line):
         for line in proc.stderr.decode(errors="replace").splitlines()
         if not line.startswith((PROGRESS_PREFIX, EPOCH_PREFIX))
     )
+    return _result(proc.returncode, proc.stdout.decode(errors="replace"), log, scratch)
+
+
+def _result(returncode, stdout, log, scratch):
+    """What the head gets for a job: its exit status, its record, its log, where it ran, its model."""
+    import ray
+
     gpus = ray.get_gpu_ids()
     worker = ray.util.get_node_ip_address() + (f" gpu {list(gpus)}" if gpus else "")
-    result = {"returncode": proc.returncode, "stdout": proc.stdout.decode(errors="replace"), "log": log, "worker": worker}
+    result = {"returncode": returncode, "stdout": stdout, "log": log, "worker": worker}
     if scratch is not None:
         saved = os.path.join(scratch, "model")
-        if proc.returncode == 0 and all(os.path.isfile(os.path.join(saved, f)) for f in MODEL_FILES):
+        if returncode == 0 and all(os.path.isfile(os.path.join(saved, f)) for f in MODEL_FILES):
             model = {}
             for name in MODEL_FILES:
                 with open(os.path.join(saved, name), "rb") as f:
@@ -97,6 +107,92 @@ def evaluate(program, job_line):
             result["model"] = model
         shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+class EvaluationWorker:
+    """A Ray actor holding one long-lived `xnas-worker serve` process on its node (see the module doc)."""
+
+    def __init__(self, program, recycle_after):
+        self.program = program
+        self.recycle_after = max(1, recycle_after)
+        self.proc = None
+        self.served = 0
+        self.log = []
+        self.log_lock = threading.Lock()
+
+    def _start(self):
+        env = dict(os.environ)
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        self.proc = subprocess.Popen(
+            [self.program, "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent,
+            env=env,
+        )
+        self.served = 0
+        threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True).start()
+
+    def _read_stderr(self, proc):
+        for raw in proc.stderr:
+            line = raw.decode(errors="replace").rstrip("\n")
+            if not line.startswith((PROGRESS_PREFIX, EPOCH_PREFIX)):
+                with self.log_lock:
+                    self.log.append(line)
+
+    def _stop(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def evaluate(self, job_line):
+        job = json.loads(job_line)
+        scratch = None
+        if job.get("model_dir"):
+            scratch = tempfile.mkdtemp(prefix="xnas-model-")
+            job["model_dir"] = os.path.join(scratch, "model")
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        with self.log_lock:
+            self.log = []
+        returncode, stdout = None, ""
+        try:
+            self.proc.stdin.write((json.dumps(job) + "\n").encode())
+            self.proc.stdin.flush()
+            for raw in self.proc.stdout:
+                try:
+                    reply = json.loads(raw)
+                except ValueError:
+                    continue  # not a reply (a library's stray print)
+                if reply.get("job") != job["id"]:
+                    continue
+                if "record" in reply:
+                    returncode, stdout = 0, json.dumps(reply["record"])
+                elif "config" in reply:
+                    returncode = 78
+                    with self.log_lock:
+                        self.log.append(f"error: {reply['config']}")
+                else:
+                    returncode = 1
+                    with self.log_lock:
+                        self.log.append(f"error: {reply.get('error')}")
+                break
+        except OSError:
+            pass  # the worker is gone: its exit status says how
+        if returncode is None:
+            # Its stdout ended before the reply: the worker died with the job (a signal is -N, as for a task).
+            returncode = self.proc.wait()
+            time.sleep(0.1)  # the stderr thread's last lines
+            self.proc = None
+        else:
+            self.served += 1
+            if self.served >= self.recycle_after:
+                self._stop()
+        with self.log_lock:
+            log = "\n".join(self.log)
+        return _result(returncode, stdout, log, scratch)
 
 
 def save_model(target, files):
@@ -144,6 +240,9 @@ def main():
     parser.add_argument("--program", required=True, help="the xnas binary, at this path on every worker node")
     parser.add_argument("--num-gpus", type=float, default=1.0, help="GPUs each evaluation requests")
     parser.add_argument("--num-cpus", type=float, default=1.0, help="CPUs each evaluation requests")
+    parser.add_argument("--workers", choices=("persistent", "per-evaluation"), default="persistent",
+                        help="long-lived workers in a pool of actors, or one task per evaluation")
+    parser.add_argument("--recycle-after", type=int, default=100, help="jobs before an actor's worker is replaced")
     args = parser.parse_args()
 
     global PROTOCOL
@@ -188,14 +287,50 @@ def main():
     })
 
     task = ray.remote(evaluate).options(num_gpus=args.num_gpus, num_cpus=args.num_cpus, max_retries=0)
+    worker_actor = ray.remote(EvaluationWorker).options(
+        num_gpus=args.num_gpus, num_cpus=args.num_cpus, max_restarts=0, max_task_retries=0)
+    persistent = args.workers == "persistent"
     inbox = queue.Queue()
     threading.Thread(target=read_stdin, args=(inbox,), daemon=True).start()
     in_flight = {}  # ObjectRef -> job id
     by_id = {}
     model_dirs = {}  # job id -> where its model goes on this machine
+    actors = []  # the pool (persistent workers)
+    idle = []  # actors without a job
+    actor_of = {}  # ObjectRef -> the actor running it
+    waiting = []  # (job id, job line) for the pool, in order
     closing = False
     starved = False  # whether the cluster lacks a node big enough for one evaluation
     checked = time.monotonic()
+
+    def pool_size():
+        # As many actors as the cluster could run at once, as the head counts its slots.
+        total = ray.cluster_resources()
+        by_gpu = total.get("GPU", 0.0) / args.num_gpus if args.num_gpus > 0 else float("inf")
+        return max(1, int(min(by_gpu, total.get("CPU", 0.0) / args.num_cpus)))
+
+    def dispatch():
+        while waiting:
+            if idle:
+                actor = idle.pop()
+            elif len(actors) < pool_size():
+                actor = worker_actor.remote(args.program, args.recycle_after)
+                actors.append(actor)
+            else:
+                return
+            job_id, job_line = waiting.pop(0)
+            ref = actor.evaluate.remote(job_line)
+            in_flight[ref] = job_id
+            by_id[job_id] = ref
+            actor_of[ref] = actor
+
+    def drop_actor(actor):
+        if actor in actors:
+            actors.remove(actor)
+        if actor in idle:
+            idle.remove(actor)
+        ray.kill(actor)
+
     while not closing or in_flight:
         # Take every message waiting; block only when nothing runs.
         while True:
@@ -206,23 +341,42 @@ def main():
             if line is None:
                 closing = True
                 for ref in list(in_flight):
-                    ray.cancel(ref, force=True)
+                    if ref in actor_of:
+                        drop_actor(actor_of.pop(ref))
+                    else:
+                        ray.cancel(ref, force=True)
                 in_flight.clear()
+                waiting.clear()
+                for actor in list(actors):
+                    drop_actor(actor)
                 break
             message = json.loads(line)
             if "submit" in message:
                 job = message["submit"]
-                ref = task.remote(args.program, json.dumps(job["job"]))
-                in_flight[ref] = job["id"]
+                # Decisions after each epoch do not travel through Ray: its jobs train to the end.
+                job["job"]["decide_each_epoch"] = False
                 if job["job"].get("model_dir"):
                     model_dirs[job["id"]] = job["job"]["model_dir"]
-                by_id[job["id"]] = ref
+                if persistent:
+                    waiting.append((job["id"], json.dumps(job["job"])))
+                    dispatch()
+                else:
+                    ref = task.remote(args.program, json.dumps(job["job"]))
+                    in_flight[ref] = job["id"]
+                    by_id[job["id"]] = ref
             elif "cancel" in message:
-                ref = by_id.pop(message["cancel"], None)
-                model_dirs.pop(message["cancel"], None)
+                job_id = message["cancel"]
+                waiting[:] = [w for w in waiting if w[0] != job_id]
+                ref = by_id.pop(job_id, None)
+                model_dirs.pop(job_id, None)
                 if ref is not None and ref in in_flight:
                     del in_flight[ref]
-                    ray.cancel(ref, force=True)
+                    if ref in actor_of:
+                        # An actor's running call cannot be cancelled alone: the actor (and its worker) goes.
+                        drop_actor(actor_of.pop(ref))
+                        dispatch()
+                    else:
+                        ray.cancel(ref, force=True)
             if inbox.empty():
                 break
         if not in_flight:
@@ -244,18 +398,28 @@ def main():
             job_id = in_flight.pop(ref)
             by_id.pop(job_id, None)
             model_dir = model_dirs.pop(job_id, None)
+            actor = actor_of.pop(ref, None)
             try:
                 result = ray.get(ref)
             except ray.exceptions.TaskCancelledError:
                 continue
             except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-                    ray.exceptions.ActorDiedError, ray.exceptions.ObjectLostError,
-                    ray.exceptions.OutOfMemoryError) as e:
+                    ray.exceptions.ActorDiedError, ray.exceptions.ActorUnavailableError,
+                    ray.exceptions.ObjectLostError, ray.exceptions.OutOfMemoryError) as e:
+                if actor is not None:
+                    drop_actor(actor)
+                    dispatch()
                 emit({"event": "lost", "id": job_id, "error": f"{type(e).__name__}: {e}"})
                 continue
             except Exception as e:  # noqa: BLE001  (the task itself raised: report, let the head retry)
+                if actor is not None:
+                    drop_actor(actor)
+                    dispatch()
                 emit({"event": "lost", "id": job_id, "error": f"the Ray task failed: {type(e).__name__}: {e}"})
                 continue
+            if actor is not None:
+                idle.append(actor)
+                dispatch()
             model = result.pop("model", None)
             if model is not None and model_dir is not None:
                 try:

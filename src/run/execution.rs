@@ -180,6 +180,14 @@ impl Execution {
         Ok(())
     }
 
+    fn worker_policy(&self) -> WorkerPolicy {
+        WorkerPolicy {
+            persistent: self.workers == Workers::Persistent,
+            recycle_after: self.worker_recycle_after,
+            max_memory_mib: (self.worker_max_memory_mib > 0).then_some(self.worker_max_memory_mib),
+        }
+    }
+
     /// Starts the executor these settings describe. `device` is the experiment's training device
     /// (after `--device`); `program` this xnas binary.
     pub fn executor(&self, device: &str, program: &Path, run_dir: &Path) -> Result<Box<dyn Executor>, ExecError> {
@@ -192,11 +200,7 @@ impl Execution {
                 jobs_per_device: self.jobs_per_device,
                 cpu_threads: self.threads,
                 log,
-                workers: WorkerPolicy {
-                    persistent: self.workers == Workers::Persistent,
-                    recycle_after: self.worker_recycle_after,
-                    max_memory_mib: (self.worker_max_memory_mib > 0).then_some(self.worker_max_memory_mib),
-                },
+                workers: self.worker_policy(),
             })?),
             ExecutorKind::Ray => Box::new(RayExecutor::connect(RayOptions {
                 address: self.ray_address.clone().expect("validated"),
@@ -204,6 +208,7 @@ impl Execution {
                     std::env::var_os("XNAS_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from)
                 }),
                 program: self.ray_program.clone().unwrap_or_else(|| program.to_path_buf()),
+                workers: self.worker_policy(),
                 num_gpus: self.ray_gpus,
                 num_cpus: self.ray_cpus,
                 driver_path: run_dir.join("ray_driver.py"),

@@ -96,7 +96,7 @@ fn a_ray_run_with_two_logical_gpus_survives_a_killed_worker() {
     let head = RayHead::start(&python);
     // Kill the Ray worker of the first job we see: its attempt is lost, Ray reports the dead
     // worker, and the head must run the job again.
-    let (run, stderr) = run_on_ray("ray", &python, &head.address, |_, worker| kill_9(worker));
+    let (run, stderr) = run_on_ray("ray", &python, &head.address, &[], |_, worker| kill_9(worker));
     assert!(stderr.contains("ray 2.60.0") && stderr.contains("2 evaluation(s) at once"), "{stderr}");
 
     let store = Store::open(&run).unwrap();
@@ -107,7 +107,8 @@ fn a_ray_run_with_two_logical_gpus_survives_a_killed_worker() {
     assert_eq!(retried.len(), 1, "the killed job, and only it, ran again");
     let attempts = store.attempts(retried[0].id).unwrap();
     assert_eq!(attempts.iter().map(|a| a.outcome).collect::<Vec<_>>(), [AttemptOutcome::Lost, AttemptOutcome::Done]);
-    assert!(attempts[0].error.as_deref().unwrap().contains("WorkerCrashedError"), "{:?}", attempts[0].error);
+    // Long-lived workers (the default) live in Ray actors: the killed worker is a dead actor.
+    assert!(attempts[0].error.as_deref().unwrap().contains("ActorDiedError"), "{:?}", attempts[0].error);
     // Ray pinned each task to one of the two logical GPUs and reported where it ran.
     let worker = attempts[1].worker.as_deref().unwrap();
     assert!(worker.starts_with("127.0.0.1 gpu ["), "{worker}");
@@ -118,9 +119,16 @@ fn a_ray_run_with_two_logical_gpus_survives_a_killed_worker() {
     std::fs::remove_dir_all(run.parent().unwrap()).ok();
 }
 
-/// Runs the tiny search on the cluster at `address`; `kill` is called once a job runs and gets the
-/// pid of the `xnas evaluate` process and of its Ray worker. Returns the run folder and stderr.
-fn run_on_ray(name: &str, python: &Path, address: &str, kill: impl FnOnce(u32, u32)) -> (PathBuf, String) {
+/// Runs the tiny search on the cluster at `address` (with `extra` flags); `kill` is called once a
+/// job runs and gets the pid of the `xnas-worker` process and of its Ray worker (a task's or an
+/// actor's). Returns the run folder and stderr.
+fn run_on_ray(
+    name: &str,
+    python: &Path,
+    address: &str,
+    extra: &[&str],
+    kill: impl FnOnce(u32, u32),
+) -> (PathBuf, String) {
     let dir = temp_dir(name);
     let script = tiny_script(&dir, 2, "|r| r.introspectability");
     let run = dir.join("run");
@@ -129,6 +137,7 @@ fn run_on_ray(name: &str, python: &Path, address: &str, kill: impl FnOnce(u32, u
     ray_env(&mut command)
         .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()])
         .args(["--executor", "ray", "--ray-address", address, "--ray-gpus", "1"])
+        .args(extra)
         .arg("--ray-python")
         .arg(python)
         .stdout(Stdio::null())
@@ -224,7 +233,8 @@ fn a_dead_node_costs_its_job_one_attempt_and_the_run_goes_on() {
 
     // Kill the whole node the first job runs on: its raylet (the Ray worker's parent) and every
     // process under it, as when a machine dies.
-    let (run, stderr) = run_on_ray("ray-node", &python, &address, |_, worker| {
+    // One Ray task per evaluation here, so that both ways of running jobs on Ray are tested.
+    let (run, stderr) = run_on_ray("ray-node", &python, &address, &["--workers", "per-evaluation"], |_, worker| {
         for pid in process_tree(parent_of(worker)) {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
