@@ -316,6 +316,21 @@ exp.stop_early({rule});
         genomes.dedup();
         assert_eq!(genomes.len(), trained, "no genome is trained twice");
         assert_eq!(summary.trained, trained);
+
+        // The report counts them and its tables and analyses take them as records with values.
+        drop(store);
+        let input = super::super::report_input(&dir).unwrap();
+        let saved: usize = stops.iter().map(|(_, epoch)| 3 - epoch).sum();
+        assert_eq!(input.early_stops(), crate::report::EarlyStops {
+            stopped: stops.len(),
+            evaluated: trained,
+            epochs_not_trained: saved
+        });
+        let table = crate::report::Table1::from_input(&input);
+        assert!(table.evaluated == trained && table.hypervolume.is_some_and(|hv| hv > 0.0));
+        let written = crate::report::write_report(&input, &dir.join("report")).unwrap();
+        let html = std::fs::read_to_string(written.iter().find(|p| p.ends_with("index.html")).unwrap()).unwrap();
+        assert!(html.contains(&format!("{} of {trained} candidates stopped early", stops.len())));
         std::fs::remove_dir_all(&dir).ok();
     }
 
