@@ -315,7 +315,8 @@ mod methods {
     /// each `#{ genome, val_accuracy, introspectability }` as measured after the same epoch (members
     /// without a measurement of that epoch are left out). Returning `true` stops the training: the
     /// candidate's record then has status `"stopped"` and this epoch's values, is scored by the objectives
-    /// like any record, and is never trained again; `false` goes on. Anything but a boolean is an error;
+    /// like any record (an objective may read `r.status == "stopped"` to score such records its own way),
+    /// and is never trained again; `false` goes on. Anything but a boolean is an error;
     /// an error is reported once and the candidate goes on. Without `training.epoch_validation` the rule
     /// gets 1000 images (fewer if `dataset.val_subset` or the validation count is smaller). With `--watch`
     /// an edited rule applies from the next generation, as edited objectives do. The stdlib's rule:
