@@ -364,7 +364,8 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
     front.sort_by(|a, b| b.accuracy.unwrap_or(0.0).total_cmp(&a.accuracy.unwrap_or(0.0)));
     for p in front {
         let objectives = p.objectives.iter().flatten().map(|v| format!("<td>{v:.4}</td>")).collect::<Vec<_>>().join("");
-        let stopped = p.stopped.map_or(String::new(), |s| format!(" (stopped after epoch {} of {})", s.epoch, s.epochs));
+        let stopped =
+            p.stopped.map_or(String::new(), |s| format!(" (stopped after epoch {} of {})", s.epoch, s.epochs));
         let _ = writeln!(
             rows,
             "<tr><td>{}</td><td>{}</td><td><code>{}</code>{stopped}</td>{objectives}<td>{:.4}M</td></tr>",

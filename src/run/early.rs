@@ -68,7 +68,9 @@ impl EarlyStopping {
         }
         for e in store.evaluations(Some(EvalStatus::Done))? {
             if let Some(record) = e.record.filter(|r| !r.epochs.is_empty()) {
-                self.measured.entry(e.candidate).or_insert(Measured { genome: e.genome.compact(), epochs: record.epochs });
+                self.measured
+                    .entry(e.candidate)
+                    .or_insert(Measured { genome: e.genome.compact(), epochs: record.epochs });
             }
         }
         self.loaded = true;
@@ -321,11 +323,10 @@ exp.stop_early({rule});
         drop(store);
         let input = super::super::report_input(&dir).unwrap();
         let saved: usize = stops.iter().map(|(_, epoch)| 3 - epoch).sum();
-        assert_eq!(input.early_stops(), crate::report::EarlyStops {
-            stopped: stops.len(),
-            evaluated: trained,
-            epochs_not_trained: saved
-        });
+        assert_eq!(
+            input.early_stops(),
+            crate::report::EarlyStops { stopped: stops.len(), evaluated: trained, epochs_not_trained: saved }
+        );
         let table = crate::report::Table1::from_input(&input);
         assert!(table.evaluated == trained && table.hypervolume.is_some_and(|hv| hv > 0.0));
         let written = crate::report::write_report(&input, &dir.join("report")).unwrap();
@@ -339,7 +340,11 @@ exp.stop_early({rule});
         for (tag, rule) in [("throw", r#"|p| throw "a broken rule""#), ("string", r#"|p| "yes""#)] {
             let (dir, asked, summary) = run_with_rule(tag, rule);
             let asked = asked.borrow();
-            assert!(!asked.decisions.is_empty() && asked.decisions.iter().all(|d| !d.2), "{tag}: {:?}", asked.decisions);
+            assert!(
+                !asked.decisions.is_empty() && asked.decisions.iter().all(|d| !d.2),
+                "{tag}: {:?}",
+                asked.decisions
+            );
             let records = done_records(&dir);
             assert_eq!(records.len(), summary.trained + summary.reused, "{tag}");
             assert!(records.iter().all(|(_, r)| r.status == RecordStatus::Done && r.epochs.len() == 3), "{tag}");

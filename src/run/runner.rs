@@ -576,7 +576,9 @@ impl Work for Runner {
         let max_attempts = self.execution.max_attempts;
         let job = match &settled {
             Settled::Record(queued, _) => queued.id,
-            Settled::Retry { queued, .. } | Settled::GaveUp { queued, .. } | Settled::Refused { queued, .. } => queued.id,
+            Settled::Retry { queued, .. } | Settled::GaveUp { queued, .. } | Settled::Refused { queued, .. } => {
+                queued.id
+            }
         };
         self.early.ended(job as u64);
         match settled {

@@ -333,7 +333,8 @@ pub fn check_with_records(experiment: &Experiment, archive: &[MeasurementRecord]
     }
 
     let mut real_records = 0;
-    for record in archive.iter().filter(|r| r.status == Status::Done) {
+    // A stopped training is scored like a finished one (with the values of the epoch it stopped at).
+    for record in archive.iter().filter(|r| matches!(r.status, Status::Done | Status::Stopped)) {
         match experiment.score(record) {
             Ok(_) => real_records += 1,
             Err(ScriptError::DataUnavailable { location, message }) => {

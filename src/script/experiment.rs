@@ -738,15 +738,28 @@ exp.objective("introspectability", "max", |r| r.introspectability);
         assert!(error.contains("exp.rhai:6:5") && error.contains("must return true"), "{error}");
         assert!(error.contains("string") && error.contains("epoch 3 of 3"), "{error}");
 
-        let failing = compile_text("failing", &format!("{HEAD}exp.stop_early(|p| p.nothing.here);
-")).unwrap();
+        let failing = compile_text(
+            "failing",
+            &format!(
+                "{HEAD}exp.stop_early(|p| p.nothing.here);
+"
+            ),
+        )
+        .unwrap();
         let error = failing.stop_early(&partial(1, 0.5)).unwrap_err().to_string();
         assert!(error.contains("early-stopping rule declared at") && error.contains(":6:5"), "{error}");
 
         let none = compile_text("none", HEAD).unwrap();
         assert!(!none.has_stop_rule() && !none.stop_early(&partial(1, 0.0)).unwrap());
-        let two = compile_text("arity", &format!("{HEAD}exp.stop_early(|a, b| true);
-")).unwrap_err().to_string();
+        let two = compile_text(
+            "arity",
+            &format!(
+                "{HEAD}exp.stop_early(|a, b| true);
+"
+            ),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(two.contains("the early-stopping rule must take exactly one parameter"), "{two}");
     }
 
@@ -759,10 +772,17 @@ exp.objective("introspectability", "max", |r| r.introspectability);
         // At most 1000 images, and no more than the validation subset holds.
         let defaulted = compile_text("default", &format!("{HEAD}{rule}")).unwrap();
         assert_eq!(defaulted.eval_config().epoch_validation, Some(400));
-        let big = compile_text("big", &format!("{}{rule}", HEAD.replace("val_subset: 400", "val_subset: 4000"))).unwrap();
+        let big =
+            compile_text("big", &format!("{}{rule}", HEAD.replace("val_subset: 400", "val_subset: 4000"))).unwrap();
         assert_eq!(big.eval_config().epoch_validation, Some(DEFAULT_EPOCH_VALIDATION));
-        let given = compile_text("given", &format!("{HEAD}{rule}exp.training(#{{ epoch_validation: 250 }});
-")).unwrap();
+        let given = compile_text(
+            "given",
+            &format!(
+                "{HEAD}{rule}exp.training(#{{ epoch_validation: 250 }});
+"
+            ),
+        )
+        .unwrap();
         assert_eq!(given.eval_config().epoch_validation, Some(250));
         assert!(given.summary().contains("after each epoch on 250 validation image(s)"), "{}", given.summary());
 

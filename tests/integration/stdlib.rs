@@ -80,8 +80,13 @@ exp.stop_early(early::dominated_by_front(0.02, 2));
         introspectability,
     };
     let stops = |epoch: usize, accuracy: f64, introspectability: Option<f64>, front: Vec<FrontPoint>| {
-        let candidate =
-            PartialCandidate { genome: "444444".into(), arch: "a".into(), val_accuracy: accuracy, introspectability, images: 300 };
+        let candidate = PartialCandidate {
+            genome: "444444".into(),
+            arch: "a".into(),
+            val_accuracy: accuracy,
+            introspectability,
+            images: 300,
+        };
         experiment.stop_early(&PartialEvaluation { epoch, epochs: 5, candidate, front }).unwrap()
     };
     let accurate = || member(0.90, Some(0.20));
