@@ -35,7 +35,8 @@
 //! `models.rs` the trained models a run keeps. Imports go one way: `refine` uses this file and
 //! `resume`; this file uses `runner`, `folder`, `lock`, `resume`, `preflight`, `models`, `from` and
 //! `report_input`; `runner` uses `jobs`, `progress`, `search`, `execution`, `reload`, `models`,
-//! `early` and `from`; `early` uses `search`; `search` uses nothing of the run layer; `folder` uses `lock` and `execution`.
+//! `early` and `from`; `early` uses `search`; `search` uses nothing of the run layer; `folder` uses
+//! `lock` and `execution`.
 
 mod early;
 mod execution;
