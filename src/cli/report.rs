@@ -76,6 +76,10 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
         );
     }
     let input = xnas::run::report_input(&args.run_dir)?;
+    let stops = input.early_stops();
+    if stops.stopped > 0 {
+        println!("early stopping: {stops}");
+    }
     println!("generations saved: {}", generations.len());
     for (g, hv) in &input.hypervolume_per_generation {
         println!("  generation {g:>3}: hypervolume {hv:.4}");

@@ -639,6 +639,7 @@ mod tests {
             train_images_per_second: 100.0 - id as f64,
             generalization_error: Some(0.01 * id as f64),
             axes: Some([accuracy, intro]),
+            stopped: None,
         }
     }
 

@@ -48,6 +48,34 @@ pub struct ReportPoint {
     pub axes: Option<[f64; 2]>,
     /// Training minus validation accuracy (App. J), where the record has the training accuracy.
     pub generalization_error: Option<f64>,
+    /// Where the script's early-stopping rule stopped its training (its values are that epoch's).
+    pub stopped: Option<StoppedEarly>,
+}
+
+/// A training the early-stopping rule stopped: after `epoch` of `epochs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StoppedEarly {
+    pub epoch: usize,
+    pub epochs: usize,
+}
+
+/// How much early stopping saved over a run's evaluated architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EarlyStops {
+    pub stopped: usize,
+    pub evaluated: usize,
+    /// Σ over stopped trainings of the epochs they did not run.
+    pub epochs_not_trained: usize,
+}
+
+impl std::fmt::Display for EarlyStops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} candidates stopped early, {} epochs not trained",
+            self.stopped, self.evaluated, self.epochs_not_trained
+        )
+    }
 }
 
 /// One candidate's place in the genealogy, reused evaluations included (the phylogeny needs
@@ -117,6 +145,16 @@ pub struct ReportInput {
 }
 
 impl ReportInput {
+    /// The trainings the early-stopping rule stopped, and the epochs that saved.
+    pub fn early_stops(&self) -> EarlyStops {
+        let stopped: Vec<&StoppedEarly> = self.points.iter().filter_map(|p| p.stopped.as_ref()).collect();
+        EarlyStops {
+            stopped: stopped.len(),
+            evaluated: self.points.len(),
+            epochs_not_trained: stopped.iter().map(|s| s.epochs.saturating_sub(s.epoch)).sum(),
+        }
+    }
+
     /// The report axes' reference point (by default chance accuracy and zero introspectability).
     pub fn report_reference(&self) -> [f64; 2] {
         self.axes.reference
@@ -272,7 +310,7 @@ pub fn front_csv(input: &ReportInput) -> String {
     for name in &input.objective_names {
         let _ = write!(out, ",{name}");
     }
-    out.push_str(",val_accuracy,introspectability,params,flops\n");
+    out.push_str(",val_accuracy,introspectability,params,flops,status\n");
     let mut front: Vec<&ReportPoint> = input.front.iter().map(|&i| &input.points[i]).collect();
     front.sort_by(|a, b| {
         let key = |p: &ReportPoint| p.objectives.as_ref().and_then(|o| o.first().copied()).unwrap_or(f64::NAN);
@@ -284,7 +322,8 @@ pub fn front_csv(input: &ReportInput) -> String {
         for v in p.objectives.iter().flatten() {
             let _ = write!(out, ",{v}");
         }
-        let _ = writeln!(out, ",{},{},{},{}", f(p.accuracy), f(p.introspectability), p.params, p.flops);
+        let status = if p.stopped.is_some() { "stopped" } else { "done" };
+        let _ = writeln!(out, ",{},{},{},{},{status}", f(p.accuracy), f(p.introspectability), p.params, p.flops);
     }
     out
 }
@@ -325,9 +364,11 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
     front.sort_by(|a, b| b.accuracy.unwrap_or(0.0).total_cmp(&a.accuracy.unwrap_or(0.0)));
     for p in front {
         let objectives = p.objectives.iter().flatten().map(|v| format!("<td>{v:.4}</td>")).collect::<Vec<_>>().join("");
+        let stopped =
+            p.stopped.map_or(String::new(), |s| format!(" (stopped after epoch {} of {})", s.epoch, s.epochs));
         let _ = writeln!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td>{objectives}<td>{:.4}M</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code>{stopped}</td>{objectives}<td>{:.4}M</td></tr>",
             p.id,
             p.generation,
             escape(&p.arch),
@@ -341,7 +382,7 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:nth-child(3){{text-align:left}}img{{max-width:100%}}</style>
 </head><body>
 <h1>xnas report: {name}</h1>
-<p>Dataset {dataset}, {evaluated} architectures evaluated over {generations} generation(s). Files: <a href="front.csv">front.csv</a>, <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
+<p>Dataset {dataset}, {evaluated} architectures evaluated over {generations} generation(s){early}. Files: <a href="front.csv">front.csv</a>, <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
 <h2>Table 1</h2>
 <p>Over every evaluated architecture; hypervolume of the archive in the report axes ({axes}) from ({refy:.3}, {refx:.3}), and the search's own at its last generation.</p>
 <table><tr><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Max intros. (WordNet)</th><th>Median intros. (WordNet)</th><th>Hypervolume</th><th>Search's hypervolume</th></tr>
@@ -360,6 +401,10 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
         dataset = escape(&input.dataset),
         evaluated = table.evaluated,
         generations = table.generations,
+        early = match input.early_stops() {
+            stops if stops.stopped > 0 => format!("; {stops} (their values are those of the epoch they stopped at)"),
+            _ => String::new(),
+        },
         maxacc = table.max_accuracy.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
         medacc = table.median_accuracy.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
         maxin = table.max_introspectability.map_or("–".into(), |v| format!("{v:.3}")),
@@ -393,6 +438,7 @@ pub(crate) mod tests {
             train_images_per_second: 500.0,
             generalization_error: Some(0.05),
             axes: Some([acc, intro]),
+            stopped: None,
         };
         ReportInput {
             run_name: "test".into(),
@@ -459,6 +505,25 @@ pub(crate) mod tests {
         assert_eq!(lines.len(), 4);
         assert!(lines[1].starts_with("3,1,002404,"));
         assert!(lines[3].starts_with("0,0,002404,"));
+    }
+
+    #[test]
+    fn stopped_candidates_are_marked_and_counted() {
+        let mut input = sample();
+        assert_eq!(input.early_stops(), EarlyStops { stopped: 0, evaluated: 4, epochs_not_trained: 0 });
+        input.points[3].stopped = Some(StoppedEarly { epoch: 2, epochs: 12 });
+        input.points[2].stopped = Some(StoppedEarly { epoch: 1, epochs: 12 });
+        let stops = input.early_stops();
+        assert_eq!(stops, EarlyStops { stopped: 2, evaluated: 4, epochs_not_trained: 21 });
+        assert_eq!(stops.to_string(), "2 of 4 candidates stopped early, 21 epochs not trained");
+        let csv = front_csv(&input);
+        assert!(csv.lines().next().unwrap().ends_with(",status"));
+        assert!(csv.lines().nth(1).unwrap().starts_with("3,") && csv.lines().nth(1).unwrap().ends_with(",stopped"));
+        assert!(csv.lines().nth(3).unwrap().ends_with(",done"));
+        let html = index_html(&input, &Table1::from_input(&input), "");
+        assert!(html.contains("2 of 4 candidates stopped early, 21 epochs not trained"), "{html}");
+        assert!(html.contains("(stopped after epoch 2 of 12)"));
+        assert!(!index_html(&sample(), &Table1::from_input(&sample()), "").contains("stopped"));
     }
 
     #[test]

@@ -1,16 +1,17 @@
 //! The evaluations between the search and the executor — those waiting for a slot and those in
 //! flight — with the retry policy (a lost or failed job goes again; one whose configuration
 //! cannot run never does), the count of evaluations that ended without a record, and the
-//! one event loop both schedulings share ([`Jobs::drive`]). Plain data over the [`Executor`]
+//! one event loop both schedulings share ([`Jobs::drive`]), which also answers each epoch of a
+//! job that waits for an early-stopping decision. Plain data over the [`Executor`]
 //! trait and a small [`Work`] trait for the run's side, so that retry, give-up, the stop rule,
 //! cancellation and resume are tested with a fake executor, without libtorch or a store.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use anyhow::Context;
 
 use crate::exec::{ExecEvent, Executor, Job, JobOutcome};
-use crate::record::MeasurementRecord;
+use crate::record::{EpochPoint, MeasurementRecord};
 use crate::store::AttemptOutcome;
 
 /// An evaluation waiting for a slot or in flight.
@@ -48,6 +49,9 @@ pub trait Work {
     fn job(&mut self, queued: &Queued) -> anyhow::Result<Job>;
     /// A job started, made progress, or the executor has something to say.
     fn notice(&mut self, event: ExecEvent) -> anyhow::Result<()>;
+    /// A job that waits after each epoch ([`Job::decide_each_epoch`]) measured one: whether to
+    /// stop its training now.
+    fn epoch(&mut self, job: u64, point: EpochPoint) -> anyhow::Result<bool>;
     /// A job left the executor; `streak` already counts it.
     fn settled(&mut self, settled: Settled, streak: &NoRecordStreak) -> anyhow::Result<()>;
 }
@@ -76,13 +80,22 @@ pub struct Jobs {
     waiting: VecDeque<Queued>,
     /// Submitted to the executor, by job id.
     running: HashMap<u64, Queued>,
+    /// Jobs in flight that wait for a decision after each epoch.
+    deciding: HashSet<u64>,
     max_attempts: u32,
     streak: NoRecordStreak,
 }
 
 impl Jobs {
     pub fn new(executor: Box<dyn Executor>, max_attempts: u32) -> Jobs {
-        Jobs { executor, waiting: VecDeque::new(), running: HashMap::new(), max_attempts, streak: Default::default() }
+        Jobs {
+            executor,
+            waiting: VecDeque::new(),
+            running: HashMap::new(),
+            deciding: HashSet::new(),
+            max_attempts,
+            streak: Default::default(),
+        }
     }
 
     pub fn slots(&self) -> usize {
@@ -105,6 +118,7 @@ impl Jobs {
         if result.is_err() {
             self.executor.cancel_all();
             self.running.clear();
+            self.deciding.clear();
         }
         result
     }
@@ -114,6 +128,9 @@ impl Jobs {
             while self.executor.in_flight() < self.executor.slots() {
                 if let Some(next) = self.waiting.pop_front() {
                     let job = work.job(&next)?;
+                    if job.decide_each_epoch {
+                        self.deciding.insert(job.id);
+                    }
                     self.executor.submit(job).with_context(|| format!("submitting evaluation #{}", next.id))?;
                     self.running.insert(next.id as u64, next);
                 } else if let Some(more) = work.refill()? {
@@ -130,6 +147,11 @@ impl Jobs {
                     let settled = self.settle(job, outcome);
                     work.settled(settled, &self.streak)?;
                 }
+                // Only a job that waits is answered; another's epochs are facts for no one yet.
+                Some(ExecEvent::Epoch { job, point }) if self.deciding.contains(&job) => {
+                    let stop = work.epoch(job, point)?;
+                    self.executor.decide(job, stop);
+                }
                 Some(event) => work.notice(event)?,
                 None => {}
             }
@@ -139,6 +161,7 @@ impl Jobs {
     /// The retry policy: a job without a record goes again until it has had `max_attempts`.
     fn settle(&mut self, job: u64, outcome: JobOutcome) -> Settled {
         let mut queued = self.running.remove(&job).expect("the executor reports jobs this run submitted");
+        self.deciding.remove(&job);
         queued.attempts += 1;
         let (outcome, message) = match outcome {
             JobOutcome::Record(record) => {
@@ -165,21 +188,34 @@ mod tests {
     use crate::record::EvalConfig;
 
     /// Runs jobs in `slots` slots, finishing them in submission order with the outcome `plan`
-    /// gives for the genome and attempt (1 for the first).
+    /// gives for the genome and attempt (1 for the first), after `epochs` measured epochs each; a
+    /// job that waits for decisions ends after the first `stop`.
     struct FakeExecutor {
         slots: usize,
         in_flight: VecDeque<Job>,
         attempts: HashMap<u64, u32>,
         plan: fn(&str, u32) -> JobOutcome,
         cancelled: std::rc::Rc<std::cell::Cell<usize>>,
+        epochs: usize,
+        epochs_done: HashMap<u64, usize>,
+        decisions: std::rc::Rc<std::cell::RefCell<Vec<(u64, bool)>>>,
     }
 
     impl Executor for FakeExecutor {
         fn submit(&mut self, job: Job) -> Result<(), crate::exec::ExecError> {
+            self.epochs_done.insert(job.id, 0);
             self.in_flight.push_back(job);
             Ok(())
         }
         fn next_event(&mut self) -> Option<ExecEvent> {
+            let front = self.in_flight.front()?;
+            let stopped = self.decisions.borrow().contains(&(front.id, true));
+            let done = self.epochs_done.get_mut(&front.id).expect("submitted");
+            if *done < self.epochs && !stopped {
+                *done += 1;
+                let point = EpochPoint { epoch: *done, val_accuracy: 0.5, introspectability: Some(0.1), images: 10 };
+                return Some(ExecEvent::Epoch { job: front.id, point });
+            }
             let job = self.in_flight.pop_front()?;
             let attempt = self.attempts.entry(job.id).or_default();
             *attempt += 1;
@@ -188,6 +224,9 @@ mod tests {
         fn cancel_all(&mut self) {
             self.cancelled.set(self.cancelled.get() + self.in_flight.len());
             self.in_flight.clear();
+        }
+        fn decide(&mut self, job: u64, stop: bool) {
+            self.decisions.borrow_mut().push((job, stop));
         }
         fn in_flight(&self) -> usize {
             self.in_flight.len()
@@ -213,6 +252,11 @@ mod tests {
         settled: Vec<String>,
         /// Stops with an error once this many evaluations in a row ended without a record.
         patience: Option<usize>,
+        /// Jobs with odd ids wait for a decision after each epoch, and are stopped at this one.
+        stop_at_epoch: Option<usize>,
+        /// (job, epoch) of every epoch asked about, and how many epoch events were only noticed.
+        asked: Vec<(u64, usize)>,
+        noticed_epochs: usize,
     }
 
     impl Work for Log {
@@ -230,11 +274,16 @@ mod tests {
                 threads: None,
                 device_name: None,
                 model_dir: None,
-                decide_each_epoch: false,
+                decide_each_epoch: self.stop_at_epoch.is_some() && queued.id % 2 == 1,
             })
         }
-        fn notice(&mut self, _: ExecEvent) -> anyhow::Result<()> {
+        fn notice(&mut self, event: ExecEvent) -> anyhow::Result<()> {
+            self.noticed_epochs += matches!(event, ExecEvent::Epoch { .. }) as usize;
             Ok(())
+        }
+        fn epoch(&mut self, job: u64, point: EpochPoint) -> anyhow::Result<bool> {
+            self.asked.push((job, point.epoch));
+            Ok(Some(point.epoch) == self.stop_at_epoch)
         }
         fn settled(&mut self, settled: Settled, streak: &NoRecordStreak) -> anyhow::Result<()> {
             self.settled.push(match settled {
@@ -258,15 +307,44 @@ mod tests {
         max_attempts: u32,
         plan: fn(&str, u32) -> JobOutcome,
     ) -> (Jobs, std::rc::Rc<std::cell::Cell<usize>>) {
+        let (jobs, cancelled, _) = jobs_with_epochs(slots, max_attempts, plan, 0);
+        (jobs, cancelled)
+    }
+
+    type Decisions = std::rc::Rc<std::cell::RefCell<Vec<(u64, bool)>>>;
+
+    fn jobs_with_epochs(
+        slots: usize,
+        max_attempts: u32,
+        plan: fn(&str, u32) -> JobOutcome,
+        epochs: usize,
+    ) -> (Jobs, std::rc::Rc<std::cell::Cell<usize>>, Decisions) {
         let cancelled = std::rc::Rc::new(std::cell::Cell::new(0));
+        let decisions = Decisions::default();
         let executor = FakeExecutor {
             slots,
             in_flight: VecDeque::new(),
             attempts: HashMap::new(),
             plan,
             cancelled: cancelled.clone(),
+            epochs,
+            epochs_done: HashMap::new(),
+            decisions: decisions.clone(),
         };
-        (Jobs::new(Box::new(executor), max_attempts), cancelled)
+        (Jobs::new(Box::new(executor), max_attempts), cancelled, decisions)
+    }
+
+    #[test]
+    fn only_jobs_that_wait_are_asked_and_answered_after_each_epoch() {
+        let (mut jobs, _, decisions) = jobs_with_epochs(1, 1, |genome, _| record(genome), 3);
+        jobs.queue([queued(1, "111111", 0), queued(2, "222222", 0), queued(3, "333333", 0)]);
+        let mut log = Log { stop_at_epoch: Some(2), ..Log::default() };
+        jobs.drive(&mut log).unwrap();
+        assert_eq!(log.asked, [(1, 1), (1, 2), (3, 1), (3, 2)], "#2 does not wait; #1 and #3 stop after epoch 2");
+        assert_eq!(*decisions.borrow(), [(1, false), (1, true), (3, false), (3, true)]);
+        assert_eq!(log.noticed_epochs, 3, "#2's epochs are only noticed");
+        assert_eq!(log.settled, ["#1 record after 1", "#2 record after 1", "#3 record after 1"]);
+        assert!(jobs.deciding.is_empty());
     }
 
     fn queued(id: i64, genome: &str, attempts: u32) -> Queued {

@@ -22,7 +22,8 @@
 //!
 //! This file holds the entry points (start, resume) and the run's row in the store ([`run_info`]);
 //! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each evaluation
-//! (and the script versions it stores); `progress.rs` the progress display; `search.rs` the
+//! (and the script versions it stores); `early.rs` what the early-stopping rule is shown after an
+//! epoch; `progress.rs` the progress display; `search.rs` the
 //! search behind one type; `execution.rs` the executor settings; `models.rs` the trained models
 //! the run keeps (its front's, by default); `folder.rs` run names and which
 //! folders a run may take; `lock.rs` the lock that keeps a run folder to one process;
@@ -35,8 +36,10 @@
 //! --optuna`, and appended live with `--optuna`). Imports go one way: `refine` uses this file and
 //! `resume`; this file uses `runner`, `folder`, `lock`, `resume`, `preflight`, `models`, `from`,
 //! `report_input` and `optuna`; `runner` uses `jobs`, `progress`, `search`, `execution`, `reload`,
-//! `models`, `from` and `optuna`; `optuna` uses `report_input`; `search` uses nothing of the run layer; `folder` uses `lock` and `execution`.
+//! `models`, `early`, `from` and `optuna`; `optuna` uses `report_input`; `early` uses `search`;
+//! `search` uses nothing of the run layer; `folder` uses `lock` and `execution`.
 
+mod early;
 mod execution;
 mod folder;
 mod from;
@@ -347,6 +350,7 @@ fn run(
         inherited: Inherited::load(run_dir)?,
         models,
         optuna,
+        early: Default::default(),
     };
     runner.run(jobs)
 }

@@ -11,9 +11,9 @@ use std::path::Path;
 use anyhow::Context;
 use xnas_moo::Direction;
 
-use crate::record::MeasurementRecord;
+use crate::record::{MeasurementRecord, Status as RecordStatus};
 use crate::report::trust::{Highlight, TrustInput, TrustModel};
-use crate::report::{LineageRow, ReportAxes, ReportInput, ReportPoint};
+use crate::report::{LineageRow, ReportAxes, ReportInput, ReportPoint, StoppedEarly};
 use crate::script::{Algorithm, ExperimentSpec, REPORT_FIELDS};
 use crate::store::{EvalStatus, Store};
 
@@ -115,6 +115,10 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
             flops: record.flops,
             train_images_per_second: record.train_images_per_second,
             generalization_error: record.train_accuracy.zip(record.val_accuracy).map(|(t, v)| t - v),
+            stopped: (record.status == RecordStatus::Stopped).then(|| StoppedEarly {
+                epoch: record.epochs.last().map_or(0, |p| p.epoch),
+                epochs: record.config.epochs,
+            }),
         });
         records.insert(e.candidate, record);
     }

@@ -1,7 +1,8 @@
 //! The run's side of the event loop: everything that happens to an evaluation besides being run.
 //! It turns candidates into stored evaluations (reusing genomes already trained), records every
 //! attempt, scores records with the script's objectives, tells the search, saves generations and
-//! steady-state checkpoints, calls the script's `on_generation`, and swaps in a reloaded script at
+//! steady-state checkpoints, calls the script's `on_generation` and its early-stopping rule after
+//! each epoch of a job that waits for it (see [`super::early`]), and swaps in a reloaded script at
 //! generation boundaries. The two schedulings differ only in when they ask the search for
 //! candidates; both hand the evaluations to the one loop in [`super::jobs`]. The script versions
 //! the run stores ([`save_version`]) and the [`RunSummary`] it ends with are made here too.
@@ -13,6 +14,7 @@ use std::time::Instant;
 use anyhow::bail;
 use xnas_moo::{Candidate, Evaluation};
 
+use super::early::EarlyStopping;
 use super::execution::{Execution, ExecutorKind, Scheduling, LOG_FILE};
 use super::from::Inherited;
 use super::jobs::{Jobs, NoRecordStreak, Queued, Settled, Work};
@@ -23,7 +25,7 @@ use super::progress::Progress;
 use super::reload::{self, Finished, Rescored};
 use super::search::{Member, Search};
 use crate::exec::{ExecEvent, Job};
-use crate::record::{MeasurementRecord, Status as RecordStatus};
+use crate::record::{EpochPoint, MeasurementRecord, Status as RecordStatus};
 use crate::script::{
     Budget, CallbackOutcome, Experiment, ExperimentDiff, GenerationStats, KeepModels, MemberStats, ScriptWatcher,
 };
@@ -80,6 +82,8 @@ pub(super) struct Runner {
     pub(super) models: ModelKeeper,
     /// `--optuna FILE` (or `search.optuna`): the Optuna journal the run appends to.
     pub(super) optuna: Option<LiveJournal>,
+    /// What the early-stopping rule needs to know (see [`super::early`]).
+    pub(super) early: EarlyStopping,
 }
 
 impl Runner {
@@ -149,7 +153,7 @@ impl Runner {
                 }
                 Some(e) => {
                     let evaluation = match &e.record {
-                        Some(measured) => self.score(e.id, measured)?,
+                        Some(measured) => self.score(candidate.id, e.id, measured)?,
                         None => Evaluation::Failed(e.error.clone().unwrap_or_else(|| "failed".into())),
                     };
                     self.tell(candidate.id, evaluation)?;
@@ -257,7 +261,7 @@ impl Runner {
                     self.store.mark_running(id, &format!("from {from} #{old_id}"))?;
                     self.store.finish(id, &record)?;
                     self.summary.reused += 1;
-                    let evaluation = self.score(id, &record)?;
+                    let evaluation = self.score(n.candidate, id, &record)?;
                     self.keep_model_of(id, &evaluation);
                     self.report_line(
                         id,
@@ -275,7 +279,7 @@ impl Runner {
             self.store.reuse(id, done.id)?;
             self.summary.reused += 1;
             let record = done.record.expect("done evaluations have records");
-            let evaluation = self.score(id, &record)?;
+            let evaluation = self.score(n.candidate, id, &record)?;
             self.report_line(id, &genome, &record, &evaluation, " (reused, not retrained)");
             self.tell(n.candidate, evaluation)?;
         }
@@ -355,6 +359,7 @@ impl Runner {
             Some(Ok(accepted)) => accepted,
         };
         self.experiment = reload.experiment;
+        self.early.script_changed();
         self.version = save_version(&self.store, &self.experiment)?;
         eprintln!("script reloaded (version {}): {}", self.version, describe(&reload.diff));
         if reload.diff.needs_training() {
@@ -397,8 +402,10 @@ impl Runner {
         Ok(())
     }
 
-    /// Scores a record with the script's objectives and stores the scores.
-    fn score(&mut self, evaluation: i64, record: &MeasurementRecord) -> anyhow::Result<Evaluation> {
+    /// Scores a record with the script's objectives and stores the scores. A stopped record is
+    /// scored like any other (its values are those of the epoch it stopped at).
+    fn score(&mut self, candidate: u64, evaluation: i64, record: &MeasurementRecord) -> anyhow::Result<Evaluation> {
+        self.early.finished(candidate, record);
         if record.status == RecordStatus::Failed {
             return Ok(Evaluation::Failed(record.error.clone().unwrap_or_else(|| "training failed".into())));
         }
@@ -538,22 +545,53 @@ impl Work for Runner {
         };
         self.store.mark_running(queued.id, label)?;
         self.journal(queued.candidate, |journal, stored| journal.started(stored));
+        let config = job_config(&self.experiment, self.device.as_deref());
+        // The rule decides on per-epoch measurements: without them there is nothing to wait for.
+        let decide_each_epoch = self.experiment.has_stop_rule() && config.epoch_validation.is_some();
+        if decide_each_epoch {
+            let genome = queued.genome.parse().map_err(|e| anyhow::anyhow!("evaluation #{}: {e}", queued.id))?;
+            self.early.started(queued.id as u64, genome, config.epochs);
+        }
         Ok(Job {
             id: queued.id as u64,
             genome: queued.genome.clone(),
-            config: job_config(&self.experiment, self.device.as_deref()),
+            config,
             threads: None,
             device_name: None,
             model_dir: (self.keep_models() != KeepModels::None).then(|| self.models.model_dir(queued.id)),
-            decide_each_epoch: false,
+            decide_each_epoch,
         })
+    }
+
+    /// Asks the script's rule whether to stop a job after an epoch. A rule that fails stops
+    /// nothing and is reported once per script version; the run goes on. A rule removed by a
+    /// reload stops nothing.
+    fn epoch(&mut self, job: u64, point: EpochPoint) -> anyhow::Result<bool> {
+        if !self.experiment.has_stop_rule() {
+            return Ok(false);
+        }
+        self.early.load(&self.store)?;
+        let directions = self.experiment.directions();
+        let Some(partial) = self.early.partial(job, &point, &self.search, &directions) else { return Ok(false) };
+        match self.experiment.stop_early(&partial) {
+            Ok(stop) => Ok(stop),
+            Err(error) => {
+                if self.early.first_error() {
+                    self.progress.say(format!(
+                        "warning: the script's early-stopping rule failed, so it stops no candidate (reported once \
+                         per script version; the run goes on):\n{error}"
+                    ));
+                }
+                Ok(false)
+            }
+        }
     }
 
     fn notice(&mut self, event: ExecEvent) -> anyhow::Result<()> {
         match event {
             ExecEvent::Started { job, worker } => self.store.set_worker(job as i64, &worker)?,
             ExecEvent::Progress { job, progress } => self.progress.job(job, progress),
-            // No early-stopping rule yet: nothing waits for a decision.
+            // The epochs of jobs that wait for a decision go to `epoch`; the others' are not shown.
             ExecEvent::Epoch { .. } => {}
             ExecEvent::Warning(message) => self.progress.say(format!("warning: {message}")),
             ExecEvent::Finished { .. } => {}
@@ -563,14 +601,27 @@ impl Work for Runner {
 
     fn settled(&mut self, settled: Settled, streak: &NoRecordStreak) -> anyhow::Result<()> {
         let max_attempts = self.execution.max_attempts;
+        let job = match &settled {
+            Settled::Record(queued, _) => queued.id,
+            Settled::Retry { queued, .. } | Settled::GaveUp { queued, .. } | Settled::Refused { queued, .. } => {
+                queued.id
+            }
+        };
+        self.early.ended(job as u64);
         match settled {
             Settled::Record(queued, record) => {
                 self.progress.job_done(queued.id as u64);
                 self.store.finish(queued.id, &record)?;
                 self.summary.trained += 1;
-                let evaluation = self.score(queued.id, &record)?;
+                let evaluation = self.score(queued.candidate, queued.id, &record)?;
                 self.keep_model_of(queued.id, &evaluation);
-                self.report_line(queued.id, &queued.genome, &record, &evaluation, "");
+                let note = match (record.status, record.epochs.last()) {
+                    (RecordStatus::Stopped, Some(last)) => {
+                        format!(" (stopped early after epoch {} of {})", last.epoch, record.config.epochs)
+                    }
+                    _ => String::new(),
+                };
+                self.report_line(queued.id, &queued.genome, &record, &evaluation, &note);
                 self.tell(queued.candidate, evaluation)?;
             }
             Settled::Retry { queued, outcome, message } => {

@@ -1,5 +1,6 @@
 //! `xnas check`: a dry run of an experiment's closures — objectives on a synthetic measurement
-//! record, the repair on toy genomes, the callback on synthetic generation statistics — so a
+//! record, the repair on toy genomes, the callback on synthetic generation statistics, the
+//! early-stopping rule on a synthetic epoch — so a
 //! script's mistakes show up in a second, not an hour into a search. When a run already has
 //! finished evaluations ([`check_with_records`], used at run start, on resume and by hot reload),
 //! the objectives also score those real records: an objective that is NaN or fails on a real
@@ -12,7 +13,9 @@ use xnas_datasets::DatasetName;
 use xnas_space::{Genome, MacroConfig};
 
 use super::error::ScriptError;
-use super::experiment::{CallbackOutcome, Experiment, GenerationStats, MemberStats};
+use super::experiment::{
+    CallbackOutcome, Experiment, FrontPoint, GenerationStats, MemberStats, PartialCandidate, PartialEvaluation,
+};
 use crate::introspect;
 use crate::introspect::calibration::{
     accuracy_after_removal, binned_calibration, detection_after_flagging, removal_percents, CALIBRATION_BINS,
@@ -36,6 +39,8 @@ pub struct CheckReport {
     pub repairs: Vec<(Genome, Option<Genome>)>,
     /// What the callback returned, if the experiment has one.
     pub callback: Option<CallbackOutcome>,
+    /// What the early-stopping rule decided on a synthetic epoch, if the experiment has one.
+    pub stop_early: Option<bool>,
     /// Hypervolume of the synthetic population.
     pub hypervolume: f64,
     /// Things that could not be checked here but are not errors in the script.
@@ -63,6 +68,9 @@ impl fmt::Display for CheckReport {
                 "  on_generation returned {}",
                 if outcome == CallbackOutcome::Stop { "\"stop\"" } else { "(continue)" }
             )?;
+        }
+        if let Some(stop) = self.stop_early {
+            writeln!(f, "  stop_early on a synthetic first epoch returned {stop}")?;
         }
         writeln!(f, "  hypervolume of the synthetic population: {:.6}", self.hypervolume)?;
         if self.real_records > 0 {
@@ -326,7 +334,8 @@ pub fn check_with_records(experiment: &Experiment, archive: &[MeasurementRecord]
     }
 
     let mut real_records = 0;
-    for record in archive.iter().filter(|r| r.status == Status::Done) {
+    // A stopped training is scored like a finished one (with the values of the epoch it stopped at).
+    for record in archive.iter().filter(|r| matches!(r.status, Status::Done | Status::Stopped)) {
         match experiment.score(record) {
             Ok(_) => real_records += 1,
             Err(ScriptError::DataUnavailable { location, message }) => {
@@ -387,7 +396,43 @@ pub fn check_with_records(experiment: &Experiment, archive: &[MeasurementRecord]
         Some(_) => Some(experiment.on_generation(&stats)?),
         None => None,
     };
-    Ok(CheckReport { summary: experiment.summary(), scores, real_records, repairs, callback, hypervolume, warnings })
+    let stop_early = match experiment.spec().stop_early {
+        Some(_) => Some(experiment.stop_early(&synthetic_partial(experiment, &valid))?),
+        None => None,
+    };
+    Ok(CheckReport {
+        summary: experiment.summary(),
+        scores,
+        real_records,
+        repairs,
+        callback,
+        stop_early,
+        hypervolume,
+        warnings,
+    })
+}
+
+/// A first epoch of `genome` for the early-stopping rule: a candidate at 50 % accuracy and
+/// introspectability 0.3, with a front of one more accurate and one more introspectable point.
+fn synthetic_partial(experiment: &Experiment, genome: &Genome) -> PartialEvaluation {
+    let images = experiment.eval_config().epoch_validation.unwrap_or(super::spec::DEFAULT_EPOCH_VALIDATION);
+    let point = |genome: &str, val_accuracy: f64, introspectability: f64| FrontPoint {
+        genome: genome.to_string(),
+        val_accuracy,
+        introspectability: Some(introspectability),
+    };
+    PartialEvaluation {
+        epoch: 1,
+        epochs: experiment.eval_config().epochs,
+        candidate: PartialCandidate {
+            genome: genome.compact(),
+            arch: genome.arch_string(),
+            val_accuracy: 0.5,
+            introspectability: Some(0.3),
+            images,
+        },
+        front: vec![point("002404", 0.7, 0.2), point("444444", 0.4, 0.6)],
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! A compiled experiment: its [`ExperimentSpec`] plus the script's closures (objectives, repair,
-//! per-generation callback), callable from Rust for as long as the run lasts.
+//! per-generation callback, early-stopping rule), callable from Rust for as long as the run lasts.
 //!
 //! Compiling evaluates the script once, as a Rhai module, so that every function and closure it
 //! defined keeps the environment it was defined in (its imports, its module's other functions).
@@ -43,6 +43,7 @@ pub struct Experiment {
     objectives: Vec<FnPtr>,
     repair: Option<FnPtr>,
     on_generation: Option<FnPtr>,
+    stop_early: Option<FnPtr>,
     runtime: Arc<Runtime>,
 }
 
@@ -82,6 +83,43 @@ pub struct MemberStats {
     pub objectives: Vec<f64>,
     /// Front index (0 = non-dominated).
     pub rank: usize,
+}
+
+/// What an early-stopping rule (`exp.stop_early`) decides on, after one epoch of a candidate's
+/// training: the script sees it as `#{ epoch, epochs, candidate, front }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartialEvaluation {
+    /// The epoch just finished, 1-based.
+    pub epoch: usize,
+    /// The epochs the training would run in all.
+    pub epochs: usize,
+    pub candidate: PartialCandidate,
+    /// The current front's members measured after the same epoch (members without that epoch's
+    /// measurement are left out).
+    pub front: Vec<FrontPoint>,
+}
+
+/// The candidate in training, as measured after the epoch on the per-epoch validation subset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartialCandidate {
+    /// Six paper op codes.
+    pub genome: String,
+    /// NAS-Bench-201 arch string.
+    pub arch: String,
+    pub val_accuracy: f64,
+    /// `()` in the script where undefined.
+    pub introspectability: Option<f64>,
+    /// Images of the per-epoch validation subset.
+    pub images: usize,
+}
+
+/// A front member's measurement after the same epoch as the candidate's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrontPoint {
+    /// Six paper op codes.
+    pub genome: String,
+    pub val_accuracy: f64,
+    pub introspectability: Option<f64>,
 }
 
 /// What the `on_generation` callback asked for.
@@ -215,6 +253,7 @@ fn compile_source(
         objectives: draft.objectives.iter().map(|o| o.function.clone()).collect(),
         repair: draft.repair.clone(),
         on_generation: draft.on_generation.clone(),
+        stop_early: draft.stop_early.clone(),
         spec,
         runtime: Arc::new(Runtime {
             engine,
@@ -455,6 +494,33 @@ impl Experiment {
         Ok(if stop { CallbackOutcome::Stop } else { CallbackOutcome::Continue })
     }
 
+    /// Whether the script set an early-stopping rule (`exp.stop_early`).
+    pub fn has_stop_rule(&self) -> bool {
+        self.stop_early.is_some()
+    }
+
+    /// Calls the early-stopping rule (if any) after an epoch: `true` stops the candidate's
+    /// training. A rule that fails, or returns anything but a boolean, is an error naming where
+    /// it was declared.
+    pub fn stop_early(&self, partial: &PartialEvaluation) -> Result<bool, ScriptError> {
+        let (Some(function), Some(declared)) = (&self.stop_early, &self.spec.stop_early) else {
+            return Ok(false);
+        };
+        let value = rhai::serde::to_dynamic(partial).expect("a partial evaluation converts to a map");
+        let out = self.call(function, value).map_err(|e| {
+            self.convert(*e, declared).with_context(format!("in the early-stopping rule declared at {declared}"))
+        })?;
+        out.as_bool().map_err(|type_name| ScriptError::Runtime {
+            location: declared.clone(),
+            message: format!(
+                "the early-stopping rule returned {type_name} {out:?} for {} after epoch {} of {}; it must return \
+                 true (stop the training) or false (go on)",
+                partial.candidate.genome, partial.epoch, partial.epochs
+            ),
+            trace: Vec::new(),
+        })
+    }
+
     /// Hypervolume of objective vectors (in the objectives' own directions) with respect to the
     /// experiment's reference point. Points no better than the reference add nothing.
     pub fn hypervolume(&self, points: &[Vec<f64>]) -> Result<f64, xnas_hv::HvError> {
@@ -557,6 +623,12 @@ impl Experiment {
             s.repair.as_ref().map_or("reject invalid cells".to_string(), |at| format!("script function at {at}")),
             s.on_generation.as_ref().map_or("none".to_string(), |at| format!("script function at {at}"))
         );
+        if let Some(at) = &s.stop_early {
+            out += &format!(
+                "\n  stopping   script rule at {at}, after each epoch on {} validation image(s)",
+                t.epoch_validation.map_or("?".to_string(), |n| n.to_string())
+            );
+        }
         out
     }
 }
@@ -627,6 +699,107 @@ impl Repair for ScriptRepair<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::script::spec::DEFAULT_EPOCH_VALIDATION;
+
+    fn compile_text(tag: &str, text: &str) -> Result<Experiment, ScriptError> {
+        let dir = std::env::temp_dir().join(format!("xnas-experiment-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("exp.rhai");
+        std::fs::write(&path, text).unwrap();
+        let compiled = compile_file(&path);
+        std::fs::remove_dir_all(&dir).ok();
+        compiled
+    }
+
+    const HEAD: &str = r#"let exp = experiment("t");
+exp.dataset(#{ name: "fashion-mnist", train_subset: 100, val_subset: 400 });
+exp.search(#{ population: 4, generations: 2 });
+exp.objective("accuracy", "max", |r| r.val_accuracy);
+exp.objective("introspectability", "max", |r| r.introspectability);
+"#;
+
+    fn partial(epoch: usize, accuracy: f64) -> PartialEvaluation {
+        PartialEvaluation {
+            epoch,
+            epochs: 3,
+            candidate: PartialCandidate {
+                genome: "002404".into(),
+                arch: "a".into(),
+                val_accuracy: accuracy,
+                introspectability: None,
+                images: 400,
+            },
+            front: vec![FrontPoint { genome: "444444".into(), val_accuracy: 0.8, introspectability: Some(0.5) }],
+        }
+    }
+
+    #[test]
+    fn the_stop_rule_sees_the_partial_and_must_answer_with_a_boolean() {
+        let rule = r#"exp.stop_early(|p| if p.epoch < 3 { p.candidate.val_accuracy + 0.1 < p.front[0].val_accuracy && p.candidate.introspectability == () && p.candidate.images == 400 } else { "maybe" });
+"#;
+        let experiment = compile_text("rule", &format!("{HEAD}{rule}")).unwrap();
+        assert!(experiment.has_stop_rule());
+        assert!(experiment.stop_early(&partial(1, 0.5)).unwrap());
+        assert!(!experiment.stop_early(&partial(2, 0.75)).unwrap());
+        let error = experiment.stop_early(&partial(3, 0.5)).unwrap_err().to_string();
+        assert!(error.contains("exp.rhai:6:5") && error.contains("must return true"), "{error}");
+        assert!(error.contains("string") && error.contains("epoch 3 of 3"), "{error}");
+
+        let failing = compile_text(
+            "failing",
+            &format!(
+                "{HEAD}exp.stop_early(|p| p.nothing.here);
+"
+            ),
+        )
+        .unwrap();
+        let error = failing.stop_early(&partial(1, 0.5)).unwrap_err().to_string();
+        assert!(error.contains("early-stopping rule declared at") && error.contains(":6:5"), "{error}");
+
+        let none = compile_text("none", HEAD).unwrap();
+        assert!(!none.has_stop_rule() && !none.stop_early(&partial(1, 0.0)).unwrap());
+        let two = compile_text(
+            "arity",
+            &format!(
+                "{HEAD}exp.stop_early(|a, b| true);
+"
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(two.contains("the early-stopping rule must take exactly one parameter"), "{two}");
+    }
+
+    #[test]
+    fn a_stop_rule_measures_every_epoch_on_a_default_or_given_subset() {
+        let rule = "exp.stop_early(|p| false);
+";
+        let none = compile_text("plain", HEAD).unwrap();
+        assert_eq!(none.eval_config().epoch_validation, None, "no rule, no per-epoch measurement");
+        // At most 1000 images, and no more than the validation subset holds.
+        let defaulted = compile_text("default", &format!("{HEAD}{rule}")).unwrap();
+        assert_eq!(defaulted.eval_config().epoch_validation, Some(400));
+        let big =
+            compile_text("big", &format!("{}{rule}", HEAD.replace("val_subset: 400", "val_subset: 4000"))).unwrap();
+        assert_eq!(big.eval_config().epoch_validation, Some(DEFAULT_EPOCH_VALIDATION));
+        let given = compile_text(
+            "given",
+            &format!(
+                "{HEAD}{rule}exp.training(#{{ epoch_validation: 250 }});
+"
+            ),
+        )
+        .unwrap();
+        assert_eq!(given.eval_config().epoch_validation, Some(250));
+        assert!(given.summary().contains("after each epoch on 250 validation image(s)"), "{}", given.summary());
+
+        let mut set = compile_text("set", HEAD).unwrap();
+        set.apply_overrides(&[("training.epoch_validation".into(), "500".into())]).unwrap();
+        assert_eq!(set.eval_config().epoch_validation, Some(500));
+        assert_ne!(set.training_hash(), none.training_hash(), "per-epoch measurement changes the record");
+        set.apply_overrides(&[("training.epoch_validation".into(), "null".into())]).unwrap();
+        assert_eq!(set.training_hash(), none.training_hash(), "unset again, the configuration is the old one");
+    }
 
     #[test]
     fn experiments_cross_threads() {

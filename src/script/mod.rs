@@ -21,7 +21,8 @@
 //! - The [`Experiment`] holds the serialisable [`ExperimentSpec`] (what the run store records;
 //!   its [`Section`]s are set by scripts and `--set` alike) and
 //!   the script's closures: [`Experiment::score`] turns a measurement record into objective
-//!   values, [`Experiment::repair`] vets proposed genomes, [`Experiment::on_generation`] reports.
+//!   values, [`Experiment::repair`] vets proposed genomes, [`Experiment::on_generation`] reports,
+//!   [`Experiment::stop_early`] decides after each epoch whether a candidate's training goes on.
 //! - [`check`] dry-runs all of them on a synthetic record and toy genomes (`xnas check`);
 //!   [`check_with_records`] also on a run's real records.
 //! - [`ScriptWatcher`] recompiles on edits and hands over the new version (`xnas run --watch`).
@@ -45,11 +46,11 @@ pub use engine::Limits;
 pub use error::{Location, ScriptError};
 pub use experiment::{
     compile_file, compile_file_with, compile_stored, parse_override, training_hash, CallbackOutcome, Experiment,
-    GenerationStats, MemberStats, ScriptRepair,
+    FrontPoint, GenerationStats, MemberStats, PartialCandidate, PartialEvaluation, ScriptRepair,
 };
 pub use session::SourceFile;
 pub use spec::{
     diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, KeepModels, ObjectiveSpec,
-    SearchSpec, Section, SpaceSpec, SpecError, DEFAULT_REPORT_AXES, REPORT_FIELDS,
+    SearchSpec, Section, SpaceSpec, SpecError, DEFAULT_EPOCH_VALIDATION, DEFAULT_REPORT_AXES, REPORT_FIELDS,
 };
 pub use watch::{Reload, ScriptWatcher};

@@ -66,6 +66,7 @@ pub(crate) struct Draft {
     pub reference_point_at: Option<Location>,
     pub repair: Option<FnPtr>,
     pub on_generation: Option<FnPtr>,
+    pub stop_early: Option<FnPtr>,
 }
 
 /// The script-side `Experiment`: a shared handle to a draft, so that every copy of it (in a

@@ -346,6 +346,9 @@ pub struct ExperimentSpec {
     pub repair: Option<Location>,
     /// Where the per-generation callback was declared, if there is one.
     pub on_generation: Option<Location>,
+    /// Where the early-stopping rule (`exp.stop_early`) was declared, if there is one.
+    #[serde(default)]
+    pub stop_early: Option<Location>,
 }
 
 /// The report axes when a script sets none: the records' validation accuracy and plain
@@ -370,6 +373,14 @@ pub(crate) const TRAINING_OWNED: &[(&str, &str)] = &[
     ("channels", "space.channels"),
     ("cells_per_stage", "space.cells"),
 ];
+
+/// Training keys left out of the serialised configuration while unset (so that configurations
+/// from before them keep their training hash), which a section still accepts.
+const TRAINING_UNSET_WHEN_NONE: &[&str] = &["epoch_validation"];
+
+/// Validation images the per-epoch measurement uses when a script sets an early-stopping rule
+/// and no `training.epoch_validation` (fewer when the validation split is known to be smaller).
+pub const DEFAULT_EPOCH_VALIDATION: usize = 1000;
 
 /// A section of an experiment: a flat map of settings that a script sets with
 /// `exp.<section>(#{ … })` and the command line with `--set <section>.<key>=…`.
@@ -402,8 +413,15 @@ impl Section {
     pub fn keys(self) -> Vec<String> {
         let owned: &[(&str, &str)] = if self == Section::Training { TRAINING_OWNED } else { &[] };
         let template = self.value(&ExperimentSpec::new(""));
-        let fields = template.as_object().into_iter().flatten().map(|(key, _)| key);
-        fields.filter(|key| !owned.iter().any(|(o, _)| o == key)).cloned().collect()
+        let fields = template.as_object().into_iter().flatten().map(|(key, _)| key.clone());
+        let unset: &[&str] = if self == Section::Training { TRAINING_UNSET_WHEN_NONE } else { &[] };
+        let mut keys: Vec<String> = fields.filter(|key| !owned.iter().any(|(o, _)| o == key)).collect();
+        for key in unset {
+            if !keys.iter().any(|k| k == key) {
+                keys.push(key.to_string());
+            }
+        }
+        keys
     }
 
     fn value(self, spec: &ExperimentSpec) -> Value {
@@ -590,6 +608,20 @@ impl ExperimentSpec {
         t.label_noise = d.label_noise;
         t.channels = self.space.channels;
         t.cells_per_stage = self.space.cells;
+        if self.stop_early.is_some() && self.training.epoch_validation.is_none() {
+            self.training.epoch_validation = Some(self.default_epoch_validation());
+        }
+    }
+
+    /// The per-epoch validation subset an early-stopping rule gets when the training section sets
+    /// none: [`DEFAULT_EPOCH_VALIDATION`] images, or all validation images where fewer are known
+    /// (`dataset.val_subset`, a validation count).
+    pub fn default_epoch_validation(&self) -> usize {
+        let count = match self.dataset.validation {
+            ValidationSplit::TrainCount(n) => Some(n),
+            ValidationSplit::TrainFraction(_) | ValidationSplit::HeldOut => None,
+        };
+        [Some(DEFAULT_EPOCH_VALIDATION), self.dataset.val_subset, count].into_iter().flatten().min().unwrap_or(1).max(1)
     }
 
     /// Checks the whole (normalised) experiment.
@@ -818,6 +850,7 @@ impl ExperimentSpec {
             report_axes: Vec::new(),
             repair: None,
             on_generation: None,
+            stop_early: None,
         }
     }
 
@@ -905,7 +938,7 @@ pub fn diff(old: &ExperimentSpec, new: &ExperimentSpec) -> Vec<Change> {
         let value = serde_json::to_value(spec).expect("specs serialise");
         for (section, content) in value.as_object().into_iter().flatten() {
             match (section.as_str(), content) {
-                ("repair" | "on_generation", v) => {
+                ("repair" | "on_generation" | "stop_early", v) => {
                     out.insert(section.clone(), Value::Bool(!v.is_null()));
                 }
                 ("objectives", _) => {

@@ -3,6 +3,7 @@
 
 /// `(name, text)` of every built-in module; a script imports it as `"xnas/<name>"`.
 pub const MODULES: &[(&str, &str)] = &[
+    ("early", include_str!("../../stdlib/early.rhai")),
     ("objectives", include_str!("../../stdlib/objectives.rhai")),
     ("presets", include_str!("../../stdlib/presets.rhai")),
     ("repairs", include_str!("../../stdlib/repairs.rhai")),

@@ -49,3 +49,65 @@ exp.objective("dissimilar", "max", objectives::wordnet_dissimilar());
     assert!((values[1] - dissimilar).abs() < 1e-12, "{} vs {dissimilar}", values[1]);
     assert!((values[0] - values[1]).abs() > 1e-6, "the two weightings should differ on this record");
 }
+
+/// `early::dominated_by_front(margin, min_epoch)` on hand-made partial evaluations.
+#[test]
+fn dominated_by_front_stops_only_what_one_front_point_beats_on_both_axes() {
+    use xnas::script::{FrontPoint, PartialCandidate, PartialEvaluation};
+
+    let dir = std::env::temp_dir().join(format!("xnas-stdlib-early-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("exp.rhai");
+    std::fs::write(
+        &path,
+        r#"import "xnas/early" as early;
+let exp = experiment("t");
+exp.dataset(#{ name: "fashion-mnist", val_subset: 300 });
+exp.search(#{ population: 4, generations: 2 });
+exp.objective("accuracy", "max", |r| r.val_accuracy);
+exp.objective("introspectability", "max", |r| r.introspectability);
+exp.stop_early(early::dominated_by_front(0.02, 2));
+"#,
+    )
+    .unwrap();
+    let experiment = compile_file(&path).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(experiment.eval_config().epoch_validation, Some(300), "the rule's default subset: all 300");
+
+    let member = |accuracy: f64, introspectability: Option<f64>| FrontPoint {
+        genome: "000000".into(),
+        val_accuracy: accuracy,
+        introspectability,
+    };
+    let stops = |epoch: usize, accuracy: f64, introspectability: Option<f64>, front: Vec<FrontPoint>| {
+        let candidate = PartialCandidate {
+            genome: "444444".into(),
+            arch: "a".into(),
+            val_accuracy: accuracy,
+            introspectability,
+            images: 300,
+        };
+        experiment.stop_early(&PartialEvaluation { epoch, epochs: 5, candidate, front }).unwrap()
+    };
+    let accurate = || member(0.90, Some(0.20));
+    let introspectable = || member(0.40, Some(0.70));
+
+    // Beaten by 0.1 on both axes by one member: stopped from epoch 2 on, not before.
+    assert!(stops(2, 0.5, Some(0.1), vec![accurate(), member(0.6, Some(0.2))]));
+    assert!(stops(5, 0.5, Some(0.1), vec![member(0.6, Some(0.2))]));
+    assert!(!stops(1, 0.5, Some(0.1), vec![member(0.6, Some(0.2))]), "before min_epoch");
+    // The high-introspectability end: beaten on accuracy alone by the accurate member, and on
+    // introspectability alone by no one — kept, whatever the front's other end.
+    assert!(!stops(3, 0.30, Some(0.69), vec![accurate()]));
+    assert!(!stops(3, 0.30, Some(0.69), vec![accurate(), introspectable()]), "0.70 < 0.69 + 0.02");
+    assert!(stops(3, 0.30, Some(0.60), vec![accurate(), introspectable()]), "0.40 ≥ 0.32 and 0.70 ≥ 0.62");
+    // The margin holds on both axes: 0.01 better is not enough.
+    assert!(!stops(3, 0.5, Some(0.1), vec![member(0.51, Some(0.9))]));
+    assert!(!stops(3, 0.5, Some(0.1), vec![member(0.9, Some(0.11))]));
+    // A missing introspectability never stops: the candidate's, or a member's.
+    assert!(!stops(3, 0.1, None, vec![accurate()]));
+    assert!(!stops(3, 0.1, Some(0.1), vec![member(0.9, None)]));
+    assert!(stops(3, 0.1, Some(0.1), vec![member(0.9, None), accurate()]));
+    // An empty front (nothing measured after this epoch yet) stops nothing.
+    assert!(!stops(3, 0.1, Some(0.1), Vec::new()));
+}

@@ -1,5 +1,5 @@
 //! The `Experiment` value scripts build: `experiment("name")` and its methods `dataset`, `space`,
-//! `training`, `search`, `objective`, `reference_point`, `repair` and `on_generation`.
+//! `training`, `search`, `objective`, `reference_point`, `repair`, `on_generation` and `stop_early`.
 //!
 //! Each method checks its arguments at once, so a bad setting is reported at the line that
 //! gives it. The value is a shared handle to a draft ([`ExperimentHandle`]); the compiler
@@ -72,6 +72,7 @@ fn declare(ctx: NativeCallContext, session: &Session, name: &str) -> RhaiResult<
         reference_point_at: None,
         repair: None,
         on_generation: None,
+        stop_early: None,
     })));
     session.declared.lock().unwrap_or_else(|e| e.into_inner()).push(handle.clone());
     Ok(handle)
@@ -172,7 +173,9 @@ mod methods {
     /// and three CUDA settings that a CPU ignores: `precision` (`"auto"`, `"fp32"` or `"bf16"`: mixed
     /// precision, bf16 compute with f32 weights; `"auto"` is fp32 until `scripts/gpu-check.sh` has
     /// measured bf16's accuracy), `channels_last` and `cudnn_benchmark` (`"auto"` = on for CUDA, `true`,
-    /// `false`). The record's `compute` says what a training used.
+    /// `false`; the record's `compute` says what a training used), and `epoch_validation` (measure accuracy
+    /// and introspectability after every epoch on the first this many validation images, kept in the
+    /// record's `epochs`: what `exp.stop_early` decides on).
     /// Unknown keys are an error that lists the valid ones.
     ///
     /// ```rhai
@@ -307,6 +310,35 @@ mod methods {
         set_hook(&ctx, exp, function, "the on_generation callback", example, |draft, function, at| {
             draft.on_generation = Some(function);
             draft.spec.on_generation = Some(at);
+        })
+    }
+
+    /// Sets an early-stopping rule: a function called after every epoch of a candidate's training with
+    /// `#{ epoch, epochs, candidate, front }` — the epoch just finished (1-based) and the epochs in all;
+    /// `candidate`: `#{ genome, arch, val_accuracy, introspectability, images }`, its measurement after
+    /// this epoch on the per-epoch validation subset (`introspectability` is `()` where undefined);
+    /// `front`: the search's current non-dominated finished candidates (in the objectives' directions),
+    /// each `#{ genome, val_accuracy, introspectability }` as measured after the same epoch (members
+    /// without a measurement of that epoch are left out). Returning `true` stops the training: the
+    /// candidate's record then has status `"stopped"` and this epoch's values, is scored by the objectives
+    /// like any record (an objective may read `r.status == "stopped"` to score such records its own way),
+    /// and is never trained again; `false` goes on. Anything but a boolean is an error;
+    /// an error is reported once and the candidate goes on. Without `training.epoch_validation` the rule
+    /// gets 1000 images (fewer if `dataset.val_subset` or the validation count is smaller). With `--watch`
+    /// an edited rule applies from the next generation, as edited objectives do. The stdlib's rule:
+    /// `early::dominated_by_front`.
+    ///
+    /// ```rhai
+    /// import "xnas/early" as early;
+    /// exp.stop_early(early::dominated_by_front(0.02, 1));
+    /// exp.stop_early(|p| p.epoch >= 2 && p.candidate.val_accuracy < 0.2);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn stop_early(ctx: NativeCallContext, exp: &mut Experiment, function: FnPtr) -> RhaiResult<Experiment> {
+        let example = "|partial| partial.epoch >= 2 && partial.candidate.val_accuracy < 0.2";
+        set_hook(&ctx, exp, function, "the early-stopping rule", example, |draft, function, at| {
+            draft.stop_early = Some(function);
+            draft.spec.stop_early = Some(at);
         })
     }
 }
