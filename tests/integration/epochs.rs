@@ -95,3 +95,75 @@ fn a_training_reports_its_epochs_stops_when_told_and_is_unchanged_when_not() {
     let (points, unasked) = evaluate(config(Some(50)), false, Some(1));
     assert_eq!((points.len(), unasked.status), (2, Status::Done));
 }
+
+/// A whole search with an early-stopping rule, through the head and long-lived workers: the rule
+/// sees each epoch, stopped candidates are stored and scored with their epoch's values, status
+/// and report count them, and the Optuna journal shows them as PRUNED trials with their
+/// per-epoch accuracy as intermediate values.
+#[test]
+fn a_search_stops_candidates_by_its_rule_and_keeps_them() {
+    use xnas::store::{EvalStatus, Store};
+
+    use super::run::{temp_dir, tiny_script, xnas};
+
+    let dir = temp_dir("early-stop");
+    let script = tiny_script(&dir, 2, "|r| r.introspectability");
+    // Three epochs; stop every candidate after its first once a front exists (the first one
+    // trained alone makes it), so that most are stopped.
+    let text = std::fs::read_to_string(&script).unwrap().replace("epochs: 1,", "epochs: 3,").replace(
+        "exp\n",
+        "exp.stop_early(|p| p.epoch >= 1 && p.front.len() > 0 && p.candidate.genome != \"\");\nexp\n",
+    );
+    std::fs::write(&script, text).unwrap();
+    let run = dir.join("run");
+    let journal = dir.join("journal.log");
+    let args = ["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--threads", "1"];
+    let out = xnas(&[&args[..], &["--jobs-per-device", "1", "--optuna", journal.to_str().unwrap()]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stopped early after epoch 1 of 3"), "{stderr}");
+
+    let store = Store::open(&run).unwrap();
+    let done = store.evaluations(Some(EvalStatus::Done)).unwrap();
+    assert_eq!(done.len(), 8, "every candidate finished, stopped or not");
+    let (stopped, full): (Vec<_>, Vec<_>) =
+        done.iter().partition(|e| e.record.as_ref().unwrap().status == Status::Stopped);
+    assert!(!full.is_empty() && stopped.len() >= 4, "{} stopped of {}", stopped.len(), done.len());
+    for e in &stopped {
+        let r = e.record.as_ref().unwrap();
+        assert_eq!((r.epochs.len(), r.train_loss_per_epoch.len()), (1, 1), "stopped after one epoch");
+        assert_eq!(r.val_accuracy, Some(r.epochs[0].val_accuracy));
+    }
+    for e in &full {
+        let r = e.record.as_ref().unwrap();
+        assert_eq!(r.epochs.iter().map(|p| p.epoch).collect::<Vec<_>>(), [1, 2], "measured before the last epoch");
+    }
+    let version = store.latest_script_version().unwrap().unwrap().id;
+    let scored = store.scores(version).unwrap();
+    assert!(stopped.iter().all(|e| scored.iter().any(|s| s.evaluation == e.id && s.result.is_ok())));
+
+    let status = String::from_utf8(xnas(&["status", run.to_str().unwrap()]).stdout).unwrap();
+    let saved = 2 * stopped.len();
+    assert!(
+        status.contains(&format!("{} of 8 candidates stopped early, {saved} epochs not trained", stopped.len())),
+        "{status}"
+    );
+
+    let python = super::optuna::python_with_optuna();
+    let check = r#"
+import json, sys, optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+storage = JournalStorage(JournalFileBackend(sys.argv[1]))
+(summary,) = optuna.get_all_study_summaries(storage)
+study = optuna.load_study(study_name=summary.study_name, storage=storage)
+print(json.dumps([[t.state.name, t.intermediate_values] for t in study.trials]))
+"#;
+    let out = Command::new(&python).arg("-c").arg(check).arg(&journal).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let trials: Vec<(String, std::collections::BTreeMap<String, f64>)> = serde_json::from_slice(&out.stdout).unwrap();
+    let pruned: Vec<_> = trials.iter().filter(|(state, _)| state == "PRUNED").collect();
+    assert_eq!(pruned.len(), stopped.len(), "{trials:?}");
+    assert!(pruned.iter().all(|(_, values)| values.len() == 1), "one intermediate value each: {trials:?}");
+    assert!(trials.iter().filter(|(s, _)| s == "COMPLETE").all(|(_, values)| values.len() == 2), "{trials:?}");
+    std::fs::remove_dir_all(dir).ok();
+}

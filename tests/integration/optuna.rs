@@ -23,7 +23,7 @@ use super::run::{temp_dir, tiny_script, xnas, XNAS};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The venv's Python, with Optuna and optuna-dashboard installed into it first if need be.
-fn python_with_optuna() -> PathBuf {
+pub(crate) fn python_with_optuna() -> PathBuf {
     let status = Command::new("bash").arg(Path::new(ROOT).join("scripts/setup.sh")).arg("--optuna").status().unwrap();
     assert!(status.success(), "scripts/setup.sh --optuna failed");
     let venv = std::env::var_os("XNAS_VENV").map_or_else(|| Path::new(ROOT).join(".venv"), PathBuf::from);

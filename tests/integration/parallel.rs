@@ -127,11 +127,12 @@ fn run_watching_workers(args: &[&str]) -> (std::collections::BTreeSet<u32>, bool
     let (mut servers, mut one_shot) = (std::collections::BTreeSet::new(), false);
     while child.try_wait().unwrap().is_none() {
         for (pid, _) in evaluate_processes(Some(child.id())) {
+            // Read again: the process may have ended since (then its cmdline reads empty).
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if cmdline.split(|&b| b == 0).nth(1) == Some(b"serve".as_slice()) {
-                servers.insert(pid);
-            } else {
-                one_shot = true;
+            match cmdline.split(|&b| b == 0).nth(1) {
+                Some(b"serve") => _ = servers.insert(pid),
+                Some(b"evaluate") => one_shot = true,
+                _ => {}
             }
         }
         std::thread::sleep(Duration::from_millis(10));
