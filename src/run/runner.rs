@@ -116,10 +116,16 @@ impl Runner {
     }
 
     fn budget_reached(&self) -> bool {
-        match self.experiment.budget() {
+        let spent = match self.experiment.budget() {
             Budget::Generations(g) => self.search.generation() >= g,
             Budget::Evaluations(n) => self.search.records().len() as u64 >= n,
-        }
+        };
+        spent || self.out_of_time()
+    }
+
+    /// Whether the script's time budget (`search.max_seconds`) has run out.
+    fn out_of_time(&self) -> bool {
+        self.experiment.spec().search.max_seconds.is_some_and(|limit| self.started.elapsed().as_secs_f64() >= limit)
     }
 
     fn show_steady_progress(&mut self) {
@@ -206,7 +212,18 @@ impl Runner {
                 break;
             }
         }
+        self.say_if_out_of_time();
         Ok(())
+    }
+
+    fn say_if_out_of_time(&self) {
+        if let Some(limit) = self.experiment.spec().search.max_seconds.filter(|_| self.out_of_time()) {
+            eprintln!(
+                "the time budget ran out (search.max_seconds = {limit}): {} evaluation(s) in {:.0} s",
+                self.search.records().len(),
+                self.started.elapsed().as_secs_f64()
+            );
+        }
     }
 
     fn run_steady_state(&mut self, jobs: &mut Jobs) -> anyhow::Result<()> {
@@ -217,6 +234,7 @@ impl Runner {
         if self.stopping {
             eprintln!("the script's on_generation callback asked to stop");
         }
+        self.say_if_out_of_time();
         Ok(())
     }
 
@@ -518,6 +536,7 @@ impl Work for Runner {
             || self.exhausted
             || self.stopping
             || self.search.records().len() as u64 >= self.evaluation_budget()
+            || self.out_of_time()
         {
             return Ok(None);
         }

@@ -242,6 +242,10 @@ pub struct SearchSpec {
     pub generations: Option<u64>,
     /// Or: stop once this many candidates were evaluated.
     pub evaluations: Option<u64>,
+    /// And: stop breeding once the search has run this many seconds (wall clock, from the start of
+    /// this `xnas run` or `xnas resume`); what is in flight then finishes, a generation included.
+    /// For comparisons at an equal time budget (e.g. with and without early stopping).
+    pub max_seconds: Option<f64>,
     pub seed: u64,
     /// SBX: probability that a mating crosses at all (paper 0.9).
     pub crossover_probability: f64,
@@ -284,6 +288,7 @@ impl Default for SearchSpec {
             offspring: None,
             generations: None,
             evaluations: None,
+            max_seconds: None,
             seed: 0,
             crossover_probability: 0.9,
             crossover_per_variable: 0.5,
@@ -676,6 +681,9 @@ impl ExperimentSpec {
             }
             (Some(0), _) | (_, Some(0)) => return search("the search budget must be at least 1".into()),
             _ => {}
+        }
+        if let Some(seconds) = s.max_seconds.filter(|t| !(t.is_finite() && *t > 0.0)) {
+            return search(format!("search.max_seconds = {seconds}: must be a number of seconds above 0"));
         }
         if s.algorithm == Algorithm::Ga && self.ga_objective().is_none() {
             let names: Vec<&str> = self.objectives.iter().map(|o| o.name.as_str()).collect();

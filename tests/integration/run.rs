@@ -187,3 +187,23 @@ fn a_repair_that_rejects_every_genome_says_so() {
     assert!(!log.contains("exhausted"), "{log}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_time_budget_stops_breeding_and_lets_the_generation_in_flight_finish() {
+    let dir = temp_dir("max-seconds");
+    let script = tiny_script(&dir, 1000, "|r| r.introspectability");
+    let run = dir.join("run");
+    let out = xnas(&["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--set", "search.max_seconds=2"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the time budget ran out (search.max_seconds = 2)"), "{stderr}");
+    let store = xnas::store::Store::open(&run).unwrap();
+    let generations = store.generations().unwrap().len();
+    assert!((1..1000).contains(&generations), "{generations} generation(s)");
+    assert_eq!(store.evaluations(None).unwrap().len(), 4 * generations, "whole generations only");
+    let bad =
+        Command::new(XNAS).args(["check", script.to_str().unwrap(), "--set", "search.max_seconds=0"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("search.max_seconds = 0: must be a number of seconds above 0")
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

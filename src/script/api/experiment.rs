@@ -187,7 +187,8 @@ mod methods {
     }
 
     /// Sets the search: `algorithm` (`nsga2`, `ga` = single-objective GA, `random`), `population`, `offspring`,
-    /// `generations` (initial population included) or `evaluations`, `seed`, `crossover_probability`,
+    /// `generations` (initial population included) or `evaluations`, and `max_seconds` (also stop breeding
+    /// after this many seconds of wall clock; what is in flight finishes), `seed`, `crossover_probability`,
     /// `crossover_per_variable`, `crossover_eta`, `mutation_probability` (default 1/6), `mutation_eta`,
     /// `max_mating_attempts`, R-NSGA-II `reference_points` (a list of points), `epsilon`,
     /// `reference_weights`, for `ga` the `objective` to optimise (default: the first), and `keep_models`:
