@@ -98,12 +98,15 @@ def read_idx(path):
 
 
 class AugmentedImages(torch.utils.data.Dataset):
-    """Per-sample pipeline, as torchvision transforms would run it."""
+    """Per-sample pipeline, as torchvision transforms would run it: per-channel normalisation (as
+    xnas's), pad and crop, flip, cutout. scripts/bench/pytorch_reference.py uses it too."""
 
     def __init__(self, images, labels):
         self.images, self.labels = images, labels
-        self.mean = images.astype(np.float64).mean() / 255
-        self.std = (images.astype(np.float64) / 255).std()
+        scaled = images.astype(np.float64) / 255
+        channels = images.shape[1]
+        self.mean = torch.tensor(scaled.mean(axis=(0, 2, 3)), dtype=torch.float32).view(channels, 1, 1)
+        self.std = torch.tensor(scaled.std(axis=(0, 2, 3)), dtype=torch.float32).view(channels, 1, 1)
         self.pad = math.ceil(images.shape[2] / 8)
 
     def __len__(self):

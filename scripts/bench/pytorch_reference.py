@@ -27,41 +27,13 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "benches"))
-from train_vs_pytorch import TinyNetwork  # noqa: E402  (the one PyTorch twin of src/nn)
+from train_vs_pytorch import AugmentedImages, TinyNetwork  # noqa: E402  (the one PyTorch twin of src/nn and its data)
 
 
 def read_cifar(folder, limit):
     records = [np.fromfile(os.path.join(folder, f"data_batch_{k}.bin"), np.uint8).reshape(-1, 3073) for k in range(1, 6)]
     records = np.concatenate(records)[:limit]
     return records[:, 1:].reshape(-1, 3, 32, 32), records[:, 0].astype(np.int64)
-
-
-class AugmentedImages(torch.utils.data.Dataset):
-    """Per-sample normalisation and augmentation, as torchvision transforms would run them."""
-
-    def __init__(self, images, labels):
-        self.images, self.labels = images, labels
-        scaled = images.astype(np.float64) / 255
-        self.mean = torch.tensor(scaled.mean(axis=(0, 2, 3)), dtype=torch.float32).view(3, 1, 1)
-        self.std = torch.tensor(scaled.std(axis=(0, 2, 3)), dtype=torch.float32).view(3, 1, 1)
-        self.pad = math.ceil(images.shape[2] / 8)
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, i):
-        x = (torch.from_numpy(self.images[i].astype(np.float32)) / 255 - self.mean) / self.std
-        _, h, w = x.shape
-        p = self.pad
-        x = F.pad(x, (p, p, p, p))
-        dy, dx = np.random.randint(0, 2 * p + 1, 2)
-        x = x[:, dy:dy + h, dx:dx + w]
-        if np.random.rand() < 0.5:
-            x = x.flip(2)
-        cy, cx = np.random.randint(0, h), np.random.randint(0, w)
-        x = x.clone()
-        x[:, max(cy - p, 0):cy + p, max(cx - p, 0):cx + p] = 0
-        return x, int(self.labels[i])
 
 
 def images_per_second(args, images, labels):

@@ -12,6 +12,7 @@ pub mod export_args;
 pub mod hv;
 pub mod inspect;
 pub mod pareto;
+pub mod process;
 pub mod refine;
 pub mod report;
 pub mod run;

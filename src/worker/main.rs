@@ -10,6 +10,8 @@ mod devices;
 mod eval;
 mod evaluate;
 mod export;
+#[path = "../cli/process.rs"]
+mod process;
 mod repair;
 mod serve;
 
@@ -42,7 +44,7 @@ enum WorkerCommand {
 fn main() -> std::process::ExitCode {
     let cli = WorkerCli::parse();
     if !matches!(cli.command, WorkerCommand::Evaluate(_) | WorkerCommand::Serve(_)) {
-        restore_default_sigpipe();
+        process::restore_default_sigpipe();
     }
     let result = match cli.command {
         WorkerCommand::Eval(args) => eval::run(args),
@@ -52,20 +54,5 @@ fn main() -> std::process::ExitCode {
         WorkerCommand::Serve(args) => serve::run(args),
         WorkerCommand::Devices(args) => devices::run(args),
     };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// As in the head (`src/main.rs`): end quietly when a reader of our output goes away.
-fn restore_default_sigpipe() {
-    #[cfg(unix)]
-    // SAFETY: setting a signal's disposition to its default before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    process::exit_code(result)
 }
