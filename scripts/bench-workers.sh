@@ -58,6 +58,10 @@ for cmd in "--version" "hv --ref 3,3 $out/points.txt"; do
   printf '%-28s %14s %10s %14s %10s %7.0fx\n' "xnas ${cmd%% *}" "$b_ms" "$b_rss" "$a_ms" "$a_rss" \
     "$(awk "BEGIN { print $b_ms / ($a_ms > 0 ? $a_ms : 0.001) }")"
 done
+# Before the split every xnas process also loaded libtorch_cuda and the CUDA libraries of the
+# wheel, as xnas-worker does now (the linked head above loads only libtorch's CPU half).
+read -r w_ms w_rss <<<"$(measure "$root/target/release/xnas-worker" --version)"
+printf '%-28s %14s %10s\n' "xnas-worker --version" "$w_ms" "$w_rss"
 
 settings=(--set dataset.train_subset=3000 --set dataset.val_subset=500 --set dataset.test_subset=1000
   --set training.epochs=3 --set search.generations=2)
