@@ -9,6 +9,7 @@
 # candidates trained to the end only (stopped ones hold their partial values).
 #
 #   scripts/bench-early-stop.sh [SECONDS] [extra xnas run arguments]   # default 120 s per run
+#   RULE="0.05, 2" scripts/bench-early-stop.sh                          # other (margin, min_epoch)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -18,13 +19,19 @@ seconds=${1:-120}
 shift || true
 out="$(mktemp -d /tmp/xnas-bench-early.XXXXXX)"
 trap 'rm -rf "$out"' EXIT
-echo "machine: $(nproc) core(s); $seconds s of wall clock per run; $(date -u +%Y-%m-%dT%H:%MZ)"
+rule=${RULE:-0.02, 1}
+# The early-stopping script with the rule's arguments (its imports are built-in modules).
+early_script="$out/early_stopping.rhai"
+sed "s/early::dominated_by_front([^)]*)/early::dominated_by_front($rule)/" experiments/early_stopping.rhai >"$early_script"
+echo "machine: $(nproc) core(s); $seconds s of wall clock per run; rule dominated_by_front($rule); $(date -u +%Y-%m-%dT%H:%MZ)"
 printf '%-6s %-5s %8s %6s %8s %7s %10s %14s\n' rule seed seconds evals stopped epochs hv "hv (complete)"
 for seed in 1 2 3; do
   for variant in quickstart early_stopping; do
     dir="$out/$variant-$seed"
     start=$(date +%s.%N)
-    target/release/xnas run "experiments/$variant.rhai" --dir "$dir" --jobs-per-device 2 \
+    script="experiments/$variant.rhai"
+    [ "$variant" = early_stopping ] && script="$early_script"
+    target/release/xnas run "$script" --dir "$dir" --jobs-per-device 2 \
       --set search.seed="$seed" --set search.generations=1000 --set search.max_seconds="$seconds" "$@" \
       >"$dir.out" 2>"$dir.err" || { cat "$dir.err" >&2; exit 1; }
     end=$(date +%s.%N)
