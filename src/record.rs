@@ -287,7 +287,7 @@ impl EvalConfig {
         require(
             self.epoch_validation.is_none_or(|n| n >= 1),
             "epoch_validation",
-            format!("{:?}", self.epoch_validation),
+            self.epoch_validation.map_or_else(|| "unset".to_string(), |n| n.to_string()),
             "at least 1 image (or unset)",
         )?;
         for (field, subset) in

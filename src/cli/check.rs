@@ -2,6 +2,7 @@
 //! checks before it starts (training settings, data files, devices: `xnas::run::preflight`) and
 //! dry-run its objectives, repair and callback on a synthetic measurement record and toy genomes,
 //! without training; print the experiment's summary and `ok`, or the error with file:line:column.
+//! With `--replay RUN`, also replay the script's early-stopping rule over a finished run.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,11 @@ pub struct CheckArgs {
     /// Override a setting as `xnas run` would, e.g. `--set search.population=16`; repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Also replay the script's early-stopping rule (exp.stop_early) over a finished run that
+    /// measured its epochs (training.epoch_validation): which candidates it would have stopped,
+    /// the epochs saved, and the run's front members among them.
+    #[arg(long, value_name = "RUN")]
+    pub replay: Option<PathBuf>,
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<()> {
@@ -27,5 +33,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
     let worker = super::worker::worker_program().unwrap_or_default();
     let report = preflight(&experiment, &Execution::default(), None, &worker, &[])?;
     println!("{report}");
+    if let Some(run) = &args.replay {
+        let store = xnas::store::Store::open_read_only(run)?;
+        let replay = xnas::run::replay_early_stopping(&experiment, &store)
+            .map_err(|e| e.context(format!("replaying the early-stopping rule over {}", run.display())))?;
+        println!("{replay}");
+    }
     Ok(())
 }

@@ -62,6 +62,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+pub use early::{replay as replay_early_stopping, EarlyStopReplay, ReplayedCandidate};
 pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, Workers, LOG_FILE};
 pub use folder::{check_new_run_dir, default_run_dir, validate_run_name, FolderError, OVERRIDES_FILE};
 pub use from::{FromError, Inherited, FROM_FILE};

@@ -8,7 +8,12 @@ use xnas_datasets::{DatasetName, ValidationSplit};
 use xnas_space::Genome;
 
 use xnas::introspect::{ClassGrouping, TapSet};
-use xnas::record::EvalConfig;
+use xnas::record::{EvalConfig, Precision, Switch};
+
+/// A training setting given on the command line, read as the script's `training` section reads it.
+fn parse_setting<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|e| e.to_string())
+}
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -59,6 +64,20 @@ pub struct EvalArgs {
     pub device: String,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Training arithmetic: fp32, bf16 (mixed: bf16 compute, f32 weights; CUDA only) or auto
+    /// (fp32 until scripts/gpu-check.sh has measured bf16). A CPU always trains in fp32.
+    #[arg(long, default_value = "auto", value_parser = parse_setting::<Precision>)]
+    pub precision: Precision,
+    /// Train in channels-last (NHWC) layout: auto (on for CUDA), true (CUDA only) or false.
+    #[arg(long, default_value = "auto", value_parser = parse_setting::<Switch>)]
+    pub channels_last: Switch,
+    /// Let cuDNN time its convolution algorithms and keep the fastest: auto (on for CUDA), true or false.
+    #[arg(long, default_value = "auto", value_parser = parse_setting::<Switch>)]
+    pub cudnn_benchmark: Switch,
+    /// Also measure validation accuracy and introspectability after every epoch, on the first
+    /// this many validation images (the record's `epochs`).
+    #[arg(long, value_name = "IMAGES")]
+    pub epoch_validation: Option<usize>,
     /// Turn off pad-and-crop, flip and cutout.
     #[arg(long)]
     pub no_augment: bool,
@@ -112,6 +131,10 @@ impl EvalArgs {
             taps: self.taps,
             grouping: self.grouping,
             regularizer: self.regularizer,
+            precision: self.precision,
+            channels_last: self.channels_last,
+            cudnn_benchmark: self.cudnn_benchmark,
+            epoch_validation: self.epoch_validation,
             ..EvalConfig::default()
         };
         // The config's fields are this command's flags, so a bad value is reported as its flag.

@@ -30,3 +30,62 @@ fn a_missing_worker_is_an_error_that_says_how_to_get_one() {
     let (ok, _, stderr) = xnas_with(&[("XNAS_WORKER", "/nonexistent/xnas-worker")], &["eval", "002404"]);
     assert!(!ok && stderr.contains("XNAS_WORKER=/nonexistent/xnas-worker: no such file"), "{stderr}");
 }
+
+#[test]
+fn eval_takes_the_training_sections_compute_and_epoch_settings() {
+    let (ok, _, stderr) = xnas_with(&[], &["eval", "002404", "--precision", "fp16"]);
+    assert!(!ok && stderr.contains("--precision") && stderr.contains("fp32") && stderr.contains("bf16"), "{stderr}");
+    let (ok, _, stderr) = xnas_with(&[], &["eval", "002404", "--channels-last", "yes"]);
+    assert!(!ok && stderr.contains("--channels-last") && stderr.contains("\"auto\", true or false"), "{stderr}");
+    let (ok, _, stderr) = xnas_with(&[], &["eval", "002404", "--epoch-validation", "0"]);
+    assert!(!ok && stderr.contains("--epoch-validation"), "{stderr}");
+    let (ok, _, stderr) = xnas_with(&[], &["eval", "002404", "--device", "cpu", "--precision", "bf16"]);
+    assert!(!ok && stderr.contains("--precision bf16") && stderr.contains("CUDA setting"), "{stderr}");
+    // On a CPU the CUDA settings' `auto` resolves to plain fp32 (the record says so), and the
+    // per-epoch measurement lands in the record.
+    let (ok, stdout, stderr) = xnas_with(
+        &[],
+        &[
+            "eval",
+            "002404",
+            "--device",
+            "cpu",
+            "--channels",
+            "4",
+            "--cells",
+            "1",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "64",
+            "--train-subset",
+            "200",
+            "--validation",
+            "100",
+            "--test-subset",
+            "100",
+            "--no-trust",
+            "--precision",
+            "auto",
+            "--channels-last",
+            "auto",
+            "--cudnn-benchmark",
+            "false",
+            "--epoch-validation",
+            "50",
+            "--json",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let record: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        record["compute"],
+        serde_json::json!({"precision": "fp32", "channels_last": false, "cudnn_benchmark": false})
+    );
+    let epochs = record["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 1, "every epoch but the last, which validation measures whole: {epochs:?}");
+    assert_eq!(epochs[0]["images"], 50);
+    assert_eq!(record["config"]["precision"], "auto");
+    assert_eq!(record["config"]["cudnn_benchmark"], false);
+    assert_eq!(record["config"]["epoch_validation"], 50);
+}

@@ -165,5 +165,18 @@ print(json.dumps([[t.state.name, t.intermediate_values] for t in study.trials]))
     assert_eq!(pruned.len(), stopped.len(), "{trials:?}");
     assert!(pruned.iter().all(|(_, values)| values.len() == 1), "one intermediate value each: {trials:?}");
     assert!(trials.iter().filter(|(s, _)| s == "COMPLETE").all(|(_, values)| values.len() == 2), "{trials:?}");
+
+    // Replayed over its own run, the rule finds every stop where the run made it.
+    let out = xnas(&["check", script.to_str().unwrap(), "--replay", run.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("early stopping replayed over 8 finished candidate(s)"), "{stdout}");
+    assert!(stdout.contains(&format!("the rule stops {} (after epoch 1: {0})", stopped.len())), "{stdout}");
+    assert!(stdout.contains(&format!("{saved} of 24 epochs not trained")), "{stdout}");
+    let out = Command::new(super::run::XNAS)
+        .args(["check", script.to_str().unwrap(), "--replay", dir.join("nothing").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("nothing"));
     std::fs::remove_dir_all(dir).ok();
 }

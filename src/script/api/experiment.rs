@@ -331,7 +331,7 @@ mod methods {
     ///
     /// ```rhai
     /// import "xnas/early" as early;
-    /// exp.stop_early(early::dominated_by_front(0.02, 1));
+    /// exp.stop_early(early::dominated_by_front(0.05, 1));
     /// exp.stop_early(|p| p.epoch >= 2 && p.candidate.val_accuracy < 0.2);
     /// ```
     #[rhai_fn(pure, return_raw)]
