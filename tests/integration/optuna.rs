@@ -288,3 +288,42 @@ fn a_journal_newer_than_xnas_writes_is_refused_naming_the_file_and_the_fix() {
     assert!(!run.join("xnas.db").exists(), "refused before the run folder is made");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A run stopped after a training's record was stored but before it was scored: the live
+/// journal, opened again on resume, leaves that trial to the resumed run (which scores it and
+/// finishes the trial COMPLETE) instead of finishing it FAIL for want of a score, which Optuna
+/// could then never change.
+#[test]
+fn a_training_stored_but_not_scored_is_left_for_the_resumed_run_to_finish() {
+    use xnas::run::optuna::LiveJournal;
+    let python = python_with_optuna();
+    let dir = temp_dir("optuna-unscored");
+    let script = tiny_script(&dir, 2, "|r| r.introspectability");
+    let run = dir.join("run");
+    xnas(&["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--threads", "1"]);
+    // What a kill between the store's write of the last record and its scoring leaves.
+    let last = {
+        let db = rusqlite::Connection::open(Store::db_path(&run)).unwrap();
+        let last: i64 =
+            db.query_row("SELECT max(id) FROM evaluations WHERE status = 'done'", [], |r| r.get(0)).unwrap();
+        db.execute("DELETE FROM scores WHERE evaluation = ?1", [last]).unwrap();
+        last
+    };
+    let store = Store::open(&run).unwrap();
+    let experiment = xnas::script::compile_file(&script).unwrap();
+    let journal = dir.join("journal.log");
+    let mut live = LiveJournal::open(&journal, &run, &store, experiment.spec()).unwrap();
+    let stored = store.evaluations(None).unwrap().into_iter().find(|e| e.id == last).unwrap();
+    let study = load_study(&python, &journal);
+    let trials = study["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 7, "every other candidate's trial: {study}");
+    assert!(trials.iter().all(|t| t["candidate"] != stored.candidate && t["state"] == "COMPLETE"), "{study}");
+    // The resumed run scores it: its trial is COMPLETE with the values.
+    let values = experiment.score(stored.record.as_ref().unwrap()).unwrap();
+    live.finished(&stored, &xnas_moo::Evaluation::Objectives(values.clone())).unwrap();
+    let study = load_study(&python, &journal);
+    let trial = study["trials"].as_array().unwrap().iter().find(|t| t["candidate"] == stored.candidate).cloned();
+    let trial = trial.unwrap_or_else(|| panic!("no trial for the candidate: {study}"));
+    assert_eq!((trial["state"].as_str(), &trial["values"]), (Some("COMPLETE"), &serde_json::json!(values)), "{trial}");
+    std::fs::remove_dir_all(dir).ok();
+}

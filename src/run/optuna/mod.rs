@@ -230,6 +230,14 @@ fn stored_outcome(e: &StoredEvaluation, scores: &HashMap<i64, Result<Vec<f64>, S
     }
 }
 
+/// A finished training that no script version has scored yet (the run stopped between the
+/// store's write of its record and the scoring).
+fn unscored(e: &StoredEvaluation, scores: &HashMap<i64, Result<Vec<f64>, String>>) -> bool {
+    e.status == EvalStatus::Done
+        && e.record.as_ref().is_some_and(|r| r.status != RecordStatus::Failed)
+        && scores.get(&e.id).or_else(|| e.reused_from.and_then(|from| scores.get(&from))).is_none()
+}
+
 fn scores_of(store: &Store, version: i64) -> Result<HashMap<i64, Result<Vec<f64>, String>>, StoreError> {
     Ok(store.scores(version)?.into_iter().map(|s| (s.evaluation, s.result)).collect())
 }
@@ -338,7 +346,9 @@ impl LiveJournal {
             let interrupted = e.status == EvalStatus::Failed
                 && e.reused_from.is_none()
                 && store.attempts(e.id)?.last().is_none_or(|a| a.outcome == AttemptOutcome::Interrupted);
-            if outcome != Outcome::Running && !interrupted {
+            // Trained but stopped before it was scored: the resumed run scores it, and that
+            // finishes its trial (written now, it would stay FAIL: Optuna changes no finished trial).
+            if outcome != Outcome::Running && !interrupted && !unscored(&e, &scores) {
                 live.write(&e, &outcome)?;
             }
         }
