@@ -5,11 +5,10 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use xnas::store::Store;
 
-use crate::run::{temp_dir, tiny_script, trained, xnas, XNAS};
+use crate::run::{temp_dir, tiny_script, trained, wait_for, xnas, XNAS};
 
 /// Runs xnas in `cwd`, whether it succeeds or not.
 fn xnas_at(cwd: &Path, args: &[&str]) -> Output {
@@ -40,11 +39,7 @@ fn a_run_folder_takes_one_process_and_kill_9_frees_it() {
         .spawn()
         .unwrap();
     let pid = child.id().to_string();
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while Store::open_read_only(&run).ok().and_then(|s| s.counts().ok()).is_none_or(|c| c.done < 1) {
-        assert!(Instant::now() < deadline, "the run did not finish an evaluation in time");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(&run, "a finished evaluation", |s| s.counts().is_ok_and(|c| c.done >= 1));
     // A second writer is refused, naming the holder; neither message sends the user to `resume`
     // the live run.
     let resumed = xnas_at(&dir, &["resume", run_arg]);

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use xnas::store::{EvalStatus, Store};
 
-use super::run::{temp_dir, tiny_script, xnas, XNAS};
+use super::run::{temp_dir, tiny_script, wait_for, xnas, XNAS};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -231,15 +231,9 @@ fn a_run_killed_mid_generation_and_resumed_leaves_no_duplicate_trial() {
         .unwrap();
     // Killed in generation 2 with a trial running: after at least 5 finished evaluations, while
     // one trains (a 1-epoch training takes seconds; its trial is written as it starts).
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        assert!(Instant::now() < deadline, "the run did not get to 5 evaluations in time");
-        let counts = Store::open_read_only(&run).ok().and_then(|s| s.counts().ok());
-        if counts.is_some_and(|c| c.done >= 5 && c.running >= 1) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(&run, "5 finished evaluations and one running", |s| {
+        s.counts().is_ok_and(|c| c.done >= 5 && c.running >= 1)
+    });
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();

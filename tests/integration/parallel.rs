@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use xnas::store::{AttemptOutcome, EvalStatus, Store};
 
-use super::run::{temp_dir, tiny_script, trained, xnas, XNAS, XNAS_WORKER};
+use super::run::{temp_dir, tiny_script, trained, wait_for, xnas, XNAS, XNAS_WORKER};
 
 /// Evaluation processes (`xnas-worker evaluate` or `xnas-worker serve`) whose parent is `parent`
 /// (when given), by pid.
@@ -46,18 +46,6 @@ fn finish(child: Child) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "the run failed:\n{stderr}");
     stderr
-}
-
-/// Waits until `condition` holds on the run's store.
-fn wait_for(run: &Path, what: &str, condition: impl Fn(&Store) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        if Store::open(run).is_ok_and(|s| condition(&s)) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -10,6 +10,19 @@ use std::time::{Duration, Instant};
 use xnas::store::{EvalStatus, Store};
 
 pub(crate) const XNAS: &str = env!("CARGO_BIN_EXE_xnas");
+
+/// Waits (up to 240 s) until `condition` holds on the store of the run in `run`, read as
+/// `xnas status` reads it while the run writes.
+pub(crate) fn wait_for(run: &Path, what: &str, condition: impl Fn(&Store) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Store::open_read_only(run).is_ok_and(|s| condition(&s)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
 /// The training binary the head hands evaluations to.
 pub(crate) const XNAS_WORKER: &str = env!("CARGO_BIN_EXE_xnas-worker");
 
@@ -98,15 +111,7 @@ fn kill_9_then_resume_trains_nothing_twice() {
         .spawn()
         .unwrap();
     // Kill it in the middle of generation 2: after at least 5 finished evaluations.
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        assert!(Instant::now() < deadline, "the run did not get to 5 evaluations in time");
-        let done = Store::open(&run).ok().and_then(|s| s.counts().ok()).map_or(0, |c| c.done);
-        if done >= 5 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(&run, "5 finished evaluations", |s| s.counts().is_ok_and(|c| c.done >= 5));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = trained(&run);
@@ -145,11 +150,7 @@ fn hot_reload(name: &str, extra: &[&str]) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while Store::open(&run).ok().and_then(|s| s.latest_generation().ok().flatten()).is_none() {
-        assert!(Instant::now() < deadline, "generation 1 did not finish in time");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(&run, "generation 1 to finish", |s| s.latest_generation().is_ok_and(|g| g.is_some()));
     // New second objective: the number of parameters, in millions (no retraining needed).
     tiny_script(&dir, 3, "|r| r.params / 1000000.0");
     let out = child.wait_with_output().unwrap();
