@@ -1,12 +1,15 @@
-//! One process per run folder: an exclusive OS file lock on `RUN_DIR/xnas.lock`, held by the
+//! One process per run folder: an exclusive OS lock on the run folder itself, held by the
 //! process that writes the run (`xnas run`, `xnas resume`) for as long as it lives.
 //!
-//! The lock is `flock(2)`, so the kernel releases it when the process ends however it ends —
-//! `kill -9` never leaves a stale lock behind, and a lock file left on disk by a dead process is
-//! simply locked again. The holder writes its pid and host into the file after locking, so a
-//! refused second writer can say who holds the folder. Readers (`xnas status`, `xnas report`)
-//! never take the lock. The lock lives in the head process, so it holds for local and Ray
-//! executors alike.
+//! The lock is `flock(2)` on the folder's own file descriptor, so the kernel releases it when the
+//! process ends however it ends (`kill -9` never leaves a stale lock), and nothing a user deletes
+//! inside the folder releases it: an earlier design locked the file `xnas.lock`, and deleting
+//! that file let a second head write the same store. The holder still writes its pid and host
+//! into `RUN_DIR/xnas.lock` (also locked, so that an older xnas, which locks only that file, is
+//! kept out too) so that a refused second writer can say who holds the folder; if that file is
+//! gone, the holder's pid is read from the kernel's `/proc/locks`. Readers (`xnas status`,
+//! `xnas report`) never take the lock. The lock lives in the head process, so it holds for local
+//! and Ray executors alike.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -52,8 +55,10 @@ pub enum LockError {
 /// The held lock of a run folder; released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct RunLock {
-    // The open file is the lock: flock belongs to the open file description.
-    _file: File,
+    // The open folder is the lock: flock belongs to the open file description.
+    _folder: File,
+    // The holder's note, locked as older versions lock it.
+    _note: File,
 }
 
 /// Tries `flock(LOCK_EX | LOCK_NB)`: `Ok(true)` when locked, `Ok(false)` when another holds it.
@@ -88,30 +93,73 @@ fn read_holder(file: &mut File) -> Holder {
     Holder { pid: field("pid").and_then(|p| p.parse().ok()), host: field("host") }
 }
 
+/// Who holds the lock on `folder`: from the holder's note when it is there, else the pid the
+/// kernel lists for the folder's lock (this host, then).
+fn holder_of(run_dir: &Path, folder: &File) -> Holder {
+    let noted = OpenOptions::new().read(true).open(run_dir.join(LOCK_FILE)).map(|mut f| read_holder(&mut f));
+    match noted {
+        Ok(holder) if holder.pid.is_some() => holder,
+        _ => Holder { pid: kernel_lock_holder(folder), host: host_name() },
+    }
+}
+
+/// The pid `/proc/locks` gives for the flock on `file`'s inode, where the kernel lists it.
+fn kernel_lock_holder(file: &File) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().ok()?;
+    let (major, minor) = (libc::major(meta.dev()), libc::minor(meta.dev()));
+    // "1: FLOCK  ADVISORY  WRITE 4242 fd:00:1234 0 EOF"; waiters are listed as "1: -> FLOCK …".
+    let wanted = format!("{major:02x}:{minor:02x}:{}", meta.ino());
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            [_, "FLOCK", _, "WRITE", pid, inode, ..] if *inode == wanted => pid.parse().ok(),
+            _ => None,
+        }
+    })
+}
+
+fn open_folder(run_dir: &Path) -> std::io::Result<File> {
+    // A folder opens read-only; flock works on any open file description.
+    File::open(run_dir)
+}
+
 impl RunLock {
     /// Locks the run folder `run_dir` (which must exist) for this process, or says who holds it.
     pub fn acquire(run_dir: &Path) -> Result<RunLock, LockError> {
         let path = run_dir.join(LOCK_FILE);
         let io = |e: std::io::Error| LockError::Io { path: path.clone(), message: e.to_string() };
-        let mut file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
-        if !try_lock(&file).map_err(io)? {
-            return Err(LockError::Held { dir: run_dir.to_path_buf(), holder: read_holder(&mut file) });
+        let folder =
+            open_folder(run_dir).map_err(|e| LockError::Io { path: run_dir.to_path_buf(), message: e.to_string() })?;
+        if !try_lock(&folder).map_err(io)? {
+            return Err(LockError::Held { dir: run_dir.to_path_buf(), holder: holder_of(run_dir, &folder) });
         }
-        file.set_len(0).map_err(io)?;
-        file.rewind().map_err(io)?;
+        let mut note =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        if !try_lock(&note).map_err(io)? {
+            // An older xnas, which locks only the note, is running this folder.
+            return Err(LockError::Held { dir: run_dir.to_path_buf(), holder: read_holder(&mut note) });
+        }
+        note.set_len(0).map_err(io)?;
+        note.rewind().map_err(io)?;
         let host = host_name().unwrap_or_else(|| "unknown".into());
-        writeln!(file, "pid={}\nhost={host}", std::process::id()).map_err(io)?;
-        file.flush().map_err(io)?;
-        Ok(RunLock { _file: file })
+        writeln!(note, "pid={}\nhost={host}", std::process::id()).map_err(io)?;
+        note.flush().map_err(io)?;
+        Ok(RunLock { _folder: folder, _note: note })
     }
 
-    /// Who holds the lock of `run_dir` now, if anyone; never creates the lock file.
+    /// Who holds the lock of `run_dir` now, if anyone; never creates a file.
     pub fn holder(run_dir: &Path) -> Option<Holder> {
-        let mut file = OpenOptions::new().read(true).write(true).open(run_dir.join(LOCK_FILE)).ok()?;
-        match try_lock(&file) {
-            Ok(false) => Some(read_holder(&mut file)),
-            // Locked by this probe (released when `file` closes) or unreadable: nobody holds it.
+        let folder = open_folder(run_dir).ok()?;
+        // Otherwise locked by this probe (released when `folder` closes), or unreadable.
+        if let Ok(false) = try_lock(&folder) {
+            return Some(holder_of(run_dir, &folder));
+        }
+        // An older xnas locks only the note.
+        let mut note = OpenOptions::new().read(true).write(true).open(run_dir.join(LOCK_FILE)).ok()?;
+        match try_lock(&note) {
+            Ok(false) => Some(read_holder(&mut note)),
             _ => None,
         }
     }
@@ -128,6 +176,12 @@ mod tests {
         let lock = RunLock::acquire(&dir).unwrap();
         let holder = RunLock::holder(&dir).expect("held");
         assert_eq!(holder.pid, Some(std::process::id()));
+        match RunLock::acquire(&dir) {
+            Err(LockError::Held { holder, .. }) => assert_eq!(holder.pid, Some(std::process::id())),
+            other => panic!("{other:?}"),
+        }
+        // The note deleted from under the holder: the folder stays locked, the kernel names the pid.
+        std::fs::remove_file(dir.join(LOCK_FILE)).unwrap();
         match RunLock::acquire(&dir) {
             Err(LockError::Held { holder, .. }) => assert_eq!(holder.pid, Some(std::process::id())),
             other => panic!("{other:?}"),

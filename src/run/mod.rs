@@ -244,6 +244,14 @@ fn resolve_front(experiment: &mut Experiment, overrides: &[(String, String)]) ->
         );
         return Ok(overrides);
     };
+    // A live run's front is the front so far: a refinement of it would silently miss what is to come.
+    if let Some(holder) = RunLock::holder(&dir) {
+        anyhow::bail!(
+            "{} is still running ({holder}), so its front is not final yet; refine it once it has finished              (`xnas status {}` shows its progress), or stop it first (then its front so far is what is trained)",
+            dir.display(),
+            dir.display()
+        );
+    }
     let mut genomes: Vec<String> =
         search.genomes.iter().filter_map(|g| g.parse::<xnas_space::Genome>().ok()).map(|g| g.compact()).collect();
     let front =

@@ -49,6 +49,21 @@ fn a_run_folder_takes_one_process_and_kill_9_frees_it() {
         "{}",
         stderr(&resumed)
     );
+    // Deleting the lock file releases nothing: the folder itself is locked.
+    std::fs::remove_file(run.join("xnas.lock")).unwrap();
+    let resumed = xnas_at(&dir, &["resume", run_arg]);
+    assert!(
+        !resumed.status.success() && stderr(&resumed).contains(&format!("pid {pid}")),
+        "a second head after `rm xnas.lock`: {}",
+        stderr(&resumed)
+    );
+    // A refinement of the live run would train a partial front.
+    let refined = xnas_at(&dir, &["refine", run_arg, "--dir", dir.join("refined").to_str().unwrap()]);
+    assert!(
+        !refined.status.success() && stderr(&refined).contains("still running") && !dir.join("refined").exists(),
+        "{}",
+        stderr(&refined)
+    );
     let again = xnas_at(&dir, &["run", script_arg, "--dir", run_arg]);
     assert!(!again.status.success());
     assert!(
