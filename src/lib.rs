@@ -10,6 +10,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`run`] | the search loop behind `xnas run` / `xnas resume`: scheduling, retries, hot reload |
+//! | [`output`] | writing a command's files and folders without destroying anything |
 //! | [`script`] | experiment scripts: the Rhai engine, its API, the experiment spec, checks, reload |
 //! | [`exec`] | executors: child processes on this machine, Ray tasks on a cluster |
 //! | [`store`] | the SQLite run store |
@@ -34,6 +35,8 @@ pub use xnas_wordnet as wordnet;
 
 // The orchestration half: a search, its scripts, where its jobs run, what it keeps and shows.
 pub mod run;
+
+pub mod output;
 
 pub mod script;
 

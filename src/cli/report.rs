@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use xnas::output::{check_output_dir, only_files, StagedDir};
 use xnas::report::{write_report, ReportPoint};
 use xnas::store::{EvalStatus, Store};
 
@@ -32,12 +33,31 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
     let options = xnas::run::ReportOptions { highlight: args.highlight.clone() };
     let input = xnas::run::report_input_with(&args.run_dir, &options)?;
     let out = args.out.unwrap_or_else(|| args.run_dir.join("report"));
-    let written = write_report(&input, &out).with_context(|| format!("writing the report to {}", out.display()))?;
+    check_output_dir("--out", &out, earlier_report)?;
+    // Written whole beside its place, then swapped in: a kill leaves the old report or the new one.
+    let staged = StagedDir::new("--out", &out)?;
+    let written =
+        write_report(&input, staged.path()).with_context(|| format!("writing the report to {}", out.display()))?;
+    let written: Vec<PathBuf> = written.iter().map(|path| staged.final_path(path)).collect();
+    staged.commit("--out")?;
     for path in &written {
         println!("{}", path.display());
     }
     eprintln!("open {} in a browser", out.join("index.html").display());
     Ok(())
+}
+
+/// An earlier report or comparison, which a new one may replace: `index.html` and nothing but
+/// the kinds of files reports write.
+pub fn earlier_report(dir: &std::path::Path) -> Result<(), String> {
+    only_files(dir, |name| {
+        [".csv", ".svg", ".md", ".html", ".json", ".txt"].iter().any(|extension| name.ends_with(extension))
+    })?;
+    if dir.join("index.html").is_file() {
+        Ok(())
+    } else {
+        Err("it holds no index.html, so it is no earlier report".into())
+    }
 }
 
 pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {

@@ -149,6 +149,15 @@ impl EvalArgs {
     fn check_outputs(&self) -> anyhow::Result<()> {
         if let Some(path) = &self.out {
             anyhow::ensure!(!path.is_dir(), "--out {}: is a folder; give a file name for the record", path.display());
+            // Replaced whole when the training ends: only a missing file or an earlier record.
+            xnas::output::check_output_file("--out", path, false, |bytes| {
+                let earlier: serde_json::Value =
+                    serde_json::from_slice(bytes).map_err(|_| "it is not an xnas record".to_string())?;
+                match earlier.get("arch").zip(earlier.get("config")) {
+                    Some(_) => Ok(()),
+                    None => Err("it is JSON but not an xnas record".into()),
+                }
+            })?;
             let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
             anyhow::ensure!(
                 parent.is_dir(),
@@ -209,7 +218,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(path) = &args.out {
-        if let Err(e) = std::fs::write(path, &json) {
+        if let Err(e) = write_whole(path, &json) {
             eprintln!("error: could not write the record to {}: {e}", path.display());
             write_failed = true;
         }
@@ -225,6 +234,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         anyhow::bail!("the evaluation failed: {}", record.error.as_deref().unwrap_or("unknown error"));
     }
     Ok(())
+}
+
+/// Writes `text` to `path` in one rename, so a kill mid-write leaves the old file or the new one.
+fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let staged = xnas::output::StagedFile::new("--out", path)?;
+    std::fs::write(staged.path(), text)?;
+    Ok(staged.commit("--out")?)
 }
 
 /// A progress bar over training steps, then validation images; hidden when stderr is not a terminal.

@@ -12,6 +12,7 @@ pub use export_args::ExportArgs;
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.optuna.is_none(), "the head writes Optuna journals: run `xnas export RUN --optuna FILE`");
     use xnas::evaluate::export::{export_model, CHECK_FILE, DESCRIPTION_FILE, STATE_DICT_FILE};
+    use xnas::output::{check_output_dir, only_files, StagedDir};
 
     let (model_dir, default_out) = match (&args.run, &args.model) {
         (Some(run), _) => {
@@ -34,7 +35,14 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         (None, None) => unreachable!("clap requires RUN or --model"),
     };
     let out = args.out.unwrap_or(default_out);
-    let exported = export_model(&model_dir, &out)?;
+    // Written whole beside its place, then swapped in: a kill leaves the old export or the new one.
+    let staged = StagedDir::new("--out", &out)?;
+    let exported = export_model(&model_dir, staged.path())?;
+    check_output_dir("--out", &out, |earlier| {
+        only_files(earlier, |name| [STATE_DICT_FILE, DESCRIPTION_FILE, CHECK_FILE].contains(&name))?;
+        same_model(&earlier.join(DESCRIPTION_FILE), &staged.path().join(DESCRIPTION_FILE))
+    })?;
+    staged.commit("--out")?;
     let d = &exported.description;
     eprintln!(
         "exported {} (C={}, N={}, {} classes) from {} to {}:",
@@ -56,4 +64,28 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     }
     println!("{}", out.display());
     Ok(())
+}
+
+/// Whether the export described at `earlier` is of the model described at `new` (same
+/// architecture, size and classes): an earlier export of it, which a new export may replace.
+fn same_model(earlier: &std::path::Path, new: &std::path::Path) -> Result<(), String> {
+    use xnas::evaluate::export::DESCRIPTION_FILE;
+    let read = |path: &std::path::Path| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let no_export = |why: String| format!("it holds a {DESCRIPTION_FILE} this command did not write ({why})");
+    let (earlier, new) = (read(earlier).map_err(no_export)?, read(new)?);
+    if earlier.get("arch").is_none() {
+        return Err(no_export("it names no arch".into()));
+    }
+    let identity = |d: &serde_json::Value| ["arch", "C", "N", "num_classes", "class_names"].map(|k| d.get(k).cloned());
+    if identity(&earlier) == identity(&new) {
+        Ok(())
+    } else {
+        Err(format!(
+            "it holds the export of another model ({})",
+            earlier.get("arch").map_or("?".into(), |a| a.to_string())
+        ))
+    }
 }

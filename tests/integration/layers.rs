@@ -11,6 +11,7 @@ const LAYERS: &[&str] = &[
     "cli",
     "worker",
     "run",
+    "output",
     "script",
     "exec",
     "store",

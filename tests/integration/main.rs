@@ -18,6 +18,8 @@ mod network;
 #[cfg(feature = "torch")]
 mod optuna;
 #[cfg(feature = "torch")]
+mod outputs;
+#[cfg(feature = "torch")]
 mod parallel;
 #[cfg(feature = "torch")]
 mod ray;

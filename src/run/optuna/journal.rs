@@ -43,7 +43,7 @@ pub const METRIC_NAMES_ATTR: &str = "study:metric_names";
 /// The trial system attribute holding xnas's key of a trial (the candidate id).
 pub const KEY_ATTR: &str = "xnas:candidate";
 /// Optuna's file backend's lock: a symlink beside the journal (`JournalFileSymlinkLock`).
-const LOCK_SUFFIX: &str = ".lock";
+pub const LOCK_SUFFIX: &str = ".lock";
 /// How long a lock may sit unchanged before it is taken as left by a dead writer (Optuna's grace period).
 const LOCK_GRACE: Duration = Duration::from_secs(30);
 
@@ -176,6 +176,11 @@ impl Replay {
     /// A user attribute of `study`.
     pub fn study_user_attr(&self, study: usize, key: &str) -> Option<&Value> {
         self.study_attrs.get(&(study, key.to_string()))
+    }
+
+    /// The ids of the studies not deleted.
+    pub fn living_studies(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.studies.iter().enumerate().filter_map(|(id, name)| Some((id, name.as_deref()?)))
     }
 
     /// How many trials `study` has.
@@ -392,6 +397,9 @@ pub fn iso_datetime(unix_seconds: f64) -> String {
     )
 }
 
+/// The first bytes of every SQLite database file.
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
 /// One journal file, replayed, appended to under Optuna's lock.
 #[derive(Debug)]
 pub struct Journal {
@@ -476,15 +484,16 @@ impl Journal {
         file.seek(SeekFrom::Start(self.read)).map_err(|e| self.io(e))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(|e| self.io(e))?;
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        if bytes.last() != Some(&b'\n') {
-            return Err(JournalError::PartialLine { path: self.path.clone() });
-        }
-        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        // The whole lines first: a file that is no journal at all (a run store, a log) must be
+        // called that, not a journal with a partial last line.
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |end| end + 1);
+        let foreign_start = self.read == 0 && bytes.starts_with(SQLITE_MAGIC);
+        for line in bytes[..whole].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             self.lines += 1;
             let bad = |reason: String| JournalError::Unreadable { path: self.path.clone(), line: self.lines, reason };
+            if foreign_start {
+                return Err(bad("it is an SQLite database (a run store?), not an Optuna journal".into()));
+            }
             let op: Value = serde_json::from_slice(line).map_err(|e| bad(e.to_string()))?;
             self.replay.apply(&op).map_err(|unknown| match unknown {
                 Unknown::Newer(op_code) => {
@@ -493,8 +502,29 @@ impl Journal {
                 Unknown::Bad(reason) => bad(reason),
             })?;
         }
-        self.read += bytes.len() as u64;
-        Ok(())
+        self.read += whole as u64;
+        let rest = &bytes[whole..];
+        if rest.is_empty() {
+            return Ok(());
+        }
+        if rest.first() == Some(&b'{') && !foreign_start {
+            return Err(JournalError::PartialLine { path: self.path.clone() });
+        }
+        let reason = if foreign_start {
+            "it is an SQLite database (a run store?), not an Optuna journal".to_string()
+        } else {
+            "it is not JSON lines".to_string()
+        };
+        Err(JournalError::Unreadable { path: self.path.clone(), line: self.lines + 1, reason })
+    }
+
+    /// Replays the journal at `path` without creating, locking or changing it (a look before
+    /// replacing it).
+    pub fn read(path: &Path) -> Result<Replay, JournalError> {
+        let worker = String::new();
+        let mut journal = Journal { path: path.to_path_buf(), worker, replay: Replay::default(), read: 0, lines: 0 };
+        journal.sync()?;
+        Ok(journal.replay)
     }
 
     fn io(&self, source: std::io::Error) -> JournalError {

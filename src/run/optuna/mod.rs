@@ -21,10 +21,14 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use xnas_moo::Evaluation;
 
+use super::RunLock;
+use crate::output::{check_output_file, OutputError, StagedFile};
 use crate::record::{MeasurementRecord, Status as RecordStatus};
 use crate::script::ExperimentSpec;
 use crate::store::{AttemptOutcome, EvalStatus, RunInfo, Store, StoreError, StoredEvaluation};
-use journal::{create_trial_op, finish_trial_ops, set_study_user_attr_op, Journal, JournalError, StudyHeader};
+use journal::{
+    create_trial_op, finish_trial_ops, set_study_user_attr_op, Journal, JournalError, StudyHeader, LOCK_SUFFIX,
+};
 pub use journal::{edge_names, TrialEntry, TrialState, KEY_ATTR, METRIC_NAMES_ATTR, NEWEST_OP_CODE};
 
 /// The study user attribute naming the run folder (absolute) a study belongs to.
@@ -48,6 +52,8 @@ pub enum OptunaError {
     OtherRun { path: PathBuf, study: String, other: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
 /// What an export wrote.
@@ -258,18 +264,12 @@ pub fn export_journal(run_dir: &Path, file: &Path) -> Result<ExportSummary, Optu
     let mut header = study_header(run_dir, &info, &spec, &version.hash);
     let complete: Vec<Vec<f64>> = trials.iter().filter_map(|t| t.values.clone()).collect();
     header.user_attrs.push(("hypervolume".into(), json!(hypervolume(&complete, &spec))));
-    let mut partial = file.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    let io = |source| OptunaError::Io { path: partial.clone(), source };
-    match std::fs::remove_file(&partial) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-        _ => {}
-    }
-    let mut journal = Journal::open(&partial)?;
+    check_replaceable(file, run_dir)?;
+    let staged = StagedFile::new("--optuna", file)?;
+    let mut journal = Journal::open(staged.path())?;
     let study = journal.ensure_study(&header)?;
     journal.append_with(|_, worker| trials.iter().map(|t| create_trial_op(worker, study, t)).collect())?;
-    std::fs::rename(&partial, file).map_err(|source| OptunaError::Io { path: file.to_path_buf(), source })?;
+    staged.commit("--optuna")?;
     let count = |state| trials.iter().filter(|t| t.state == state).count();
     Ok(ExportSummary {
         study: header.name,
@@ -280,9 +280,57 @@ pub fn export_journal(run_dir: &Path, file: &Path) -> Result<ExportSummary, Optu
     })
 }
 
+/// Refuses an export's `file` when replacing it could lose anything (see `crate::output`): a
+/// path inside a run folder or not a plain file, a file that is no Optuna journal, a journal
+/// holding a study of another run or one xnas did not write, or a journal in use — by a run
+/// that is running now, or by a writer holding its lock.
+fn check_replaceable(file: &Path, run_dir: &Path) -> Result<(), OptunaError> {
+    check_output_file("--optuna", file, false, |_| Ok(()))?;
+    if std::fs::metadata(file).map_or(true, |m| m.len() == 0) {
+        return Ok(());
+    }
+    let not_ours =
+        |why: String| OptunaError::Output(OutputError::NotOurs { what: "--optuna".into(), path: file.into(), why });
+    let replay = Journal::read(file).map_err(|e| not_ours(format!("replacing it would lose it: {e}")))?;
+    let ours = absolute(run_dir);
+    for (study, name) in replay.living_studies() {
+        let owner = replay.study_user_attr(study, RUN_DIR_ATTR).and_then(Value::as_str).map(PathBuf::from);
+        match owner {
+            None => {
+                return Err(not_ours(format!(
+                    "its study {name:?} was not written by xnas, and an export replaces the whole file"
+                )))
+            }
+            Some(other) if other != ours => {
+                return Err(not_ours(format!(
+                    "its study {name:?} is the run {}'s, and an export replaces the whole file",
+                    other.display()
+                )))
+            }
+            Some(owner) => {
+                if let Some(holder) = RunLock::holder(&owner) {
+                    return Err(not_ours(format!(
+                        "the run {} is running now ({holder}) and may be appending to it; export to another file, \
+                         or once the run has finished",
+                        owner.display()
+                    )));
+                }
+            }
+        }
+    }
+    let mut lock = file.as_os_str().to_owned();
+    lock.push(LOCK_SUFFIX);
+    if std::fs::symlink_metadata(PathBuf::from(&lock)).is_ok() {
+        return Err(not_ours(format!("a writer holds its lock {} right now", PathBuf::from(lock).display())));
+    }
+    Ok(())
+}
+
 /// Refuses, before a run starts, a journal at `path` that xnas cannot extend for the run in
-/// `run_dir` (created empty if missing).
+/// `run_dir` (created empty if missing): one inside a run folder, not a plain file, or not a
+/// journal of this run's format.
 pub fn check_journal(path: &Path, run_dir: &Path) -> Result<(), OptunaError> {
+    check_live_path(path)?;
     let journal = Journal::open(path)?;
     let name = study_name(run_dir, "");
     match journal.replay().study(&name) {
@@ -302,6 +350,12 @@ fn same_run(journal: &Journal, study: usize, name: &str, run_dir: &Path) -> Resu
         }),
         None => Ok(()),
     }
+}
+
+/// A live journal never goes inside a run folder (it would mix with the run's own files, or
+/// append to its store) nor through a symlink or special file.
+fn check_live_path(path: &Path) -> Result<(), OptunaError> {
+    Ok(check_output_file("--optuna", path, false, |_| Ok(()))?)
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -329,6 +383,7 @@ impl LiveJournal {
         let info = store.run()?;
         let versions = store.script_versions()?;
         let hash = versions.last().map(|v| v.hash.clone()).unwrap_or_default();
+        check_live_path(path)?;
         let mut journal = Journal::open(path)?;
         let header = study_header(run_dir, &info, spec, &hash);
         let study = journal.ensure_study(&header)?;
