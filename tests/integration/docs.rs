@@ -47,20 +47,35 @@ fn markdown_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The lines a reader sees as prose: outside fenced code blocks, with inline code spans removed,
-/// since a `[x](y)` or a `# comment` inside code is neither a link nor a heading.
+/// The lines a reader sees as prose: outside fenced code blocks, with inline code spans removed
+/// (also one wrapped over two lines of a paragraph), since a `[x](y)` inside code is no link.
 fn prose_lines(text: &str) -> Vec<String> {
     let mut in_fence = false;
+    let mut in_code_span = false;
     let mut lines = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim_start();
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             in_fence = !in_fence;
+            in_code_span = false;
             continue;
         }
-        if !in_fence {
-            lines.push(line.split('`').step_by(2).collect::<String>());
+        if in_fence {
+            continue;
         }
+        if trimmed.is_empty() {
+            in_code_span = false;
+        }
+        let mut prose = String::new();
+        for (i, part) in line.split('`').enumerate() {
+            if i > 0 {
+                in_code_span = !in_code_span;
+            }
+            if !in_code_span {
+                prose.push_str(part);
+            }
+        }
+        lines.push(prose);
     }
     lines
 }
@@ -241,20 +256,22 @@ fn a_missing_file_or_heading_is_reported_with_the_file_the_link_and_the_target()
         "# Title\n\n\
          Good: [the page](docs/guide/page.md), [its section](docs/guide/page.md#what-it-holds),\n\
          [here](#title) and ![a figure](docs/guide/page.md \"title\"). Ignored: [site](https://example.org/x.md),\n\
-         [mail](mailto:a@b.c), `[in code](nowhere.md)`, and\n\n```\n[in a block](nowhere.md)\n```\n\n\
+         [mail](mailto:a@b.c), `[in code](nowhere.md)`, `code wrapped\n\
+         [over lines](nowhere.md)` and, broken, [after it](docs/guide/after.md), and\n\n```\n[in a block](nowhere.md)\n```\n\n\
          Broken: [gone](docs/guide/gone.md), [no heading](docs/guide/page.md#not-a-heading).\n",
     )
     .unwrap();
     let problems = broken_links(&root, &markdown_files(&root));
-    assert_eq!(problems.len(), 2, "{problems:#?}");
-    assert_eq!(problems[0], "README.md: link (docs/guide/gone.md) names docs/guide/gone.md, which does not exist");
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert_eq!(problems[0], "README.md: link (docs/guide/after.md) names docs/guide/after.md, which does not exist");
+    assert_eq!(problems[1], "README.md: link (docs/guide/gone.md) names docs/guide/gone.md, which does not exist");
     assert!(
-        problems[1].starts_with(
+        problems[2].starts_with(
             "README.md: link (docs/guide/page.md#not-a-heading) names the anchor #not-a-heading, \
              which no heading of docs/guide/page.md has (its anchors: a-page, what-it-holds)"
         ),
         "{}",
-        problems[1]
+        problems[2]
     );
     let _ = std::fs::remove_dir_all(&root);
 }
