@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The moocore release every figure in the README was measured against.
+/// The moocore release every figure in docs/guide/performance.md was measured against.
 pub const MOOCORE_VERSION: &str = "0.3.2";
 
 /// `$XNAS_PYTHON`, else the project's `.venv`, else `python3`.

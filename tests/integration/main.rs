@@ -5,6 +5,7 @@
 mod binaries;
 #[cfg(feature = "torch")]
 mod compare;
+mod docs;
 #[cfg(feature = "torch")]
 mod epochs;
 mod examples;
