@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 
 use xnas_datasets::{class_names, DatasetName};
 
-use crate::database::{SynsetId, WordNet};
+use crate::database::WordNet;
 use crate::error::WordNetError;
+use crate::synset_id::SynsetId;
 
 /// Fashion-MNIST, in label order. Glosses in WordNet 3.0:
 /// jersey.n.03 "a close-fitting pullover shirt" (lemmas jersey, T-shirt, tee_shirt);
