@@ -185,12 +185,11 @@ impl ReportInput {
     /// maximised): the run's final front as the report, `compare` and `xnas refine` see it.
     pub fn report_front(&self) -> Vec<usize> {
         let finite = |p: &ReportPoint| p.axes.filter(|a| a.iter().all(|v| v.is_finite()));
-        let all: Vec<(usize, [f64; 2])> =
-            self.points.iter().enumerate().filter_map(|(i, p)| Some((i, finite(p)?))).collect();
-        all.iter()
-            .filter(|(_, [y, x])| !all.iter().any(|(_, [y2, x2])| x2 >= x && y2 >= y && (x2 > x || y2 > y)))
-            .map(|&(i, _)| i)
-            .collect()
+        let (indices, axes): (Vec<usize>, Vec<[f64; 2]>) =
+            self.points.iter().enumerate().filter_map(|(i, p)| Some((i, finite(p)?))).unzip();
+        let front =
+            xnas_moo::non_dominated(&axes, &[xnas_moo::Direction::Maximise; 2]).expect("finite points of two axes");
+        front.into_iter().map(|k| indices[k]).collect()
     }
 
     /// Every evaluated point in the report plane, (second axis, first axis) — (introspectability,

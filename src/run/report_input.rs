@@ -155,8 +155,8 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
     let directions = spec.directions();
     let scored: Vec<usize> = (0..points.len()).filter(|&i| points[i].objectives.is_some()).collect();
     let objective_rows: Vec<&Vec<f64>> = scored.iter().map(|&i| points[i].objectives.as_ref().unwrap()).collect();
-    let ranks = xnas_moo::pareto_ranks_directed(&objective_rows, &directions).unwrap_or_default();
-    let front: Vec<usize> = scored.iter().zip(&ranks).filter(|(_, &r)| r == 0).map(|(&i, _)| i).collect();
+    let front_rows = xnas_moo::non_dominated(&objective_rows, &directions).unwrap_or_default();
+    let front: Vec<usize> = front_rows.into_iter().map(|k| scored[k]).collect();
     let versions: HashMap<i64, HashMap<u64, f64>> = store
         .script_versions()?
         .iter()

@@ -189,12 +189,10 @@ pub fn study_header(run_dir: &Path, info: &RunInfo, spec: &ExperimentSpec, scrip
 /// The hypervolume of the non-dominated points among `values`, from the spec's reference point.
 fn hypervolume(values: &[Vec<f64>], spec: &ExperimentSpec) -> Option<f64> {
     let directions = spec.directions();
-    let ranks = xnas_moo::pareto_ranks_directed(values, &directions).ok()?;
-    let front: Vec<Vec<f64>> = values
-        .iter()
-        .zip(ranks)
-        .filter(|(_, rank)| *rank == 0)
-        .map(|(v, _)| xnas_moo::to_minimisation(v, &directions))
+    let front: Vec<Vec<f64>> = xnas_moo::non_dominated(values, &directions)
+        .ok()?
+        .into_iter()
+        .map(|i| xnas_moo::to_minimisation(&values[i], &directions))
         .collect();
     xnas_hv::hypervolume(&front, &xnas_moo::to_minimisation(&spec.reference_point, &directions)).ok()
 }
