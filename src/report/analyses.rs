@@ -677,6 +677,7 @@ mod tests {
             populations: vec![(1, vec![0, 1, 2, 3]), (2, vec![0, 1, 4, 5]), (3, vec![6, 4, 5, 1])],
             axes: crate::report::ReportAxes::paper(10),
             trust: Default::default(),
+            wordnet_unavailable: None,
         }
     }
 

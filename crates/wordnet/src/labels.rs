@@ -316,6 +316,20 @@ impl LabelSynsets {
     }
 }
 
+/// The label path-similarity matrix of eq. 3–4 for a dataset: WordNet opened from `dir` (else
+/// `$XNAS_WORDNET_DIR`, else [`crate::DEFAULT_DIR`]), the dataset's labels mapped to synsets
+/// (ImageNet16-120's through `wnids`) with `overrides`, and their pairwise path similarity. The
+/// one constructor the script's scores, the report and `xnas inspect` share.
+pub fn label_similarity_matrix(
+    dir: Option<&Path>,
+    dataset: DatasetName,
+    wnids: Option<&Path>,
+    overrides: &[SynsetOverride],
+) -> Result<Vec<Vec<f64>>, WordNetError> {
+    let wordnet = WordNet::open_shared(dir)?;
+    LabelSynsets::for_dataset(&wordnet, dataset, wnids, overrides)?.similarity_matrix(&wordnet)
+}
+
 impl fmt::Display for LabelSynsets {
     /// One line a label: index, label, synset name and id, gloss.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
