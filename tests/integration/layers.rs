@@ -378,20 +378,26 @@ struct Edge {
     torch_only: bool,
 }
 
-/// Every file mounted from `root_file` (recursively through `mod` declarations) with the
-/// module path and torch gate it is compiled under, scanned.
-fn mount(root: Root, root_file: &Path) -> Vec<(PathBuf, Vec<String>, bool, FileScan, Vec<ModDecl>)> {
+/// A file as one crate compiles it: under which module path and whether only torch builds do.
+struct Mounted {
+    file: PathBuf,
+    module: Vec<String>,
+    torch_only: bool,
+    scanned: FileScan,
+}
+
+/// Every file mounted from `root_file` (recursively through `mod` declarations), scanned.
+fn mount(root: Root, root_file: &Path) -> Vec<Mounted> {
     let mut out = Vec::new();
     let mut queue = vec![(root_file.to_path_buf(), Vec::<String>::new(), false, true)];
     while let Some((file, module, torch_only, mod_rs)) = queue.pop() {
-        let mut scanned = scan(&file, root, &module, torch_only, mod_rs);
-        let mods = std::mem::take(&mut scanned.mods);
-        for decl in &mods {
+        let scanned = scan(&file, root, &module, torch_only, mod_rs);
+        for decl in &scanned.mods {
             let child_mod_rs = decl.explicit_path || decl.file.file_name().is_some_and(|n| n == "mod.rs");
             let path = module.iter().cloned().chain([decl.name.clone()]).collect();
             queue.push((decl.file.clone(), path, decl.torch_only, child_mod_rs));
         }
-        out.push((file, module, torch_only, scanned, mods));
+        out.push(Mounted { file, module, torch_only, scanned });
     }
     out
 }
@@ -420,13 +426,13 @@ fn code_edges(src: &Path) -> (Vec<Edge>, BTreeSet<Vec<String>>) {
     let mut edges = Vec::new();
     let mut torch_modules = BTreeSet::new();
     let library = mount(Root::Library, &src.join("lib.rs"));
-    let top: BTreeSet<String> = library.iter().filter(|m| m.1.len() == 1).map(|m| m.1[0].clone()).collect();
+    let top: BTreeSet<String> = library.iter().filter(|m| m.module.len() == 1).map(|m| m.module[0].clone()).collect();
     let mounted = library
         .into_iter()
         .map(|m| (Root::Library, m))
         .chain(mount(Root::Head, &src.join("main.rs")).into_iter().map(|m| (Root::Head, m)))
         .chain(mount(Root::Worker, &src.join("worker/main.rs")).into_iter().map(|m| (Root::Worker, m)));
-    for (root, (file, module, torch_only, scanned, mods)) in mounted {
+    for (root, Mounted { file, module, torch_only, scanned }) in mounted {
         let Some(from) = owner(root, &module) else { continue };
         // The worker binary requires the torch feature (Cargo.toml), so all its code is torch code.
         let torch_code = torch_only || root == Root::Worker;
@@ -435,7 +441,7 @@ fn code_edges(src: &Path) -> (Vec<Edge>, BTreeSet<Vec<String>>) {
         }
         let shown = file.strip_prefix(src.parent().unwrap()).unwrap_or(&file).to_path_buf();
         let at = |line: usize| format!("{}:{line}", shown.display());
-        for decl in mods.iter().filter(|d| d.explicit_path) {
+        for decl in scanned.mods.iter().filter(|d| d.explicit_path) {
             let to = home_of(src, &decl.file);
             if to != from {
                 edges.push(Edge {
@@ -637,13 +643,13 @@ fn the_modules_of_each_workspace_crate_form_no_cycle() {
         // `crate::WordNetError` names `error`'s type through the root's `pub use error::WordNetError`.
         let reexported: BTreeMap<&String, &String> = mounted
             .iter()
-            .filter(|m| m.1.is_empty())
-            .flat_map(|m| &m.3.references)
+            .filter(|m| m.module.is_empty())
+            .flat_map(|m| &m.scanned.references)
             .filter(|r| r.path.len() >= 2)
             .map(|r| (r.path.last().unwrap(), &r.path[0]))
             .collect();
         let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (_, module, _, scanned, _) in &mounted {
+        for Mounted { module, scanned, .. } in &mounted {
             let Some(from) = module.first() else { continue };
             let uses = graph.entry(from.clone()).or_default();
             for reference in scanned.references.iter().filter(|r| r.root == Root::Library) {
