@@ -44,10 +44,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let wordnet = if args.no_wordnet {
         None
     } else {
-        let wn = xnas_wordnet::WordNet::open_shared(args.wordnet_dir.as_deref())?;
         let wnids = args.wnids.as_deref().or(record.config.wnids_file.as_deref());
-        let labels = xnas_wordnet::LabelSynsets::for_dataset(&wn, record.config.dataset, wnids, &[])?;
-        let similarity = labels.similarity_matrix(&wn)?;
+        let similarity =
+            xnas_wordnet::label_similarity_matrix(args.wordnet_dir.as_deref(), record.config.dataset, wnids, &[])?;
         Some(wordnet_introspectability(d, &similarity))
     };
     let omega = match &args.omega {

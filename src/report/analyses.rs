@@ -80,11 +80,8 @@ pub fn analyse(input: &ReportInput) -> Section {
 
 /// Indices of the points that no other point dominates in the report axes.
 fn report_front(points: &[Axes]) -> Vec<usize> {
-    let rows: Vec<Vec<f64>> = points.iter().map(|p| vec![p.y, p.x]).collect();
-    let ids: Vec<u64> = (0..points.len() as u64).collect();
-    let members = analysis::pareto_members(&ids, &rows, &[Direction::Maximise, Direction::Maximise])
-        .expect("finite points of equal length");
-    members.into_iter().map(|i| i as usize).collect()
+    let rows: Vec<[f64; 2]> = points.iter().map(|p| [p.y, p.x]).collect();
+    xnas_moo::non_dominated(&rows, &[Direction::Maximise; 2]).expect("finite points of two axes")
 }
 
 fn operators_section(front: &[&Axes], section: &mut Section) {
@@ -379,8 +376,7 @@ fn phylogeny_section(input: &ReportInput, points: &[Axes], front: &[usize], sect
         .map(|(generation, members)| {
             let ids: Vec<u64> = members.iter().map(|m| m.0).collect();
             let rows: Vec<Vec<f64>> = members.iter().map(|m| vec![m.1, m.2]).collect();
-            let on_front =
-                analysis::pareto_members(&ids, &rows, &[Direction::Maximise, Direction::Maximise]).unwrap_or_default();
+            let on_front = analysis::pareto_members(&ids, &rows, &[Direction::Maximise; 2]).unwrap_or_default();
             analysis::GenerationFront { generation, members: on_front }
         })
         .collect();
@@ -681,6 +677,7 @@ mod tests {
             populations: vec![(1, vec![0, 1, 2, 3]), (2, vec![0, 1, 4, 5]), (3, vec![6, 4, 5, 1])],
             axes: crate::report::ReportAxes::paper(10),
             trust: Default::default(),
+            wordnet_unavailable: None,
         }
     }
 

@@ -142,6 +142,8 @@ pub struct ReportInput {
     pub axes: ReportAxes,
     /// The report front's models with their records, for the trust section.
     pub trust: trust::TrustInput,
+    /// Why the WordNet-weighted columns are empty (WordNet or the labels' synsets did not resolve).
+    pub wordnet_unavailable: Option<String>,
 }
 
 impl ReportInput {
@@ -185,12 +187,11 @@ impl ReportInput {
     /// maximised): the run's final front as the report, `compare` and `xnas refine` see it.
     pub fn report_front(&self) -> Vec<usize> {
         let finite = |p: &ReportPoint| p.axes.filter(|a| a.iter().all(|v| v.is_finite()));
-        let all: Vec<(usize, [f64; 2])> =
-            self.points.iter().enumerate().filter_map(|(i, p)| Some((i, finite(p)?))).collect();
-        all.iter()
-            .filter(|(_, [y, x])| !all.iter().any(|(_, [y2, x2])| x2 >= x && y2 >= y && (x2 > x || y2 > y)))
-            .map(|&(i, _)| i)
-            .collect()
+        let (indices, axes): (Vec<usize>, Vec<[f64; 2]>) =
+            self.points.iter().enumerate().filter_map(|(i, p)| Some((i, finite(p)?))).unzip();
+        let front =
+            xnas_moo::non_dominated(&axes, &[xnas_moo::Direction::Maximise; 2]).expect("finite points of two axes");
+        front.into_iter().map(|k| indices[k]).collect()
     }
 
     /// Every evaluated point in the report plane, (second axis, first axis) — (introspectability,
@@ -387,7 +388,7 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
 <p>Over every evaluated architecture; hypervolume of the archive in the report axes ({axes}) from ({refy:.3}, {refx:.3}), and the search's own at its last generation.</p>
 <table><tr><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Max intros. (WordNet)</th><th>Median intros. (WordNet)</th><th>Hypervolume</th><th>Search's hypervolume</th></tr>
 <tr><td>{maxacc}</td><td>{medacc}</td><td>{maxin}</td><td>{medin}</td><td>{maxwn}</td><td>{medwn}</td><td>{hv}</td><td>{shv}</td></tr></table>
-<h2>Pareto front</h2>
+{wordnet_note}<h2>Pareto front</h2>
 <img src="front.svg" alt="Pareto front">
 <h2>Hypervolume per generation</h2>
 <img src="hypervolume.svg" alt="hypervolume per generation">
@@ -416,6 +417,10 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
         axes = escape(&input.axes.label()),
         refy = input.report_reference()[0],
         refx = input.report_reference()[1],
+        wordnet_note = input
+            .wordnet_unavailable
+            .as_ref()
+            .map_or(String::new(), |why| format!("<p>The WordNet columns are empty: {}</p>\n", escape(why))),
     )
 }
 
@@ -455,6 +460,7 @@ pub(crate) mod tests {
             populations: Vec::new(),
             axes: ReportAxes::paper(10),
             trust: Default::default(),
+            wordnet_unavailable: None,
         }
     }
 
@@ -505,6 +511,16 @@ pub(crate) mod tests {
         assert_eq!(lines.len(), 4);
         assert!(lines[1].starts_with("3,1,002404,"));
         assert!(lines[3].starts_with("0,0,002404,"));
+    }
+
+    #[test]
+    fn a_report_says_why_its_wordnet_columns_are_empty() {
+        let mut input = sample();
+        assert!(!index_html(&input, &Table1::from_input(&input), "").contains("WordNet columns are empty"));
+        input.wordnet_unavailable = Some("cannot read WordNet file /nowhere/data.noun <missing>".into());
+        let html = index_html(&input, &Table1::from_input(&input), "");
+        let note = "<p>The WordNet columns are empty: cannot read WordNet file /nowhere/data.noun &lt;missing&gt;</p>";
+        assert!(html.contains(note), "{html}");
     }
 
     #[test]

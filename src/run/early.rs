@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use xnas_moo::{Direction, Status};
+use xnas_moo::{non_dominated, Direction, Status};
 use xnas_space::Genome;
 
 use super::search::Search;
@@ -131,13 +131,7 @@ fn front_candidates(search: &Search, directions: &[Direction]) -> Vec<u64> {
         })
         .collect();
     let points: Vec<&Vec<f64>> = scored.iter().map(|(_, v)| *v).collect();
-    non_dominated(&points, directions).into_iter().map(|i| scored[i].0).collect()
-}
-
-/// Indices of the points no other point dominates, in `directions`.
-fn non_dominated(points: &[&Vec<f64>], directions: &[Direction]) -> Vec<usize> {
-    let ranks = xnas_moo::pareto_ranks_directed(points, directions).unwrap_or_default();
-    ranks.iter().enumerate().filter(|(_, rank)| **rank == 0).map(|(i, _)| i).collect()
+    non_dominated(&points, directions).unwrap_or_default().into_iter().map(|i| scored[i].0).collect()
 }
 
 /// A front member as the rule sees it: its measurement after `epoch`, if it has one.
@@ -340,6 +334,7 @@ pub fn replay(experiment: &Experiment, store: &Store) -> anyhow::Result<EarlySto
         for point in epochs_to_decide.iter().filter(|p| p.epoch < record.config.epochs) {
             let values: Vec<&Vec<f64>> = held.iter().map(|(v, ..)| v).collect();
             let front = non_dominated(&values, &directions)
+                .unwrap_or_default()
                 .into_iter()
                 .filter_map(|i| same_epoch(&held[i].1, &held[i].2, point.epoch))
                 .collect();
@@ -391,7 +386,8 @@ pub fn replay(experiment: &Experiment, store: &Store) -> anyhow::Result<EarlySto
     let scored: Vec<(usize, &Vec<f64>)> =
         candidates.iter().enumerate().filter_map(|(i, c)| c.values.as_ref().map(|v| (i, v))).collect();
     let points: Vec<&Vec<f64>> = scored.iter().map(|(_, v)| *v).collect();
-    let front: Vec<usize> = non_dominated(&points, &directions).into_iter().map(|i| scored[i].0).collect();
+    let front: Vec<usize> =
+        non_dominated(&points, &directions).unwrap_or_default().into_iter().map(|i| scored[i].0).collect();
     for i in front {
         candidates[i].on_final_front = true;
     }

@@ -33,11 +33,7 @@
 //! `report_input.rs` a run's store read into the report's plain input (and a run's final front);
 //! `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a new run;
 //! `models.rs` the trained models a run keeps; `optuna/` a run as an Optuna journal (`xnas export
-//! --optuna`, and appended live with `--optuna`). Imports go one way: `refine` uses this file and
-//! `resume`; this file uses `runner`, `folder`, `lock`, `resume`, `preflight`, `models`, `from`,
-//! `report_input` and `optuna`; `runner` uses `jobs`, `progress`, `search`, `execution`, `reload`,
-//! `models`, `early`, `from` and `optuna`; `optuna` uses `report_input`; `early` uses `search`;
-//! `search` uses nothing of the run layer; `folder` uses `lock` and `execution`.
+//! --optuna`, and appended live with `--optuna`).
 
 mod early;
 mod execution;

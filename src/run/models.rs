@@ -136,8 +136,8 @@ impl ModelKeeper {
     pub fn front(&self, directions: &[Direction]) -> Vec<i64> {
         let ids: Vec<i64> = self.scored.keys().copied().collect();
         let points: Vec<&Vec<f64>> = self.scored.values().collect();
-        match xnas_moo::pareto_ranks_directed(&points, directions) {
-            Ok(ranks) => ids.into_iter().zip(ranks).filter(|(_, rank)| *rank == 0).map(|(id, _)| id).collect(),
+        match xnas_moo::non_dominated(&points, directions) {
+            Ok(front) => front.into_iter().map(|i| ids[i]).collect(),
             // Points that cannot be ranked (a length mismatch after an objective change) evict nothing.
             Err(_) => ids,
         }

@@ -97,8 +97,10 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
         if !seen.insert(origin) {
             continue;
         }
-        let wordnet =
-            similarity.as_ref().and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s));
+        let wordnet = similarity
+            .as_ref()
+            .ok()
+            .and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s));
         let objectives = scores.get(&e.id).or_else(|| scores.get(&origin)).cloned();
         points.push(ReportPoint {
             id: e.candidate,
@@ -137,6 +139,7 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
                 let record = e.record.as_ref()?;
                 let wordnet = similarity
                     .as_ref()
+                    .ok()
                     .and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s));
                 axis_values(&sources, record, wordnet, scores.get(&e.id))
             }),
@@ -155,8 +158,8 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
     let directions = spec.directions();
     let scored: Vec<usize> = (0..points.len()).filter(|&i| points[i].objectives.is_some()).collect();
     let objective_rows: Vec<&Vec<f64>> = scored.iter().map(|&i| points[i].objectives.as_ref().unwrap()).collect();
-    let ranks = xnas_moo::pareto_ranks_directed(&objective_rows, &directions).unwrap_or_default();
-    let front: Vec<usize> = scored.iter().zip(&ranks).filter(|(_, &r)| r == 0).map(|(&i, _)| i).collect();
+    let front_rows = xnas_moo::non_dominated(&objective_rows, &directions).unwrap_or_default();
+    let front: Vec<usize> = front_rows.into_iter().map(|k| scored[k]).collect();
     let versions: HashMap<i64, HashMap<u64, f64>> = store
         .script_versions()?
         .iter()
@@ -185,6 +188,7 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
         populations,
         axes,
         trust: TrustInput::default(),
+        wordnet_unavailable: similarity.err().map(|e| e.to_string()),
     };
     let class_names = records.values().next().map(|r| r.class_names.clone()).unwrap_or_default();
     let models = input
@@ -276,27 +280,26 @@ pub fn front_genomes(run_dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(genomes)
 }
 
-/// The label path-similarity matrix behind eq. 3–4, when WordNet is installed and the dataset's
-/// labels map to it (with the script's synset overrides); `None` otherwise, and the report leaves
-/// the WordNet columns empty.
-pub(super) fn wordnet_similarity(spec: &ExperimentSpec) -> Option<Vec<Vec<f64>>> {
-    let (wordnet, labels) = label_synsets(spec)?;
-    labels.similarity_matrix(&wordnet).ok()
+/// The label path-similarity matrix behind eq. 3–4 (with the script's synset overrides). Without
+/// it the report leaves the WordNet columns empty and says why.
+pub(super) fn wordnet_similarity(spec: &ExperimentSpec) -> Result<Vec<Vec<f64>>, xnas_wordnet::WordNetError> {
+    let dataset = &spec.dataset;
+    xnas_wordnet::label_similarity_matrix(
+        dataset.wordnet_dir.as_deref(),
+        dataset.name,
+        dataset.wnids_file.as_deref(),
+        &synset_overrides(spec),
+    )
+}
+
+fn synset_overrides(spec: &ExperimentSpec) -> Vec<xnas_wordnet::SynsetOverride> {
+    spec.dataset.synsets.iter().map(|(label, synset)| xnas_wordnet::SynsetOverride::new(label, synset)).collect()
 }
 
 /// WordNet and the dataset's labels' synsets (with the script's overrides), when both resolve.
 fn label_synsets(spec: &ExperimentSpec) -> Option<(std::sync::Arc<xnas_wordnet::WordNet>, xnas_wordnet::LabelSynsets)> {
     let wordnet = xnas_wordnet::WordNet::open_shared(spec.dataset.wordnet_dir.as_deref()).ok()?;
-    let overrides: Vec<xnas_wordnet::SynsetOverride> = spec
-        .dataset
-        .synsets
-        .iter()
-        .map(|(label, synset)| xnas_wordnet::SynsetOverride {
-            label: label.clone(),
-            spec: synset.clone(),
-            origin: None,
-        })
-        .collect();
+    let overrides = synset_overrides(spec);
     let labels = xnas_wordnet::LabelSynsets::for_dataset(
         &wordnet,
         spec.dataset.name,
@@ -371,6 +374,14 @@ mod tests {
         assert!((table(&set).hypervolume.unwrap() - 0.36).abs() < 1e-12);
         let error = set.apply_overrides(&[("report_axes".into(), "[\"accuracy\",\"wordnte\"]".into())]).unwrap_err();
         assert!(error.to_string().contains("report axis \"wordnte\" is neither an objective"), "{error}");
+    }
+
+    #[test]
+    fn the_wordnet_matrix_says_why_it_is_missing() {
+        let mut spec = experiment("").spec().clone();
+        spec.dataset.wordnet_dir = Some("/nonexistent/wordnet".into());
+        let error = wordnet_similarity(&spec).unwrap_err().to_string();
+        assert!(error.contains("/nonexistent/wordnet/") && error.contains("wordnet-base"), "{error}");
     }
 
     #[test]

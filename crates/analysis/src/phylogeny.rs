@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
-use xnas_moo::{pareto_ranks_directed, Direction};
+use xnas_moo::{non_dominated, Direction};
 
 use crate::error::{check_length, AnalysisError};
 
@@ -115,8 +115,8 @@ pub fn pareto_members(ids: &[u64], points: &[Vec<f64>], directions: &[Direction]
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ranks = pareto_ranks_directed(points, directions).expect("points are finite and of one dimension");
-    Ok(ids.iter().zip(ranks).filter(|(_, rank)| *rank == 0).map(|(&id, _)| id).collect())
+    let front = non_dominated(points, directions).expect("points are finite and of one dimension");
+    Ok(front.into_iter().map(|i| ids[i]).collect())
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::dominance::{to_minimisation, Direction};
+use crate::dominance::Direction;
 use crate::operators::{SearchSpace, SpaceError, VariableKind};
-use crate::sorting::pareto_ranks;
+use crate::sorting::non_dominated;
 
 /// A genome to evaluate. `parents` are the ids of the candidates it was bred from: two after a
 /// crossover, the one it copies when the mating did not cross, none for a random sample.
@@ -146,17 +146,17 @@ impl Archive {
 
     /// The evaluated records no other evaluated record dominates.
     pub fn non_dominated(&self, directions: &[Direction]) -> Vec<&Record> {
-        let evaluated: Vec<(&Record, Vec<f64>)> = self
+        let evaluated: Vec<(&Record, &Vec<f64>)> = self
             .records
             .iter()
             .filter_map(|r| match &r.status {
-                Status::Evaluated(f) => Some((r, to_minimisation(f, directions))),
+                Status::Evaluated(f) => Some((r, f)),
                 _ => None,
             })
             .collect();
-        let points: Vec<&Vec<f64>> = evaluated.iter().map(|(_, f)| f).collect();
-        let ranks = pareto_ranks(&points).expect("told objectives are finite and of one length");
-        evaluated.iter().zip(ranks).filter(|(_, r)| *r == 0).map(|((record, _), _)| *record).collect()
+        let points: Vec<&Vec<f64>> = evaluated.iter().map(|(_, f)| *f).collect();
+        let front = non_dominated(&points, directions).expect("told objectives are finite and of one length");
+        front.into_iter().map(|i| evaluated[i].0).collect()
     }
 
     fn index(&mut self) -> &mut HashSet<Vec<u64>> {

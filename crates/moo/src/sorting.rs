@@ -83,9 +83,12 @@ pub fn non_dominated_sort<R: AsRef<[f64]>>(points: &[R]) -> Result<Vec<Vec<usize
     Ok(fronts_from_ranks(&pareto_ranks(points)?))
 }
 
-/// Indices of the points no other point dominates (minimisation), ascending.
-pub fn non_dominated<R: AsRef<[f64]>>(points: &[R]) -> Result<Vec<usize>, SortError> {
-    Ok(pareto_ranks(points)?.into_iter().enumerate().filter_map(|(i, r)| (r == 0).then_some(i)).collect())
+/// Indices of the points no other point dominates, each objective minimised or maximised as
+/// `directions` says, ascending; identical points are all kept. The one Pareto filter of the
+/// project: the report's front, kept models, early stopping and the phylogeny use it.
+pub fn non_dominated<R: AsRef<[f64]>>(points: &[R], directions: &[Direction]) -> Result<Vec<usize>, SortError> {
+    let ranks = pareto_ranks_directed(points, directions)?;
+    Ok(ranks.into_iter().enumerate().filter_map(|(i, r)| (r == 0).then_some(i)).collect())
 }
 
 /// Copies rows into one row-major buffer, negating maximised objectives, checking shape and NaN.

@@ -5,8 +5,8 @@ use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use xnas_moo::{
-    dominates, fronts_from_ranks, non_dominated, non_dominated_sort, pareto_ranks, pareto_ranks_directed,
-    pareto_ranks_flat, Direction, SortError,
+    compare_with, dominates, fronts_from_ranks, non_dominated, non_dominated_sort, pareto_ranks, pareto_ranks_directed,
+    pareto_ranks_flat, Direction, Dominance, SortError,
 };
 
 /// Deb's definition by peeling: front 0 is what nothing dominates, front 1 what nothing left
@@ -83,7 +83,7 @@ fn hand_computed_two_and_three_objective_cases() {
         vec![1.0, 6.0], // dominated by (1,5) only
     ];
     assert_eq!(pareto_ranks(&points).unwrap(), vec![0, 0, 0, 1, 0, 2, 1]);
-    assert_eq!(non_dominated(&points).unwrap(), vec![0, 1, 2, 4]);
+    assert_eq!(non_dominated(&points, &[Direction::Minimise; 2]).unwrap(), vec![0, 1, 2, 4]);
     assert_eq!(non_dominated_sort(&points).unwrap(), vec![vec![0, 1, 2, 4], vec![3, 6], vec![5]]);
 
     // A chain in 3-D with a sideways point: (0,0,0) < (1,1,1) < (2,2,2); (0,3,0) is dominated only
@@ -148,4 +148,29 @@ proptest! {
             }
         }
     }
+
+    /// The Pareto filter in mixed directions is the brute-force one: a point is kept exactly when
+    /// no other point dominates it in those directions (ties and duplicates included).
+    #[test]
+    fn non_dominated_matches_brute_force_in_any_directions(
+        d in 1usize..6,
+        maximised in prop::collection::vec(any::<bool>(), 6),
+        raw in prop::collection::vec(prop::collection::vec(-3i8..4, 6), 0..80),
+    ) {
+        let directions: Vec<Direction> =
+            maximised[..d].iter().map(|&m| if m { Direction::Maximise } else { Direction::Minimise }).collect();
+        let points: Vec<Vec<f64>> = raw.iter().map(|r| r[..d].iter().map(|&v| f64::from(v) * 0.5).collect()).collect();
+        let brute: Vec<usize> = (0..points.len())
+            .filter(|&i| !points.iter().any(|q| compare_with(q, &points[i], &directions) == Dominance::Dominates))
+            .collect();
+        prop_assert_eq!(non_dominated(&points, &directions).unwrap(), brute);
+    }
+}
+
+#[test]
+fn non_dominated_refuses_what_it_cannot_order() {
+    let maximise = [Direction::Maximise; 2];
+    assert_eq!(non_dominated(&Vec::<Vec<f64>>::new(), &maximise).unwrap(), Vec::<usize>::new());
+    assert_eq!(non_dominated(&[vec![0.5, f64::NAN]], &maximise), Err(SortError::NotANumber { index: 0, objective: 1 }));
+    assert_eq!(non_dominated(&[vec![0.5]], &maximise), Err(SortError::Directions { expected: 1, found: 2 }));
 }

@@ -5,7 +5,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::database::{Pos, SynsetId};
+use crate::synset_id::{Pos, SynsetId};
 
 /// How a synset may be written, repeated in the messages that reject one.
 pub(crate) const SPEC_FORMS: &str =

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 
 use xnas_datasets::{class_names, DatasetName};
 
-use crate::database::{SynsetId, WordNet};
+use crate::database::WordNet;
 use crate::error::WordNetError;
+use crate::synset_id::SynsetId;
 
 /// Fashion-MNIST, in label order. Glosses in WordNet 3.0:
 /// jersey.n.03 "a close-fitting pullover shirt" (lemmas jersey, T-shirt, tee_shirt);
@@ -313,6 +314,20 @@ impl LabelSynsets {
     pub fn similarity_matrix(&self, wordnet: &WordNet) -> Result<Vec<Vec<f64>>, WordNetError> {
         wordnet.similarity_matrix(&self.ids())
     }
+}
+
+/// The label path-similarity matrix of eq. 3–4 for a dataset: WordNet opened from `dir` (else
+/// `$XNAS_WORDNET_DIR`, else [`crate::DEFAULT_DIR`]), the dataset's labels mapped to synsets
+/// (ImageNet16-120's through `wnids`) with `overrides`, and their pairwise path similarity. The
+/// one constructor the script's scores, the report and `xnas inspect` share.
+pub fn label_similarity_matrix(
+    dir: Option<&Path>,
+    dataset: DatasetName,
+    wnids: Option<&Path>,
+    overrides: &[SynsetOverride],
+) -> Result<Vec<Vec<f64>>, WordNetError> {
+    let wordnet = WordNet::open_shared(dir)?;
+    LabelSynsets::for_dataset(&wordnet, dataset, wnids, overrides)?.similarity_matrix(&wordnet)
 }
 
 impl fmt::Display for LabelSynsets {

@@ -23,11 +23,14 @@ mod error;
 mod groups;
 mod labels;
 mod similarity;
+mod synset_id;
 
-pub use database::{Pos, Synset, SynsetId, WordNet, DEFAULT_DIR, DIR_ENV};
+pub use database::{Synset, WordNet, DEFAULT_DIR, DIR_ENV};
 pub use error::WordNetError;
 pub use groups::HypernymGroup;
 pub use labels::{
-    default_synsets, parse_overrides, read_overrides, read_wnids, LabelSynset, LabelSynsets, SynsetOverride,
+    default_synsets, label_similarity_matrix, parse_overrides, read_overrides, read_wnids, LabelSynset, LabelSynsets,
+    SynsetOverride,
 };
 pub use similarity::{mean_pair_similarity, normalized_pair_weights, HypernymPath, PathNode};
+pub use synset_id::{Pos, SynsetId};

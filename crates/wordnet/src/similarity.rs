@@ -16,8 +16,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::database::{Pos, SynsetId, WordNet};
+use crate::database::WordNet;
 use crate::error::WordNetError;
+use crate::synset_id::{Pos, SynsetId};
 
 /// A node on a hypernym path: a synset, or the virtual root that joins verb taxonomies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

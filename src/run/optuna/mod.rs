@@ -195,12 +195,10 @@ pub fn study_header(run_dir: &Path, info: &RunInfo, spec: &ExperimentSpec, scrip
 /// The hypervolume of the non-dominated points among `values`, from the spec's reference point.
 fn hypervolume(values: &[Vec<f64>], spec: &ExperimentSpec) -> Option<f64> {
     let directions = spec.directions();
-    let ranks = xnas_moo::pareto_ranks_directed(values, &directions).ok()?;
-    let front: Vec<Vec<f64>> = values
-        .iter()
-        .zip(ranks)
-        .filter(|(_, rank)| *rank == 0)
-        .map(|(v, _)| xnas_moo::to_minimisation(v, &directions))
+    let front: Vec<Vec<f64>> = xnas_moo::non_dominated(values, &directions)
+        .ok()?
+        .into_iter()
+        .map(|i| xnas_moo::to_minimisation(&values[i], &directions))
         .collect();
     xnas_hv::hypervolume(&front, &xnas_moo::to_minimisation(&spec.reference_point, &directions)).ok()
 }
@@ -256,7 +254,8 @@ pub fn export_journal(run_dir: &Path, file: &Path) -> Result<ExportSummary, Optu
     let version = store.latest_script_version()?.ok_or_else(|| OptunaError::NoScript(run_dir.to_path_buf()))?;
     let spec: ExperimentSpec = serde_json::from_value(version.config.clone())?;
     let scores = scores_of(&store, version.id)?;
-    let wordnet = super::report_input::wordnet_similarity(&spec);
+    // The journal leaves the WordNet attribute out without WordNet; the report says why.
+    let wordnet = super::report_input::wordnet_similarity(&spec).ok();
     let trials: Vec<TrialEntry> = latest_per_candidate(&store)?
         .iter()
         .map(|e| trial_entry(e, &stored_outcome(e, &scores), wordnet.as_ref()))
@@ -388,7 +387,7 @@ impl LiveJournal {
         let header = study_header(run_dir, &info, spec, &hash);
         let study = journal.ensure_study(&header)?;
         same_run(&journal, study, &header.name, run_dir)?;
-        let mut live = LiveJournal { journal, study, wordnet: super::report_input::wordnet_similarity(spec) };
+        let mut live = LiveJournal { journal, study, wordnet: super::report_input::wordnet_similarity(spec).ok() };
         // Each evaluation as scored last, by whichever script version that was.
         let mut scores = HashMap::new();
         for version in &versions {

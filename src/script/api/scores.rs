@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, NativeCallContext};
 use xnas_datasets::DatasetName;
-use xnas_wordnet::{LabelSynsets, SynsetOverride, WordNet, WordNetError};
+use xnas_wordnet::{SynsetOverride, WordNet, WordNetError};
 
 use super::{doc, float_array, number, optional_float, OptionalFloat};
 use crate::introspect::{self, DistanceMatrix, PairWeight, PairWeights};
@@ -177,11 +177,8 @@ fn similarity_for(
     let overrides: Vec<SynsetOverride> = synsets.iter().map(|(label, spec)| SynsetOverride::new(label, spec)).collect();
     // Loading WordNet and the label matrix happens once per experiment, not per record, so it
     // does not count against the calling objective's time budget.
-    let similarity = off_budget(|| {
-        let wordnet = WordNet::open_shared(dir.as_deref())?;
-        let labels = LabelSynsets::for_dataset(&wordnet, dataset, wnids.as_deref(), &overrides)?;
-        labels.similarity_matrix(&wordnet)
-    });
+    let similarity =
+        off_budget(|| xnas_wordnet::label_similarity_matrix(dir.as_deref(), dataset, wnids.as_deref(), &overrides));
     let similarity = Arc::new(similarity.map_err(wordnet_error)?);
     if similarity.len() != n {
         return fail(
