@@ -71,7 +71,7 @@ impl Default for Limits {
 }
 
 /// What a script may reach, as the errors and the API reference say it.
-pub(crate) const REACH: &str = "a script may import the built-in modules (\"xnas/<name>\") and `.rhai` files in \
+const REACH: &str = "a script may import the built-in modules (\"xnas/<name>\") and `.rhai` files in \
      its own folder or below it, by a path relative to the importing file; absolute paths, `..` out of the main \
      script's folder, symbolic links leading out of it and `eval` are refused";
 
@@ -170,7 +170,7 @@ impl Resolver {
     fn check_reach(&self, path: &str, relative: &Path, file: &Path) -> Result<(), String> {
         let refuse = |why: String| {
             Err(format!(
-                "cannot import {path:?}: {why}. {REACH}; copy the module into the script's folder (or a \
+                "cannot import {path:?}: {why}; {REACH}. Copy the module into the script's folder (or a \
                  subfolder) and import it by a relative path"
             ))
         };

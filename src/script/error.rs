@@ -131,11 +131,11 @@ pub(crate) fn from_parse(error: &ParseError, file: &str) -> ScriptError {
 /// A syntax error's message; `eval`, which the engine disables, is explained.
 fn syntax_message(kind: &rhai::ParseErrorType) -> String {
     match kind {
-        rhai::ParseErrorType::BadInput(rhai::LexError::ImproperSymbol(symbol, _)) if symbol == "eval" => format!(
-            "`eval` is not available to scripts: code made from strings at run time is not part of the stored \
-             script version; call a function or import a module instead ({})",
-            super::engine::REACH
-        ),
+        rhai::ParseErrorType::BadInput(rhai::LexError::ImproperSymbol(symbol, _)) if symbol == "eval" => {
+            "`eval` is not available to scripts: code made from strings at run time would not be part of the \
+             stored script version; call a function, or import a module from the script's folder"
+                .to_string()
+        }
         other => other.to_string(),
     }
 }
