@@ -122,6 +122,11 @@ pub struct ExecutionArgs {
     /// evaluation (default 16384; 0: never).
     #[arg(long, value_name = "MIB")]
     pub worker_max_memory: Option<u64>,
+    /// Local: a worker that writes no progress and uses no CPU time for this many seconds while it
+    /// runs an evaluation (stopped with kill -STOP, hung in a driver) is killed and the evaluation
+    /// retried (default 600; 0: never).
+    #[arg(long, value_name = "SECONDS")]
+    pub worker_stall_timeout: Option<u64>,
 }
 
 /// `--workers`: the command line's names for [`Workers`].
@@ -197,6 +202,7 @@ impl From<ExecutionArgs> for ExecutionOverrides {
             }),
             worker_recycle_after: args.worker_recycle_after,
             worker_max_memory_mib: args.worker_max_memory,
+            worker_stall_timeout_s: args.worker_stall_timeout,
         }
     }
 }

@@ -193,6 +193,17 @@ impl ServingWorker {
         Some(kib / 1024)
     }
 
+    /// Its process id, for the stall watchdog.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills it without waiting: its end comes back as [`ChildEvent::WorkerGone`] (a stalled
+    /// worker, whose job the executor then fails as lost).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
     /// Waits for it to end after its stdout closed.
     pub fn wait(mut self) -> std::io::Result<ExitStatus> {
         self.child.wait()
@@ -203,6 +214,18 @@ impl ServingWorker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The CPU time process `pid` has used so far (all its threads, user and system), in clock ticks;
+/// `None` where it cannot be read (not Linux, or the process is gone).
+pub(super) fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the parenthesised command name (which may hold spaces): field 3 (state) onwards;
+    // utime and stime are fields 14 and 15.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
 }
 
 /// Makes the child die when this process dies (`kill -9` of a run, a crashed head): an orphaned
@@ -259,6 +282,21 @@ mod tests {
     use std::os::unix::process::ExitStatusExt;
 
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn cpu_time_is_read_for_a_live_process_and_grows_with_work() {
+        let me = std::process::id();
+        let before = cpu_ticks(me).expect("this process's own stat");
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        // Busy for a little over two clock ticks (10 ms each at the usual 100 Hz).
+        while started.elapsed() < std::time::Duration::from_millis(60) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        assert!(cpu_ticks(me).unwrap() > before, "{x}");
+        assert_eq!(cpu_ticks(u32::MAX), None, "no such process");
+    }
 
     #[test]
     fn a_signal_is_a_lost_job_an_exit_code_an_error_and_the_config_code_a_config_error() {

@@ -4,11 +4,19 @@
 //! (`evaluate`). A GPU job sees only its GPU (`CUDA_VISIBLE_DEVICES`, so it trains on `cuda:0`); the
 //! CPU thread budget is split evenly over all slots so that K concurrent jobs do not fight over
 //! the cores (libtorch would otherwise start one thread per core in every child).
+//!
+//! A watchdog ends a job whose process neither wrote a progress or epoch line nor used CPU time
+//! (`/proc/PID/stat`) for [`WorkerPolicy::stall_timeout`]: a worker stopped with `kill -STOP`, or
+//! hung in a driver or on a file system, would otherwise keep the run waiting forever. The
+//! process is killed and the job reported [`JobOutcome::Lost`], so the run retries it as it
+//! retries a dead worker's. Each replacement of a long-lived worker is reported as an
+//! [`ExecEvent::Note`] naming the slot and why.
 
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use super::child::{self, ChildEvent, ServingWorker};
 use super::{Decision, ExecError, ExecEvent, Executor, Job, JobOutcome};
@@ -40,11 +48,24 @@ pub struct WorkerPolicy {
     pub recycle_after: usize,
     /// … or when, after a job, its resident memory is above this many MiB.
     pub max_memory_mib: Option<u64>,
+    /// A job's process (long-lived or not) that sends no progress and uses no CPU time for this
+    /// long is killed and its job reported lost; `None`: never (local executor only).
+    pub stall_timeout: Option<Duration>,
 }
+
+/// How long a worker may go without output and without CPU time before the watchdog ends it:
+/// long enough for any pause a healthy training makes (a slow first read of a dataset keeps
+/// using CPU), short enough that a stopped worker costs minutes, not the night.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Default for WorkerPolicy {
     fn default() -> Self {
-        WorkerPolicy { persistent: true, recycle_after: 100, max_memory_mib: Some(16 * 1024) }
+        WorkerPolicy {
+            persistent: true,
+            recycle_after: 100,
+            max_memory_mib: Some(16 * 1024),
+            stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
+        }
     }
 }
 
@@ -60,6 +81,23 @@ struct Slot {
     decisions: Option<ChildStdin>,
     /// Persistent workers: this slot's worker, idle between jobs.
     server: Option<ServingWorker>,
+    /// While it runs a job: when its process last showed life, for the watchdog.
+    alive: Option<LastSign>,
+    /// The watchdog killed its process for this long a silence; its end is the job's loss.
+    stalled: Option<Duration>,
+}
+
+/// The last sign of life of a job's process: output, or CPU time used.
+struct LastSign {
+    at: Instant,
+    /// Its CPU time when last looked at (`None` before the first look, or where unreadable).
+    cpu_ticks: Option<u64>,
+}
+
+impl LastSign {
+    fn now() -> LastSign {
+        LastSign { at: Instant::now(), cpu_ticks: None }
+    }
 }
 
 /// Runs jobs in child processes, several per device.
@@ -76,6 +114,8 @@ pub struct LocalExecutor {
     in_flight: usize,
     /// Long-lived workers started so far: the next one's id.
     servers_started: u64,
+    /// When the watchdog last looked at the running jobs' processes.
+    last_watch: Instant,
 }
 
 /// The devices to run on. `flag` is `--devices`: `cpu`, or GPU indices / names (`0,1` or
@@ -188,6 +228,8 @@ impl LocalExecutor {
                     child: None,
                     decisions: None,
                     server: None,
+                    alive: None,
+                    stalled: None,
                 })
             })
             .collect();
@@ -204,6 +246,7 @@ impl LocalExecutor {
             cancelled: HashSet::new(),
             in_flight: 0,
             servers_started: 0,
+            last_watch: Instant::now(),
         })
     }
 
@@ -237,6 +280,8 @@ impl LocalExecutor {
             match started {
                 Ok(()) => {
                     self.slots[slot].job = Some(id);
+                    self.slots[slot].alive = Some(LastSign::now());
+                    self.slots[slot].stalled = None;
                     self.ready.push_back(ExecEvent::Started { job: id, worker: self.slots[slot].worker.clone() });
                 }
                 Err(e) => {
@@ -279,9 +324,81 @@ impl LocalExecutor {
         let Some(server) = self.slots[slot].server.as_mut() else { return };
         server.served += 1;
         let worn = server.served >= policy.recycle_after.max(1);
-        let big = policy.max_memory_mib.is_some_and(|limit| server.resident_mib().is_some_and(|mib| mib > limit));
-        if worn || big {
-            self.slots[slot].server.take().expect("checked").stop();
+        let big = policy.max_memory_mib.and_then(|limit| Some((limit, server.resident_mib()?))).filter(|(l, m)| m > l);
+        let why = match (worn, big) {
+            (_, Some((limit, mib))) => format!(
+                "its resident memory after the job, {mib} MiB, is above the bound of {limit} MiB (--worker-max-memory)"
+            ),
+            (true, None) => {
+                format!("it served {} jobs (--worker-recycle-after {})", server.served, policy.recycle_after)
+            }
+            (false, None) => return,
+        };
+        self.slots[slot].server.take().expect("checked").stop();
+        let worker = &self.slots[slot].worker;
+        self.ready.push_back(ExecEvent::Note(format!("worker {worker} replaced by a fresh process: {why}")));
+    }
+
+    /// A sign of life of `job`'s process (a progress or epoch line, a decision sent to it).
+    fn alive(&mut self, job: u64) {
+        if let Some(slot) = self.slots.iter_mut().find(|s| s.job == Some(job)) {
+            slot.alive = Some(LastSign::now());
+        }
+    }
+
+    /// How often the watchdog looks, and so how long [`Executor::next_event`] waits at most for
+    /// an event before looking.
+    fn watch_every(&self) -> Option<Duration> {
+        let timeout = self.options.workers.stall_timeout?;
+        Some((timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(1)))
+    }
+
+    /// The watchdog: kills the process of every job that showed no sign of life (output or CPU
+    /// time) for the stall timeout; its end then reports the job lost.
+    fn watch(&mut self) {
+        let Some(timeout) = self.options.workers.stall_timeout else { return };
+        self.last_watch = Instant::now();
+        for slot in &mut self.slots {
+            if slot.job.is_none() || slot.stalled.is_some() {
+                continue;
+            }
+            let pid = match (&slot.child, &slot.server) {
+                (Some(process), _) => process.id(),
+                (None, Some(server)) => server.pid(),
+                (None, None) => continue,
+            };
+            let sign = slot.alive.get_or_insert_with(LastSign::now);
+            let ticks = child::cpu_ticks(pid);
+            // Where CPU time cannot be read, silence proves nothing: never a stall.
+            if ticks.is_none() || ticks != sign.cpu_ticks {
+                *sign = LastSign { at: Instant::now(), cpu_ticks: ticks };
+                continue;
+            }
+            if sign.at.elapsed() < timeout {
+                continue;
+            }
+            slot.stalled = Some(timeout);
+            if let Some(process) = slot.child.as_mut() {
+                let _ = process.kill();
+            } else if let Some(server) = slot.server.as_mut() {
+                server.kill();
+            }
+        }
+    }
+
+    /// The outcome of a job whose process ended: `ended` as its exit says, unless the watchdog
+    /// killed it for its silence.
+    fn ended(&mut self, slot: usize, ended: JobOutcome) -> JobOutcome {
+        self.slots[slot].alive = None;
+        match self.slots[slot].stalled.take() {
+            Some(silence) => JobOutcome::Lost(format!(
+                "its worker {} wrote nothing and used no CPU time for {} s (stopped with kill -STOP, or hung in \
+                 a driver or on a file system), so it was killed (--worker-stall-timeout sets how long a worker \
+                 may be silent)",
+                self.slots[slot].worker,
+                silence.as_secs_f64()
+            )),
+            None => ended,
         }
     }
 
@@ -318,13 +435,28 @@ impl Executor for LocalExecutor {
             if self.in_flight == 0 {
                 return None;
             }
-            match self.events.recv().expect("the executor holds a sender") {
+            let event = match self.watch_every() {
+                Some(every) => {
+                    if self.last_watch.elapsed() >= every {
+                        self.watch();
+                    }
+                    match self.events.recv_timeout(every) {
+                        Ok(event) => event,
+                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the executor holds a sender"),
+                    }
+                }
+                None => self.events.recv().expect("the executor holds a sender"),
+            };
+            match event {
                 ChildEvent::Progress(job, progress) => {
+                    self.alive(job);
                     if !self.cancelled.contains(&job) {
                         return Some(ExecEvent::Progress { job, progress });
                     }
                 }
                 ChildEvent::Epoch(job, point) => {
+                    self.alive(job);
                     if !self.cancelled.contains(&job) {
                         return Some(ExecEvent::Epoch { job, point });
                     }
@@ -337,6 +469,7 @@ impl Executor for LocalExecutor {
                     self.slots[slot].decisions = None;
                     self.slots[slot].job = None;
                     let outcome = child::outcome(&stdout, &stderr_tail, process.wait());
+                    let outcome = self.ended(slot, outcome);
                     self.fill();
                     self.finish(job, outcome);
                 }
@@ -346,6 +479,7 @@ impl Executor for LocalExecutor {
                         continue;
                     }
                     self.slots[slot].job = None;
+                    self.slots[slot].alive = None;
                     self.recycle_if_due(slot);
                     self.fill();
                     self.finish(reply.job, reply.result.into_outcome());
@@ -357,6 +491,7 @@ impl Executor for LocalExecutor {
                     let status = server.wait();
                     if let Some(job) = self.slots[slot].job.take() {
                         let outcome = child::outcome("", &stderr_tail, status);
+                        let outcome = self.ended(slot, outcome);
                         self.fill();
                         self.finish(job, outcome);
                     }
@@ -372,6 +507,8 @@ impl Executor for LocalExecutor {
         for slot in &mut self.slots {
             let Some(job) = slot.job.take() else { continue };
             slot.decisions = None;
+            slot.alive = None;
+            slot.stalled = None;
             if let Some(mut process) = slot.child.take() {
                 let _ = process.kill();
                 let _ = process.wait();
@@ -385,6 +522,8 @@ impl Executor for LocalExecutor {
     }
 
     fn decide(&mut self, job: u64, stop: bool) {
+        // The job waited for the head, not the other way round: its silence until now is no stall.
+        self.alive(job);
         let Some(slot) = self.slots.iter_mut().find(|s| s.job == Some(job)) else { return };
         let decision = Decision { job, stop };
         // A process that is gone reports its end as an event; the decision no longer matters.

@@ -27,7 +27,7 @@ use crate::record::EpochPoint;
 pub use job::{
     Decision, Job, JobOutcome, JobProgress, WorkerReply, WorkerResult, CONFIG_ERROR_EXIT, EPOCH_PREFIX, PROGRESS_PREFIX,
 };
-pub use local::{check_devices, resolve_devices, LocalExecutor, LocalOptions, WorkerPolicy};
+pub use local::{check_devices, resolve_devices, LocalExecutor, LocalOptions, WorkerPolicy, DEFAULT_STALL_TIMEOUT};
 pub use ray::{RayExecutor, RayOptions, RAY_VERSION};
 
 /// Something that happened to a submitted job (or to the executor itself).
@@ -56,6 +56,9 @@ pub enum ExecEvent {
     /// Something the user should know that is about no one job (e.g. the cluster lost its last
     /// GPU node, so evaluations wait).
     Warning(String),
+    /// A line for the run's log about how the executor runs jobs, not about one job (a worker
+    /// replaced after its share of jobs or past its memory bound, and why).
+    Note(String),
 }
 
 /// Runs jobs and reports what happens to them.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::exec::{
     resolve_devices, ExecError, Executor, LocalExecutor, LocalOptions, RayExecutor, RayOptions, WorkerPolicy,
+    DEFAULT_STALL_TIMEOUT,
 };
 use crate::script::KeepModels;
 
@@ -84,6 +85,9 @@ pub struct Execution {
     pub worker_recycle_after: usize,
     /// Local: … or when its resident memory passed this many MiB after an evaluation (0: never).
     pub worker_max_memory_mib: u64,
+    /// Local: a worker that writes nothing and uses no CPU time for this many seconds while it
+    /// runs a job is killed and the job retried (0: never).
+    pub worker_stall_timeout_s: u64,
     /// `--optuna FILE`: the Optuna journal the run appends to (absolute); `None` follows the
     /// script's `search.optuna`.
     pub optuna: Option<PathBuf>,
@@ -107,6 +111,7 @@ impl Default for Execution {
             workers: Workers::Persistent,
             worker_recycle_after: WorkerPolicy::default().recycle_after,
             worker_max_memory_mib: WorkerPolicy::default().max_memory_mib.unwrap_or(0),
+            worker_stall_timeout_s: DEFAULT_STALL_TIMEOUT.as_secs(),
             optuna: None,
         }
     }
@@ -131,6 +136,7 @@ pub struct ExecutionOverrides {
     pub workers: Option<Workers>,
     pub worker_recycle_after: Option<usize>,
     pub worker_max_memory_mib: Option<u64>,
+    pub worker_stall_timeout_s: Option<u64>,
     pub optuna: Option<PathBuf>,
 }
 
@@ -153,7 +159,8 @@ impl Execution {
             ray_cpus,
             workers,
             worker_recycle_after,
-            worker_max_memory_mib
+            worker_max_memory_mib,
+            worker_stall_timeout_s
         );
         take_optional!(devices, threads, ray_address, ray_python, ray_program, keep_models, optuna);
         self
@@ -185,6 +192,8 @@ impl Execution {
             persistent: self.workers == Workers::Persistent,
             recycle_after: self.worker_recycle_after,
             max_memory_mib: (self.worker_max_memory_mib > 0).then_some(self.worker_max_memory_mib),
+            stall_timeout: (self.worker_stall_timeout_s > 0)
+                .then(|| std::time::Duration::from_secs(self.worker_stall_timeout_s)),
         }
     }
 

@@ -613,6 +613,7 @@ impl Work for Runner {
             // The epochs of jobs that wait for a decision go to `epoch`; the others' are not shown.
             ExecEvent::Epoch { .. } => {}
             ExecEvent::Warning(message) => self.progress.say(format!("warning: {message}")),
+            ExecEvent::Note(message) => self.progress.say(message),
             ExecEvent::Finished { .. } => {}
         }
         Ok(())

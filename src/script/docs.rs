@@ -95,7 +95,13 @@ pub fn api_reference() -> String {
          An experiment is a [Rhai](https://rhai.rs) script (see `experiments/` for complete ones). Besides Rhai's\n\
          standard library, scripts can call the functions below and import the built-in modules at the end of this\n\
          page. Scripts run under limits (operations, call depth, string and array sizes), so an endless loop stops\n\
-         with an error; every error names `file:line:column`. Check a script without training with `xnas check SCRIPT`.\n",
+         with an error; every error names `file:line:column`. Check a script without training with `xnas check SCRIPT`.\n\n\
+         What a script can reach: the functions below, Rhai's standard library (no files, network or processes),\n\
+         the built-in modules (`import \"xnas/<name>\"`) and `.rhai` files in the main script's folder or below it,\n\
+         imported by a path relative to the importing file (`import \"lib/objectives\"`). Absolute paths, `..` out of\n\
+         the main script's folder, symbolic links that lead out of it and `eval` are refused with an error at the\n\
+         `import` or the `eval`: a run stores the script and every module it imported as its script version, and a\n\
+         resumed run imports from those stored texts.\n",
     );
     for theme in THEMES {
         let mut engine = Engine::new_raw();

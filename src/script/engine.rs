@@ -2,6 +2,15 @@
 //! wall-clock budget per call), and the module resolver behind `import "xnas/<name>"` and
 //! `import "my_module"`. The functions scripts call are registered by the caller (`api`), so the
 //! engine knows nothing of them.
+//!
+//! What a script may reach ([`REACH`], stated in `docs/script-api.md` too): the registered
+//! functions, Rhai's standard library (which has no file, network or process access), the
+//! built-in modules (`import "xnas/<name>"`) and `.rhai` files in the main script's folder or
+//! below it, imported by a relative path. An absolute path, a `..` that leaves that folder and a
+//! symbolic link that leads out of it are refused at the `import`, and `eval` is disabled, so a
+//! script's whole text is what the run stores as its script version and nothing outside the
+//! experiment's folder can change what a run computes. A stored version imports from its stored
+//! texts, as it ran, whatever paths it used.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -61,9 +70,15 @@ impl Default for Limits {
     }
 }
 
+/// What a script may reach, as the errors and the API reference say it.
+const REACH: &str = "a script may import the built-in modules (\"xnas/<name>\") and `.rhai` files in \
+     its own folder or below it, by a path relative to the importing file; absolute paths, `..` out of the main \
+     script's folder, symbolic links leading out of it and `eval` are refused";
+
 /// Resolves `import` paths: `"xnas/<name>"` to a built-in module, anything else to a file
 /// relative to the directory of the importing script (`.rhai` is added when there is no
-/// extension). Each module is evaluated once per compilation.
+/// extension), within the main script's folder ([`REACH`]). Each module is evaluated once per
+/// compilation.
 struct Resolver {
     session: Arc<Session>,
     /// The directory of the main script (for imports from it).
@@ -111,6 +126,8 @@ impl Resolver {
         }
         let file = dir.join(&relative);
         if let Some(stored) = &self.stored {
+            // Not checked against the rule: the version ran with these texts (perhaps stored by an
+            // xnas without the rule) and nothing is read from disk.
             let text = stored.files.get(&file).cloned().ok_or_else(|| {
                 runtime_error(
                     format!(
@@ -127,6 +144,7 @@ impl Resolver {
             }
             return Ok((SourceFile { name: name.clone(), path: Some(file), text }, name));
         }
+        self.check_reach(path, &relative, &file).map_err(|message| runtime_error(message, pos))?;
         let text = std::fs::read_to_string(&file).map_err(|e| {
             runtime_error(
                 format!(
@@ -144,6 +162,65 @@ impl Resolver {
         }
         Ok((SourceFile { name: name.clone(), path: Some(file), text }, name))
     }
+}
+
+impl Resolver {
+    /// Refuses an import from disk that leaves the main script's folder ([`REACH`]): `path` as the
+    /// script wrote it, `relative` with its extension, `file` where it leads.
+    fn check_reach(&self, path: &str, relative: &Path, file: &Path) -> Result<(), String> {
+        let refuse = |why: String| {
+            Err(format!(
+                "cannot import {path:?}: {why}; {REACH}. Copy the module into the script's folder (or a \
+                 subfolder) and import it by a relative path"
+            ))
+        };
+        if relative.has_root() || relative.is_absolute() {
+            return refuse("an absolute path".into());
+        }
+        let (Some(base), Some(target)) = (lexical(&self.base_dir), lexical(file)) else {
+            return refuse(format!("{} leaves the main script's folder", file.display()));
+        };
+        if !target.starts_with(&base) {
+            return refuse(format!("{} is outside the main script's folder {}", file.display(), base.display()));
+        }
+        // A symbolic link inside the folder may lead anywhere: the file it resolves to counts. A
+        // file that does not exist is left to the read, which names it.
+        if let (Ok(base), Ok(target)) = (self.base_dir_canonical(), file.canonicalize()) {
+            if !target.starts_with(&base) {
+                return refuse(format!(
+                    "{} is a symbolic link to {}, outside the main script's folder",
+                    file.display(),
+                    target.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn base_dir_canonical(&self) -> std::io::Result<PathBuf> {
+        let base = if self.base_dir.as_os_str().is_empty() { Path::new(".") } else { &self.base_dir };
+        base.canonicalize()
+    }
+}
+
+/// `path` made absolute (against the working directory) with `.` and `..` resolved by name, as
+/// the path is written (symbolic links are not followed); `None` when a `..` climbs above the root.
+fn lexical(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let absolute = std::path::absolute(if path.as_os_str().is_empty() { Path::new(".") } else { path }).ok()?;
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Some(out)
 }
 
 impl ModuleResolver for Resolver {
@@ -189,7 +266,9 @@ pub(crate) fn new_engine_with_sources(
         // A typo in a variable name is an error when the script is compiled, not a `()` later…
         .set_strict_variables(true)
         // …and so is a typo in a record field (`r.val_acuracy`), instead of a silent `()`.
-        .set_fail_on_invalid_map_property(true);
+        .set_fail_on_invalid_map_property(true)
+        // Code built from strings at run time would escape what the stored script version says.
+        .disable_symbol("eval");
     engine.on_progress(out_of_time);
     // The run loop owns stdout (progress, records); script output goes to stderr, marked.
     engine.on_print(|text| eprintln!("[script{}] {text}", dry_run_mark()));

@@ -125,7 +125,19 @@ pub(crate) fn from_parse(error: &ParseError, file: &str) -> ScriptError {
         line: 1,
         column: 1,
     });
-    ScriptError::Syntax { location, message: error.err_type().to_string() }
+    ScriptError::Syntax { location, message: syntax_message(error.err_type()) }
+}
+
+/// A syntax error's message; `eval`, which the engine disables, is explained.
+fn syntax_message(kind: &rhai::ParseErrorType) -> String {
+    match kind {
+        rhai::ParseErrorType::BadInput(rhai::LexError::ImproperSymbol(symbol, _)) if symbol == "eval" => {
+            "`eval` is not available to scripts: code made from strings at run time would not be part of the \
+             stored script version; call a function, or import a module from the script's folder"
+                .to_string()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Translates a Rhai error raised while running code of `file`. `fallback` is used when the
@@ -202,7 +214,7 @@ fn leaf_error(
     });
     let message = match &leaf {
         EvalAltResult::ErrorParsing(kind, _) => {
-            return ScriptError::Syntax { location, message: kind.to_string() };
+            return ScriptError::Syntax { location, message: syntax_message(kind) };
         }
         EvalAltResult::ErrorRuntime(payload, _) if payload.is::<DataUnavailable>() => {
             let message = payload.clone().cast::<DataUnavailable>().0;

@@ -1,6 +1,6 @@
 //! `xnas-worker evaluate`: the one-process-per-evaluation side of an executor. Reads one job
 //! (JSON) on stdin, trains and measures it, saves the trained model where the job says (if it
-//! names a folder and the training did not fail), writes the measurement record (JSON) on stdout
+//! names a folder and the training did not fail; a training stopped early is saved as it stopped), writes the measurement record (JSON) on stdout
 //! and progress lines on stderr. `serve` (`serve.rs`) runs the same [`JobRunner`] job after job.
 //! Not meant to be typed by hand; `xnas eval` is the human command.
 //!
@@ -164,7 +164,9 @@ impl JobRunner {
             evaluate_prepared(&genome, &job.config, &data.dataset, &data.prepared, &mut on_progress, &mut decide)
                 .map_err(data_error)?;
         // Saved before the record is handed back: a record the run holds has its model beside it.
-        if let (Some(dir), Status::Done) = (&job.model_dir, record.status) {
+        // A training stopped early keeps the weights of the epoch it stopped after, which its
+        // record measured; only a failed one has nothing worth keeping.
+        if let (Some(dir), Status::Done | Status::Stopped) = (&job.model_dir, record.status) {
             save_model(dir, &record, &model, &ModelInput::of(&data.dataset.train))?;
         }
         Ok(record)

@@ -180,3 +180,49 @@ print(json.dumps([[t.state.name, t.intermediate_values] for t in study.trials]))
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("nothing"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A candidate stopped early keeps what it trained: with `--keep-models all` every candidate,
+/// stopped or not, has its model folder, a stopped one's holding the weights of the epoch it
+/// stopped after and its stopped record; `xnas export` turns it into a PyTorch model.
+#[test]
+fn a_stopped_candidate_keeps_the_model_of_its_epoch() {
+    use xnas::store::{EvalStatus, Store};
+
+    use super::run::{temp_dir, tiny_script, xnas};
+
+    let dir = temp_dir("early-stop-models");
+    let script = tiny_script(&dir, 1, "|r| r.introspectability");
+    let text = std::fs::read_to_string(&script).unwrap().replace("epochs: 1,", "epochs: 3,").replace(
+        "exp\n",
+        "exp.stop_early(|p| p.epoch >= 1 && p.front.len() > 0 && p.candidate.genome != \"\");\nexp\n",
+    );
+    std::fs::write(&script, text).unwrap();
+    let run = dir.join("run");
+    xnas(&["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--threads", "1", "--keep-models", "all"]);
+
+    let store = Store::open(&run).unwrap();
+    let done = store.evaluations(Some(EvalStatus::Done)).unwrap();
+    let stopped: Vec<String> = done
+        .iter()
+        .filter(|e| e.record.as_ref().unwrap().status == Status::Stopped)
+        .map(|e| e.genome.compact())
+        .collect();
+    assert!(!stopped.is_empty(), "the rule stopped no candidate");
+    // The kept models, by the genome and status their saved records say.
+    let mut kept: Vec<(String, MeasurementRecord)> = Vec::new();
+    for entry in std::fs::read_dir(run.join("models")).unwrap() {
+        let folder = entry.unwrap().path();
+        let record: MeasurementRecord =
+            serde_json::from_slice(&std::fs::read(folder.join("record.json")).unwrap()).unwrap();
+        kept.push((folder.to_str().unwrap().to_string(), record));
+    }
+    assert_eq!(kept.len(), done.len(), "every trained candidate keeps its model, stopped ones included");
+    let (folder, record) = kept.iter().find(|(_, r)| r.status == Status::Stopped).expect("a stopped candidate's model");
+    assert!(stopped.contains(&record.genome));
+    assert_eq!(record.train_loss_per_epoch.len(), 1, "the weights of the epoch it stopped after");
+
+    let out = dir.join("export");
+    xnas(&["export", "--model", folder, "--out", out.to_str().unwrap()]);
+    assert!(out.join("state_dict.safetensors").is_file() && out.join("check.json").is_file());
+    std::fs::remove_dir_all(dir).ok();
+}

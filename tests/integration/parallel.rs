@@ -1,5 +1,6 @@
 //! Parallel execution through the real binary: K jobs at once give the results of one at a time;
-//! a job whose process is killed is retried and nothing is lost; steady-state scheduling runs its
+//! a job whose process is killed is retried and nothing is lost, and so is one whose worker was
+//! stopped (`kill -STOP`) once the watchdog gives up on it; steady-state scheduling runs its
 //! budget and resumes after `kill -9` with the evaluations that were in flight.
 
 use std::path::Path;
@@ -109,8 +110,9 @@ fn two_jobs_at_once_give_the_same_results_as_one() {
 }
 
 /// Runs `xnas ARGS` to its end while watching its evaluation processes: the distinct pids of its
-/// long-lived workers (`xnas-worker serve`) and whether any one-shot child (`evaluate`) ran.
-fn run_watching_workers(args: &[&str]) -> (std::collections::BTreeSet<u32>, bool) {
+/// long-lived workers (`xnas-worker serve`), whether any one-shot child (`evaluate`) ran, and the
+/// run's stderr.
+fn run_watching_workers(args: &[&str]) -> (std::collections::BTreeSet<u32>, bool, String) {
     let mut child = spawn_run(args);
     let (mut servers, mut one_shot) = (std::collections::BTreeSet::new(), false);
     while child.try_wait().unwrap().is_none() {
@@ -125,8 +127,8 @@ fn run_watching_workers(args: &[&str]) -> (std::collections::BTreeSet<u32>, bool
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    finish(child);
-    (servers, one_shot)
+    let stderr = finish(child);
+    (servers, one_shot, stderr)
 }
 
 #[test]
@@ -141,13 +143,24 @@ fn long_lived_workers_give_the_results_of_a_process_per_evaluation_and_are_repla
         let watched = run_watching_workers(&args);
         (path, watched)
     };
-    let (fresh, (servers, one_shot)) = run("fresh", &["--workers", "per-evaluation"]);
+    let (fresh, (servers, one_shot, _)) = run("fresh", &["--workers", "per-evaluation"]);
     assert!(servers.is_empty() && one_shot, "a process per evaluation: {servers:?}");
-    let (recycled, (servers, one_shot)) = run("recycled", &["--worker-recycle-after", "3"]);
+    let (recycled, (servers, one_shot, stderr)) = run("recycled", &["--worker-recycle-after", "3"]);
     assert!(!one_shot);
     assert_eq!(servers.len(), 3, "8 evaluations, a worker replaced after 3 jobs: {servers:?}");
-    let (bounded, (servers, _)) = run("bounded", &["--worker-max-memory", "1"]);
+    // Each replacement is one line naming the slot and why.
+    let line = "worker cpu#0 replaced by a fresh process: it served 3 jobs (--worker-recycle-after 3)";
+    assert_eq!(stderr.matches(line).count(), 2, "after jobs 3 and 6:\n{stderr}");
+    let (bounded, (servers, _, stderr)) = run("bounded", &["--worker-max-memory", "1"]);
     assert_eq!(servers.len(), 8, "every worker is above 1 MiB after its job, so each serves one: {servers:?}");
+    let memory = stderr
+        .lines()
+        .filter(|l| {
+            l.contains("worker cpu#0 replaced by a fresh process: its resident memory after the job")
+                && l.contains("MiB, is above the bound of 1 MiB (--worker-max-memory)")
+        })
+        .count();
+    assert_eq!(memory, 8, "one line per job:\n{stderr}");
 
     // Bit for bit, continuous measurements included: the cached dataset and a worker's earlier
     // trainings change nothing.
@@ -201,6 +214,66 @@ fn a_killed_evaluation_is_retried_and_nothing_is_lost() {
     let outcomes: Vec<AttemptOutcome> = attempts.iter().map(|a| a.outcome).collect();
     assert_eq!(outcomes, [AttemptOutcome::Lost, AttemptOutcome::Done]);
     assert!(attempts[0].error.as_deref().unwrap().contains("killed"), "{:?}", attempts[0].error);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`) to `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill").args([signal, &pid.to_string()]).status().unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+#[test]
+fn a_stopped_worker_is_killed_by_the_watchdog_and_its_job_retried() {
+    let dir = temp_dir("stall");
+    let script = tiny_script(&dir, 1, "|r| r.introspectability");
+    let run = dir.join("run");
+    let mut child = Command::new(XNAS)
+        .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--threads", "1"])
+        .args(["--worker-stall-timeout", "5"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop the first worker as soon as it appears: it holds its first job from the start.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let victim = loop {
+        assert!(Instant::now() < deadline, "no worker appeared");
+        if let Some(&(pid, _)) = evaluate_processes(Some(child.id())).first() {
+            break pid;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    signal(victim, "-STOP");
+    // Without the watchdog the run would wait for the stopped worker forever.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            signal(victim, "-CONT");
+            panic!("the run still waits for its stopped worker after 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stderr = finish(child);
+    assert!(
+        stderr.contains("wrote nothing and used no CPU time for 5 s")
+            && stderr.contains("trying again (2 of at most 3)"),
+        "{stderr}"
+    );
+    assert!(evaluate_processes(None).iter().all(|&(pid, _)| pid != victim), "the stopped worker was killed");
+
+    let store = Store::open(&run).unwrap();
+    let all = store.evaluations(None).unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().all(|e| e.status == EvalStatus::Done), "every evaluation finished");
+    let retried: Vec<_> = all.iter().filter(|e| e.attempt == 2).collect();
+    assert_eq!(retried.len(), 1, "exactly the stopped worker's job ran twice");
+    let attempts = store.attempts(retried[0].id).unwrap();
+    let outcomes: Vec<AttemptOutcome> = attempts.iter().map(|a| a.outcome).collect();
+    assert_eq!(outcomes, [AttemptOutcome::Lost, AttemptOutcome::Done]);
+    assert!(attempts[0].error.as_deref().unwrap().contains("--worker-stall-timeout"), "{:?}", attempts[0].error);
     std::fs::remove_dir_all(dir).ok();
 }
 

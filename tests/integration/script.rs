@@ -334,6 +334,84 @@ fn user_modules_keep_their_environment() {
     );
 }
 
+/// What a script may reach: built-in modules and `.rhai` files in its own folder or below it.
+/// Absolute paths, `..` out of the folder, links out of it and `eval` are refused where the script
+/// names them, by `xnas check` too; a stored version that imported from outside (stored by an xnas
+/// without the rule) still compiles from its stored texts, so old runs resume.
+#[test]
+fn a_script_reaches_only_its_own_folder_and_cannot_eval() {
+    let root = temp_dir("reach");
+    let (dir, outside) = (root.join("exp"), root.join("shared"));
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("far.rhai"), "fn two() { 2.0 }\n").unwrap();
+    std::fs::write(dir.join("near.rhai"), "fn two() { 2.0 }\n").unwrap();
+    // Within the folder, `..` from a subfolder's module is fine.
+    std::fs::write(dir.join("lib/up.rhai"), "import \"../near\" as near;\nfn two() { near::two() }\n").unwrap();
+    std::os::unix::fs::symlink(outside.join("far.rhai"), dir.join("link.rhai")).unwrap();
+    let path = dir.join("exp.rhai");
+    let with_import = |import: &str| {
+        std::fs::write(&path, format!("import {import:?} as m;\n{HEAD}exp.objective(\"a\", \"max\", |r| m::two());\n"))
+            .unwrap();
+        compile_file(&path)
+    };
+    assert!(with_import("near").is_ok());
+    assert!(with_import("lib/up").is_ok(), "`..` that stays in the folder");
+    let far = outside.join("far.rhai");
+    for (import, why) in [
+        (far.to_str().unwrap(), "an absolute path"),
+        ("../shared/far", "is outside the main script's folder"),
+        ("lib/../../shared/far", "is outside the main script's folder"),
+        ("link", "is a symbolic link to"),
+    ] {
+        let error = with_import(import).unwrap_err().to_string();
+        assert!(error.starts_with(&format!("{}:1:", path.display())), "at the import: {error}");
+        assert!(error.contains(&format!("cannot import {import:?}")) && error.contains(why), "{import}: {error}");
+        assert!(error.contains("in its own folder or below it"), "the rule is stated: {error}");
+    }
+    // From inside a module, too: the error names the module's line.
+    std::fs::write(dir.join("lib/escape.rhai"), "fn x() { 1 }\nimport \"../../shared/far\" as far;\n").unwrap();
+    let error = with_import("lib/escape").unwrap_err().to_string();
+    assert!(error.contains("escape.rhai:2:") && error.contains("outside the main script's folder"), "{error}");
+
+    let (eval_path, error) = compile_with_tail("let x = eval(\"40 + 2\");\nexp.objective(\"a\", \"max\", |r| x);\n");
+    let error = error.unwrap_err().to_string();
+    assert!(error.starts_with(&format!("{}:6:9:", eval_path.display())), "{error}");
+    assert!(error.contains("`eval` is not available to scripts"), "{error}");
+    let error = compile_with_tail("exp.objective(\"a\", \"max\", |r| Fn(\"eval\").call(\"1\"));\n").1;
+    assert!(error.is_err() || check(&error.unwrap()).is_err(), "no eval through a function pointer either");
+
+    // Through the real binary: `xnas check` refuses the same way.
+    std::fs::write(&path, format!("import {:?} as m;\n{HEAD}exp.objective(\"a\", \"max\", |r| m::two());\n", far))
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xnas")).arg("check").arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("an absolute path"), "{stderr}");
+
+    // A stored version that imported from outside still compiles from its stored texts.
+    std::fs::write(
+        &path,
+        format!("import \"../shared/far\" as m;\n{HEAD}exp.objective(\"a\", \"max\", |r| m::two());\n"),
+    )
+    .unwrap();
+    let stored = [
+        script::SourceFile {
+            name: path.display().to_string(),
+            path: Some(path.clone()),
+            text: std::fs::read_to_string(&path).unwrap(),
+        },
+        script::SourceFile {
+            name: dir.join("../shared/far.rhai").display().to_string(),
+            path: Some(dir.join("../shared/far.rhai")),
+            text: "fn two() { 2.0 }\n".into(),
+        },
+    ];
+    std::fs::remove_dir_all(&outside).unwrap();
+    let exp = script::compile_stored(&path, &stored, &Limits::default()).unwrap();
+    assert_eq!(exp.score(&record()).unwrap(), vec![2.0]);
+    std::fs::remove_dir_all(root).ok();
+}
+
 #[test]
 fn score_functions_match_the_library() {
     let wordnet = xnas::wordnet::WordNet::open(None).expect("WordNet 3.0 is installed (scripts/setup.sh)");
