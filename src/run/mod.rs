@@ -352,6 +352,7 @@ fn run(
         models,
         optuna,
         early: Default::default(),
+        held: Vec::new(),
     };
     runner.run(jobs)
 }

@@ -84,6 +84,17 @@ pub(super) struct Runner {
     pub(super) optuna: Option<LiveJournal>,
     /// What the early-stopping rule needs to know (see [`super::early`]).
     pub(super) early: EarlyStopping,
+    /// Evaluations that gave up without a record since the last record came back: not yet told
+    /// to the search nor stored as failed, because if the run stops for them (a broken worker or
+    /// install, not bad architectures) they are queued again for `xnas resume` to train.
+    pub(super) held: Vec<GaveUp>,
+}
+
+/// An evaluation that ended without a record after its last attempt.
+pub(super) struct GaveUp {
+    queued: Queued,
+    outcome: AttemptOutcome,
+    message: String,
 }
 
 impl Runner {
@@ -98,6 +109,9 @@ impl Runner {
             Scheduling::SteadyState => self.run_steady_state(&mut jobs),
         });
         self.progress.finish();
+        if result.is_err() {
+            self.queue_held_again()?;
+        }
         result?;
         self.summary.generations = self.search.generation();
         Ok(self.summary)
@@ -170,9 +184,30 @@ impl Runner {
         Ok(())
     }
 
+    /// Stores and tells the held failures: a record came back since (or the run ends without
+    /// stopping for them), so they are the architectures' own.
+    fn tell_held(&mut self) -> anyhow::Result<()> {
+        for GaveUp { queued, outcome, message } in std::mem::take(&mut self.held) {
+            self.store.fail_attempt(queued.id, outcome, &message)?;
+            self.tell(queued.candidate, Evaluation::Failed(message))?;
+        }
+        Ok(())
+    }
+
+    /// The run stops: the held failures end their last attempt and are queued again, as a
+    /// refused configuration is, so that `xnas resume` trains them once the setup is fixed. The
+    /// search was never told them (a generational run saves no generation it stopped in).
+    fn queue_held_again(&mut self) -> anyhow::Result<()> {
+        for GaveUp { queued, outcome, message } in std::mem::take(&mut self.held) {
+            self.store.retry(queued.id, outcome, &message)?;
+        }
+        Ok(())
+    }
+
     fn run_generational(&mut self, jobs: &mut Jobs) -> anyhow::Result<()> {
         // Left in flight by a steady-state checkpoint: finish them before a new batch.
         jobs.drive(self)?;
+        self.tell_held()?;
         if self.budget_reached() {
             eprintln!("the run is already complete ({} generation(s)); see `xnas report`", self.search.generation());
         }
@@ -202,11 +237,13 @@ impl Runner {
             jobs.drive(self)?;
             self.progress.finish();
             self.summary.evaluated += candidates.len();
-            let outcome = self.finish_generation()?;
             if jobs.streak().reached(submitted) {
-                let what = format!("every evaluation of generation {}", self.search.generation());
+                // Not saved: the resumed run asks this generation again and trains what failed.
+                let what = format!("every evaluation of generation {}", candidates[0].generation + 1);
                 bail!(self.no_record_stop(&what, jobs.streak()));
             }
+            self.tell_held()?;
+            let outcome = self.finish_generation()?;
             if outcome == CallbackOutcome::Stop {
                 eprintln!("the script's on_generation callback asked to stop");
                 break;
@@ -231,6 +268,7 @@ impl Runner {
             self.show_steady_progress();
         }
         jobs.drive(self)?;
+        self.tell_held()?;
         if self.stopping {
             eprintln!("the script's on_generation callback asked to stop");
         }
@@ -242,8 +280,13 @@ impl Runner {
     /// problem (missing data, bad config, broken install), not a property of the architectures.
     fn no_record_stop(&self, what: &str, streak: &NoRecordStreak) -> String {
         format!(
-            "{what} failed without a record, so the run stops (resume it once fixed). The first error:\n{}\n\
-             (children's logs: {})",
+            "{what} failed without a record, so the run stops: a setup problem, not the architectures. Once it is \
+             fixed, `xnas resume {}` trains the {} that failed again. The first error:\n{}\n(children's logs: {})",
+            self.summary.run_dir.display(),
+            match self.held.len() {
+                1 => "evaluation".to_string(),
+                n => format!("{n} evaluations"),
+            },
             streak.first_error.clone().unwrap_or_default(),
             self.summary.run_dir.join(LOG_FILE).display()
         )
@@ -630,6 +673,7 @@ impl Work for Runner {
         match settled {
             Settled::Record(queued, record) => {
                 self.progress.job_done(queued.id as u64);
+                self.tell_held()?;
                 self.store.finish(queued.id, &record)?;
                 self.summary.trained += 1;
                 let evaluation = self.score(queued.candidate, queued.id, &record)?;
@@ -659,7 +703,6 @@ impl Work for Runner {
             }
             Settled::GaveUp { queued, outcome, message } => {
                 self.progress.job_done(queued.id as u64);
-                self.store.fail_attempt(queued.id, outcome, &message)?;
                 self.progress.say(format!(
                     "  #{} {} FAILED after {} attempt(s): {}",
                     queued.id,
@@ -667,7 +710,8 @@ impl Work for Runner {
                     queued.attempts,
                     last_line(&message)
                 ));
-                self.tell(queued.candidate, Evaluation::Failed(message))?;
+                // Told once a record shows that the setup works (see `held`).
+                self.held.push(GaveUp { queued, outcome, message });
             }
             Settled::Refused { queued, message } => {
                 self.progress.job_done(queued.id as u64);

@@ -572,29 +572,41 @@ impl Store {
             .pop())
     }
 
-    /// Evaluations per status; failed ones that were only interrupted (and asked again on resume)
-    /// are counted apart from those that failed.
+    /// Candidates per status, each counted once by its latest evaluation, so that the counts agree
+    /// with the search (its generation lines) and the report (one point per trained network): an
+    /// evaluation a resumed run asked again or reused is not counted twice. A trained record whose
+    /// objectives could not be scored under the newest script version counts as failed, as the
+    /// search was told; failed ones that were only interrupted (and asked again on resume) are
+    /// counted apart.
     pub fn counts(&self) -> Result<StatusCounts, StoreError> {
         let read = |r: &Row| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize));
         let mut counts = StatusCounts::default();
         // An interrupted evaluation never started (attempt 0) or its last attempt was interrupted.
-        let sql = "SELECT CASE WHEN status = 'failed' AND (attempt = 0 OR EXISTS (
-                        SELECT 1 FROM attempts a WHERE a.evaluation = evaluations.id
-                          AND a.attempt = evaluations.attempt AND a.outcome = 'interrupted'))
-                    THEN 'interrupted' ELSE status END AS counted, COUNT(*)
-                   FROM evaluations GROUP BY counted";
+        let sql = "SELECT CASE
+                     WHEN status = 'failed' AND (attempt = 0 OR EXISTS (
+                        SELECT 1 FROM attempts a WHERE a.evaluation = e.id
+                          AND a.attempt = e.attempt AND a.outcome = 'interrupted')) THEN 'interrupted'
+                     WHEN status = 'done' AND EXISTS (
+                        SELECT 1 FROM scores s WHERE s.evaluation = e.id AND s.error IS NOT NULL
+                          AND s.script_version = (SELECT MAX(id) FROM script_versions)) THEN 'unscored'
+                     ELSE status END AS counted, COUNT(*)
+                   FROM evaluations e
+                   WHERE e.id = (SELECT MAX(id) FROM evaluations l WHERE l.candidate = e.candidate)
+                   GROUP BY counted";
         for (status, n) in self.query(sql, [], read)? {
             match status.as_str() {
                 "interrupted" => counts.interrupted = n,
+                "unscored" => counts.unscored = n,
                 other => match EvalStatus::parse(other) {
                     Some(EvalStatus::Queued) => counts.queued = n,
                     Some(EvalStatus::Running) => counts.running = n,
                     Some(EvalStatus::Done) => counts.done = n,
-                    Some(EvalStatus::Failed) => counts.failed = n,
+                    Some(EvalStatus::Failed) => counts.failed += n,
                     None => {}
                 },
             }
         }
+        counts.failed += counts.unscored;
         Ok(counts)
     }
 

@@ -9,6 +9,8 @@ mod compare;
 mod epochs;
 mod examples;
 #[cfg(feature = "torch")]
+mod failures;
+#[cfg(feature = "torch")]
 mod folder;
 mod layers;
 #[cfg(feature = "torch")]
