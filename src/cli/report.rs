@@ -74,7 +74,7 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
             true => ("running", format!(" on {}", e.device.as_deref().unwrap_or("?"))),
             false => ("interrupted", String::new()),
         };
-        println!("  {state}: #{} {}{place} (attempt {})", e.id, e.genome.compact(), e.attempt);
+        println!("  {state}: #{} {}{place} (attempt {})", e.candidate, e.genome.compact(), e.attempt);
     }
     if !live && counts.interrupted + counts.queued > 0 {
         println!(

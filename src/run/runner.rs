@@ -88,6 +88,9 @@ pub(super) struct Runner {
     /// to the search nor stored as failed, because if the run stops for them (a broken worker or
     /// install, not bad architectures) they are queued again for `xnas resume` to train.
     pub(super) held: Vec<GaveUp>,
+    /// The candidate of each job in flight: the job id is the store's evaluation id, the id the
+    /// user sees (log, progress, models/) is the candidate's.
+    pub(super) candidate_of_job: HashMap<u64, u64>,
 }
 
 /// An evaluation that ended without a record after its last attempt.
@@ -323,9 +326,9 @@ impl Runner {
                     self.store.finish(id, &record)?;
                     self.summary.reused += 1;
                     let evaluation = self.score(n.candidate, id, &record)?;
-                    self.keep_model_of(id, &evaluation);
+                    self.keep_model_of(id, n.candidate, &evaluation);
                     self.report_line(
-                        id,
+                        n.candidate,
                         &genome,
                         &record,
                         &evaluation,
@@ -341,7 +344,7 @@ impl Runner {
             self.summary.reused += 1;
             let record = done.record.expect("done evaluations have records");
             let evaluation = self.score(n.candidate, id, &record)?;
-            self.report_line(id, &genome, &record, &evaluation, " (reused, not retrained)");
+            self.report_line(n.candidate, &genome, &record, &evaluation, " (reused, not retrained)");
             self.tell(n.candidate, evaluation)?;
         }
         Ok(to_run)
@@ -483,11 +486,11 @@ impl Runner {
         self.execution.keep_models.unwrap_or(self.experiment.spec().search.keep_models)
     }
 
-    /// Counts a finished evaluation (`id` the one that trained the network) in the front its
-    /// models are kept for, and evicts those it pushes off.
-    fn keep_model_of(&mut self, id: i64, evaluation: &Evaluation) {
+    /// Counts a finished evaluation (`id` the one that trained the network, of `candidate`) in
+    /// the front its models are kept for, and evicts those it pushes off.
+    fn keep_model_of(&mut self, id: i64, candidate: u64, evaluation: &Evaluation) {
         if let Evaluation::Objectives(values) = evaluation {
-            self.models.scored(id, values.clone());
+            self.models.scored(id, candidate, values.clone());
             self.evict_models();
         }
     }
@@ -501,7 +504,8 @@ impl Runner {
         }
     }
 
-    fn report_line(&self, id: i64, genome: &str, record: &MeasurementRecord, evaluation: &Evaluation, note: &str) {
+    /// One result as the log shows it, under the candidate's id.
+    fn report_line(&self, id: u64, genome: &str, record: &MeasurementRecord, evaluation: &Evaluation, note: &str) {
         let names = self.experiment.objective_names();
         self.progress.say(match evaluation {
             Evaluation::Objectives(v) => {
@@ -606,12 +610,13 @@ impl Work for Runner {
             ExecutorKind::Ray => "ray",
         };
         self.store.mark_running(queued.id, label)?;
+        self.candidate_of_job.insert(queued.id as u64, queued.candidate);
         self.journal(queued.candidate, |journal, stored| journal.started(stored));
         let config = job_config(&self.experiment, self.device.as_deref());
         // The rule decides on per-epoch measurements: without them there is nothing to wait for.
         let decide_each_epoch = self.experiment.has_stop_rule() && config.epoch_validation.is_some();
         if decide_each_epoch {
-            let genome = queued.genome.parse().map_err(|e| anyhow::anyhow!("evaluation #{}: {e}", queued.id))?;
+            let genome = queued.genome.parse().map_err(|e| anyhow::anyhow!("candidate #{}: {e}", queued.candidate))?;
             self.early.started(queued.id as u64, genome, config.epochs);
         }
         Ok(Job {
@@ -620,7 +625,8 @@ impl Work for Runner {
             config,
             threads: None,
             device_name: None,
-            model_dir: (self.keep_models() != KeepModels::None).then(|| self.models.model_dir(queued.id)),
+            model_dir: (self.keep_models() != KeepModels::None)
+                .then(|| self.models.model_dir(queued.id, queued.candidate)),
             decide_each_epoch,
         })
     }
@@ -652,7 +658,10 @@ impl Work for Runner {
     fn notice(&mut self, event: ExecEvent) -> anyhow::Result<()> {
         match event {
             ExecEvent::Started { job, worker } => self.store.set_worker(job as i64, &worker)?,
-            ExecEvent::Progress { job, progress } => self.progress.job(job, progress),
+            ExecEvent::Progress { job, progress } => {
+                let candidate = self.candidate_of_job.get(&job).copied().unwrap_or(job);
+                self.progress.job(candidate, progress)
+            }
             // The epochs of jobs that wait for a decision go to `epoch`; the others' are not shown.
             ExecEvent::Epoch { .. } => {}
             ExecEvent::Warning(message) => self.progress.say(format!("warning: {message}")),
@@ -670,30 +679,31 @@ impl Work for Runner {
             }
         };
         self.early.ended(job as u64);
+        self.candidate_of_job.remove(&(job as u64));
         match settled {
             Settled::Record(queued, record) => {
-                self.progress.job_done(queued.id as u64);
+                self.progress.job_done(queued.candidate);
                 self.tell_held()?;
                 self.store.finish(queued.id, &record)?;
                 self.summary.trained += 1;
                 let evaluation = self.score(queued.candidate, queued.id, &record)?;
-                self.keep_model_of(queued.id, &evaluation);
+                self.keep_model_of(queued.id, queued.candidate, &evaluation);
                 let note = match (record.status, record.epochs.last()) {
                     (RecordStatus::Stopped, Some(last)) => {
                         format!(" (stopped early after epoch {} of {})", last.epoch, record.config.epochs)
                     }
                     _ => String::new(),
                 };
-                self.report_line(queued.id, &queued.genome, &record, &evaluation, &note);
+                self.report_line(queued.candidate, &queued.genome, &record, &evaluation, &note);
                 self.tell(queued.candidate, evaluation)?;
             }
             Settled::Retry { queued, outcome, message } => {
-                self.progress.job_done(queued.id as u64);
+                self.progress.job_done(queued.candidate);
                 self.store.retry(queued.id, outcome, &message)?;
                 self.summary.retried += 1;
                 self.progress.say(format!(
                     "  #{} {} attempt {} {}: {}; trying again ({} of at most {max_attempts})",
-                    queued.id,
+                    queued.candidate,
                     queued.genome,
                     queued.attempts,
                     if outcome == AttemptOutcome::Lost { "was lost" } else { "failed" },
@@ -702,10 +712,10 @@ impl Work for Runner {
                 ));
             }
             Settled::GaveUp { queued, outcome, message } => {
-                self.progress.job_done(queued.id as u64);
+                self.progress.job_done(queued.candidate);
                 self.progress.say(format!(
                     "  #{} {} FAILED after {} attempt(s): {}",
-                    queued.id,
+                    queued.candidate,
                     queued.genome,
                     queued.attempts,
                     last_line(&message)
@@ -714,13 +724,13 @@ impl Work for Runner {
                 self.held.push(GaveUp { queued, outcome, message });
             }
             Settled::Refused { queued, message } => {
-                self.progress.job_done(queued.id as u64);
+                self.progress.job_done(queued.candidate);
                 // Queued again, so that `xnas resume` runs it once the setting is fixed.
                 self.store.retry(queued.id, AttemptOutcome::Error, &message)?;
                 bail!(
-                    "evaluation #{} ({}) cannot run as configured, so the run stops without retrying it \
+                    "candidate #{} ({}) cannot run as configured, so the run stops without retrying it \
                      (every evaluation would fail the same way). Fix the setting, then `xnas resume {}`:\n{message}",
-                    queued.id,
+                    queued.candidate,
                     queued.genome,
                     self.summary.run_dir.display()
                 );

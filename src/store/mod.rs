@@ -526,6 +526,22 @@ impl Store {
         Ok(self.query("SELECT value FROM meta WHERE key = 'execution'", [], read)?.pop())
     }
 
+    /// Marks a new run's kept models as named by candidate id (`models/<candidate>/`). Runs
+    /// made before named them by evaluation id and keep doing so (see `xnas::run::models`).
+    pub fn set_models_by_candidate(&self) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('models', 'by-candidate')", [])?;
+            Ok(())
+        })
+    }
+
+    /// Whether the run's kept models are named by candidate id ([`Store::set_models_by_candidate`]).
+    pub fn models_by_candidate(&self) -> Result<bool, StoreError> {
+        let read = |r: &Row| Ok(r.get::<_, String>(0)?);
+        Ok(self.query("SELECT value FROM meta WHERE key = 'models'", [], read)?.pop().as_deref()
+            == Some("by-candidate"))
+    }
+
     /// Saves the latest search state of a steady-state run (replacing the previous one).
     pub fn save_checkpoint(&self, search_state: &str) -> Result<(), StoreError> {
         self.write(|tx| {

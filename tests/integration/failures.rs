@@ -125,5 +125,11 @@ fn a_killed_run_shows_nothing_running_and_a_resumed_one_counts_each_candidate_on
     assert!(line.starts_with("evaluations: 12 done, 0 failed"), "{line}");
     assert_eq!(line, evaluations_line(&xnas(&["status", run_arg])));
     assert_eq!(table1_evaluated(&run), "12");
+    // Export's refusal lists the kept models' ids once each: the names of the models folders.
+    let refused = Command::new(XNAS).args(["export", run_arg, "--id", "999"]).output().unwrap();
+    let said = text(&refused.stderr);
+    let listed = said.split("candidate(s) ").nth(1).and_then(|rest| rest.split(" (").next()).expect(&said);
+    let ids: Vec<i64> = listed.split(", ").map(|id| id.parse().unwrap()).collect();
+    assert_eq!(ids, super::models::kept(&run), "{said}");
     std::fs::remove_dir_all(dir).ok();
 }
