@@ -6,6 +6,12 @@
 //! generation boundaries. The two schedulings differ only in when they ask the search for
 //! candidates; both hand the evaluations to the one loop in [`super::jobs`]. The script versions
 //! the run stores ([`save_version`]) and the [`RunSummary`] it ends with are made here too.
+//!
+//! An evaluation that ends without a record after every attempt is told to the search only once
+//! a record shows the setup works: when the run stops for a streak of them (a broken worker or
+//! install), they are queued again and `xnas resume` trains them, instead of a search that
+//! breeds on from failures. Everything the user sees names a candidate by its candidate id; the
+//! store's evaluation id stays the job's id inside (attempts, retries).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
