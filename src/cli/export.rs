@@ -1,6 +1,7 @@
-//! `xnas export RUN --id N [--out DIR]` (N: the report's candidate id; `--evaluation N` for a log
-//! line's `#N`) and `xnas export --model DIR [--out DIR]`: write a model a run kept (or one saved
-//! by `xnas eval --save`) as PyTorch loads it. Loading a model needs libtorch, so the head checks
+//! `xnas export RUN --id N [--out DIR]` (N: the candidate id the report, the log and
+//! `models/` show; `--evaluation N` for the store's evaluation id) and
+//! `xnas export --model DIR [--out DIR]`: write a model a run kept (or one saved by
+//! `xnas eval --save`) as PyTorch loads it. Loading a model needs libtorch, so the head checks
 //! the flags and hands the command line to `xnas-worker` (`src/worker/export.rs`).
 //! `xnas export RUN --optuna FILE` writes the run as an Optuna journal instead, for
 //! optuna-dashboard (see `xnas::run::optuna`): that needs no libtorch and stays here.

@@ -10,10 +10,12 @@ use clap::Args;
 pub struct ExportArgs {
     /// A run folder (runs/NAME); the model is the one it kept for --id.
     pub run: Option<PathBuf>,
-    /// The candidate whose kept model to export: the id of the report's tables and CSVs.
+    /// The candidate whose kept model to export: the id the report, the run's log (`#N`),
+    /// `xnas status` and RUN/models/ID show.
     #[arg(long, requires = "run", conflicts_with = "evaluation")]
     pub id: Option<u64>,
-    /// Or the evaluation, as the run's log lines number them (`#N`).
+    /// Or the store's evaluation id (the log's `#N` of runs made before candidate ids were
+    /// shown there).
     #[arg(long, value_name = "N", requires = "run")]
     pub evaluation: Option<i64>,
     /// Or: a model folder written by `xnas eval ARCH --save DIR` (or a run's models/ID).

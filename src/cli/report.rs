@@ -63,7 +63,10 @@ pub fn earlier_report(dir: &std::path::Path) -> Result<(), String> {
 pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
     let store = Store::open_read_only(&args.run_dir)?;
     let info = store.run()?;
-    let counts = store.counts()?;
+    // A head killed with -9 leaves its evaluations `running` in the store: without a live holder
+    // of the run's lock, nothing runs them.
+    let live = xnas::run::RunLock::holder(&args.run_dir).is_some();
+    let counts = if live { store.counts()? } else { store.counts()?.not_running() };
     let generations = store.generations()?;
     println!("run {} ({})", info.name, args.run_dir.display());
     // The same words as the run's own summary (see `StatusCounts`'s Display).
@@ -87,12 +90,16 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
         println!("retried: {retried} evaluation(s) needed more than one attempt (see the attempts table)");
     }
     for e in all.iter().filter(|e| e.status == EvalStatus::Running) {
+        let (state, place) = match live {
+            true => ("running", format!(" on {}", e.device.as_deref().unwrap_or("?"))),
+            false => ("interrupted", String::new()),
+        };
+        println!("  {state}: #{} {}{place} (attempt {})", e.candidate, e.genome.compact(), e.attempt);
+    }
+    if !live && counts.interrupted + counts.queued > 0 {
         println!(
-            "  running: #{} {} on {} (attempt {})",
-            e.id,
-            e.genome.compact(),
-            e.device.as_deref().unwrap_or("?"),
-            e.attempt
+            "no xnas process runs this search now: `xnas resume {}` runs the interrupted and queued evaluations again",
+            args.run_dir.display()
         );
     }
     let input = xnas::run::report_input(&args.run_dir)?;

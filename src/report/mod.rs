@@ -311,7 +311,16 @@ pub fn front_csv(input: &ReportInput) -> String {
     for name in &input.objective_names {
         let _ = write!(out, ",{name}");
     }
-    out.push_str(",val_accuracy,introspectability,params,flops,status\n");
+    // The record's measurements a script's objective of the same name already shows are not
+    // repeated: each column name once.
+    let measured = |name: &str| !input.objective_names.iter().any(|n| n == name);
+    let (show_accuracy, show_introspectability) = (measured("val_accuracy"), measured("introspectability"));
+    for (name, shown) in [("val_accuracy", show_accuracy), ("introspectability", show_introspectability)] {
+        if shown {
+            let _ = write!(out, ",{name}");
+        }
+    }
+    out.push_str(",params,flops,status\n");
     let mut front: Vec<&ReportPoint> = input.front.iter().map(|&i| &input.points[i]).collect();
     front.sort_by(|a, b| {
         let key = |p: &ReportPoint| p.objectives.as_ref().and_then(|o| o.first().copied()).unwrap_or(f64::NAN);
@@ -324,7 +333,12 @@ pub fn front_csv(input: &ReportInput) -> String {
             let _ = write!(out, ",{v}");
         }
         let status = if p.stopped.is_some() { "stopped" } else { "done" };
-        let _ = writeln!(out, ",{},{},{},{},{status}", f(p.accuracy), f(p.introspectability), p.params, p.flops);
+        for (value, shown) in [(p.accuracy, show_accuracy), (p.introspectability, show_introspectability)] {
+            if shown {
+                let _ = write!(out, ",{}", f(value));
+            }
+        }
+        let _ = writeln!(out, ",{},{},{status}", p.params, p.flops);
     }
     out
 }
@@ -511,6 +525,11 @@ pub(crate) mod tests {
         assert_eq!(lines.len(), 4);
         assert!(lines[1].starts_with("3,1,002404,"));
         assert!(lines[3].starts_with("0,0,002404,"));
+        // The objective `introspectability` is the record's: its column comes once.
+        let header: Vec<&str> = lines[0].split(',').collect();
+        assert_eq!(header.iter().filter(|c| **c == "introspectability").count(), 1, "{}", lines[0]);
+        assert!(header.contains(&"val_accuracy"), "{}", lines[0]);
+        assert!(lines[1..].iter().all(|l| l.matches(',').count() == header.len() - 1), "{csv}");
     }
 
     #[test]

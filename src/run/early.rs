@@ -149,8 +149,10 @@ fn same_epoch(genome: &str, epochs: &[EpochPoint], epoch: usize) -> Option<Front
 /// One finished candidate of a replayed run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayedCandidate {
-    /// The store's evaluation id (a log line's `#N`).
+    /// The store's evaluation id.
     pub evaluation: i64,
+    /// The candidate id (the `#N` of the run's log, the report and `models/`).
+    pub candidate: u64,
     pub genome: String,
     /// Epochs it trained in the run.
     pub epochs_trained: usize,
@@ -258,7 +260,7 @@ impl std::fmt::Display for EarlyStopReplay {
             writeln!(
                 f,
                 "    #{} {} after epoch {} of {}; as trained: {values}{mark}",
-                c.evaluation,
+                c.candidate,
                 c.genome,
                 c.stopped_after.unwrap_or(0),
                 c.epochs
@@ -311,12 +313,13 @@ pub fn replay(experiment: &Experiment, store: &Store) -> anyhow::Result<EarlySto
                 e.finished_at.unwrap_or(f64::INFINITY),
                 e.reused_from,
                 record,
+                e.candidate,
             ))
         })
         .collect();
     finished.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     anyhow::ensure!(
-        finished.iter().any(|(.., record)| !record.epochs.is_empty()),
+        finished.iter().any(|(_, _, _, record, _)| !record.epochs.is_empty()),
         "the run has no per-epoch measurements to replay a rule on ({} finished candidate(s), none measured after \
          its epochs): run a pilot search with them, e.g. `xnas run SCRIPT --set training.epoch_validation=500`",
         finished.len()
@@ -326,7 +329,7 @@ pub fn replay(experiment: &Experiment, store: &Store) -> anyhow::Result<EarlySto
     let mut candidates = Vec::new();
     let mut unmeasured = 0;
     let (mut trained_values, mut replayed_values) = (Vec::new(), Vec::new());
-    for (id, _, reused_from, record) in finished {
+    for (id, _, reused_from, record, candidate) in finished {
         let measured = reused_from.is_none() && !record.epochs.is_empty();
         unmeasured += usize::from(!measured);
         let mut stopped_at = None;
@@ -374,6 +377,7 @@ pub fn replay(experiment: &Experiment, store: &Store) -> anyhow::Result<EarlySto
         }
         candidates.push(ReplayedCandidate {
             evaluation: id,
+            candidate,
             genome: record.genome.clone(),
             epochs_trained: record.train_loss_per_epoch.len(),
             epochs: record.config.epochs,

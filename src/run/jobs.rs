@@ -131,7 +131,7 @@ impl Jobs {
                     if job.decide_each_epoch {
                         self.deciding.insert(job.id);
                     }
-                    self.executor.submit(job).with_context(|| format!("submitting evaluation #{}", next.id))?;
+                    self.executor.submit(job).with_context(|| format!("submitting candidate #{}", next.candidate))?;
                     self.running.insert(next.id as u64, next);
                 } else if let Some(more) = work.refill()? {
                     self.waiting.extend(more);

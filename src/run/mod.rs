@@ -135,6 +135,7 @@ pub fn start_compiled(
     std::fs::write(run_dir.join(OVERRIDES_FILE), serde_json::to_string_pretty(overrides)?)?;
     let absolute = std::path::absolute(script).with_context(|| format!("locating {}", script.display()))?;
     let store = Store::create(run_dir, &run_info(&experiment, &absolute))?;
+    store.set_models_by_candidate()?;
     store.set_execution(&serde_json::to_value(&execution)?)?;
     let search = Search::new(experiment.spec())?;
     eprintln!("xnas run: {} → {}", script.display(), run_dir.display());
@@ -356,6 +357,8 @@ fn run(
         models,
         optuna,
         early: Default::default(),
+        held: Vec::new(),
+        candidate_of_job: Default::default(),
     };
     runner.run(jobs)
 }

@@ -1,5 +1,9 @@
-//! The trained models a run keeps, under `models/<evaluation id>/` in the run folder (weights,
+//! The trained models a run keeps, under `models/<candidate id>/` in the run folder (weights,
 //! record and input normalisation, as `xnas eval --save` writes them; `xnas export` reads them).
+//! The candidate id is the one the report, the run's log, `xnas status`, `xnas export --id` and
+//! Optuna show. Runs made before that named the folders by evaluation id (the store's row, one
+//! per training of a candidate): the store says which naming a run uses ([`Store::models_by_candidate`]),
+//! and such a run is read, and continued when resumed, with its folders as they are.
 //!
 //! Which ones is the run's [`KeepModels`] setting: with `front`, those of the evaluations on the
 //! run's current front — non-dominated among all its finished evaluations in the search
@@ -51,7 +55,11 @@ fn no_model_message(id: ModelId, run_dir: &Path, kept: &[u64]) -> String {
         "it keeps none".to_string()
     } else {
         let ids: Vec<String> = kept.iter().map(u64::to_string).collect();
-        format!("it keeps the models of candidate(s) {} (the ids of the report's tables)", ids.join(", "))
+        format!(
+            "it keeps the models of candidate(s) {} (the ids the report, the run's log and `xnas status` show; \
+             export one with --id N)",
+            ids.join(", ")
+        )
     };
     format!(
         "the run in {} keeps no model of {id}: {kept}. A run keeps the models of its front \
@@ -61,12 +69,24 @@ fn no_model_message(id: ModelId, run_dir: &Path, kept: &[u64]) -> String {
     )
 }
 
+/// The name of the model folder of the network that evaluation `evaluation` of candidate
+/// `candidate` trained: the candidate id, or in a run made before, the evaluation id.
+fn folder_name(by_candidate: bool, evaluation: i64, candidate: u64) -> i64 {
+    if by_candidate {
+        candidate as i64
+    } else {
+        evaluation
+    }
+}
+
 /// The kept models of a run: which to keep, and the scored points their front is computed from.
 #[derive(Debug)]
 pub struct ModelKeeper {
     dir: PathBuf,
+    /// Whether folders are named by candidate id (else by evaluation id: a run made before).
+    by_candidate: bool,
     /// Objectives (under the current script version) of each finished, scored evaluation that
-    /// trained a network, by evaluation id.
+    /// trained a network, by the name of its model folder.
     scored: BTreeMap<i64, Vec<f64>>,
 }
 
@@ -76,13 +96,13 @@ impl ModelKeeper {
     /// finished in the store are removed, and the scored points are read from the store.
     pub fn open(run_dir: &Path, store: &Store, objectives: usize) -> Result<ModelKeeper, ModelsError> {
         let dir = std::path::absolute(run_dir.join(MODELS_DIR)).unwrap_or_else(|_| run_dir.join(MODELS_DIR));
-        let mut keeper = ModelKeeper { dir, scored: BTreeMap::new() };
+        let mut keeper = ModelKeeper { dir, by_candidate: store.models_by_candidate()?, scored: BTreeMap::new() };
         keeper.reload(store, objectives)?;
         let finished: std::collections::HashSet<i64> = store
             .evaluations(Some(EvalStatus::Done))?
             .into_iter()
             .filter(|e| e.reused_from.is_none())
-            .map(|e| e.id)
+            .map(|e| keeper.folder_name(e.id, e.candidate))
             .collect();
         for (name, path) in keeper.entries()? {
             let stale = match name.parse::<i64>() {
@@ -96,9 +116,15 @@ impl ModelKeeper {
         Ok(keeper)
     }
 
-    /// Where the model of evaluation `id` goes (an absolute path when the run folder has one).
-    pub fn model_dir(&self, id: i64) -> PathBuf {
-        self.dir.join(id.to_string())
+    /// The folder name of the network evaluation `evaluation` of `candidate` trains.
+    fn folder_name(&self, evaluation: i64, candidate: u64) -> i64 {
+        folder_name(self.by_candidate, evaluation, candidate)
+    }
+
+    /// Where the model of evaluation `evaluation` of `candidate` goes (an absolute path when the
+    /// run folder has one).
+    pub fn model_dir(&self, evaluation: i64, candidate: u64) -> PathBuf {
+        self.dir.join(self.folder_name(evaluation, candidate).to_string())
     }
 
     /// Reads the scored points again from the store (after the archive was re-scored): each
@@ -118,18 +144,22 @@ impl ModelKeeper {
             }
         }
         self.scored.clear();
-        for e in store.evaluations(Some(EvalStatus::Done))? {
+        let done = store.evaluations(Some(EvalStatus::Done))?;
+        let candidate_of: std::collections::HashMap<i64, u64> = done.iter().map(|e| (e.id, e.candidate)).collect();
+        for e in &done {
             let origin = e.reused_from.unwrap_or(e.id);
+            let Some(&origin_candidate) = candidate_of.get(&origin) else { continue };
             if let Some(values) = newest.get(&e.id).or_else(|| newest.get(&origin)) {
-                self.scored.entry(origin).or_insert_with(|| values.clone());
+                self.scored.entry(self.folder_name(origin, origin_candidate)).or_insert_with(|| values.clone());
             }
         }
         Ok(())
     }
 
-    /// Notes the objectives of a finished evaluation (`id` the one that trained the network).
-    pub fn scored(&mut self, id: i64, objectives: Vec<f64>) {
-        self.scored.insert(id, objectives);
+    /// Notes the objectives of a finished evaluation that trained a network (`evaluation` of
+    /// `candidate`).
+    pub fn scored(&mut self, evaluation: i64, candidate: u64, objectives: Vec<f64>) {
+        self.scored.insert(self.folder_name(evaluation, candidate), objectives);
     }
 
     /// The scored evaluations on the front: non-dominated in `directions`.
@@ -144,7 +174,7 @@ impl ModelKeeper {
     }
 
     /// Deletes the models `policy` does not keep among the scored evaluations' (never one of an
-    /// evaluation in flight); returns the ids of the models kept.
+    /// evaluation in flight); returns the folder names of the models kept.
     pub fn evict(&self, policy: KeepModels, directions: &[Direction]) -> Result<Vec<i64>, ModelsError> {
         let front = (policy == KeepModels::Front).then(|| self.front(directions));
         let mut kept = Vec::new();
@@ -166,7 +196,8 @@ impl ModelKeeper {
     }
 }
 
-/// The evaluation ids whose models the run in `run_dir` keeps (complete folders only).
+/// The folder names of the models the run in `run_dir` keeps (complete folders only): candidate
+/// ids, or evaluation ids in a run made before (see the module docs).
 pub fn kept_models(run_dir: &Path) -> Result<Vec<i64>, ModelsError> {
     let mut ids: Vec<i64> = entries(&run_dir.join(MODELS_DIR))?
         .into_iter()
@@ -177,8 +208,8 @@ pub fn kept_models(run_dir: &Path) -> Result<Vec<i64>, ModelsError> {
     Ok(ids)
 }
 
-/// Which model to look up: a candidate as the report and its CSVs number them, or an evaluation
-/// as the run's log lines do (`#N`).
+/// Which model to look up: a candidate, as the report, the run's log and `models/` number them,
+/// or an evaluation (the store's row; the log's `#N` of runs made before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelId {
     Candidate(u64),
@@ -198,32 +229,43 @@ impl std::fmt::Display for ModelId {
 /// model of the one it repeats. An error names the candidates that have kept models.
 pub fn kept_model(run_dir: &Path, id: ModelId) -> Result<PathBuf, ModelsError> {
     let store = Store::open_read_only(run_dir)?;
+    let by_candidate = store.models_by_candidate()?;
     let done = store.evaluations(Some(EvalStatus::Done))?;
-    let found = done.iter().find(|e| match id {
+    // A candidate asked again (a resumed run) has several rows: its newest says what it is now.
+    let found = done.iter().rev().find(|e| match id {
         ModelId::Candidate(c) => e.candidate == c,
         ModelId::Evaluation(n) => e.id == n,
     });
     if let Some(evaluation) = found {
         let origin = evaluation.reused_from.unwrap_or(evaluation.id);
-        let dir = run_dir.join(MODELS_DIR).join(origin.to_string());
-        if dir.join(RECORD_FILE).is_file() {
-            return Ok(dir);
+        if let Some(trained) = done.iter().find(|e| e.id == origin) {
+            let dir = run_dir.join(MODELS_DIR).join(folder_name(by_candidate, origin, trained.candidate).to_string());
+            if dir.join(RECORD_FILE).is_file() {
+                return Ok(dir);
+            }
         }
     }
     Err(ModelsError::NotKept { id, run_dir: run_dir.to_path_buf(), kept: kept_candidates(run_dir)? })
 }
 
-/// The candidates (the report's ids) whose model the run in `run_dir` keeps, ascending.
+/// The candidates whose model the run in `run_dir` keeps, ascending, each once (a candidate a
+/// resumed run asked again, or one that reused another's training, has several rows).
 pub fn kept_candidates(run_dir: &Path) -> Result<Vec<u64>, ModelsError> {
     let kept = kept_models(run_dir)?;
     let store = Store::open_read_only(run_dir)?;
-    let mut candidates: Vec<u64> = store
-        .evaluations(Some(EvalStatus::Done))?
+    let by_candidate = store.models_by_candidate()?;
+    let done = store.evaluations(Some(EvalStatus::Done))?;
+    let candidate_of: std::collections::HashMap<i64, u64> = done.iter().map(|e| (e.id, e.candidate)).collect();
+    let mut candidates: Vec<u64> = done
         .iter()
-        .filter(|e| kept.contains(&e.reused_from.unwrap_or(e.id)))
+        .filter(|e| {
+            let origin = e.reused_from.unwrap_or(e.id);
+            candidate_of.get(&origin).is_some_and(|&c| kept.contains(&folder_name(by_candidate, origin, c)))
+        })
         .map(|e| e.candidate)
         .collect();
     candidates.sort_unstable();
+    candidates.dedup();
     Ok(candidates)
 }
 
@@ -254,9 +296,9 @@ mod tests {
     use super::*;
 
     fn keeper(dir: &Path, points: &[(i64, [f64; 2])]) -> ModelKeeper {
-        let mut keeper = ModelKeeper { dir: dir.to_path_buf(), scored: BTreeMap::new() };
+        let mut keeper = ModelKeeper { dir: dir.to_path_buf(), by_candidate: true, scored: BTreeMap::new() };
         for (id, p) in points {
-            keeper.scored(*id, p.to_vec());
+            keeper.scored(100 + id, *id as u64, p.to_vec());
         }
         keeper
     }

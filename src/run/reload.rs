@@ -86,11 +86,11 @@ pub(super) fn rescore(current: &Experiment, new: &Experiment, archive: &[Finishe
         if let Err(error) = &result {
             if current.score(&finished.record).is_ok() {
                 return Err(format!(
-                    "the new objectives fail on a trained network of this run (evaluation #{}, {}), which the \
+                    "the new objectives fail on a trained network of this run (candidate #{}, {}), which the \
                      current version scores; accepting the edit would fail it and drop it from the population:\n\
                      {error}\nMake the objective a finite number for every record (records are in `xnas report`'s \
                      output and the store) and save again; the run goes on with its last good version meanwhile",
-                    finished.evaluation, finished.record.genome
+                    finished.candidate, finished.record.genome
                 ));
             }
         }

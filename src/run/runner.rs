@@ -6,6 +6,12 @@
 //! generation boundaries. The two schedulings differ only in when they ask the search for
 //! candidates; both hand the evaluations to the one loop in [`super::jobs`]. The script versions
 //! the run stores ([`save_version`]) and the [`RunSummary`] it ends with are made here too.
+//!
+//! An evaluation that ends without a record after every attempt is told to the search only once
+//! a record shows the setup works: when the run stops for a streak of them (a broken worker or
+//! install), they are queued again and `xnas resume` trains them, instead of a search that
+//! breeds on from failures. Everything the user sees names a candidate by its candidate id; the
+//! store's evaluation id stays the job's id inside (attempts, retries).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -84,6 +90,20 @@ pub(super) struct Runner {
     pub(super) optuna: Option<LiveJournal>,
     /// What the early-stopping rule needs to know (see [`super::early`]).
     pub(super) early: EarlyStopping,
+    /// Evaluations that gave up without a record since the last record came back: not yet told
+    /// to the search nor stored as failed, because if the run stops for them (a broken worker or
+    /// install, not bad architectures) they are queued again for `xnas resume` to train.
+    pub(super) held: Vec<GaveUp>,
+    /// The candidate of each job in flight: the job id is the store's evaluation id, the id the
+    /// user sees (log, progress, models/) is the candidate's.
+    pub(super) candidate_of_job: HashMap<u64, u64>,
+}
+
+/// An evaluation that ended without a record after its last attempt.
+pub(super) struct GaveUp {
+    queued: Queued,
+    outcome: AttemptOutcome,
+    message: String,
 }
 
 impl Runner {
@@ -98,6 +118,9 @@ impl Runner {
             Scheduling::SteadyState => self.run_steady_state(&mut jobs),
         });
         self.progress.finish();
+        if result.is_err() {
+            self.queue_held_again()?;
+        }
         result?;
         self.summary.generations = self.search.generation();
         Ok(self.summary)
@@ -170,9 +193,30 @@ impl Runner {
         Ok(())
     }
 
+    /// Stores and tells the held failures: a record came back since (or the run ends without
+    /// stopping for them), so they are the architectures' own.
+    fn tell_held(&mut self) -> anyhow::Result<()> {
+        for GaveUp { queued, outcome, message } in std::mem::take(&mut self.held) {
+            self.store.fail_attempt(queued.id, outcome, &message)?;
+            self.tell(queued.candidate, Evaluation::Failed(message))?;
+        }
+        Ok(())
+    }
+
+    /// The run stops: the held failures end their last attempt and are queued again, as a
+    /// refused configuration is, so that `xnas resume` trains them once the setup is fixed. The
+    /// search was never told them (a generational run saves no generation it stopped in).
+    fn queue_held_again(&mut self) -> anyhow::Result<()> {
+        for GaveUp { queued, outcome, message } in std::mem::take(&mut self.held) {
+            self.store.retry(queued.id, outcome, &message)?;
+        }
+        Ok(())
+    }
+
     fn run_generational(&mut self, jobs: &mut Jobs) -> anyhow::Result<()> {
         // Left in flight by a steady-state checkpoint: finish them before a new batch.
         jobs.drive(self)?;
+        self.tell_held()?;
         if self.budget_reached() {
             eprintln!("the run is already complete ({} generation(s)); see `xnas report`", self.search.generation());
         }
@@ -202,11 +246,13 @@ impl Runner {
             jobs.drive(self)?;
             self.progress.finish();
             self.summary.evaluated += candidates.len();
-            let outcome = self.finish_generation()?;
             if jobs.streak().reached(submitted) {
-                let what = format!("every evaluation of generation {}", self.search.generation());
+                // Not saved: the resumed run asks this generation again and trains what failed.
+                let what = format!("every evaluation of generation {}", candidates[0].generation + 1);
                 bail!(self.no_record_stop(&what, jobs.streak()));
             }
+            self.tell_held()?;
+            let outcome = self.finish_generation()?;
             if outcome == CallbackOutcome::Stop {
                 eprintln!("the script's on_generation callback asked to stop");
                 break;
@@ -231,6 +277,7 @@ impl Runner {
             self.show_steady_progress();
         }
         jobs.drive(self)?;
+        self.tell_held()?;
         if self.stopping {
             eprintln!("the script's on_generation callback asked to stop");
         }
@@ -242,8 +289,13 @@ impl Runner {
     /// problem (missing data, bad config, broken install), not a property of the architectures.
     fn no_record_stop(&self, what: &str, streak: &NoRecordStreak) -> String {
         format!(
-            "{what} failed without a record, so the run stops (resume it once fixed). The first error:\n{}\n\
-             (children's logs: {})",
+            "{what} failed without a record, so the run stops: a setup problem, not the architectures. Once it is \
+             fixed, `xnas resume {}` trains the {} that failed again. The first error:\n{}\n(children's logs: {})",
+            self.summary.run_dir.display(),
+            match self.held.len() {
+                1 => "evaluation".to_string(),
+                n => format!("{n} evaluations"),
+            },
             streak.first_error.clone().unwrap_or_default(),
             self.summary.run_dir.join(LOG_FILE).display()
         )
@@ -280,9 +332,9 @@ impl Runner {
                     self.store.finish(id, &record)?;
                     self.summary.reused += 1;
                     let evaluation = self.score(n.candidate, id, &record)?;
-                    self.keep_model_of(id, &evaluation);
+                    self.keep_model_of(id, n.candidate, &evaluation);
                     self.report_line(
-                        id,
+                        n.candidate,
                         &genome,
                         &record,
                         &evaluation,
@@ -298,7 +350,7 @@ impl Runner {
             self.summary.reused += 1;
             let record = done.record.expect("done evaluations have records");
             let evaluation = self.score(n.candidate, id, &record)?;
-            self.report_line(id, &genome, &record, &evaluation, " (reused, not retrained)");
+            self.report_line(n.candidate, &genome, &record, &evaluation, " (reused, not retrained)");
             self.tell(n.candidate, evaluation)?;
         }
         Ok(to_run)
@@ -440,11 +492,11 @@ impl Runner {
         self.execution.keep_models.unwrap_or(self.experiment.spec().search.keep_models)
     }
 
-    /// Counts a finished evaluation (`id` the one that trained the network) in the front its
-    /// models are kept for, and evicts those it pushes off.
-    fn keep_model_of(&mut self, id: i64, evaluation: &Evaluation) {
+    /// Counts a finished evaluation (`id` the one that trained the network, of `candidate`) in
+    /// the front its models are kept for, and evicts those it pushes off.
+    fn keep_model_of(&mut self, id: i64, candidate: u64, evaluation: &Evaluation) {
         if let Evaluation::Objectives(values) = evaluation {
-            self.models.scored(id, values.clone());
+            self.models.scored(id, candidate, values.clone());
             self.evict_models();
         }
     }
@@ -458,7 +510,8 @@ impl Runner {
         }
     }
 
-    fn report_line(&self, id: i64, genome: &str, record: &MeasurementRecord, evaluation: &Evaluation, note: &str) {
+    /// One result as the log shows it, under the candidate's id.
+    fn report_line(&self, id: u64, genome: &str, record: &MeasurementRecord, evaluation: &Evaluation, note: &str) {
         let names = self.experiment.objective_names();
         self.progress.say(match evaluation {
             Evaluation::Objectives(v) => {
@@ -563,12 +616,13 @@ impl Work for Runner {
             ExecutorKind::Ray => "ray",
         };
         self.store.mark_running(queued.id, label)?;
+        self.candidate_of_job.insert(queued.id as u64, queued.candidate);
         self.journal(queued.candidate, |journal, stored| journal.started(stored));
         let config = job_config(&self.experiment, self.device.as_deref());
         // The rule decides on per-epoch measurements: without them there is nothing to wait for.
         let decide_each_epoch = self.experiment.has_stop_rule() && config.epoch_validation.is_some();
         if decide_each_epoch {
-            let genome = queued.genome.parse().map_err(|e| anyhow::anyhow!("evaluation #{}: {e}", queued.id))?;
+            let genome = queued.genome.parse().map_err(|e| anyhow::anyhow!("candidate #{}: {e}", queued.candidate))?;
             self.early.started(queued.id as u64, genome, config.epochs);
         }
         Ok(Job {
@@ -577,7 +631,8 @@ impl Work for Runner {
             config,
             threads: None,
             device_name: None,
-            model_dir: (self.keep_models() != KeepModels::None).then(|| self.models.model_dir(queued.id)),
+            model_dir: (self.keep_models() != KeepModels::None)
+                .then(|| self.models.model_dir(queued.id, queued.candidate)),
             decide_each_epoch,
         })
     }
@@ -609,7 +664,10 @@ impl Work for Runner {
     fn notice(&mut self, event: ExecEvent) -> anyhow::Result<()> {
         match event {
             ExecEvent::Started { job, worker } => self.store.set_worker(job as i64, &worker)?,
-            ExecEvent::Progress { job, progress } => self.progress.job(job, progress),
+            ExecEvent::Progress { job, progress } => {
+                let candidate = self.candidate_of_job.get(&job).copied().unwrap_or(job);
+                self.progress.job(candidate, progress)
+            }
             // The epochs of jobs that wait for a decision go to `epoch`; the others' are not shown.
             ExecEvent::Epoch { .. } => {}
             ExecEvent::Warning(message) => self.progress.say(format!("warning: {message}")),
@@ -628,29 +686,31 @@ impl Work for Runner {
             }
         };
         self.early.ended(job as u64);
+        self.candidate_of_job.remove(&(job as u64));
         match settled {
             Settled::Record(queued, record) => {
-                self.progress.job_done(queued.id as u64);
+                self.progress.job_done(queued.candidate);
+                self.tell_held()?;
                 self.store.finish(queued.id, &record)?;
                 self.summary.trained += 1;
                 let evaluation = self.score(queued.candidate, queued.id, &record)?;
-                self.keep_model_of(queued.id, &evaluation);
+                self.keep_model_of(queued.id, queued.candidate, &evaluation);
                 let note = match (record.status, record.epochs.last()) {
                     (RecordStatus::Stopped, Some(last)) => {
                         format!(" (stopped early after epoch {} of {})", last.epoch, record.config.epochs)
                     }
                     _ => String::new(),
                 };
-                self.report_line(queued.id, &queued.genome, &record, &evaluation, &note);
+                self.report_line(queued.candidate, &queued.genome, &record, &evaluation, &note);
                 self.tell(queued.candidate, evaluation)?;
             }
             Settled::Retry { queued, outcome, message } => {
-                self.progress.job_done(queued.id as u64);
+                self.progress.job_done(queued.candidate);
                 self.store.retry(queued.id, outcome, &message)?;
                 self.summary.retried += 1;
                 self.progress.say(format!(
                     "  #{} {} attempt {} {}: {}; trying again ({} of at most {max_attempts})",
-                    queued.id,
+                    queued.candidate,
                     queued.genome,
                     queued.attempts,
                     if outcome == AttemptOutcome::Lost { "was lost" } else { "failed" },
@@ -659,25 +719,25 @@ impl Work for Runner {
                 ));
             }
             Settled::GaveUp { queued, outcome, message } => {
-                self.progress.job_done(queued.id as u64);
-                self.store.fail_attempt(queued.id, outcome, &message)?;
+                self.progress.job_done(queued.candidate);
                 self.progress.say(format!(
                     "  #{} {} FAILED after {} attempt(s): {}",
-                    queued.id,
+                    queued.candidate,
                     queued.genome,
                     queued.attempts,
                     last_line(&message)
                 ));
-                self.tell(queued.candidate, Evaluation::Failed(message))?;
+                // Told once a record shows that the setup works (see `held`).
+                self.held.push(GaveUp { queued, outcome, message });
             }
             Settled::Refused { queued, message } => {
-                self.progress.job_done(queued.id as u64);
+                self.progress.job_done(queued.candidate);
                 // Queued again, so that `xnas resume` runs it once the setting is fixed.
                 self.store.retry(queued.id, AttemptOutcome::Error, &message)?;
                 bail!(
-                    "evaluation #{} ({}) cannot run as configured, so the run stops without retrying it \
+                    "candidate #{} ({}) cannot run as configured, so the run stops without retrying it \
                      (every evaluation would fail the same way). Fix the setting, then `xnas resume {}`:\n{message}",
-                    queued.id,
+                    queued.candidate,
                     queued.genome,
                     self.summary.run_dir.display()
                 );

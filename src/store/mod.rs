@@ -526,6 +526,22 @@ impl Store {
         Ok(self.query("SELECT value FROM meta WHERE key = 'execution'", [], read)?.pop())
     }
 
+    /// Marks a new run's kept models as named by candidate id (`models/<candidate>/`). Runs
+    /// made before named them by evaluation id and keep doing so (see `xnas::run::models`).
+    pub fn set_models_by_candidate(&self) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('models', 'by-candidate')", [])?;
+            Ok(())
+        })
+    }
+
+    /// Whether the run's kept models are named by candidate id ([`Store::set_models_by_candidate`]).
+    pub fn models_by_candidate(&self) -> Result<bool, StoreError> {
+        let read = |r: &Row| Ok(r.get::<_, String>(0)?);
+        Ok(self.query("SELECT value FROM meta WHERE key = 'models'", [], read)?.pop().as_deref()
+            == Some("by-candidate"))
+    }
+
     /// Saves the latest search state of a steady-state run (replacing the previous one).
     pub fn save_checkpoint(&self, search_state: &str) -> Result<(), StoreError> {
         self.write(|tx| {
@@ -572,29 +588,41 @@ impl Store {
             .pop())
     }
 
-    /// Evaluations per status; failed ones that were only interrupted (and asked again on resume)
-    /// are counted apart from those that failed.
+    /// Candidates per status, each counted once by its latest evaluation, so that the counts agree
+    /// with the search (its generation lines) and the report (one point per trained network): an
+    /// evaluation a resumed run asked again or reused is not counted twice. A trained record whose
+    /// objectives could not be scored under the newest script version counts as failed, as the
+    /// search was told; failed ones that were only interrupted (and asked again on resume) are
+    /// counted apart.
     pub fn counts(&self) -> Result<StatusCounts, StoreError> {
         let read = |r: &Row| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize));
         let mut counts = StatusCounts::default();
         // An interrupted evaluation never started (attempt 0) or its last attempt was interrupted.
-        let sql = "SELECT CASE WHEN status = 'failed' AND (attempt = 0 OR EXISTS (
-                        SELECT 1 FROM attempts a WHERE a.evaluation = evaluations.id
-                          AND a.attempt = evaluations.attempt AND a.outcome = 'interrupted'))
-                    THEN 'interrupted' ELSE status END AS counted, COUNT(*)
-                   FROM evaluations GROUP BY counted";
+        let sql = "SELECT CASE
+                     WHEN status = 'failed' AND (attempt = 0 OR EXISTS (
+                        SELECT 1 FROM attempts a WHERE a.evaluation = e.id
+                          AND a.attempt = e.attempt AND a.outcome = 'interrupted')) THEN 'interrupted'
+                     WHEN status = 'done' AND EXISTS (
+                        SELECT 1 FROM scores s WHERE s.evaluation = e.id AND s.error IS NOT NULL
+                          AND s.script_version = (SELECT MAX(id) FROM script_versions)) THEN 'unscored'
+                     ELSE status END AS counted, COUNT(*)
+                   FROM evaluations e
+                   WHERE e.id = (SELECT MAX(id) FROM evaluations l WHERE l.candidate = e.candidate)
+                   GROUP BY counted";
         for (status, n) in self.query(sql, [], read)? {
             match status.as_str() {
                 "interrupted" => counts.interrupted = n,
+                "unscored" => counts.unscored = n,
                 other => match EvalStatus::parse(other) {
                     Some(EvalStatus::Queued) => counts.queued = n,
                     Some(EvalStatus::Running) => counts.running = n,
                     Some(EvalStatus::Done) => counts.done = n,
-                    Some(EvalStatus::Failed) => counts.failed = n,
+                    Some(EvalStatus::Failed) => counts.failed += n,
                     None => {}
                 },
             }
         }
+        counts.failed += counts.unscored;
         Ok(counts)
     }
 

@@ -184,27 +184,46 @@ pub struct SavedGeneration {
     pub saved_at: f64,
 }
 
-/// Evaluations per status.
+/// Candidates per status (each by its latest evaluation; see [`super::Store::counts`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StatusCounts {
     pub queued: usize,
     pub running: usize,
     pub done: usize,
-    /// Training failed (a failed record), or no record came back after every attempt.
+    /// Training failed (a failed record), no record came back after every attempt, or the
+    /// objectives could not score the record (`unscored` of them).
     pub failed: usize,
-    /// Stopped by the end of the run's process before finishing; a resumed run asked them again.
+    /// Of `failed`: trained, but the newest script version's objectives failed on the record.
+    pub unscored: usize,
+    /// Stopped by the end of the run's process before finishing; a resumed run asks them again.
     pub interrupted: usize,
+}
+
+impl StatusCounts {
+    /// The counts of a run no process is running now (a killed head leaves rows `running`):
+    /// those are interrupted, and `xnas resume` runs them again.
+    pub fn not_running(mut self) -> StatusCounts {
+        self.interrupted += self.running;
+        self.running = 0;
+        self
+    }
 }
 
 /// The one wording of the counts, shared by `xnas status` and the run's own summary so that they
 /// always say the same thing.
 impl std::fmt::Display for StatusCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} done, {} failed (training failed or gave no record after every attempt)",
-            self.done, self.failed
-        )?;
+        write!(f, "{} done, {} failed", self.done, self.failed)?;
+        match self.unscored {
+            0 => write!(f, " (training failed or gave no record after every attempt)")?,
+            n if n == self.failed => write!(f, " (trained, but the objectives failed to score the record)")?,
+            n => write!(
+                f,
+                " ({} training failed or gave no record after every attempt, {n} trained but the objectives failed \
+                 to score the record)",
+                self.failed - n
+            )?,
+        }
         if self.interrupted > 0 {
             write!(f, ", {} interrupted by a stop and asked again on resume", self.interrupted)?;
         }

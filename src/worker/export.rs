@@ -1,9 +1,9 @@
-//! `xnas export RUN --id N [--out DIR]` (N: the report's candidate id; `--evaluation N` for a log
-//! line's `#N`) and `xnas export --model DIR [--out DIR]`: write a model a
-//! run kept (or one saved by `xnas eval --save`) as PyTorch loads it — the state dict of
-//! xautodl's NAS-Bench-201 `TinyNetwork`, a JSON description (arch, C, N, classes, input
-//! normalisation) and a check file of xnas's logits on a few held-out images (see
-//! `xnas::evaluate::export`).
+//! `xnas export RUN --id N [--out DIR]` (N: the candidate id the report, the log and
+//! `models/` show; `--evaluation N` for the store's evaluation id) and
+//! `xnas export --model DIR [--out DIR]`: write a model a run kept (or one saved by
+//! `xnas eval --save`) as PyTorch loads it — the state dict of xautodl's NAS-Bench-201
+//! `TinyNetwork`, a JSON description (arch, C, N, classes, input normalisation) and a check
+//! file of xnas's logits on a few held-out images (see `xnas::evaluate::export`).
 
 #[path = "../cli/export_args.rs"]
 mod export_args;

@@ -10,6 +10,8 @@ mod docs;
 mod epochs;
 mod examples;
 #[cfg(feature = "torch")]
+mod failures;
+#[cfg(feature = "torch")]
 mod folder;
 mod layers;
 #[cfg(feature = "torch")]

@@ -13,7 +13,7 @@ use super::run::{temp_dir, tiny_script, xnas, XNAS};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// The evaluation ids on the run's front, from its store: every finished evaluation that trained a
+/// The candidate ids on the run's front, from its store: every finished evaluation that trained a
 /// network, scored under the latest script version, non-dominated in the objectives' directions.
 pub(crate) fn store_front(run: &Path) -> Vec<i64> {
     let store = Store::open(run).unwrap();
@@ -26,7 +26,7 @@ pub(crate) fn store_front(run: &Path) -> Vec<i64> {
         .unwrap()
         .into_iter()
         .filter(|e| e.reused_from.is_none())
-        .filter_map(|e| Some((e.id, scores.get(&e.id)?.clone())))
+        .filter_map(|e| Some((e.candidate as i64, scores.get(&e.id)?.clone())))
         .collect();
     let directions = spec.directions();
     // Brute force: i is on the front when no j is at least as good everywhere and better somewhere.
@@ -40,11 +40,13 @@ pub(crate) fn store_front(run: &Path) -> Vec<i64> {
         }
         (no_worse, strictly)
     };
-    trained
+    let mut front: Vec<i64> = trained
         .iter()
         .filter(|(_, p)| !trained.iter().any(|(_, q)| matches!(better(q, p), (true, true))))
         .map(|(id, _)| *id)
-        .collect()
+        .collect();
+    front.sort_unstable();
+    front
 }
 
 /// The ids under RUN/models, checking every folder is a complete model and nothing half-written is left.
@@ -58,7 +60,7 @@ pub(crate) fn kept(run: &Path) -> Vec<i64> {
                     for file in ["weights.safetensors", "record.json", "model.json"] {
                         assert!(entry.path().join(file).is_file(), "models/{name} lacks {file}");
                     }
-                    name.parse().unwrap_or_else(|_| panic!("models/{name} is not an evaluation's model"))
+                    name.parse().unwrap_or_else(|_| panic!("models/{name} is not a candidate's model"))
                 })
                 .collect()
         })
@@ -72,40 +74,46 @@ fn a_run_keeps_its_fronts_models_or_all_and_exports_a_kept_one() {
     let dir = temp_dir("keep-models");
     let script = tiny_script(&dir, 2, "|r| r.introspectability");
     let run = dir.join("front");
-    xnas(&["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()]);
+    let ran = xnas(&["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()]);
+    let log = String::from_utf8_lossy(&ran.stderr).into_owned();
     let front = store_front(&run);
     assert!(!front.is_empty());
-    assert_eq!(kept(&run), front, "the run keeps exactly its front's models");
+    assert_eq!(kept(&run), front, "the run keeps exactly its front's models, under the candidates' ids");
     let store = Store::open(&run).unwrap();
-    let trained: Vec<i64> = store
+    // (evaluation id, candidate id) of each evaluation that trained a network.
+    let trained: Vec<(i64, i64)> = store
         .evaluations(Some(EvalStatus::Done))
         .unwrap()
         .into_iter()
         .filter(|e| e.reused_from.is_none())
-        .map(|e| e.id)
+        .map(|e| (e.id, e.candidate as i64))
         .collect();
     assert!(trained.len() > front.len(), "some models were evicted: {trained:?} vs {front:?}");
+    // Evaluation ids start at 1, candidate ids at 0: the two differ for every candidate.
+    assert!(trained.iter().all(|(e, c)| e != c), "{trained:?}");
 
-    // A kept model exports; one that was evicted is refused, naming the kept ones.
+    // One id: the log's `#N`, the models folder, the report and `--id` name the same candidate.
+    let genome = |candidate: i64| {
+        store.evaluations(None).unwrap().into_iter().find(|e| e.candidate as i64 == candidate).unwrap().genome.compact()
+    };
+    assert!(log.contains(&format!("#{} {} ", front[0], genome(front[0]))), "{log}");
+    xnas(&["report", run.to_str().unwrap()]);
+    let front_csv = std::fs::read_to_string(run.join("report").join("front.csv")).unwrap();
+    let mut reported: Vec<i64> =
+        front_csv.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    reported.sort_unstable();
+    assert_eq!(reported, front, "{front_csv}");
     let out = dir.join("export");
-    // `--id` is the report's candidate id, `--evaluation` the log's `#N`.
-    let candidate_of =
-        |evaluation: i64| store.evaluations(None).unwrap().into_iter().find(|e| e.id == evaluation).unwrap().candidate;
-    xnas(&[
-        "export",
-        run.to_str().unwrap(),
-        "--id",
-        &candidate_of(front[0]).to_string(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    xnas(&["export", run.to_str().unwrap(), "--id", &front[0].to_string(), "--out", out.to_str().unwrap()]);
     assert!(out.join("state_dict.safetensors").is_file() && out.join("check.json").is_file());
+    // `--evaluation` still takes the store's evaluation id.
+    let evaluation_of = |candidate: i64| trained.iter().find(|(_, c)| *c == candidate).unwrap().0;
     let by_evaluation = dir.join("export-by-evaluation");
     xnas(&[
         "export",
         run.to_str().unwrap(),
         "--evaluation",
-        &front[0].to_string(),
+        &evaluation_of(front[0]).to_string(),
         "--out",
         by_evaluation.to_str().unwrap(),
     ]);
@@ -113,17 +121,43 @@ fn a_run_keeps_its_fronts_models_or_all_and_exports_a_kept_one() {
         std::fs::read(out.join("state_dict.safetensors")).unwrap(),
         std::fs::read(by_evaluation.join("state_dict.safetensors")).unwrap()
     );
-    let evicted = trained.iter().find(|id| !front.contains(id)).unwrap();
-    let refused = Command::new(XNAS)
-        .args(["export", run.to_str().unwrap(), "--id", &candidate_of(*evicted).to_string()])
-        .output()
-        .unwrap();
+    let evicted = trained.iter().map(|(_, c)| *c).find(|c| !front.contains(c)).unwrap();
+    let refused =
+        Command::new(XNAS).args(["export", run.to_str().unwrap(), "--id", &evicted.to_string()]).output().unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());
-    let mut named: Vec<u64> = front.iter().map(|&e| candidate_of(e)).collect();
-    named.sort_unstable();
-    let named: Vec<String> = named.iter().map(u64::to_string).collect();
-    assert!(stderr.contains(&named.join(", ")) && stderr.contains("--keep-models all"), "{stderr}");
+    let named: Vec<String> = front.iter().map(i64::to_string).collect();
+    assert!(stderr.contains(&format!("candidate(s) {} (", named.join(", "))), "{stderr}");
+    assert!(stderr.contains("--keep-models all"), "{stderr}");
+
+    // A run made before candidate ids named the folders by evaluation id: it reads unchanged.
+    let old = dir.join("old");
+    copy_dir(&run, &old);
+    rusqlite::Connection::open(old.join("xnas.db"))
+        .unwrap()
+        .execute("DELETE FROM meta WHERE key = 'models'", [])
+        .unwrap();
+    let staged = old.join("models-staged");
+    std::fs::rename(old.join("models"), &staged).unwrap();
+    std::fs::create_dir(old.join("models")).unwrap();
+    for candidate in &front {
+        std::fs::rename(
+            staged.join(candidate.to_string()),
+            old.join("models").join(evaluation_of(*candidate).to_string()),
+        )
+        .unwrap();
+    }
+    let old_out = dir.join("export-old");
+    xnas(&["export", old.to_str().unwrap(), "--id", &front[0].to_string(), "--out", old_out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(out.join("state_dict.safetensors")).unwrap(),
+        std::fs::read(old_out.join("state_dict.safetensors")).unwrap()
+    );
+    // Resuming it keeps its folders as they are.
+    xnas(&["resume", old.to_str().unwrap()]);
+    let mut old_names: Vec<i64> = front.iter().map(|c| evaluation_of(*c)).collect();
+    old_names.sort_unstable();
+    assert_eq!(kept(&old), old_names);
 
     // `--keep-models all` keeps every trained one; `search.keep_models: "none"` keeps none.
     let one_generation = ["--set", "search.generations=1"];
@@ -135,14 +169,15 @@ fn a_run_keeps_its_fronts_models_or_all_and_exports_a_kept_one() {
         ]
         .concat(),
     );
-    let trained_all: Vec<i64> = Store::open(&all)
+    let mut trained_all: Vec<i64> = Store::open(&all)
         .unwrap()
         .evaluations(Some(EvalStatus::Done))
         .unwrap()
         .into_iter()
         .filter(|e| e.reused_from.is_none())
-        .map(|e| e.id)
+        .map(|e| e.candidate as i64)
         .collect();
+    trained_all.sort_unstable();
     assert_eq!(trained_all.len(), 4);
     assert_eq!(kept(&all), trained_all);
     let none = dir.join("none");
@@ -153,6 +188,18 @@ fn a_run_keeps_its_fronts_models_or_all_and_exports_a_kept_one() {
     );
     assert!(kept(&none).is_empty());
     std::fs::remove_dir_all(&dir).ok();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 /// The venv's Python (scripts/setup.sh installs xautodl into it).
