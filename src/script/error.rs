@@ -67,7 +67,7 @@ pub enum ScriptError {
     UnknownKey { at: String, key: String, valid: Vec<String> },
 
     /// A scoring function needed data that is not on this machine (the WordNet database, an
-    /// ImageNet16 wnid list). `xnas check` reports it as a warning: the script itself is fine.
+    /// ImageNet16 wnid list). The dry run refuses it: every record would fail to score.
     #[error("{location}: {message}")]
     DataUnavailable { location: Location, message: String },
 }
