@@ -53,4 +53,5 @@ pub use spec::{
     diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, KeepModels, ObjectiveSpec,
     SearchSpec, Section, SpaceSpec, SpecError, DEFAULT_EPOCH_VALIDATION, DEFAULT_REPORT_AXES, REPORT_FIELDS,
 };
+pub(crate) use spec::TRAINING_OWNED;
 pub use watch::{Reload, ScriptWatcher};
