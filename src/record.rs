@@ -350,7 +350,11 @@ impl EvalConfig {
                 self.cells_per_stage,
                 self.batch_size,
                 self.dataset,
-                if memory == u64::MAX { "more than 16 EiB".to_string() } else { format!("about {}", human_bytes(memory)) },
+                if memory == u64::MAX {
+                    "more than 16 EiB".to_string()
+                } else {
+                    format!("about {}", human_bytes(memory))
+                },
                 human_bytes(MAX_TRAINING_MEMORY)
             );
             require(false, "channels", self.channels, requirement)?;
@@ -737,7 +741,12 @@ mod tests {
         at(most).validate().unwrap();
         let error = at(most + 1).validate().unwrap_err();
         assert_eq!(error.field, "channels");
-        assert!(error.requirement.starts_with(&format!("at most {most} with 5 cells per stage, batch_size {}", config.batch_size)), "{error}");
+        assert!(
+            error
+                .requirement
+                .starts_with(&format!("at most {most} with 5 cells per stage, batch_size {}", config.batch_size)),
+            "{error}"
+        );
         let error = at(10_000_000).validate().unwrap_err();
         assert!(error.requirement.contains("PiB") || error.requirement.contains("EiB"), "{error}");
         let error = at(usize::MAX / 4).validate().unwrap_err();

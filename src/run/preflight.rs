@@ -48,7 +48,10 @@ impl From<ConfigError> for PreflightError {
 /// The key a training configuration field is set with: `space.channels`, `dataset.val_subset`,
 /// `training.lr`.
 fn setting_key(field: &str) -> String {
-    match crate::script::TRAINING_OWNED.iter().find(|(owned, _)| *owned == field || (field == "cells" && *owned == "cells_per_stage")) {
+    match crate::script::TRAINING_OWNED
+        .iter()
+        .find(|(owned, _)| *owned == field || (field == "cells" && *owned == "cells_per_stage"))
+    {
         Some((_, key)) => key.to_string(),
         None => format!("training.{field}"),
     }

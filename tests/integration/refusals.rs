@@ -65,8 +65,14 @@ fn validation_splits_and_subsets_that_cannot_score_are_refused_before_a_run_fold
     let script = tiny_script(&dir, 2, "|r| r.introspectability");
     let cases: [(&str, &str); 7] = [
         // 1.0 read as one image ("validation 200 of 1"); now it is no fraction and no count.
-        ("dataset.validation=1.0", "validation 1.0 is not a fraction of the training set: a fraction is above 0 and below 1"),
-        ("dataset.validation=1", "dataset.validation = 1: must be \"held-out\", a fraction of the training images above 0 and below 1"),
+        (
+            "dataset.validation=1.0",
+            "validation 1.0 is not a fraction of the training set: a fraction is above 0 and below 1",
+        ),
+        (
+            "dataset.validation=1",
+            "dataset.validation = 1: must be \"held-out\", a fraction of the training images above 0 and below 1",
+        ),
         ("dataset.val_subset=1", "dataset.val_subset = 1: must be at least 10 images, one per class of fashion-mnist"),
         ("dataset.train_subset=1", "dataset.train_subset = 1: must be at least 10 images"),
         // These two were refused only by the worker, after the folder existed.

@@ -61,7 +61,7 @@ impl Clock {
         }
         let Some(deadline) = self.deadline else { return false };
         self.steps = self.steps.wrapping_add(1);
-        if self.steps % Self::EVERY == 0 && Instant::now() >= deadline {
+        if self.steps.is_multiple_of(Self::EVERY) && Instant::now() >= deadline {
             self.expired = true;
         }
         self.expired

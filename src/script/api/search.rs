@@ -78,8 +78,9 @@ fn hypervolume(ctx: &NativeCallContext, values: &Array, reference: &Array, dirs:
         reference = xnas_moo::to_minimisation(&reference, &dirs);
     }
     let volume = match call_deadline() {
-        Some((deadline, budget)) => xnas_hv::hypervolume_until(&rows, &reference, deadline)
-            .map_err(|e| within_budget(e, "hypervolume", budget)),
+        Some((deadline, budget)) => {
+            xnas_hv::hypervolume_until(&rows, &reference, deadline).map_err(|e| within_budget(e, "hypervolume", budget))
+        }
         None => xnas_hv::hypervolume(&rows, &reference).map_err(|e| e.to_string()),
     };
     volume.or_else(|e| fail(ctx, "hypervolume", e))
