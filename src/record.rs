@@ -227,7 +227,27 @@ impl ComputeSettings {
 pub struct ConfigError {
     pub field: &'static str,
     pub value: String,
-    pub requirement: &'static str,
+    pub requirement: String,
+}
+
+/// The most memory a training may be estimated to need ([`EvalConfig::training_memory`]): more
+/// than any single GPU or most machines have, so only a configuration no one can train is refused.
+pub const MAX_TRAINING_MEMORY: u64 = 512 << 30;
+
+/// Bytes in a human unit (`3.1 PiB`), for messages.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 impl EvalConfig {
@@ -246,8 +266,43 @@ impl EvalConfig {
         }
     }
 
+    /// An upper estimate of the memory training takes with this configuration: the space's
+    /// largest cell (every edge a 3×3 conv) at these channels and cells, on batches of
+    /// `batch_size` images of the dataset's shape (see [`xnas_space::training_memory`]).
+    pub fn training_memory(&self) -> u64 {
+        self.training_memory_with(self.channels)
+    }
+
+    fn training_memory_with(&self, channels: usize) -> u64 {
+        let largest = xnas_space::Genome([xnas_space::Op::Conv3x3; xnas_space::NUM_EDGES]);
+        let network = xnas_space::MacroConfig {
+            channels,
+            cells_per_stage: self.cells_per_stage,
+            num_classes: self.dataset.num_classes(),
+            input: self.dataset.image_shape(),
+        };
+        xnas_space::training_memory(&largest, &network, self.batch_size)
+    }
+
+    /// The most channels whose [`EvalConfig::training_memory`] stays within
+    /// [`MAX_TRAINING_MEMORY`] at this configuration's cells, batch size and dataset (0 when
+    /// not even one channel does).
+    pub fn max_channels(&self) -> usize {
+        let (mut fits, mut too_many) = (0usize, 1usize << 40);
+        while too_many - fits > 1 {
+            let middle = fits + (too_many - fits) / 2;
+            if self.training_memory_with(middle) <= MAX_TRAINING_MEMORY {
+                fits = middle;
+            } else {
+                too_many = middle;
+            }
+        }
+        fits
+    }
+
     /// Rejects settings that would make every training fail (or silently train nothing): a
-    /// negative or NaN learning rate, zero epochs, an empty subset, an unknown device name.
+    /// negative or NaN learning rate, zero epochs, an empty subset, an unknown device name, a
+    /// network too large for any machine, a validation split or subset too small to score.
     /// Checked before any training starts, by `xnas eval`, `xnas check` and at run start, so
     /// that a typo costs an error message and not a run's worth of failed children.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -255,14 +310,15 @@ impl EvalConfig {
             ok: bool,
             field: &'static str,
             value: impl ToString,
-            requirement: &'static str,
+            requirement: impl Into<String>,
         ) -> Result<(), ConfigError> {
             if ok {
                 Ok(())
             } else {
-                Err(ConfigError { field, value: value.to_string(), requirement })
+                Err(ConfigError { field, value: value.to_string(), requirement: requirement.into() })
             }
         }
+        let classes = self.dataset.num_classes();
         let finite_at_least = |x: f64, low: f64| x.is_finite() && x >= low;
         require(self.epochs >= 1, "epochs", self.epochs, "at least 1")?;
         require(self.batch_size >= 2, "batch_size", self.batch_size, "at least 2 (batch norm needs two images)")?;
@@ -283,6 +339,26 @@ impl EvalConfig {
         )?;
         require(self.channels >= 1, "channels", self.channels, "at least 1")?;
         require(self.cells_per_stage >= 1, "cells", self.cells_per_stage, "at least 1")?;
+        let memory = self.training_memory();
+        if memory > MAX_TRAINING_MEMORY {
+            let (c, h, w) = self.dataset.image_shape();
+            let most = self.max_channels();
+            let requirement = format!(
+                "at most {most} with {} cells per stage, batch_size {} and {}'s {c}×{h}×{w} images: the largest \
+                 cell would need {} to train (weights, gradients, momentum and a batch's activations), over \
+                 the bound of {}; lower the channels, the cells or the batch size",
+                self.cells_per_stage,
+                self.batch_size,
+                self.dataset,
+                if memory == u64::MAX {
+                    "more than 16 EiB".to_string()
+                } else {
+                    format!("about {}", human_bytes(memory))
+                },
+                human_bytes(MAX_TRAINING_MEMORY)
+            );
+            require(false, "channels", self.channels, requirement)?;
+        }
         require(self.introspect_max_samples >= 1, "introspect_max_samples", self.introspect_max_samples, "at least 1")?;
         require(
             self.epoch_validation.is_none_or(|n| n >= 1),
@@ -290,24 +366,36 @@ impl EvalConfig {
             self.epoch_validation.map_or_else(|| "unset".to_string(), |n| n.to_string()),
             "at least 1 image (or unset)",
         )?;
-        for (field, subset) in
-            [("train_subset", self.train_subset), ("val_subset", self.val_subset), ("test_subset", self.test_subset)]
-        {
+        // A stratified subset smaller than the class count leaves classes without an image:
+        // training cannot learn them and the validation measurements (introspectability needs
+        // class means) cannot score.
+        for (field, subset) in [("train_subset", self.train_subset), ("val_subset", self.val_subset)] {
             if let Some(n) = subset {
-                require(n >= 1, field, n, "at least 1 image (leave it out to use the whole split)")?;
+                let requirement = format!(
+                    "at least {classes} images, one per class of {} (leave it out to use the whole split)",
+                    self.dataset
+                );
+                require(n >= classes.max(2), field, n, requirement)?;
             }
+        }
+        if let Some(n) = self.test_subset {
+            require(n >= 1, "test_subset", n, "at least 1 image (leave it out to use the whole split)")?;
         }
         require((0.0..1.0).contains(&self.label_noise), "label_noise", self.label_noise, "a fraction in [0, 1)")?;
         let validation_ok = match self.validation {
             ValidationSplit::HeldOut => true,
             ValidationSplit::TrainFraction(x) => x > 0.0 && x < 1.0,
-            ValidationSplit::TrainCount(n) => n >= 1,
+            ValidationSplit::TrainCount(n) => n >= classes,
         };
         require(
             validation_ok,
             "validation",
             self.validation,
-            "\"held-out\", a fraction in (0, 1) or a count ≥ 1 of training images",
+            format!(
+                "\"held-out\", a fraction of the training images above 0 and below 1 (e.g. 0.1), or a whole \
+                 number of training images of at least {classes}, one per class of {}",
+                self.dataset
+            ),
         )?;
         require(is_device_name(&self.device), "device", format!("{:?}", self.device), "cpu, cuda, cuda:N or auto")?;
         // On a CPU these are ignored; asking for them by name on one is a mistake worth a message.
@@ -613,6 +701,60 @@ mod tests {
         assert_eq!(bad(|c| c.device = "cuda:x".into()).field, "device");
         let message = bad(|c| c.lr = -1.0).to_string();
         assert_eq!(message, "training setting lr = -1: must be a finite number > 0");
+    }
+
+    #[test]
+    fn subsets_and_validation_counts_hold_one_image_per_class_and_fractions_stay_below_one() {
+        let check = |edit: fn(&mut EvalConfig)| {
+            let mut config = EvalConfig::default();
+            edit(&mut config);
+            config.validate()
+        };
+        for (field, error) in [
+            ("val_subset", check(|c| c.val_subset = Some(1)).unwrap_err()),
+            ("val_subset", check(|c| c.val_subset = Some(9)).unwrap_err()),
+            ("train_subset", check(|c| c.train_subset = Some(1)).unwrap_err()),
+            ("validation", check(|c| c.validation = ValidationSplit::TrainCount(1)).unwrap_err()),
+            ("validation", check(|c| c.validation = ValidationSplit::TrainFraction(1.0)).unwrap_err()),
+        ] {
+            assert_eq!(error.field, field, "{error}");
+            assert!(error.requirement.contains("at least 10") || error.requirement.contains("below 1"), "{error}");
+        }
+        check(|c| c.val_subset = Some(10)).unwrap();
+        check(|c| c.validation = ValidationSplit::TrainCount(10)).unwrap();
+        check(|c| c.validation = ValidationSplit::TrainFraction(0.999)).unwrap();
+        check(|c| c.test_subset = Some(1)).unwrap();
+        let mut imagenet = EvalConfig { dataset: DatasetName::ImageNet16_120, ..EvalConfig::default() };
+        imagenet.val_subset = Some(100);
+        assert!(imagenet.validate().unwrap_err().requirement.contains("at least 120 images"));
+    }
+
+    #[test]
+    fn networks_beyond_the_memory_bound_are_refused_with_the_largest_that_fits() {
+        let config = EvalConfig::default();
+        assert!(config.training_memory() < MAX_TRAINING_MEMORY, "the paper's network fits");
+        let most = config.max_channels();
+        assert!(most > 16 && most < 100_000, "{most}");
+        let at = |channels: usize| EvalConfig { channels, ..config.clone() };
+        assert!(at(most).training_memory() <= MAX_TRAINING_MEMORY);
+        assert!(at(most + 1).training_memory() > MAX_TRAINING_MEMORY);
+        at(most).validate().unwrap();
+        let error = at(most + 1).validate().unwrap_err();
+        assert_eq!(error.field, "channels");
+        assert!(
+            error
+                .requirement
+                .starts_with(&format!("at most {most} with 5 cells per stage, batch_size {}", config.batch_size)),
+            "{error}"
+        );
+        let error = at(10_000_000).validate().unwrap_err();
+        assert!(error.requirement.contains("PiB") || error.requirement.contains("EiB"), "{error}");
+        let error = at(usize::MAX / 4).validate().unwrap_err();
+        assert!(error.requirement.contains("more than 16 EiB"), "{error}");
+        // A larger batch leaves room for fewer channels.
+        assert!(EvalConfig { batch_size: 4096, ..config.clone() }.max_channels() < most);
+        assert_eq!(human_bytes(512 << 30), "512.0 GiB");
+        assert_eq!(human_bytes(100), "100 B");
     }
 
     /// A record written before the splits existed validated on the held-out split; it still reads,

@@ -138,15 +138,18 @@ pub fn load_model(dir: &Path, genome: &Genome, prepared: &Prepared) -> Result<Tr
     load_network(dir, genome, &prepared.macro_config, prepared.device)
 }
 
-/// Rebuilds a saved network for `macro_config` on `device` and loads its weights.
+/// Rebuilds a saved network for `macro_config` on `device` and loads its weights. A network
+/// larger than the weights file can hold (a record edited to millions of channels) is refused
+/// before it is built: building it would fail in an allocation deep in libtorch.
 pub fn load_network(
     dir: &Path,
     genome: &Genome,
     macro_config: &MacroConfig,
     device: Device,
 ) -> Result<TrainedModel, EvalError> {
-    let (mut vs, net) = Network::build(genome, macro_config, device);
     let path = dir.join(WEIGHTS_FILE);
+    check_weights_fit(&path, genome, macro_config)?;
+    let (mut vs, net) = Network::build(genome, macro_config, device);
     vs.load(&path).map_err(|e| EvalError::Model {
         what: "cannot load the weights",
         path: path.display().to_string(),
@@ -156,6 +159,34 @@ pub fn load_network(
         ),
     })?;
     Ok(TrainedModel { vs, net })
+}
+
+/// Bytes per parameter below which a weights file cannot hold the network: 16-bit floats (the
+/// weights are saved as 32-bit ones, so this leaves room for any header).
+const MIN_BYTES_PER_PARAMETER: u64 = 2;
+
+/// That the weights file at `path` is large enough for the parameters of the network `genome`
+/// builds under `macro_config`; a missing file is left to the load, which names it.
+fn check_weights_fit(path: &Path, genome: &Genome, macro_config: &MacroConfig) -> Result<(), EvalError> {
+    let Ok(metadata) = std::fs::metadata(path) else { return Ok(()) };
+    let parameters = xnas_space::params(genome, macro_config);
+    if parameters.saturating_mul(MIN_BYTES_PER_PARAMETER) <= metadata.len() {
+        return Ok(());
+    }
+    Err(EvalError::Model {
+        what: "the saved record does not fit the weights in",
+        path: path.display().to_string(),
+        message: format!(
+            "its network ({} channels, {} cells per stage, {} classes) has {parameters} parameters, which \
+             need at least {} but the file holds {}; was record.json edited? Restore its config (channels, \
+             cells) to the values the model was trained with",
+            macro_config.channels,
+            macro_config.cells_per_stage,
+            macro_config.num_classes,
+            crate::record::human_bytes(parameters.saturating_mul(MIN_BYTES_PER_PARAMETER)),
+            crate::record::human_bytes(metadata.len())
+        ),
+    })
 }
 
 #[cfg(test)]

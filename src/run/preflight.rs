@@ -4,8 +4,10 @@
 //! retrying it, or breeding more candidates for it, only burns time — so these are caught here,
 //! before a run folder is created, with the message the child would have given.
 //!
-//! In order: the training settings ([`EvalConfig::validate`]), the data files (by name only,
-//! [`xnas_datasets::check_present`]), the devices the local executor would use, and the script's
+//! In order: the training settings ([`EvalConfig::validate`]: the network's memory estimate and
+//! the subsets against the class count included), the data files (by name only,
+//! [`xnas_datasets::check_present`]) and the validation split against the training split's size
+//! ([`xnas_datasets::check_split_sizes`], from the label file or the batch files' sizes), the devices the local executor would use, and the script's
 //! dry run ([`crate::script::check_with_records`]) on a synthetic record and on the real records
 //! the run (or the run it starts from) already has. On a Ray cluster the data and the GPUs are
 //! the workers', so those two are left to them.
@@ -23,10 +25,14 @@ use super::execution::{Execution, ExecutorKind};
 #[derive(Debug, thiserror::Error)]
 pub enum PreflightError {
     // Not a `#[source]`: the message already says it, and error chains would repeat it.
-    #[error("{0} (fix it in the script's training or dataset section, or with --set)")]
+    #[error("{}", training_message(.0))]
     Training(ConfigError),
     #[error(transparent)]
     Data(#[from] xnas_datasets::DataError),
+    /// The validation split against the training split's size; the message starts with the
+    /// setting's name as the dataset reader says it (`validation = …`).
+    #[error("dataset.{0}")]
+    Split(xnas_datasets::DataError),
     #[error(transparent)]
     Devices(#[from] ExecError),
     #[error(transparent)]
@@ -37,6 +43,24 @@ impl From<ConfigError> for PreflightError {
     fn from(error: ConfigError) -> Self {
         PreflightError::Training(error)
     }
+}
+
+/// The key a training configuration field is set with: `space.channels`, `dataset.val_subset`,
+/// `training.lr`.
+fn setting_key(field: &str) -> String {
+    match crate::script::TRAINING_OWNED
+        .iter()
+        .find(|(owned, _)| *owned == field || (field == "cells" && *owned == "cells_per_stage"))
+    {
+        Some((_, key)) => key.to_string(),
+        None => format!("training.{field}"),
+    }
+}
+
+/// A training setting out of range, named by the key that sets it.
+fn training_message(error: &ConfigError) -> String {
+    let key = setting_key(error.field);
+    format!("{key} = {}: must be {} (fix it in the script or with --set {key}=…)", error.value, error.requirement)
 }
 
 /// The training configuration evaluations of `experiment` get: the script's, on `device` when
@@ -63,6 +87,10 @@ pub fn preflight(
     config.validate()?;
     if execution.executor == ExecutorKind::Local {
         xnas_datasets::check_present(&config.load_options())?;
+        xnas_datasets::check_split_sizes(&config.load_options()).map_err(|e| match e {
+            xnas_datasets::DataError::BadOption(_) => PreflightError::Split(e),
+            other => PreflightError::Data(other),
+        })?;
         check_devices(&resolve_devices(execution.devices.as_deref(), &config.device, worker)?, worker)?;
     }
     Ok(crate::script::check_with_records(experiment, archive)?)

@@ -6,10 +6,12 @@
 //! the objectives also score those real records: an objective that is NaN or fails on a real
 //! network (but not on the synthetic one, whose accuracy is 0.87) is caught before it can wipe a
 //! population. The records come in as plain values; this module knows nothing of the store.
+//! An objective that needs WordNet where this machine has none is an error too: the head scores
+//! every record, so a run would train every candidate and score none. A dataset file it cannot
+//! read (ImageNet16's wnid list) is only a warning here: the data check before a run refuses it.
 
 use std::fmt;
 
-use xnas_datasets::DatasetName;
 use xnas_space::{Genome, MacroConfig};
 
 use super::error::ScriptError;
@@ -43,7 +45,8 @@ pub struct CheckReport {
     pub stop_early: Option<bool>,
     /// Hypervolume of the synthetic population.
     pub hypervolume: f64,
-    /// Things that could not be checked here but are not errors in the script.
+    /// Things that could not be checked here but are not errors in the script (a dataset file
+    /// that is not on this machine).
     pub warnings: Vec<String>,
 }
 
@@ -80,15 +83,6 @@ impl fmt::Display for CheckReport {
             writeln!(f, "warning: {warning}")?;
         }
         write!(f, "ok")
-    }
-}
-
-/// The input shape of a dataset's images (channels, height, width).
-fn input_shape(dataset: DatasetName) -> (usize, usize, usize) {
-    match dataset {
-        DatasetName::FashionMnist | DatasetName::Mnist => (1, 28, 28),
-        DatasetName::Cifar10 => (3, 32, 32),
-        DatasetName::ImageNet16_120 => (3, 16, 16),
     }
 }
 
@@ -133,7 +127,7 @@ pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementReco
         channels: config.channels,
         cells_per_stage: config.cells_per_stage,
         num_classes: n,
-        input: input_shape(config.dataset),
+        input: config.dataset.image_shape(),
     };
     let mut record = MeasurementRecord {
         arch: genome.arch_string(),
@@ -325,11 +319,11 @@ pub fn check_with_records(experiment: &Experiment, archive: &[MeasurementRecord]
                 }
                 vectors.push(vector);
             }
-            Err(ScriptError::DataUnavailable { location, message }) => {
+            Err(ScriptError::DataUnavailable { location, message, dataset_file: true }) => {
                 warnings.push(format!("{location}: an objective could not be dry-run here: {message}"));
                 break;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(needs_data(e)),
         }
     }
 
@@ -338,10 +332,11 @@ pub fn check_with_records(experiment: &Experiment, archive: &[MeasurementRecord]
     for record in archive.iter().filter(|r| matches!(r.status, Status::Done | Status::Stopped)) {
         match experiment.score(record) {
             Ok(_) => real_records += 1,
-            Err(ScriptError::DataUnavailable { location, message }) => {
+            Err(ScriptError::DataUnavailable { location, message, dataset_file: true }) => {
                 warnings.push(format!("{location}: an objective could not score the archive here: {message}"));
                 break;
             }
+            Err(e @ ScriptError::DataUnavailable { .. }) => return Err(needs_data(e)),
             Err(e) => {
                 return Err(e.with_context(format!(
                     "on the archive's record of {} (a trained network, genome {})",
@@ -410,6 +405,23 @@ pub fn check_with_records(experiment: &Experiment, archive: &[MeasurementRecord]
         hypervolume,
         warnings,
     })
+}
+
+/// A scoring function's missing data said as what it means for a run, with the fix.
+fn needs_data(error: ScriptError) -> ScriptError {
+    match error {
+        ScriptError::DataUnavailable { location, message, dataset_file } => ScriptError::DataUnavailable {
+            location,
+            message: format!(
+                "an objective needs data this machine does not have: {message}. The head scores every \
+                 record, so a run would train every candidate and then fail to score it: install WordNet 3.0, \
+                 or set dataset.wordnet_dir (WordNet's dict folder) or dataset.wnids_file (ImageNet16's class \
+                 list) in the script or with --set"
+            ),
+            dataset_file,
+        },
+        other => other,
+    }
 }
 
 /// A first epoch of `genome` for the early-stopping rule: a candidate at 50 % accuracy and

@@ -311,6 +311,13 @@ pub(crate) fn off_budget<T>(work: impl FnOnce() -> T) -> T {
     result
 }
 
+/// When the script call running on this thread must stop, and its whole budget: for registered
+/// functions whose native work can run long (an exact hypervolume in many dimensions), which the
+/// progress callback cannot interrupt, so they look at the clock themselves.
+pub(crate) fn call_deadline() -> Option<(Instant, Duration)> {
+    DEADLINE.get()
+}
+
 /// The progress callback: stops the script once the budget of [`with_budget`] is spent. The
 /// clock is read every 64 operations, which keeps its cost out of the profile.
 fn out_of_time(operations: u64) -> Option<Dynamic> {

@@ -66,10 +66,12 @@ pub enum ScriptError {
     #[error("{at}: unknown setting {key:?}; valid keys: {}", valid.join(", "))]
     UnknownKey { at: String, key: String, valid: Vec<String> },
 
-    /// A scoring function needed data that is not on this machine (the WordNet database, an
-    /// ImageNet16 wnid list). `xnas check` reports it as a warning: the script itself is fine.
+    /// A scoring function needed data that is not on this machine: the WordNet database (the
+    /// dry run refuses it: every record would fail to score) or a dataset file, the ImageNet16
+    /// wnid list (`dataset_file`: the data check refuses it before a local run; the dry run of a
+    /// script alone only warns, as it does not check the data).
     #[error("{location}: {message}")]
-    DataUnavailable { location: Location, message: String },
+    DataUnavailable { location: Location, message: String, dataset_file: bool },
 }
 
 fn render_trace(trace: &[String]) -> String {
@@ -97,9 +99,10 @@ impl ScriptError {
     }
 }
 
-/// A Rhai runtime error carrying this payload becomes [`ScriptError::DataUnavailable`].
+/// A Rhai runtime error carrying this payload becomes [`ScriptError::DataUnavailable`]; the flag
+/// says whether the missing data is a dataset file.
 #[derive(Debug, Clone)]
-pub(crate) struct DataUnavailable(pub String);
+pub(crate) struct DataUnavailable(pub String, pub bool);
 
 /// The token of a script stopped for running past its wall-clock budget (see `engine`).
 #[derive(Debug, Clone, Copy)]
@@ -217,8 +220,8 @@ fn leaf_error(
             return ScriptError::Syntax { location, message: syntax_message(kind) };
         }
         EvalAltResult::ErrorRuntime(payload, _) if payload.is::<DataUnavailable>() => {
-            let message = payload.clone().cast::<DataUnavailable>().0;
-            return ScriptError::DataUnavailable { location, message };
+            let DataUnavailable(message, dataset_file) = payload.clone().cast::<DataUnavailable>();
+            return ScriptError::DataUnavailable { location, message, dataset_file };
         }
         EvalAltResult::ErrorRuntime(payload, _) => payload.to_string(),
         EvalAltResult::ErrorTerminated(token, _) if token.is::<OutOfTime>() => format!(

@@ -49,6 +49,7 @@ pub use experiment::{
     FrontPoint, GenerationStats, MemberStats, PartialCandidate, PartialEvaluation, ScriptRepair,
 };
 pub use session::SourceFile;
+pub(crate) use spec::TRAINING_OWNED;
 pub use spec::{
     diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, KeepModels, ObjectiveSpec,
     SearchSpec, Section, SpaceSpec, SpecError, DEFAULT_EPOCH_VALIDATION, DEFAULT_REPORT_AXES, REPORT_FIELDS,

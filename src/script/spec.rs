@@ -383,6 +383,14 @@ pub(crate) const TRAINING_OWNED: &[(&str, &str)] = &[
 /// from before them keep their training hash), which a section still accepts.
 const TRAINING_UNSET_WHEN_NONE: &[&str] = &["epoch_validation"];
 
+/// Cells of the NAS-Bench-201 space: five operations on each of six edges.
+const SPACE_CELLS: usize = 15_625;
+
+/// The largest `search.population` (and `search.offspring`): a few times the whole space, far
+/// beyond any useful search, and small enough that a population's genomes, objective vectors and
+/// sorting fit in memory.
+pub const MAX_POPULATION: usize = 100_000;
+
 /// Validation images the per-epoch measurement uses when a script sets an early-stopping rule
 /// and no `training.epoch_validation` (fewer when the validation split is known to be smaller).
 pub const DEFAULT_EPOCH_VALIDATION: usize = 1000;
@@ -681,6 +689,15 @@ impl ExperimentSpec {
             }
             (Some(0), _) | (_, Some(0)) => return search("the search budget must be at least 1".into()),
             _ => {}
+        }
+        for (key, size) in [("population", Some(s.population)), ("offspring", s.offspring)] {
+            if let Some(size) = size.filter(|&n| n > MAX_POPULATION) {
+                return search(format!(
+                    "search.{key} = {size}: must be at most {MAX_POPULATION} (the whole NAS-Bench-201 space has \
+                     {} cells; a larger population only repeats them, and its bookkeeping would not fit in memory)",
+                    SPACE_CELLS
+                ));
+            }
         }
         if let Some(seconds) = s.max_seconds.filter(|t| !(t.is_finite() && *t > 0.0)) {
             return search(format!("search.max_seconds = {seconds}: must be a number of seconds above 0"));
@@ -1074,6 +1091,31 @@ mod tests {
         assert!(!changed(r#"{"channels_last": false}"#).needs_training());
         assert!(!changed(r#"{"cudnn_benchmark": true}"#).needs_training());
         assert!(changed(r#"{"precision": "bf16"}"#).needs_training());
+    }
+
+    #[test]
+    fn populations_beyond_the_bound_are_refused_with_it() {
+        assert_eq!(SPACE_CELLS, Genome::all().count());
+        let fresh = || {
+            let mut spec = ExperimentSpec::new("t");
+            spec.objectives.push(ObjectiveSpec {
+                name: "acc".into(),
+                direction: Direction::Maximise,
+                declared_at: Location { file: "t.rhai".into(), line: 1, column: 1 },
+            });
+            spec.reference_point = vec![0.1];
+            spec.search.generations = Some(2);
+            spec
+        };
+        fresh().set("search.population", &MAX_POPULATION.to_string()).unwrap();
+        for (key, value) in [
+            ("search.population", "1000000000000"),
+            ("search.population", "9223372036854775807"),
+            ("search.offspring", "100001"),
+        ] {
+            let error = fresh().set(key, value).unwrap_err().to_string();
+            assert!(error.contains(&format!("{key} = {value}: must be at most 100000")), "{error}");
+        }
     }
 
     #[test]

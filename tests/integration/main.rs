@@ -27,6 +27,8 @@ mod parallel;
 #[cfg(feature = "torch")]
 mod ray;
 #[cfg(feature = "torch")]
+mod refusals;
+#[cfg(feature = "torch")]
 mod reload;
 #[cfg(feature = "torch")]
 mod run;

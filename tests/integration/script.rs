@@ -224,6 +224,39 @@ fn growing_an_array_without_bound_stops_within_the_time_budget() {
 }
 
 #[test]
+fn an_exact_hypervolume_too_large_for_the_budget_stops_within_it_and_says_its_size() {
+    // 2,000 points in 8-D: 54 s of native work that the engine's operation counter never sees.
+    // Points on the simplex (coordinates summing to 1) so that none dominates another.
+    let points = "let pts = []; for i in 0..2000 { let p = []; let sum = 0.0; for j in 0..8 { let u = ((i * 7919 + j * 104729 + i * j * 31) % 1000 + 1) * 1.0; p.push(u); sum += u; } for j in 0..8 { p[j] = p[j] / sum; } pts.push(p) }";
+    // Built once when the script is compiled; the objective's call is the hypervolume alone.
+    let body = "|r| hypervolume(pts, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])";
+    let dir = temp_dir("hv-budget");
+    let path = dir.join("exp.rhai");
+    std::fs::write(&path, format!("{HEAD}{points}\nexp.objective(\"hv\", \"max\", {body});\n")).unwrap();
+
+    // Through the real binary: the dry run's objective call stops at the default budget of 5 s.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xnas"))
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("{}:7:", path.display())), "{stderr}");
+    assert!(
+        stderr.contains("hypervolume: 2000 points in 8 objectives did not finish within the call's time budget of 5 s"),
+        "{stderr}"
+    );
+
+    // With a very small budget, the same call stops with the same error (and no timing is asserted:
+    // without the deadline it would finish, late, with a number).
+    let limits = Limits { max_call_time: Duration::from_millis(50), ..Limits::default() };
+    let exp = compile_file_with(&path, &limits).unwrap();
+    let error = exp.score(&record()).unwrap_err().to_string();
+    assert!(error.contains("within the call's time budget of 0.05 s") && error.contains("non_dominated"), "{error}");
+    assert!(error.contains("in objective \"hv\""), "{error}");
+}
+
+#[test]
 fn overrides_set_keys_and_reject_unknown_ones() {
     let (_, exp) = compile_with_tail("exp.objective(\"acc\", \"max\", |r| r.val_accuracy);\n");
     let mut exp = exp.unwrap();

@@ -105,6 +105,17 @@ pub fn read(dir: &Path) -> Result<(ImageSet, ImageSet, Vec<String>), DataError> 
     Ok((train, test, names))
 }
 
+/// The number of training images, from the sizes of the training batch files.
+pub(crate) fn training_len(dir: &Path) -> Result<usize, DataError> {
+    let folder = check_present(dir)?;
+    let mut images = 0;
+    for file in TRAIN_FILES {
+        let path = folder.join(file);
+        images += std::fs::metadata(&path).map_err(|e| DataError::io(&path, e))?.len() as usize / RECORD;
+    }
+    Ok(images)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,15 @@ impl DatasetName {
         }
     }
 
+    /// The shape of its images: (channels, height, width).
+    pub fn image_shape(self) -> (usize, usize, usize) {
+        match self {
+            DatasetName::FashionMnist | DatasetName::Mnist => (1, 28, 28),
+            DatasetName::Cifar10 => (3, 32, 32),
+            DatasetName::ImageNet16_120 => (3, 16, 16),
+        }
+    }
+
     /// Number of classes.
     pub fn num_classes(self) -> usize {
         match self {

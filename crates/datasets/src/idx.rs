@@ -132,6 +132,13 @@ pub fn check_present(dir: &Path, dataset: DatasetName) -> Result<(), DataError> 
     Ok(())
 }
 
+/// The number of training images, from the training label file alone (a few dozen kB).
+pub(crate) fn training_len(dir: &Path, dataset: DatasetName) -> Result<usize, DataError> {
+    check_present(dir, dataset)?;
+    let path = find(dir, "train-labels-idx1-ubyte").expect("checked above");
+    Ok(parse_labels(&read_maybe_gzip(&path, LABELS_FORMAT)?, &path)?.len())
+}
+
 /// Reads the training (`train-…`) and test (`t10k-…`) splits of an IDX dataset in `dir`.
 pub fn read_split_pair(dir: &Path, dataset: DatasetName) -> Result<(ImageSet, ImageSet), DataError> {
     check_present(dir, dataset)?;

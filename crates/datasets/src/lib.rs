@@ -195,8 +195,18 @@ impl<'de> serde::Deserialize<'de> for ValidationSplit {
             fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<ValidationSplit, E> {
                 self.visit_str(&n.to_string())
             }
+            /// A number written with a decimal point is a fraction, never a count: `1.0` printed as
+            /// `1` would read as one image.
             fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<ValidationSplit, E> {
-                self.visit_str(&x.to_string())
+                if x > 0.0 && x < 1.0 {
+                    Ok(ValidationSplit::TrainFraction(x))
+                } else {
+                    Err(E::custom(format!(
+                        "validation {x:?} is not a fraction of the training set: a fraction is above 0 and below 1 \
+                         (e.g. 0.1); a number of training images is a whole number written without a decimal \
+                         point (e.g. 5000); or write \"held-out\" (the dataset's own test split)"
+                    )))
+                }
             }
         }
         deserializer.deserialize_any(Visitor)
@@ -320,6 +330,54 @@ pub fn check_present(options: &LoadOptions) -> Result<(), DataError> {
     Ok(())
 }
 
+/// What [`load`] would refuse about the split's sizes, found without reading the images: a
+/// validation count or fraction that takes fewer images than there are classes, or leaves fewer
+/// than that for training. The training split's size comes from the label file (IDX) or the
+/// batch files' sizes (CIFAR-10); ImageNet16's would need its pickles read, so it is left to [`load`].
+pub fn check_split_sizes(options: &LoadOptions) -> Result<(), DataError> {
+    if options.split == ValidationSplit::HeldOut {
+        return Ok(());
+    }
+    let dir = data_dir(options)?;
+    let train_len = match options.dataset {
+        DatasetName::FashionMnist | DatasetName::Mnist => idx::training_len(&dir, options.dataset)?,
+        DatasetName::Cifar10 => cifar::training_len(&dir)?,
+        DatasetName::ImageNet16_120 => return Ok(()),
+    };
+    validation_count(options.split, train_len, options.dataset.num_classes()).map(|_| ())
+}
+
+/// How many of `train_len` training images the validation `split` takes: at least one per class,
+/// leaving at least one per class to train on.
+fn validation_count(split: ValidationSplit, train_len: usize, classes: usize) -> Result<usize, DataError> {
+    let count = match split {
+        ValidationSplit::TrainFraction(fraction) if fraction > 0.0 && fraction < 1.0 => {
+            ((train_len as f64) * fraction).round() as usize
+        }
+        ValidationSplit::TrainFraction(fraction) => {
+            return Err(DataError::BadOption(format!(
+                "validation = {fraction}: a fraction of the training images must be above 0 and below 1"
+            )))
+        }
+        ValidationSplit::TrainCount(count) => count,
+        ValidationSplit::HeldOut => return Ok(0),
+    };
+    let most = train_len.saturating_sub(classes);
+    if count < classes || count > most {
+        let range = if most >= classes {
+            format!("{classes} to {most} images, or a fraction that takes as many")
+        } else {
+            "none: the training split is too small to split; use \"held-out\"".to_string()
+        };
+        return Err(DataError::BadOption(format!(
+            "validation = {split} takes {count} of the {train_len} training images; it must take at least one \
+             image per class ({classes}) and leave as many for training, so the allowed range is {range}: set \
+             `validation` to a count or fraction in that range, or \"held-out\" (validate on the official test split)"
+        )));
+    }
+    Ok(count)
+}
+
 /// Reads a dataset, then applies the split and the subsets.
 pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
     check_present(options)?;
@@ -369,26 +427,7 @@ pub fn load(options: &LoadOptions) -> Result<Dataset, DataError> {
             (train, held_out.clone())
         }
         split => {
-            let count = match split {
-                ValidationSplit::TrainFraction(fraction) if fraction > 0.0 && fraction < 1.0 => {
-                    ((train.len() as f64) * fraction).round() as usize
-                }
-                ValidationSplit::TrainFraction(fraction) => {
-                    return Err(DataError::BadOption(format!(
-                        "the validation fraction must be between 0 and 1, not {fraction}"
-                    )))
-                }
-                ValidationSplit::TrainCount(count) => count,
-                ValidationSplit::HeldOut => unreachable!("matched above"),
-            };
-            if count == 0 || count >= train.len() {
-                return Err(DataError::BadOption(format!(
-                    "validation = {split} takes {count} of the {} training images; it must leave some \
-                     for each of training and validation: set `validation` to a smaller count, a fraction \
-                     (e.g. 0.1) or \"held-out\" (validate on the official test split)",
-                    train.len()
-                )));
-            }
+            let count = validation_count(split, train.len(), num_classes)?;
             let (val_idx, train_idx) =
                 subset::split_indices(&train.labels, num_classes, count, options.seed ^ SPLIT_SALT);
             source.push_str(&format!("; validation: {count} training images split off (seed {})", options.seed));
@@ -561,12 +600,23 @@ mod tests {
         assert!(d.validation.class_counts(10).iter().all(|&c| c >= 1));
 
         for (split, message) in [
-            (ValidationSplit::TrainCount(200), "must leave some"),
-            (ValidationSplit::TrainFraction(1.0), "between 0 and 1"),
-            (ValidationSplit::TrainFraction(f64::NAN), "between 0 and 1"),
+            (ValidationSplit::TrainCount(200), "takes 200 of the 200 training images"),
+            (ValidationSplit::TrainCount(191), "the allowed range is 10 to 190 images"),
+            (ValidationSplit::TrainCount(9), "at least one image per class (10)"),
+            (ValidationSplit::TrainFraction(0.999999), "takes 200 of the 200"),
+            (ValidationSplit::TrainFraction(0.01), "takes 2 of the 200"),
+            (ValidationSplit::TrainFraction(1.0), "above 0 and below 1"),
+            (ValidationSplit::TrainFraction(f64::NAN), "above 0 and below 1"),
         ] {
             let e = load(&LoadOptions { split, ..options.clone() }).unwrap_err().to_string();
             assert!(e.contains(message), "{split}: {e}");
+            // The same refusal from the file sizes alone, before any image is read.
+            let e = check_split_sizes(&LoadOptions { split, ..options.clone() }).unwrap_err().to_string();
+            assert!(e.contains(message), "{split}: {e}");
+        }
+        for split in [ValidationSplit::TrainCount(10), ValidationSplit::TrainCount(190), ValidationSplit::HeldOut] {
+            check_split_sizes(&LoadOptions { split, ..options.clone() }).unwrap();
+            load(&LoadOptions { split, ..options.clone() }).unwrap();
         }
         let e = load(&LoadOptions { train_subset: Some(0), ..options }).unwrap_err().to_string();
         assert!(e.contains("train_subset is 0"), "{e}");
@@ -608,7 +658,7 @@ mod tests {
         assert!(noisy.source.contains("30 training labels corrupted"), "{}", noisy.source);
 
         let e = load(&LoadOptions { split: ValidationSplit::TrainCount(5000), ..options.clone() }).unwrap_err();
-        assert!(e.to_string().contains("set `validation` to a smaller count"), "{e}");
+        assert!(e.to_string().contains("set `validation` to a count or fraction in that range"), "{e}");
         for bad in [1.0, -0.1, f64::NAN] {
             let e = load(&LoadOptions { label_noise: bad, ..options.clone() }).unwrap_err().to_string();
             assert!(e.contains("label_noise"), "{e}");
@@ -629,6 +679,12 @@ mod tests {
             assert_eq!(serde_json::from_str::<ValidationSplit>(text).unwrap(), split);
         }
         assert!(serde_json::from_str::<ValidationSplit>("1.5").is_err());
+        // 1.0 is neither a fraction (below 1) nor a count (written without a decimal point): it
+        // once read as one image.
+        for ambiguous in ["1.0", "5000.0", "0.0"] {
+            let e = serde_json::from_str::<ValidationSplit>(ambiguous).unwrap_err().to_string();
+            assert!(e.contains("above 0 and below 1") && e.contains("without a decimal point"), "{e}");
+        }
         assert!(serde_json::from_str::<ValidationSplit>("\"half\"").is_err());
     }
 

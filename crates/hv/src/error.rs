@@ -28,4 +28,11 @@ pub enum HvError {
          its length must be a multiple of the reference point's length"
     )]
     RaggedBuffer { len: usize, dimension: usize },
+    /// The computation was stopped at the caller's deadline ([`crate::hypervolume_until`]).
+    #[error(
+        "the exact hypervolume of {points} points in {dimension} objectives did not finish in time and was \
+         stopped; its cost grows steeply with the number of objectives: give only the non-dominated points, \
+         fewer points or fewer objectives"
+    )]
+    DeadlinePassed { points: usize, dimension: usize },
 }

@@ -22,6 +22,7 @@
 //! Inputs here are already minimisation-oriented, finite, and strictly dominate the reference.
 
 use crate::front3::{Front3, LEFT, RIGHT};
+use crate::many::Clock;
 use crate::order::key;
 
 /// Reusable buffers (the recursion above five objectives calls this many times).
@@ -34,7 +35,7 @@ pub(crate) struct Hv5d {
 }
 
 impl Hv5d {
-    pub(crate) fn hypervolume(&mut self, data: &[f64], reference: &[f64]) -> f64 {
+    pub(crate) fn hypervolume(&mut self, data: &[f64], reference: &[f64], clock: &mut Clock) -> f64 {
         let n = data.len() / 5;
         if n == 0 {
             return 0.0;
@@ -44,6 +45,9 @@ impl Hv5d {
         let mut volume4 = 0.0;
         let mut volume5 = 0.0;
         for rank in 0..n {
+            if clock.tick() {
+                return 0.0;
+            }
             let (z_position, w_position) = (self.swept.z_position[rank] as usize, self.swept.w_position[rank] as usize);
             self.covered.clear();
             let joined = contribution(

@@ -6,6 +6,7 @@
 //! Inputs here are already minimisation-oriented, finite, and strictly dominate the reference.
 
 use crate::front3::Front3;
+use crate::many::Clock;
 use crate::order::key;
 
 /// Reusable buffers (4-D contributions call this once per point).
@@ -16,7 +17,7 @@ pub(crate) struct Hv4d {
 }
 
 impl Hv4d {
-    pub(crate) fn hypervolume(&mut self, data: &[f64], reference: &[f64]) -> f64 {
+    pub(crate) fn hypervolume(&mut self, data: &[f64], reference: &[f64], clock: &mut Clock) -> f64 {
         self.by_w.clear();
         self.by_w.extend(data.chunks_exact(4).enumerate().map(|(i, p)| (key(p[3]), i as u32)));
         // Points of equal w may enter in any order: the w-distance between them is zero.
@@ -25,6 +26,9 @@ impl Hv4d {
         let mut volume3 = 0.0;
         let mut volume4 = 0.0;
         for (k, &(_, i)) in self.by_w.iter().enumerate() {
+            if clock.tick() {
+                return 0.0;
+            }
             let p = &data[4 * i as usize..4 * i as usize + 4];
             volume3 += self.front.insert([p[0], p[1], p[2]]).unwrap_or(0.0);
             let next_w = self.by_w.get(k + 1).map_or(reference[3], |&(_, j)| data[4 * j as usize + 3]);

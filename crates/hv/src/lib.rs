@@ -18,6 +18,11 @@
 //! reference point add nothing and are ignored; dominated points are filtered by the sweeps.
 //! NaN or infinite coordinates are an error, never a silent NaN result.
 //!
+//! The cost of an exact hypervolume grows steeply with the number of objectives (a few thousand
+//! points in 8-D take minutes, a few hundred in 14-D hours). A caller with a time budget uses
+//! [`hypervolume_until`] or [`contributions_until`]: past the deadline they stop with
+//! [`HvError::DeadlinePassed`], which names the size that did not finish.
+//!
 //! ```
 //! // Two maximised objectives, reference (0, 0.1): boxes [0,0.9]×[0.1,0.5] ∪ [0,0.6]×[0.1,0.8].
 //! let volume = xnas_hv::hypervolume_max(&[[0.9, 0.5], [0.6, 0.8]], &[0.0, 0.1]).unwrap();
@@ -35,12 +40,29 @@ mod rank_set;
 mod three;
 mod two;
 
+use std::time::Instant;
+
 pub use error::HvError;
 
 /// The hypervolume of minimised `points` with respect to `reference`.
 pub fn hypervolume<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> Result<f64, HvError> {
     let problem = Problem::from_rows(points, reference, false)?;
     Ok(problem.hypervolume())
+}
+
+/// [`hypervolume`] that gives up at `deadline` with [`HvError::DeadlinePassed`] (it looks at the
+/// clock as it sweeps, so it returns shortly after the deadline whatever the input's size).
+///
+/// ```
+/// use std::time::Instant;
+/// // A deadline already past: any set that needs a sweep is stopped.
+/// let points: Vec<Vec<f64>> = (0..200).map(|i| (0..8).map(|j| ((i * 7 + j * 13) % 97) as f64).collect()).collect();
+/// let error = xnas_hv::hypervolume_until(&points, &[100.0; 8], Instant::now()).unwrap_err();
+/// assert!(matches!(error, xnas_hv::HvError::DeadlinePassed { points: 200, dimension: 8 }));
+/// ```
+pub fn hypervolume_until<P: AsRef<[f64]>>(points: &[P], reference: &[f64], deadline: Instant) -> Result<f64, HvError> {
+    let problem = Problem::from_rows(points, reference, false)?;
+    problem.hypervolume_until(Some(deadline), points.len())
 }
 
 /// The hypervolume of maximised `points` with respect to `reference` (every point should be
@@ -71,6 +93,16 @@ pub fn hypervolume_flat(values: &[f64], reference: &[f64]) -> Result<f64, HvErro
 pub fn contributions<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> Result<Vec<f64>, HvError> {
     let problem = Problem::from_rows(points, reference, false)?;
     Ok(problem.contributions(points.len()))
+}
+
+/// [`contributions`] that gives up at `deadline` with [`HvError::DeadlinePassed`].
+pub fn contributions_until<P: AsRef<[f64]>>(
+    points: &[P],
+    reference: &[f64],
+    deadline: Instant,
+) -> Result<Vec<f64>, HvError> {
+    let problem = Problem::from_rows(points, reference, false)?;
+    problem.contributions_until(points.len(), Some(deadline))
 }
 
 /// [`contributions`] for maximised `points`.
@@ -122,13 +154,29 @@ impl Problem {
         many::hypervolume(&self.data, self.dimension, &self.reference, &mut many::Workspace::default())
     }
 
+    fn hypervolume_until(&self, deadline: Option<Instant>, count: usize) -> Result<f64, HvError> {
+        let mut workspace = many::Workspace::with_clock(many::Clock::until(deadline));
+        let volume = many::hypervolume(&self.data, self.dimension, &self.reference, &mut workspace);
+        match workspace.clock.expired() {
+            true => Err(HvError::DeadlinePassed { points: count, dimension: self.dimension }),
+            false => Ok(volume),
+        }
+    }
+
     fn contributions(&self, count: usize) -> Vec<f64> {
+        self.contributions_until(count, None).expect("no deadline, nothing to pass")
+    }
+
+    fn contributions_until(&self, count: usize, deadline: Option<Instant>) -> Result<Vec<f64>, HvError> {
+        let (values, clock) =
+            many::contributions(&self.data, self.dimension, &self.reference, many::Clock::until(deadline));
+        if clock.expired() {
+            return Err(HvError::DeadlinePassed { points: count, dimension: self.dimension });
+        }
         let mut result = vec![0.0; count];
-        for (value, &row) in
-            many::contributions(&self.data, self.dimension, &self.reference).into_iter().zip(&self.rows)
-        {
+        for (value, &row) in values.into_iter().zip(&self.rows) {
             result[row] = value;
         }
-        result
+        Ok(result)
     }
 }

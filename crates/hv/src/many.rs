@@ -9,6 +9,12 @@
 //! once their dominated points are gone, which is what keeps six and more objectives fast.
 //!
 //! Inputs here are already minimisation-oriented, finite, and strictly dominate the reference.
+//!
+//! With a deadline ([`Clock`]), the sweeps here and in the 4-D and 5-D algorithms look at the clock
+//! as they go and give up once it has passed: a caller with a time budget (a script's objective)
+//! gets an error instead of a computation that would run for hours.
+
+use std::time::Instant;
 
 use crate::five::Hv5d;
 use crate::four::Hv4d;
@@ -16,11 +22,54 @@ use crate::nondominated::nondominated_rows;
 use crate::order::{box_volume, key};
 use crate::{three, two};
 
-/// Buffers of the 4-D and 5-D algorithms, kept across the many calls of the recursion above them.
+/// Buffers of the 4-D and 5-D algorithms, kept across the many calls of the recursion above them,
+/// and the clock every level of the recursion looks at.
 #[derive(Default)]
 pub(crate) struct Workspace {
     four: Hv4d,
     five: Hv5d,
+    pub(crate) clock: Clock,
+}
+
+impl Workspace {
+    pub(crate) fn with_clock(clock: Clock) -> Workspace {
+        Workspace { clock, ..Workspace::default() }
+    }
+}
+
+/// A deadline, looked at every [`Clock::EVERY`] steps (reading the time costs about as much as a
+/// small step). Once passed it stays passed, so every level of the recursion unwinds at once;
+/// what they return then is meaningless and the caller reports [`Clock::expired`] instead.
+#[derive(Default)]
+pub(crate) struct Clock {
+    deadline: Option<Instant>,
+    steps: u32,
+    expired: bool,
+}
+
+impl Clock {
+    const EVERY: u32 = 32;
+
+    pub(crate) fn until(deadline: Option<Instant>) -> Clock {
+        Clock { deadline, steps: 0, expired: false }
+    }
+
+    /// One step of work done; whether the deadline has passed.
+    pub(crate) fn tick(&mut self) -> bool {
+        if self.expired {
+            return true;
+        }
+        let Some(deadline) = self.deadline else { return false };
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps.is_multiple_of(Self::EVERY) && Instant::now() >= deadline {
+            self.expired = true;
+        }
+        self.expired
+    }
+
+    pub(crate) fn expired(&self) -> bool {
+        self.expired
+    }
 }
 
 /// The hypervolume of `data` (rows of `dimension` values) with respect to `reference`.
@@ -32,8 +81,8 @@ pub(crate) fn hypervolume(data: &[f64], dimension: usize, reference: &[f64], wor
             .map_or(0.0, |low| reference[0] - low),
         2 => two::hypervolume(data, reference),
         3 => three::hypervolume(data, reference),
-        4 => workspace.four.hypervolume(data, reference),
-        5 => workspace.five.hypervolume(data, reference),
+        4 => workspace.four.hypervolume(data, reference, &mut workspace.clock),
+        5 => workspace.five.hypervolume(data, reference, &mut workspace.clock),
         _ => sweep(data, dimension, reference, workspace),
     }
 }
@@ -49,6 +98,9 @@ fn sweep(data: &[f64], dimension: usize, reference: &[f64], workspace: &mut Work
     let mut volume_below = 0.0;
     let mut volume = 0.0;
     for (k, &(_, i)) in order.iter().enumerate() {
+        if workspace.clock.tick() {
+            return 0.0;
+        }
         let p = &data[i * dimension..(i + 1) * dimension];
         volume_below += exclusive(p, &swept, dimension, None, last, reference, workspace);
         swept.extend_from_slice(p);
@@ -94,23 +146,27 @@ pub(crate) fn exclusive(
 }
 
 /// Exclusive contribution of each row for any dimension (brute force over the non-dominated rows
-/// for four objectives and up, the O(n log n) sweeps for two and three).
-pub(crate) fn contributions(data: &[f64], dimension: usize, reference: &[f64]) -> Vec<f64> {
+/// for four objectives and up, the O(n log n) sweeps for two and three). Past the `clock`'s
+/// deadline the values are meaningless ([`Clock::expired`] says so).
+pub(crate) fn contributions(data: &[f64], dimension: usize, reference: &[f64], clock: Clock) -> (Vec<f64>, Clock) {
     match dimension {
-        2 => return two::contributions(data, reference),
-        3 => return three::contributions(data, reference),
+        2 => return (two::contributions(data, reference), clock),
+        3 => return (three::contributions(data, reference), clock),
         _ => {}
     }
     let n = data.len() / dimension;
     let mut result = vec![0.0; n];
     let (kept, duplicated) = nondominated_rows(data, dimension);
     let front: Vec<f64> = kept.iter().flat_map(|&i| data[i * dimension..(i + 1) * dimension].iter().copied()).collect();
-    let mut workspace = Workspace::default();
+    let mut workspace = Workspace::with_clock(clock);
     for (k, &i) in kept.iter().enumerate() {
+        if workspace.clock.tick() {
+            break;
+        }
         if !duplicated[k] {
             let p = &front[k * dimension..(k + 1) * dimension];
             result[i] = exclusive(p, &front, dimension, Some(k), dimension, reference, &mut workspace);
         }
     }
-    result
+    (result, workspace.clock)
 }

@@ -213,6 +213,43 @@ fn checked_flops(genome: &Genome, config: &MacroConfig) -> Option<u64> {
     sum(&terms)
 }
 
+/// Bytes of a 32-bit float.
+const FLOAT_BYTES: f64 = 4.0;
+
+/// An upper estimate of the bytes that training the network `genome` builds under `config` with
+/// SGD and momentum on batches of `batch_size` images takes: four float copies of the parameters
+/// and, per image, every tensor the forward pass keeps for the backward pass (a conv edge's ReLU,
+/// conv and BN outputs, a pooling edge's output, each node's sum; two tensors for the stem, eight
+/// for a reduction block). Saturates at `u64::MAX`.
+///
+/// ```
+/// use xnas_space::{training_memory, Genome, MacroConfig, Op};
+/// // The paper's CIFAR-10 network, every edge conv3x3, batches of 256: a few GB.
+/// let bytes = training_memory(&Genome([Op::Conv3x3; 6]), &MacroConfig::default(), 256);
+/// assert!(bytes > 1 << 30 && bytes < 8 << 30, "{bytes}");
+/// ```
+pub fn training_memory(genome: &Genome, config: &MacroConfig, batch_size: usize) -> u64 {
+    let count = |op| genome.0.iter().filter(|&&o| o == op).count() as f64;
+    let conv_edges = count(Op::Conv3x3) + count(Op::Conv1x1);
+    let kept_per_cell = 3.0 * conv_edges + count(Op::AvgPool3x3) + 3.0;
+    let c = config.channels as f64;
+    let (_, h, w) = config.input;
+    let (mut sh, mut sw) = (h as f64, w as f64);
+    let mut activations = 2.0 * c * sh * sw;
+    for stage in 0..NUM_STAGES {
+        let ch = c * (1u64 << stage) as f64;
+        if stage > 0 {
+            (sh, sw) = ((sh / 2.0).ceil(), (sw / 2.0).ceil());
+            activations += 8.0 * ch * sh * sw;
+        }
+        activations += kept_per_cell * ch * sh * sw * config.cells_per_stage as f64;
+    }
+    let parameters = params(genome, config) as f64;
+    let bytes = FLOAT_BYTES * (4.0 * parameters + activations * batch_size as f64);
+    // `as` saturates: an absurd configuration gives u64::MAX, not a wrapped small number.
+    bytes as u64
+}
+
 /// Trainable parameters of the network `genome` builds under `config` (see the
 /// [module docs](crate::cost) for what counts). Saturates at `u64::MAX` for absurd settings;
 /// [`MacroConfig::check`] reports those.
@@ -373,6 +410,22 @@ mod tests {
         for config in [cifar(10), imagenet16_120(), MacroConfig { input: (1, 28, 28), ..Default::default() }] {
             config.check(&g).unwrap();
         }
+    }
+
+    #[test]
+    fn training_memory_grows_with_channels_batch_and_convolutions_and_saturates() {
+        let conv = all(Op::Conv3x3);
+        let paper = training_memory(&conv, &cifar(10), 256);
+        assert!(training_memory(&all(Op::Skip), &cifar(10), 256) < paper);
+        assert!(training_memory(&conv, &cifar(10), 512) > paper);
+        let wide = MacroConfig { channels: 32, ..cifar(10) };
+        assert!(training_memory(&conv, &wide, 256) > 2 * paper - paper / 10, "activations grow linearly at least");
+        // The weights alone: four copies of 1,531,546 parameters.
+        assert!(paper > 4 * 4 * 1_531_546);
+        let absurd = MacroConfig { channels: 10_000_000, ..cifar(10) };
+        assert!(training_memory(&conv, &absurd, 256) > 1 << 50, "petabytes");
+        let overflowing = MacroConfig { channels: usize::MAX / 2, ..cifar(10) };
+        assert_eq!(training_memory(&conv, &overflowing, usize::MAX), u64::MAX);
     }
 
     #[test]

@@ -27,5 +27,5 @@ pub mod cost;
 mod genome;
 
 pub use canonical::{CanonicalForm, SpaceCounts};
-pub use cost::{flops, params, MacroConfig, MacroConfigError, NUM_STAGES};
+pub use cost::{flops, params, training_memory, MacroConfig, MacroConfigError, NUM_STAGES};
 pub use genome::{Edge, Genome, Op, ParseError, EDGES, NUM_EDGES, NUM_NODES, NUM_OPS};

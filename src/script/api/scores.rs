@@ -168,8 +168,11 @@ fn similarity_for(
     let wordnet_error = |e: WordNetError| -> Box<EvalAltResult> {
         let message = format!("WordNet labels of {dataset}: {e}");
         match e {
-            WordNetError::MissingFile { .. } | WordNetError::ReadList { .. } | WordNetError::Wnids { .. } => {
-                EvalAltResult::ErrorRuntime(Dynamic::from(DataUnavailable(message)), ctx.call_position()).into()
+            WordNetError::ReadList { .. } => {
+                EvalAltResult::ErrorRuntime(Dynamic::from(DataUnavailable(message, true)), ctx.call_position()).into()
+            }
+            WordNetError::MissingFile { .. } | WordNetError::Wnids { .. } => {
+                EvalAltResult::ErrorRuntime(Dynamic::from(DataUnavailable(message, false)), ctx.call_position()).into()
             }
             _ => runtime_error(message, ctx.call_position()),
         }
@@ -197,7 +200,8 @@ fn wordnet_path_similarity(ctx: &NativeCallContext, session: &Session, a: &str, 
     let error = |e: WordNetError| -> Box<EvalAltResult> {
         match e {
             WordNetError::MissingFile { .. } => {
-                EvalAltResult::ErrorRuntime(Dynamic::from(DataUnavailable(e.to_string())), ctx.call_position()).into()
+                EvalAltResult::ErrorRuntime(Dynamic::from(DataUnavailable(e.to_string(), false)), ctx.call_position())
+                    .into()
             }
             _ => runtime_error(format!("path_similarity: {e}"), ctx.call_position()),
         }

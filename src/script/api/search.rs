@@ -1,13 +1,17 @@
 //! Multi-objective primitives for scripts: dominance, non-dominated sorting, crowding distance and
 //! hypervolume, so a script can write its own indicator or callback without recompiling xnas.
+//! The exact hypervolume can run for hours on a large set in many objectives, past anything the
+//! engine's operation counter sees, so it is given the calling script's deadline and stops there.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Engine, NativeCallContext};
 use xnas_moo::{Direction, Dominance};
 
 use super::{directions, float_array, int_array, numbers, points};
+use crate::script::engine::call_deadline;
 use crate::script::error::{fail, RhaiResult};
 use crate::script::session::Session;
 
@@ -73,7 +77,27 @@ fn hypervolume(ctx: &NativeCallContext, values: &Array, reference: &Array, dirs:
         }
         reference = xnas_moo::to_minimisation(&reference, &dirs);
     }
-    xnas_hv::hypervolume(&rows, &reference).or_else(|e| fail(ctx, "hypervolume", e))
+    let volume = match call_deadline() {
+        Some((deadline, budget)) => {
+            xnas_hv::hypervolume_until(&rows, &reference, deadline).map_err(|e| within_budget(e, "hypervolume", budget))
+        }
+        None => xnas_hv::hypervolume(&rows, &reference).map_err(|e| e.to_string()),
+    };
+    volume.or_else(|e| fail(ctx, "hypervolume", e))
+}
+
+/// An exact hypervolume that ran past the calling script's wall-clock budget, said as such: which
+/// size did not finish, the budget, and what to do.
+fn within_budget(error: xnas_hv::HvError, function: &str, budget: Duration) -> String {
+    match error {
+        xnas_hv::HvError::DeadlinePassed { points, dimension } => format!(
+            "{points} points in {dimension} objectives did not finish within the call's time budget of {} s and \
+             were stopped; the exact hypervolume's cost grows steeply with the number of objectives: pass only \
+             the non-dominated points (non_dominated), fewer points or fewer objectives to {function}",
+            budget.as_secs_f64()
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn contributions(
@@ -91,7 +115,12 @@ fn contributions(
         }
         reference = xnas_moo::to_minimisation(&reference, &dirs);
     }
-    let values = xnas_hv::contributions(&rows, &reference).or_else(|e| fail(ctx, "hypervolume_contributions", e))?;
+    let values = match call_deadline() {
+        Some((deadline, budget)) => xnas_hv::contributions_until(&rows, &reference, deadline)
+            .map_err(|e| within_budget(e, "hypervolume_contributions", budget)),
+        None => xnas_hv::contributions(&rows, &reference).map_err(|e| e.to_string()),
+    };
+    let values = values.or_else(|e| fail(ctx, "hypervolume_contributions", e))?;
     Ok(float_array(values))
 }
 
