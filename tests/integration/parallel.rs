@@ -361,16 +361,20 @@ fn deterministic_failures_are_caught_before_a_run_folder_exists() {
 
 #[test]
 fn a_configuration_error_in_a_child_stops_the_run_without_retrying() {
-    // The files are there (the check before the run looks at names) but are not IDX files:
-    // every evaluation would fail reading them, so the first one stops the run.
+    // The files are there and the training labels are a real IDX file (the check before the run
+    // reads the training split's size from them), but the images are not IDX files: every
+    // evaluation would fail reading them, so the first one stops the run.
     let dir = temp_dir("child-config");
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    for stem in
-        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-    {
+    for stem in ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
         std::fs::write(data.join(stem), b"not an idx file").unwrap();
     }
+    let images = 60_000u32;
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend(images.to_be_bytes());
+    labels.extend((0..images).map(|i| (i % 10) as u8));
+    std::fs::write(data.join("train-labels-idx1-ubyte"), labels).unwrap();
     let script = tiny_script(&dir, 2, "|r| r.introspectability");
     let text = std::fs::read_to_string(&script)
         .unwrap()

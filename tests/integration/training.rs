@@ -152,7 +152,7 @@ fn bad_hyper_parameters_are_refused_before_training_and_without_a_backtrace() {
         ("--lr", "nan", "--lr NaN: must be a finite number > 0"),
         ("--lr", "-1", "--lr -1: must be a finite number > 0"),
         ("--regularizer", "-0.5", "--regularizer -0.5: must be a finite weight ≥ 0"),
-        ("--train-subset", "0", "--train-subset 0: must be at least 1 image"),
+        ("--train-subset", "0", "--train-subset 0: must be at least 10 images, one per class of fashion-mnist"),
         ("--device", "cuda:x", "--device cuda:x: must be cpu, cuda, cuda:N or auto"),
     ] {
         let (out, _) = eval_cli(&["002404", flag, value]);

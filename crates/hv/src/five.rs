@@ -21,8 +21,8 @@
 //!
 //! Inputs here are already minimisation-oriented, finite, and strictly dominate the reference.
 
+use crate::clock::Clock;
 use crate::front3::{Front3, LEFT, RIGHT};
-use crate::many::Clock;
 use crate::order::key;
 
 /// Reusable buffers (the recursion above five objectives calls this many times).

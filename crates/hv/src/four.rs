@@ -5,8 +5,8 @@
 //!
 //! Inputs here are already minimisation-oriented, finite, and strictly dominate the reference.
 
+use crate::clock::Clock;
 use crate::front3::Front3;
-use crate::many::Clock;
 use crate::order::key;
 
 /// Reusable buffers (4-D contributions call this once per point).

@@ -29,6 +29,7 @@
 //! assert!((volume - (0.9 * 0.4 + 0.6 * 0.3)).abs() < 1e-15);
 //! ```
 
+mod clock;
 mod error;
 mod five;
 mod four;
@@ -155,7 +156,7 @@ impl Problem {
     }
 
     fn hypervolume_until(&self, deadline: Option<Instant>, count: usize) -> Result<f64, HvError> {
-        let mut workspace = many::Workspace::with_clock(many::Clock::until(deadline));
+        let mut workspace = many::Workspace::with_clock(clock::Clock::until(deadline));
         let volume = many::hypervolume(&self.data, self.dimension, &self.reference, &mut workspace);
         match workspace.clock.expired() {
             true => Err(HvError::DeadlinePassed { points: count, dimension: self.dimension }),
@@ -169,7 +170,7 @@ impl Problem {
 
     fn contributions_until(&self, count: usize, deadline: Option<Instant>) -> Result<Vec<f64>, HvError> {
         let (values, clock) =
-            many::contributions(&self.data, self.dimension, &self.reference, many::Clock::until(deadline));
+            many::contributions(&self.data, self.dimension, &self.reference, clock::Clock::until(deadline));
         if clock.expired() {
             return Err(HvError::DeadlinePassed { points: count, dimension: self.dimension });
         }
