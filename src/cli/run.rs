@@ -235,6 +235,17 @@ fn print_summary(summary: &RunSummary) -> anyhow::Result<()> {
     );
     println!("evaluations: {counts}");
     println!("report: xnas report {}", summary.run_dir.display());
+    // A run that scored nothing found nothing, however it ended: say so in the exit status too.
+    if counts.done == 0 && counts.unscored > 0 {
+        anyhow::bail!(
+            "no candidate of {} could be scored: the objectives failed on every record ({} trained, none scored; \
+             the lines above say why). The trainings are kept: fix the objectives, then `xnas run FIXED.rhai \
+             --from {}` scores them again without retraining (and refuses objectives that still fail on them)",
+            summary.run_dir.display(),
+            counts.unscored,
+            summary.run_dir.display()
+        );
+    }
     Ok(())
 }
 

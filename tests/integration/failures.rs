@@ -87,6 +87,8 @@ fn scoring_failures_are_counted_as_failed_everywhere() {
         .unwrap();
     let said = text(&out.stderr);
     assert!(said.contains("FAILED: scoring failed") && said.contains("8 failed so far"), "{said}");
+    // A run that scored nothing says so in its exit status, and how to score its trainings.
+    assert!(!out.status.success() && said.contains("no candidate of") && said.contains("--from"), "{said}");
     let line = evaluations_line(&out);
     assert!(
         line.starts_with("evaluations: 0 done, 8 failed (trained, but the objectives failed to score the record)"),
