@@ -290,7 +290,12 @@ fn check_replaceable(file: &Path, run_dir: &Path) -> Result<(), OptunaError> {
     }
     let not_ours =
         |why: String| OptunaError::Output(OutputError::NotOurs { what: "--optuna".into(), path: file.into(), why });
-    let replay = Journal::read(file).map_err(|e| not_ours(format!("replacing it would lose it: {e}")))?;
+    let replay = Journal::read(file).map_err(|e| match e {
+        JournalError::Unreadable { line, reason, .. } => not_ours(format!(
+            "it is not an Optuna journal (line {line}: {reason}), and an export replaces the whole file"
+        )),
+        other => not_ours(format!("an export would replace it whole, and it cannot be read as a journal: {other}")),
+    })?;
     let ours = absolute(run_dir);
     for (study, name) in replay.living_studies() {
         let owner = replay.study_user_attr(study, RUN_DIR_ATTR).and_then(Value::as_str).map(PathBuf::from);
