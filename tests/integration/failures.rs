@@ -3,9 +3,9 @@
 //! counted alike by the generation lines, the run's summary, `xnas status` and the report.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use super::run::{temp_dir, tiny_script, trained, wait_for, xnas, XNAS};
+use super::run::{spawn_quiet, temp_dir, tiny_script, trained, wait_for, xnas, XNAS};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -104,13 +104,7 @@ fn a_killed_run_shows_nothing_running_and_a_resumed_one_counts_each_candidate_on
     let script = tiny_script(&dir, 3, "|r| r.introspectability");
     let run = dir.join("run");
     let run_arg = run.to_str().unwrap();
-    let mut child = Command::new(XNAS)
-        .args(["run", script.to_str().unwrap(), "--dir", run_arg])
-        .env("OMP_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_quiet(&["run", script.to_str().unwrap(), "--dir", run_arg]);
     // In generation 2, with one evaluation running: the resume asks the whole generation again.
     wait_for(&run, "5 finished evaluations and one running", |s| {
         s.counts().is_ok_and(|c| c.done >= 5 && c.running >= 1)

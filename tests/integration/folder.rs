@@ -4,11 +4,11 @@
 //! `--script` and `--set` shown before they apply, `xnas show-script`).
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use xnas::store::Store;
 
-use crate::run::{temp_dir, tiny_script, trained, wait_for, xnas, XNAS};
+use crate::run::{spawn_quiet, temp_dir, tiny_script, trained, wait_for, xnas, XNAS};
 
 /// Runs xnas in `cwd`, whether it succeeds or not.
 fn xnas_at(cwd: &Path, args: &[&str]) -> Output {
@@ -31,13 +31,7 @@ fn a_run_folder_takes_one_process_and_kill_9_frees_it() {
     let script = tiny_script(&dir, 3, "|r| r.introspectability");
     let run = dir.join("run");
     let (script_arg, run_arg) = (script.to_str().unwrap(), run.to_str().unwrap());
-    let mut child = Command::new(XNAS)
-        .args(["run", script_arg, "--dir", run_arg])
-        .env("OMP_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_quiet(&["run", script_arg, "--dir", run_arg]);
     let pid = child.id().to_string();
     wait_for(&run, "a finished evaluation", |s| s.counts().is_ok_and(|c| c.done >= 1));
     // A second writer is refused, naming the holder; neither message sends the user to `resume`

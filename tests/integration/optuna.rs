@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use xnas::store::{EvalStatus, Store};
 
-use super::run::{temp_dir, tiny_script, wait_for, xnas, XNAS};
+use super::run::{spawn_quiet, temp_dir, tiny_script, wait_for, xnas, XNAS};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -222,13 +222,14 @@ fn a_run_killed_mid_generation_and_resumed_leaves_no_duplicate_trial() {
     let dir = temp_dir("optuna-kill");
     let script = tiny_script(&dir, 3, "|r| r.introspectability");
     let (run, journal) = (dir.join("run"), dir.join("journal.log"));
-    let mut child = Command::new(XNAS)
-        .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap(), "--optuna", journal.to_str().unwrap()])
-        .env("OMP_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_quiet(&[
+        "run",
+        script.to_str().unwrap(),
+        "--dir",
+        run.to_str().unwrap(),
+        "--optuna",
+        journal.to_str().unwrap(),
+    ]);
     // Killed in generation 2 with a trial running: after at least 5 finished evaluations, while
     // one trains (a 1-epoch training takes seconds; its trial is written as it starts).
     wait_for(&run, "5 finished evaluations and one running", |s| {

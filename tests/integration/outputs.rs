@@ -6,11 +6,11 @@
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use xnas::store::{EvalStatus, Store};
 
-use crate::run::{temp_dir, tiny_script, wait_for, xnas, XNAS};
+use crate::run::{spawn_quiet, temp_dir, tiny_script, wait_for, xnas, XNAS};
 
 fn xnas_fails(args: &[&str]) -> String {
     let out: Output = Command::new(XNAS).args(args).env("OMP_NUM_THREADS", "1").output().unwrap();
@@ -33,14 +33,16 @@ fn nothing_a_command_writes_destroys_what_is_there() {
     let script = tiny_script(&dir, 2, "|r| r.introspectability");
     let run = dir.join("a");
     let (run_arg, live) = (run.to_str().unwrap(), dir.join("live.log"));
-    let mut child = Command::new(XNAS)
-        .args(["run", script.to_str().unwrap(), "--dir", run_arg, "--keep-models", "all"])
-        .args(["--optuna", live.to_str().unwrap()])
-        .env("OMP_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_quiet(&[
+        "run",
+        script.to_str().unwrap(),
+        "--dir",
+        run_arg,
+        "--keep-models",
+        "all",
+        "--optuna",
+        live.to_str().unwrap(),
+    ]);
     wait_for(&run, "a finished evaluation", |s| s.counts().is_ok_and(|c| c.done >= 1));
     // The journal a running search appends to is not replaced under it.
     let refused = xnas_fails(&["export", run_arg, "--optuna", live.to_str().unwrap()]);
@@ -78,26 +80,21 @@ fn nothing_a_command_writes_destroys_what_is_there() {
 
     // A live journal is never a run's file, and an SQLite file is called that.
     let new_run = dir.join("c");
-    let inside = run.join("evaluations.log");
-    let refused = xnas_fails(&[
-        "run",
-        script.to_str().unwrap(),
-        "--dir",
-        new_run.to_str().unwrap(),
-        "--optuna",
-        inside.to_str().unwrap(),
-    ]);
+    let run_with_journal = |journal: &Path| {
+        xnas_fails(&[
+            "run",
+            script.to_str().unwrap(),
+            "--dir",
+            new_run.to_str().unwrap(),
+            "--optuna",
+            journal.to_str().unwrap(),
+        ])
+    };
+    let refused = run_with_journal(&run.join("evaluations.log"));
     assert!(refused.contains("inside the run folder"), "{refused}");
     let copy = dir.join("copy.db");
     std::fs::copy(&store, &copy).unwrap();
-    let refused = xnas_fails(&[
-        "run",
-        script.to_str().unwrap(),
-        "--dir",
-        new_run.to_str().unwrap(),
-        "--optuna",
-        copy.to_str().unwrap(),
-    ]);
+    let refused = run_with_journal(&copy);
     assert!(refused.contains("SQLite database") && !refused.contains("partial"), "{refused}");
     assert!(!new_run.exists(), "refused before the run folder is made");
 

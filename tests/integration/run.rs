@@ -52,6 +52,17 @@ pub(crate) fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Starts xnas in the background, its output discarded: a run to watch, kill or race.
+pub(crate) fn spawn_quiet(args: &[&str]) -> std::process::Child {
+    Command::new(XNAS)
+        .args(args)
+        .env("OMP_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 pub(crate) fn xnas(args: &[&str]) -> std::process::Output {
     let out = Command::new(XNAS).args(args).env("OMP_NUM_THREADS", "1").output().unwrap();
     assert!(
@@ -103,13 +114,7 @@ fn kill_9_then_resume_trains_nothing_twice() {
     let dir = temp_dir("kill");
     let script = tiny_script(&dir, 3, "|r| r.introspectability");
     let run = dir.join("run");
-    let mut child = Command::new(XNAS)
-        .args(["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()])
-        .env("OMP_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_quiet(&["run", script.to_str().unwrap(), "--dir", run.to_str().unwrap()]);
     // Kill it in the middle of generation 2: after at least 5 finished evaluations.
     wait_for(&run, "5 finished evaluations", |s| s.counts().is_ok_and(|c| c.done >= 5));
     child.kill().unwrap(); // SIGKILL
