@@ -250,6 +250,17 @@ mod tests {
         assert_eq!(old, Execution::default());
     }
 
+    /// Saved execution settings from before they were reshaped (tests/fixtures/settings) read
+    /// back and serialise byte for byte as they were saved.
+    #[test]
+    fn saved_execution_settings_from_before_read_back_byte_identically() {
+        for name in ["execution_local.json", "execution_ray.json"] {
+            let saved = std::fs::read_to_string(Path::new("tests/fixtures/settings").join(name)).unwrap();
+            let execution: Execution = serde_json::from_str(saved.trim_end()).unwrap();
+            assert_eq!(serde_json::to_value(&execution).unwrap().to_string(), saved.trim_end(), "{name}");
+        }
+    }
+
     #[test]
     fn settings_that_cannot_work_are_refused_by_flag_name() {
         let ray = Execution { executor: ExecutorKind::Ray, ..Execution::default() };

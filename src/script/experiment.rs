@@ -801,6 +801,31 @@ exp.objective("introspectability", "max", |r| r.introspectability);
         assert_eq!(set.training_hash(), none.training_hash(), "unset again, the configuration is the old one");
     }
 
+    /// Runs stored by an earlier xnas open and resume unchanged. `tests/fixtures/settings` was
+    /// written by the xnas of commit fe62b48, before the settings were reshaped: its script must
+    /// compile to the same spec, job configuration and training hash, and the stored forms (also
+    /// a configuration from before the validation split and the CUDA settings) must read back,
+    /// serialise byte for byte as they were stored, and keep their training hashes.
+    #[test]
+    fn stored_settings_from_before_read_back_byte_identically_with_their_training_hashes() {
+        let dir = std::path::Path::new("tests/fixtures/settings");
+        let stored = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap().trim_end().to_string();
+        let experiment = compile_file(&dir.join("exp.rhai")).unwrap();
+        assert_eq!(serde_json::to_value(experiment.spec()).unwrap().to_string(), stored("spec.json"));
+        assert_eq!(serde_json::to_string(experiment.eval_config()).unwrap(), stored("job_config.json"));
+        assert_eq!(experiment.training_hash(), stored("training_hash.txt"));
+
+        let spec: ExperimentSpec = serde_json::from_str(&stored("spec.json")).unwrap();
+        assert_eq!(serde_json::to_value(&spec).unwrap().to_string(), stored("spec.json"));
+        let job: EvalConfig = serde_json::from_str(&stored("job_config.json")).unwrap();
+        assert_eq!(serde_json::to_string(&job).unwrap(), stored("job_config.json"));
+        assert_eq!(training_hash(&job), stored("training_hash.txt"));
+        let old: EvalConfig = serde_json::from_str(&stored("old_config.json")).unwrap();
+        assert_eq!(serde_json::to_string(&old).unwrap(), stored("old_config_reserialised.json"));
+        assert_eq!(training_hash(&old), stored("old_training_hash.txt"));
+        assert_eq!(serde_json::to_string(&EvalConfig::default()).unwrap(), stored("default_config.json"));
+    }
+
     #[test]
     fn experiments_cross_threads() {
         // The run loop may score on one thread and watch on another.
