@@ -127,11 +127,6 @@ impl Default for EvalConfig {
     }
 }
 
-/// `EvalConfig` keys that choose where and how fast a training runs, not what it computes
-/// beyond rounding: a genome trained with only these different is not trained again
-/// (`--from`, resume), and changing them alone needs no new evaluations.
-pub const EXECUTION_SETTINGS: &[&str] = &["device", "channels_last", "cudnn_benchmark"];
-
 /// The `precision` training setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -20,7 +20,10 @@ use super::api::{self, number};
 use super::engine::{new_engine_with_sources, with_budget, Limits, StoredSources};
 use super::error::{from_parse, from_rhai, innermost, Location, RhaiResult, ScriptError};
 use super::session::{ExperimentHandle, Session, SourceFile};
-use super::spec::{diff, direction_word, Algorithm, Budget, ExperimentDiff, ExperimentSpec, Section, SpecError};
+use super::spec::{
+    diff, direction_word, setting_kind, Algorithm, Budget, ExperimentDiff, ExperimentSpec, Section, SettingKind,
+    SpecError,
+};
 use crate::record::{EvalConfig, MeasurementRecord};
 
 /// What the engine needs to call the script's closures later.
@@ -633,15 +636,13 @@ impl Experiment {
     }
 }
 
-/// SHA-256 (hex) of a training configuration's JSON with the execution settings (the device,
-/// channels-last, cuDNN benchmark) left out, and the precision when it is `auto`, so that
-/// configurations written before those settings existed keep their hash.
+/// SHA-256 (hex) of a training configuration's JSON with the [`SettingKind::Execution`]
+/// settings left out, and the precision when it is `auto`, so that configurations written before
+/// those settings existed keep their hash.
 pub fn training_hash(config: &EvalConfig) -> String {
     let mut value = serde_json::to_value(config).expect("an EvalConfig serialises");
     if let Some(object) = value.as_object_mut() {
-        for key in crate::record::EXECUTION_SETTINGS {
-            object.remove(*key);
-        }
+        object.retain(|key, _| setting_kind(&format!("training.{key}")) != SettingKind::Execution);
         if config.precision == crate::record::Precision::Auto {
             object.remove("precision");
         }

@@ -51,7 +51,8 @@ pub use experiment::{
 pub use session::SourceFile;
 pub(crate) use spec::TRAINING_OWNED;
 pub use spec::{
-    diff, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, KeepModels, ObjectiveSpec,
-    SearchSpec, Section, SpaceSpec, SpecError, DEFAULT_EPOCH_VALIDATION, DEFAULT_REPORT_AXES, REPORT_FIELDS,
+    diff, setting_kind, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, KeepModels,
+    ObjectiveSpec, SearchSpec, Section, SettingKind, SpaceSpec, SpecError, DEFAULT_EPOCH_VALIDATION,
+    DEFAULT_REPORT_AXES, REPORT_FIELDS,
 };
 pub use watch::{Reload, ScriptWatcher};

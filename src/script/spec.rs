@@ -379,6 +379,47 @@ pub(crate) const TRAINING_OWNED: &[(&str, &str)] = &[
     ("cells_per_stage", "space.cells"),
 ];
 
+/// What changing a setting means for a run: whether it is in the training hash, and what a hot
+/// reload or a resume with it changed must redo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKind {
+    /// Decides what a training computes: in the training hash; a change needs new evaluations.
+    Training,
+    /// Decides only where and how fast a training runs (the same arithmetic, up to rounding): left
+    /// out of the training hash, so a change alone trains nothing again (resume, `--from`).
+    Execution,
+    /// Read by the objectives: a change re-scores the archive.
+    Scoring,
+    /// Steers the search: a change applies from the next generation.
+    Search,
+    /// Redoes nothing: the name, the report's axes, where the closures were declared (a change of
+    /// their code is a change of the script's text).
+    Reporting,
+}
+
+/// Every setting's kind, by its `--set` key or its whole section: the entry naming the key decides,
+/// else the one naming its section, else it is [`SettingKind::Reporting`].
+const SETTING_KINDS: &[(&str, SettingKind)] = &[
+    ("training.device", SettingKind::Execution),
+    ("training.channels_last", SettingKind::Execution),
+    ("training.cudnn_benchmark", SettingKind::Execution),
+    ("dataset.synsets", SettingKind::Scoring),
+    ("dataset.wordnet_dir", SettingKind::Scoring),
+    ("objectives", SettingKind::Scoring),
+    ("reference_point", SettingKind::Search),
+    ("dataset", SettingKind::Training),
+    ("space", SettingKind::Training),
+    ("training", SettingKind::Training),
+    ("search", SettingKind::Search),
+];
+
+/// The kind of the setting `key` (`section.key`, or a top-level key such as `objectives`).
+pub fn setting_kind(key: &str) -> SettingKind {
+    let section = key.split_once('.').map_or(key, |(section, _)| section);
+    let named = |name: &str| SETTING_KINDS.iter().find(|(k, _)| *k == name).map(|(_, kind)| *kind);
+    named(key).or_else(|| named(section)).unwrap_or(SettingKind::Reporting)
+}
+
 /// Training keys left out of the serialised configuration while unset (so that configurations
 /// from before them keep their training hash), which a section still accepts.
 const TRAINING_UNSET_WHEN_NONE: &[&str] = &["epoch_validation"];
@@ -907,30 +948,23 @@ pub struct ExperimentDiff {
 }
 
 impl ExperimentDiff {
-    /// Whether candidates must be trained again: the dataset, the space or the training
-    /// configuration changed (the execution settings alone, e.g. the device, do not count).
+    /// Whether candidates must be trained again: a [`SettingKind::Training`] setting changed.
     pub fn needs_training(&self) -> bool {
-        let execution =
-            |key: &str| key.strip_prefix("training.").is_some_and(|k| crate::record::EXECUTION_SETTINGS.contains(&k));
-        self.changes.iter().any(|c| {
-            (c.key.starts_with("dataset.") && !matches!(c.key.as_str(), "dataset.synsets" | "dataset.wordnet_dir"))
-                || c.key.starts_with("space.")
-                || (c.key.starts_with("training.") && !execution(&c.key))
-        })
+        self.changed(SettingKind::Training)
     }
 
-    /// Whether the archive must be re-scored: the objectives or anything their closures can
-    /// read (the source, the WordNet settings) changed.
+    /// Whether the archive must be re-scored: the source or a [`SettingKind::Scoring`] setting changed.
     pub fn needs_rescoring(&self) -> bool {
-        self.sources_changed
-            || self.changes.iter().any(|c| {
-                c.key.starts_with("objectives") || matches!(c.key.as_str(), "dataset.synsets" | "dataset.wordnet_dir")
-            })
+        self.sources_changed || self.changed(SettingKind::Scoring)
     }
 
     /// Whether the search settings changed (they apply from the next generation).
     pub fn search_changed(&self) -> bool {
-        self.changes.iter().any(|c| c.key.starts_with("search.") || c.key == "reference_point")
+        self.changed(SettingKind::Search)
+    }
+
+    fn changed(&self, kind: SettingKind) -> bool {
+        self.changes.iter().any(|c| setting_kind(&c.key) == kind)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -1091,6 +1125,27 @@ mod tests {
         assert!(!changed(r#"{"channels_last": false}"#).needs_training());
         assert!(!changed(r#"{"cudnn_benchmark": true}"#).needs_training());
         assert!(changed(r#"{"precision": "bf16"}"#).needs_training());
+    }
+
+    #[test]
+    fn the_setting_kinds_name_real_keys_and_decide_what_a_change_redoes() {
+        let keys = ExperimentSpec::valid_keys();
+        for (key, _) in SETTING_KINDS {
+            assert!(
+                keys.contains(&key.to_string()) || Section::from_name(key).is_some() || *key == "objectives",
+                "{key}"
+            );
+        }
+        let kinds = |keys: &[&str]| keys.iter().map(|key| setting_kind(key)).collect::<Vec<_>>();
+        use SettingKind::*;
+        assert_eq!(
+            kinds(&["dataset.name", "space.ops", "training.precision", "training.device", "dataset.synsets"]),
+            [Training, Training, Training, Execution, Scoring]
+        );
+        assert_eq!(
+            kinds(&["search.seed", "reference_point", "report_axes", "name"]),
+            [Search, Search, Reporting, Reporting]
+        );
     }
 
     #[test]
