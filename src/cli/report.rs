@@ -71,18 +71,8 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
     println!("run {} ({})", info.name, args.run_dir.display());
     // The same words as the run's own summary (see `StatusCounts`'s Display).
     println!("evaluations: {counts}");
-    if let Some(execution) = store.execution()? {
-        let get = |key: &str| execution.get(key).map(|v| v.to_string().trim_matches('"').to_string());
-        let executor = get("executor").unwrap_or_else(|| "local".into());
-        let place = match executor.as_str() {
-            "ray" => format!("ray at {}", get("ray_address").unwrap_or_default()),
-            _ => format!(
-                "local, {} job(s) per device{}",
-                get("jobs_per_device").unwrap_or_else(|| "1".into()),
-                get("devices").filter(|d| d != "null").map(|d| format!(" on {d}")).unwrap_or_default()
-            ),
-        };
-        println!("execution: {place}, {} scheduling", get("scheduling").unwrap_or_else(|| "generational".into()));
+    if let Some(execution) = store.execution::<xnas::run::Execution>()? {
+        println!("execution: {execution}");
     }
     let all = store.evaluations(None)?;
     let retried = all.iter().filter(|e| e.attempt > 1).count();

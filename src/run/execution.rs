@@ -227,6 +227,26 @@ impl Execution {
     }
 }
 
+impl std::fmt::Display for Execution {
+    /// Where and how the jobs run, as `xnas status` says it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.executor {
+            ExecutorKind::Ray => write!(f, "ray at {}", self.ray_address.as_deref().unwrap_or_default())?,
+            ExecutorKind::Local => {
+                write!(f, "local, {} job(s) per device", self.jobs_per_device)?;
+                if let Some(devices) = &self.devices {
+                    write!(f, " on {devices}")?;
+                }
+            }
+        }
+        let scheduling = match self.scheduling {
+            Scheduling::Generational => "generational",
+            Scheduling::SteadyState => "steady-state",
+        };
+        write!(f, ", {scheduling} scheduling")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +279,21 @@ mod tests {
             let execution: Execution = serde_json::from_str(saved.trim_end()).unwrap();
             assert_eq!(serde_json::to_value(&execution).unwrap().to_string(), saved.trim_end(), "{name}");
         }
+    }
+
+    /// `xnas status`'s line, as it read the saved JSON by key before the settings were typed.
+    #[test]
+    fn status_describes_saved_execution_settings_as_before() {
+        let saved = |name: &str| -> Execution {
+            serde_json::from_str(&std::fs::read_to_string(Path::new("tests/fixtures/settings").join(name)).unwrap())
+                .unwrap()
+        };
+        assert_eq!(
+            saved("execution_local.json").to_string(),
+            "local, 2 job(s) per device on 0,1, steady-state scheduling"
+        );
+        assert_eq!(saved("execution_ray.json").to_string(), "ray at 10.0.0.1:6379, generational scheduling");
+        assert_eq!(Execution::default().to_string(), "local, 1 job(s) per device, generational scheduling");
     }
 
     #[test]

@@ -136,7 +136,7 @@ pub fn start_compiled(
     let absolute = std::path::absolute(script).with_context(|| format!("locating {}", script.display()))?;
     let store = Store::create(run_dir, &run_info(&experiment, &absolute))?;
     store.set_models_by_candidate()?;
-    store.set_execution(&serde_json::to_value(&execution)?)?;
+    store.set_execution(&execution)?;
     let search = Search::new(experiment.spec())?;
     eprintln!("xnas run: {} → {}", script.display(), run_dir.display());
     eprintln!("{}", experiment.summary());
@@ -153,14 +153,10 @@ pub fn resume(run_dir: &Path, options: &RunOptions, changes: &ResumeChanges) -> 
     let _lock = RunLock::acquire(run_dir)?;
     let store = Store::open(run_dir)?;
     let resume::Resumed { experiment, script, overrides } = resume::resumed_experiment(&store, run_dir, changes)?;
-    let saved: Execution = match store.execution()? {
-        Some(value) => serde_json::from_value(value).context("reading the run's saved execution settings")?,
-        None => Execution::default(),
-    };
-    let execution = saved.with(&options.execution);
+    let execution = store.execution::<Execution>()?.unwrap_or_default().with(&options.execution);
     execution.validate()?;
     fixed_runs_generationally(&experiment, &execution)?;
-    store.set_execution(&serde_json::to_value(&execution)?)?;
+    store.set_execution(&execution)?;
     preflight(
         &experiment,
         &execution,

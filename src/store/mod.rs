@@ -510,18 +510,17 @@ impl Store {
     }
 
     /// Saves how the run executes (executor, scheduling, …) as JSON; `xnas resume` reads it back.
-    pub fn set_execution(&self, execution: &serde_json::Value) -> Result<(), StoreError> {
+    pub fn set_execution(&self, execution: &impl serde::Serialize) -> Result<(), StoreError> {
+        // Through a `Value`, whose keys are sorted, so the text is as earlier versions saved it.
+        let text = serde_json::to_value(execution).expect("execution settings serialise").to_string();
         self.write(|tx| {
-            tx.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('execution', ?1)",
-                params![execution.to_string()],
-            )?;
+            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('execution', ?1)", params![text])?;
             Ok(())
         })
     }
 
     /// What [`Store::set_execution`] saved, if anything.
-    pub fn execution(&self) -> Result<Option<serde_json::Value>, StoreError> {
+    pub fn execution<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, StoreError> {
         let read = |r: &Row| rows::json("execution settings", &r.get::<_, String>(0)?);
         Ok(self.query("SELECT value FROM meta WHERE key = 'execution'", [], read)?.pop())
     }

@@ -93,7 +93,7 @@ fn two_jobs_at_once_give_the_same_results_as_one() {
     assert!(measured(&one).iter().all(|(_, loss, i)| loss.is_some() && i.is_some()));
 
     let store = Store::open(&two).unwrap();
-    assert_eq!(store.execution().unwrap().unwrap()["jobs_per_device"], 2);
+    assert_eq!(store.execution::<xnas::run::Execution>().unwrap().unwrap().jobs_per_device, 2);
     let mut workers = std::collections::BTreeSet::new();
     let mut spans = Vec::new();
     for e in store.evaluations(Some(EvalStatus::Done)).unwrap().into_iter().filter(|e| e.reused_from.is_none()) {
@@ -177,11 +177,8 @@ fn long_lived_workers_give_the_results_of_a_process_per_evaluation_and_are_repla
     };
     assert_eq!(measured(&fresh), measured(&recycled));
     assert_eq!(measured(&fresh), measured(&bounded));
-    let execution = Store::open(&recycled).unwrap().execution().unwrap().unwrap();
-    assert_eq!(
-        (execution["workers"].as_str(), execution["worker_recycle_after"].as_u64()),
-        (Some("persistent"), Some(3))
-    );
+    let execution = Store::open(&recycled).unwrap().execution::<xnas::run::Execution>().unwrap().unwrap();
+    assert_eq!((execution.workers, execution.worker_recycle_after), (xnas::run::Workers::Persistent, 3));
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -363,9 +363,9 @@ fn every_attempt_is_recorded_with_its_worker_and_outcome() {
     assert_eq!((last.attempt, last.outcome), (2, AttemptOutcome::Interrupted));
 
     // Execution settings and the steady-state checkpoint round-trip.
-    assert_eq!(store.execution().unwrap(), None);
+    assert_eq!(store.execution::<serde_json::Value>().unwrap(), None);
     store.set_execution(&serde_json::json!({ "executor": "ray", "jobs_per_device": 2 })).unwrap();
-    assert_eq!(store.execution().unwrap().unwrap()["executor"], "ray");
+    assert_eq!(store.execution::<serde_json::Value>().unwrap().unwrap()["executor"], "ray");
     assert_eq!(store.checkpoint().unwrap(), None);
     store.save_checkpoint("{\"a\":1}").unwrap();
     store.save_checkpoint("{\"a\":2}").unwrap();
