@@ -52,120 +52,90 @@ pub enum Workers {
     PerEvaluation,
 }
 
-/// Everything about execution a run keeps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Execution {
-    pub executor: ExecutorKind,
-    pub scheduling: Scheduling,
-    /// Local: concurrent jobs on each device.
-    pub jobs_per_device: usize,
-    /// Local: `--devices` as given (`cpu`, `0,1`); `None` follows the experiment's device.
-    pub devices: Option<String>,
-    /// Local: libtorch CPU threads for all concurrent jobs together; `None`: the machine's cores.
-    pub threads: Option<usize>,
-    /// Attempts per evaluation when its process, worker or node dies or it ends without a record.
-    pub max_attempts: u32,
-    /// Ray: the cluster's address (`HOST:PORT`, or `auto` on a cluster node).
-    pub ray_address: Option<String>,
-    /// Ray: the Python that runs the driver (default: `$XNAS_PYTHON`, else `python3`).
-    pub ray_python: Option<PathBuf>,
-    /// Ray: the xnas-worker binary as the worker nodes see it (default: the one beside this xnas).
-    pub ray_program: Option<PathBuf>,
-    /// Ray: GPUs per evaluation.
-    pub ray_gpus: f64,
-    /// Ray: CPUs per evaluation.
-    pub ray_cpus: f64,
-    /// `--keep-models`: which trained models the run keeps; `None` follows the script's
-    /// `search.keep_models`.
-    pub keep_models: Option<KeepModels>,
-    /// Local: long-lived workers or a process per evaluation.
-    pub workers: Workers,
-    /// Local: a long-lived worker is replaced after this many evaluations.
-    pub worker_recycle_after: usize,
-    /// Local: … or when its resident memory passed this many MiB after an evaluation (0: never).
-    pub worker_max_memory_mib: u64,
-    /// Local: a worker that writes nothing and uses no CPU time for this many seconds while it
-    /// runs a job is killed and the job retried (0: never).
-    pub worker_stall_timeout_s: u64,
-    /// `--optuna FILE`: the Optuna journal the run appends to (absolute); `None` follows the
-    /// script's `search.optuna`.
-    pub optuna: Option<PathBuf>,
-}
-
-impl Default for Execution {
-    fn default() -> Self {
-        Execution {
-            executor: ExecutorKind::Local,
-            scheduling: Scheduling::Generational,
-            jobs_per_device: 1,
-            devices: None,
-            threads: None,
-            max_attempts: 3,
-            ray_address: None,
-            ray_python: None,
-            ray_program: None,
-            ray_gpus: 1.0,
-            ray_cpus: 1.0,
-            keep_models: None,
-            workers: Workers::Persistent,
-            worker_recycle_after: WorkerPolicy::default().recycle_after,
-            worker_max_memory_mib: WorkerPolicy::default().max_memory_mib.unwrap_or(0),
-            worker_stall_timeout_s: DEFAULT_STALL_TIMEOUT.as_secs(),
-            optuna: None,
+/// Declares [`Execution`] (every setting with its default), [`ExecutionOverrides`] (the same
+/// settings, each optional) and [`Execution::with`] from one list, so that a new setting is one
+/// entry here (and its flag in `src/cli/run.rs`). `optional` settings default to `None`.
+macro_rules! execution_settings {
+    (
+        always { $( $(#[$doc:meta])* $field:ident: $ty:ty = $default:expr, )* }
+        optional { $( $(#[$optional_doc:meta])* $optional:ident: $optional_ty:ty, )* }
+    ) => {
+        /// Everything about execution a run keeps.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(default)]
+        pub struct Execution {
+            $( $(#[$doc])* pub $field: $ty, )*
+            $( $(#[$optional_doc])* pub $optional: Option<$optional_ty>, )*
         }
-    }
+
+        impl Default for Execution {
+            fn default() -> Self {
+                Execution { $( $field: $default, )* $( $optional: None, )* }
+            }
+        }
+
+        /// Settings given for one `xnas run` or `xnas resume`; each `Some` replaces the saved (or
+        /// default) value. The fields mean what [`Execution`]'s do.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct ExecutionOverrides {
+            $( pub $field: Option<$ty>, )*
+            $( pub $optional: Option<$optional_ty>, )*
+        }
+
+        impl Execution {
+            /// These settings with the overrides on top.
+            pub fn with(mut self, overrides: &ExecutionOverrides) -> Execution {
+                $( if let Some(value) = &overrides.$field { self.$field = value.clone(); } )*
+                $( if overrides.$optional.is_some() { self.$optional = overrides.$optional.clone(); } )*
+                self
+            }
+        }
+    };
 }
 
-/// Settings given for one `xnas run` or `xnas resume`; each `Some` replaces the saved (or
-/// default) value. The fields mean what [`Execution`]'s do.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExecutionOverrides {
-    pub executor: Option<ExecutorKind>,
-    pub scheduling: Option<Scheduling>,
-    pub jobs_per_device: Option<usize>,
-    pub devices: Option<String>,
-    pub threads: Option<usize>,
-    pub max_attempts: Option<u32>,
-    pub ray_address: Option<String>,
-    pub ray_python: Option<PathBuf>,
-    pub ray_program: Option<PathBuf>,
-    pub ray_gpus: Option<f64>,
-    pub ray_cpus: Option<f64>,
-    pub keep_models: Option<KeepModels>,
-    pub workers: Option<Workers>,
-    pub worker_recycle_after: Option<usize>,
-    pub worker_max_memory_mib: Option<u64>,
-    pub worker_stall_timeout_s: Option<u64>,
-    pub optuna: Option<PathBuf>,
+execution_settings! {
+    always {
+        executor: ExecutorKind = ExecutorKind::Local,
+        scheduling: Scheduling = Scheduling::Generational,
+        /// Local: concurrent jobs on each device.
+        jobs_per_device: usize = 1,
+        /// Attempts per evaluation when its process, worker or node dies or it ends without a record.
+        max_attempts: u32 = 3,
+        /// Ray: GPUs per evaluation.
+        ray_gpus: f64 = 1.0,
+        /// Ray: CPUs per evaluation.
+        ray_cpus: f64 = 1.0,
+        /// Local: long-lived workers or a process per evaluation.
+        workers: Workers = Workers::Persistent,
+        /// Local: a long-lived worker is replaced after this many evaluations.
+        worker_recycle_after: usize = WorkerPolicy::default().recycle_after,
+        /// Local: … or when its resident memory passed this many MiB after an evaluation (0: never).
+        worker_max_memory_mib: u64 = WorkerPolicy::default().max_memory_mib.unwrap_or(0),
+        /// Local: a worker that writes nothing and uses no CPU time for this many seconds while it
+        /// runs a job is killed and the job retried (0: never).
+        worker_stall_timeout_s: u64 = DEFAULT_STALL_TIMEOUT.as_secs(),
+    }
+    optional {
+        /// Local: `--devices` as given (`cpu`, `0,1`); `None` follows the experiment's device.
+        devices: String,
+        /// Local: libtorch CPU threads for all concurrent jobs together; `None`: the machine's cores.
+        threads: usize,
+        /// Ray: the cluster's address (`HOST:PORT`, or `auto` on a cluster node).
+        ray_address: String,
+        /// Ray: the Python that runs the driver (default: `$XNAS_PYTHON`, else `python3`).
+        ray_python: PathBuf,
+        /// Ray: the xnas-worker binary as the worker nodes see it (default: the one beside this xnas).
+        ray_program: PathBuf,
+        /// `--keep-models`: which trained models the run keeps; `None` follows the script's
+        /// `search.keep_models`.
+        keep_models: KeepModels,
+        /// `--optuna FILE`: the Optuna journal the run appends to (absolute); `None` follows the
+        /// script's `search.optuna`.
+        optuna: PathBuf,
+    }
 }
 
 impl Execution {
-    /// These settings with the overrides on top.
-    pub fn with(mut self, args: &ExecutionOverrides) -> Execution {
-        // Settings that always have a value take the flag's; optional ones take it when given.
-        macro_rules! take {
-            ($($field:ident),*) => { $( if let Some(v) = &args.$field { self.$field = v.clone(); } )* };
-        }
-        macro_rules! take_optional {
-            ($($field:ident),*) => { $( if args.$field.is_some() { self.$field = args.$field.clone(); } )* };
-        }
-        take!(
-            executor,
-            scheduling,
-            jobs_per_device,
-            max_attempts,
-            ray_gpus,
-            ray_cpus,
-            workers,
-            worker_recycle_after,
-            worker_max_memory_mib,
-            worker_stall_timeout_s
-        );
-        take_optional!(devices, threads, ray_address, ray_python, ray_program, keep_models, optuna);
-        self
-    }
-
     /// Refuses settings that cannot work, naming the flag.
     pub fn validate(&self) -> Result<(), ExecError> {
         let bad = |m: &str| Err(ExecError::Settings(m.to_string()));
