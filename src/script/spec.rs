@@ -379,44 +379,35 @@ pub(crate) const TRAINING_OWNED: &[(&str, &str)] = &[
     ("cells_per_stage", "space.cells"),
 ];
 
-/// What changing a setting means for a run: whether it is in the training hash, and what a hot
-/// reload or a resume with it changed must redo.
+/// What a change of a setting redoes, and whether the training hash includes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SettingKind {
-    /// Decides what a training computes: in the training hash; a change needs new evaluations.
+    /// What a training computes: hashed; a change needs new evaluations.
     Training,
-    /// Decides only where and how fast a training runs (the same arithmetic, up to rounding): left
-    /// out of the training hash, so a change alone trains nothing again (resume, `--from`).
+    /// Only where and how fast a training runs (the same arithmetic up to rounding): not hashed,
+    /// so a change alone trains nothing again (resume, `--from`).
     Execution,
     /// Read by the objectives: a change re-scores the archive.
     Scoring,
     /// Steers the search: a change applies from the next generation.
     Search,
-    /// Redoes nothing: the name, the report's axes, where the closures were declared (a change of
-    /// their code is a change of the script's text).
+    /// Redoes nothing: the name, the report's axes, where the closures were declared.
     Reporting,
 }
 
-/// Every setting's kind, by its `--set` key or its whole section: the entry naming the key decides,
-/// else the one naming its section, else it is [`SettingKind::Reporting`].
-const SETTING_KINDS: &[(&str, SettingKind)] = &[
-    ("training.device", SettingKind::Execution),
-    ("training.channels_last", SettingKind::Execution),
-    ("training.cudnn_benchmark", SettingKind::Execution),
-    ("dataset.synsets", SettingKind::Scoring),
-    ("dataset.wordnet_dir", SettingKind::Scoring),
-    ("objectives", SettingKind::Scoring),
-    ("reference_point", SettingKind::Search),
-    ("dataset", SettingKind::Training),
-    ("space", SettingKind::Training),
-    ("training", SettingKind::Training),
-    ("search", SettingKind::Search),
+/// Every setting's kind, by its `--set` key or its whole section: an entry naming the key decides,
+/// else one naming its section, else it is [`SettingKind::Reporting`].
+const SETTING_KINDS: &[(SettingKind, &[&str])] = &[
+    (SettingKind::Execution, &["training.device", "training.channels_last", "training.cudnn_benchmark"]),
+    (SettingKind::Scoring, &["dataset.synsets", "dataset.wordnet_dir", "objectives"]),
+    (SettingKind::Search, &["search", "reference_point"]),
+    (SettingKind::Training, &["dataset", "space", "training"]),
 ];
 
 /// The kind of the setting `key` (`section.key`, or a top-level key such as `objectives`).
 pub fn setting_kind(key: &str) -> SettingKind {
     let section = key.split_once('.').map_or(key, |(section, _)| section);
-    let named = |name: &str| SETTING_KINDS.iter().find(|(k, _)| *k == name).map(|(_, kind)| *kind);
+    let named = |name: &str| SETTING_KINDS.iter().find(|(_, keys)| keys.contains(&name)).map(|(kind, _)| *kind);
     named(key).or_else(|| named(section)).unwrap_or(SettingKind::Reporting)
 }
 
@@ -958,11 +949,6 @@ impl ExperimentDiff {
         self.sources_changed || self.changed(SettingKind::Scoring)
     }
 
-    /// Whether the search settings changed (they apply from the next generation).
-    pub fn search_changed(&self) -> bool {
-        self.changed(SettingKind::Search)
-    }
-
     fn changed(&self, kind: SettingKind) -> bool {
         self.changes.iter().any(|c| setting_kind(&c.key) == kind)
     }
@@ -1129,10 +1115,10 @@ mod tests {
 
     #[test]
     fn the_setting_kinds_name_real_keys_and_decide_what_a_change_redoes() {
-        let keys = ExperimentSpec::valid_keys();
-        for (key, _) in SETTING_KINDS {
+        let valid = ExperimentSpec::valid_keys();
+        for key in SETTING_KINDS.iter().flat_map(|(_, keys)| keys.iter()) {
             assert!(
-                keys.contains(&key.to_string()) || Section::from_name(key).is_some() || *key == "objectives",
+                valid.contains(&key.to_string()) || Section::from_name(key).is_some() || *key == "objectives",
                 "{key}"
             );
         }
