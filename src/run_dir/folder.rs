@@ -7,12 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::execution::LOG_FILE;
-use super::lock::{Holder, RunLock, LOCK_FILE};
-use crate::store::{Store, DB_FILE};
-
-/// The file in a run folder that keeps the command line's `--set` overrides for `xnas resume`.
-pub const OVERRIDES_FILE: &str = "overrides.json";
+use super::lock::{Holder, RunLock};
+use super::{RunDir, DB_FILE, LOCK_FILE, LOG_FILE, OVERRIDES_FILE};
 
 /// The longest run name: a folder name every file system takes, with room to spare.
 pub const MAX_NAME_LEN: usize = 100;
@@ -74,7 +70,7 @@ pub fn default_run_dir(name: &str) -> Result<PathBuf, FolderError> {
 /// Whether a new run may use `dir`: it is missing, empty, or holds only files an earlier failed
 /// start of xnas left there. A folder with a run is refused, saying whether that run is running.
 pub fn check_new_run_dir(dir: &Path) -> Result<(), FolderError> {
-    if Store::db_path(dir).exists() {
+    if RunDir::new(dir).holds_run() {
         return Err(match RunLock::holder(dir) {
             Some(holder) => FolderError::Running { dir: dir.to_path_buf(), holder },
             None => FolderError::HoldsRun { dir: dir.to_path_buf() },
@@ -122,9 +118,9 @@ mod tests {
         assert!(check_new_run_dir(&dir).is_ok());
         std::fs::create_dir_all(&dir).unwrap();
         assert!(check_new_run_dir(&dir).is_ok());
-        std::fs::write(dir.join(OVERRIDES_FILE), "[]").unwrap();
+        std::fs::write(RunDir::new(&dir).overrides_file(), "[]").unwrap();
         assert!(matches!(check_new_run_dir(&dir), Err(FolderError::NotARun { .. })), "a user's file of that name");
-        std::fs::write(dir.join(LOCK_FILE), "").unwrap();
+        std::fs::write(RunDir::new(&dir).lock_file(), "").unwrap();
         assert!(check_new_run_dir(&dir).is_ok());
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
         assert!(matches!(check_new_run_dir(&dir), Err(FolderError::NotARun { .. })));
