@@ -33,7 +33,7 @@ pub struct StatusArgs {
 pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
     let options = xnas::run::ReportOptions { highlight: args.highlight.clone() };
     let input = xnas::run::report_input_with(&args.run_dir, &options)?;
-    let out = args.out.unwrap_or_else(|| RunDir::new(&args.run_dir).report());
+    let out = args.out.unwrap_or_else(|| RunDir::new(&args.run_dir).file(RunDir::REPORT));
     check_output_dir("--out", &out, earlier_report)?;
     // Written whole beside its place, then swapped in: a kill leaves the old report or the new one.
     let staged = StagedDir::new("--out", &out)?;

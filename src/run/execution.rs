@@ -199,7 +199,7 @@ impl Execution {
     /// (after `--device`); `program` this xnas binary.
     pub fn executor(&self, device: &str, program: &Path, run_dir: &Path) -> Result<Box<dyn Executor>, ExecError> {
         self.validate()?;
-        let log = Some(RunDir::new(run_dir).log_file());
+        let log = Some(RunDir::new(run_dir).file(RunDir::LOG));
         Ok(match self.executor {
             ExecutorKind::Local => Box::new(LocalExecutor::new(LocalOptions {
                 program: program.to_path_buf(),
@@ -218,7 +218,7 @@ impl Execution {
                 workers: self.worker_policy(),
                 num_gpus: self.ray_gpus,
                 num_cpus: self.ray_cpus,
-                driver_path: RunDir::new(run_dir).ray_driver_file(),
+                driver_path: RunDir::new(run_dir).file(RunDir::RAY_DRIVER),
                 log,
             })?),
         })

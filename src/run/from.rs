@@ -91,14 +91,14 @@ impl Inherited {
     /// Remembers the old run in the new run's folder, for `xnas resume`.
     pub fn save(&self, run_dir: &Path) -> Result<(), FromError> {
         let Some(source) = &self.source else { return Ok(()) };
-        let path = RunDir::new(run_dir).from_file();
+        let path = RunDir::new(run_dir).file(RunDir::FROM);
         let text = serde_json::to_string_pretty(&serde_json::json!({ "from": source })).expect("json");
         std::fs::write(&path, text).map_err(|e| FromError::File { path, message: e.to_string() })
     }
 
     /// The records of the run that the run in `run_dir` started from, if it did.
     pub fn load(run_dir: &Path) -> Result<Inherited, FromError> {
-        let path = RunDir::new(run_dir).from_file();
+        let path = RunDir::new(run_dir).file(RunDir::FROM);
         let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Inherited::default()) };
         let bad = |message: String| FromError::File { path: path.clone(), message };
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;

@@ -127,7 +127,7 @@ pub fn start_compiled(
     inherited.save(run_dir)?;
     // Before the store exists: a wrong cluster address fails here and the same command can be run again.
     let executor = start_executor(&execution, &experiment, run_dir, options)?;
-    std::fs::write(RunDir::new(run_dir).overrides_file(), serde_json::to_string_pretty(overrides)?)?;
+    std::fs::write(RunDir::new(run_dir).file(RunDir::OVERRIDES), serde_json::to_string_pretty(overrides)?)?;
     let absolute = std::path::absolute(script).with_context(|| format!("locating {}", script.display()))?;
     let store = Store::create(run_dir, &run_info(&experiment, &absolute))?;
     store.set_models_by_candidate()?;

@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 
 use xnas_moo::Direction;
 
-use crate::run_dir::{folder_name, is_staging, ModelsError, RunDir, RECORD_FILE};
+use crate::run_dir::{finished, folder_name, is_staging, ModelsError, RunDir, RECORD_FILE};
 use crate::script::KeepModels;
-use crate::store::{EvalStatus, Store};
+use crate::store::Store;
 
 /// The kept models of a run: which to keep, and the scored points their front is computed from.
 #[derive(Debug)]
@@ -41,16 +41,12 @@ impl ModelKeeper {
     /// stopped the run before: staging leftovers and folders of evaluations that are not
     /// finished in the store are removed, and the scored points are read from the store.
     pub fn open(run_dir: &Path, store: &Store, objectives: usize) -> Result<ModelKeeper, ModelsError> {
-        let models = RunDir::new(run_dir).models();
+        let models = RunDir::new(run_dir).file(RunDir::MODELS);
         let dir = std::path::absolute(&models).unwrap_or(models);
         let mut keeper = ModelKeeper { dir, by_candidate: store.models_by_candidate()?, scored: BTreeMap::new() };
         keeper.reload(store, objectives)?;
-        let finished: std::collections::HashSet<i64> = store
-            .evaluations(Some(EvalStatus::Done))?
-            .into_iter()
-            .filter(|e| e.reused_from.is_none())
-            .map(|e| keeper.folder_name(e.id, e.candidate))
-            .collect();
+        let trained = finished(store)?.into_iter().filter(|e| e.origin == e.evaluation);
+        let finished: std::collections::HashSet<i64> = trained.filter_map(|e| e.folder).collect();
         for (name, path) in keeper.entries()? {
             let stale = match name.parse::<i64>() {
                 Ok(id) => !finished.contains(&id) || !path.join(RECORD_FILE).is_file(),
@@ -91,13 +87,10 @@ impl ModelKeeper {
             }
         }
         self.scored.clear();
-        let done = store.evaluations(Some(EvalStatus::Done))?;
-        let candidate_of: std::collections::HashMap<i64, u64> = done.iter().map(|e| (e.id, e.candidate)).collect();
-        for e in &done {
-            let origin = e.reused_from.unwrap_or(e.id);
-            let Some(&origin_candidate) = candidate_of.get(&origin) else { continue };
-            if let Some(values) = newest.get(&e.id).or_else(|| newest.get(&origin)) {
-                self.scored.entry(self.folder_name(origin, origin_candidate)).or_insert_with(|| values.clone());
+        for e in finished(store)? {
+            let Some(folder) = e.folder else { continue };
+            if let Some(values) = newest.get(&e.evaluation).or_else(|| newest.get(&e.origin)) {
+                self.scored.entry(folder).or_insert_with(|| values.clone());
             }
         }
         Ok(())

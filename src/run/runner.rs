@@ -298,7 +298,7 @@ impl Runner {
                 n => format!("{n} evaluations"),
             },
             streak.first_error.clone().unwrap_or_default(),
-            RunDir::new(&self.summary.run_dir).log_file().display()
+            RunDir::new(&self.summary.run_dir).file(RunDir::LOG).display()
         )
     }
 

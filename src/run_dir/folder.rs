@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::lock::{Holder, RunLock};
-use super::{RunDir, DB_FILE, LOCK_FILE, LOG_FILE, OVERRIDES_FILE};
+use super::{RunDir, DB_FILE};
 
 /// The longest run name: a folder name every file system takes, with room to spare.
 pub const MAX_NAME_LEN: usize = 100;
@@ -82,13 +82,13 @@ pub fn check_new_run_dir(dir: &Path) -> Result<(), FolderError> {
         Err(e) => return Err(FolderError::Io { dir: dir.to_path_buf(), message: e.to_string() }),
     };
     // A start locks the folder before it writes anything else, so its leftovers include the lock.
-    let ours = [LOCK_FILE, LOG_FILE, OVERRIDES_FILE];
+    let ours = [RunDir::LOCK, RunDir::LOG, RunDir::OVERRIDES];
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| FolderError::Io { dir: dir.to_path_buf(), message: e.to_string() })?;
         names.push(entry.file_name());
     }
-    let left_by_xnas = names.iter().any(|n| n == LOCK_FILE) && names.iter().all(|n| ours.iter().any(|o| n == o));
+    let left_by_xnas = names.iter().any(|n| n == RunDir::LOCK) && names.iter().all(|n| ours.iter().any(|o| n == o));
     if names.is_empty() || left_by_xnas {
         Ok(())
     } else {
@@ -118,9 +118,9 @@ mod tests {
         assert!(check_new_run_dir(&dir).is_ok());
         std::fs::create_dir_all(&dir).unwrap();
         assert!(check_new_run_dir(&dir).is_ok());
-        std::fs::write(RunDir::new(&dir).overrides_file(), "[]").unwrap();
+        std::fs::write(RunDir::new(&dir).file(RunDir::OVERRIDES), "[]").unwrap();
         assert!(matches!(check_new_run_dir(&dir), Err(FolderError::NotARun { .. })), "a user's file of that name");
-        std::fs::write(RunDir::new(&dir).lock_file(), "").unwrap();
+        std::fs::write(RunDir::new(&dir).file(RunDir::LOCK), "").unwrap();
         assert!(check_new_run_dir(&dir).is_ok());
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
         assert!(matches!(check_new_run_dir(&dir), Err(FolderError::NotARun { .. })));

@@ -1,20 +1,8 @@
-//! A run folder and every file in it: the one place that names what `runs/<name>/` holds, so the
-//! search loop, `xnas report`, `xnas export`, the worker and the Optuna export find a run's files
-//! the same way, and a run stored by an earlier xnas opens as it is.
-//!
-//! | in the folder | what |
-//! |---|---|
-//! | `xnas.db` | the run store ([`crate::store`]); a folder holding it is a run |
-//! | `xnas.lock` | who holds the folder: one process writes a run at a time ([`lock`]) |
-//! | `evaluations.log` | the workers' log lines |
-//! | `overrides.json` | the `--set` overrides, applied again by `xnas resume` |
-//! | `from.json` | the run this run started from (`--from`) |
-//! | `ray_driver.py` | the Ray executor's driver, written when a run starts on Ray |
-//! | `models/<candidate id>/` | the trained models the run keeps ([`models`]) |
-//! | `exports/<candidate id>/` | `xnas export RUN --id N`, unless `--out` says otherwise |
-//! | `report/` | `xnas report RUN`, unless `--out` says otherwise |
-//!
-//! Beside it: [`folder`] (run names, and which folders a new run may take).
+//! A run folder and every file in it ([`RunDir`]'s names): the one place that names what `runs/<name>/`
+//! holds, so the search loop, `xnas report`, `xnas export`, the worker and the Optuna export find a
+//! run's files the same way, and a run stored by an earlier xnas opens as it is. Beside it:
+//! [`folder`] (run names, and which folders a new run may take), [`lock`] (one process per
+//! folder) and [`models`] (the trained models a run keeps, read).
 
 mod folder;
 mod lock;
@@ -25,24 +13,31 @@ use std::path::{Path, PathBuf};
 pub use crate::store::DB_FILE;
 pub use folder::{check_new_run_dir, default_run_dir, validate_run_name, FolderError};
 pub use lock::{Holder, LockError, RunLock};
-pub(crate) use models::folder_name;
+pub(crate) use models::{finished, folder_name};
 pub use models::{is_staging, ModelId, ModelsError, INPUT_FILE, RECORD_FILE, STAGING_MARK, WEIGHTS_FILE};
-
-/// The file names of a run folder (see the module docs).
-pub const LOCK_FILE: &str = "xnas.lock";
-pub const LOG_FILE: &str = "evaluations.log";
-pub const OVERRIDES_FILE: &str = "overrides.json";
-pub const FROM_FILE: &str = "from.json";
-const RAY_DRIVER_FILE: &str = "ray_driver.py";
-const MODELS_DIR: &str = "models";
-const EXPORTS_DIR: &str = "exports";
-const REPORT_DIR: &str = "report";
 
 /// A run folder: where each of its files is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDir(PathBuf);
 
 impl RunDir {
+    /// Who holds the folder ([`lock`]).
+    pub const LOCK: &str = "xnas.lock";
+    /// The workers' log lines.
+    pub const LOG: &str = "evaluations.log";
+    /// The `--set` overrides, applied again by `xnas resume`.
+    pub const OVERRIDES: &str = "overrides.json";
+    /// The run this run started from (`--from`).
+    pub const FROM: &str = "from.json";
+    /// The Ray executor's driver, written when a run starts on Ray.
+    pub const RAY_DRIVER: &str = "ray_driver.py";
+    /// The trained models the run keeps, a folder per candidate ([`models`]).
+    pub const MODELS: &str = "models";
+    /// `xnas export RUN --id N`'s default output, a folder per model.
+    pub const EXPORTS: &str = "exports";
+    /// `xnas report RUN`'s default output.
+    pub const REPORT: &str = "report";
+
     pub fn new(path: impl Into<PathBuf>) -> RunDir {
         RunDir(path.into())
     }
@@ -57,45 +52,14 @@ impl RunDir {
         resolved(path).ancestors().find(|dir| dir.join(DB_FILE).is_file()).map(RunDir::new)
     }
 
-    /// Whether the folder holds a run (its store).
+    /// Where `name` (the store's [`DB_FILE`] or one of the names above) is in this run folder.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Whether the folder holds a run: its store ([`crate::store`]).
     pub fn holds_run(&self) -> bool {
-        self.0.join(DB_FILE).exists()
-    }
-
-    pub fn lock_file(&self) -> PathBuf {
-        self.0.join(LOCK_FILE)
-    }
-
-    pub fn log_file(&self) -> PathBuf {
-        self.0.join(LOG_FILE)
-    }
-
-    pub fn overrides_file(&self) -> PathBuf {
-        self.0.join(OVERRIDES_FILE)
-    }
-
-    pub fn from_file(&self) -> PathBuf {
-        self.0.join(FROM_FILE)
-    }
-
-    pub fn ray_driver_file(&self) -> PathBuf {
-        self.0.join(RAY_DRIVER_FILE)
-    }
-
-    /// The folder of kept models.
-    pub fn models(&self) -> PathBuf {
-        self.0.join(MODELS_DIR)
-    }
-
-    /// The default output of `xnas export` for a model; `name` is the candidate id, or
-    /// `evaluation-N` for `--evaluation N`.
-    pub fn export(&self, name: &str) -> PathBuf {
-        self.0.join(EXPORTS_DIR).join(name)
-    }
-
-    /// The default output of `xnas report`.
-    pub fn report(&self) -> PathBuf {
-        self.0.join(REPORT_DIR)
+        self.file(DB_FILE).exists()
     }
 }
 

@@ -1,14 +1,9 @@
-//! The trained models a run keeps, under `models/<candidate id>/` in the run folder, read: which
-//! candidates have one, and the folder of one (`xnas export`). A model folder holds what
-//! `xnas eval --save` writes (`xnas::evaluate::save_model`: weights, record and input
-//! normalisation; the same files whoever writes them) and is complete once its record is there.
-//!
-//! The candidate id is the one the report, the run's log, `xnas status`, `xnas export --id` and
-//! Optuna show. Runs made before that named the folders by evaluation id (the store's row, one
-//! per training of a candidate): the store says which naming a run uses
-//! ([`Store::models_by_candidate`]), and such a run is read with its folders as they are. A
-//! reused evaluation has no model of its own: its folder is the one of the evaluation it repeats.
-//! Which models a run keeps, and their tidying, is the search loop's (`crate::run`'s `ModelKeeper`).
+//! The trained models a run keeps under `models/<candidate id>/`, read: the folder of one
+//! (`xnas export`) and which candidates have one; and the files of a saved model folder, whoever
+//! saves it (`xnas::evaluate::save_model`). Runs made before named the folders by evaluation id
+//! (the store's row, one per training of a candidate): the store says which naming a run uses
+//! ([`Store::models_by_candidate`]). A reused evaluation's folder is the one of the evaluation it
+//! repeats. Which models a run keeps is the search loop's (`crate::run`'s `ModelKeeper`).
 
 use std::path::{Path, PathBuf};
 
@@ -87,11 +82,29 @@ impl std::fmt::Display for ModelId {
     }
 }
 
-/// A finished evaluation and the model folder of the network it trained, or reused.
-struct Finished {
-    evaluation: i64,
-    candidate: u64,
-    folder: Option<PathBuf>,
+/// A finished evaluation of a run, and the model folder of the network it trained or reused.
+pub(crate) struct Finished {
+    pub evaluation: i64,
+    /// The evaluation that trained its network: itself, or the one it reused.
+    pub origin: i64,
+    pub candidate: u64,
+    /// The model folder's name; none when the training it reused is not finished.
+    pub folder: Option<i64>,
+}
+
+/// The finished evaluations in `store`, in its order, each with its model folder's name.
+pub(crate) fn finished(store: &Store) -> Result<Vec<Finished>, StoreError> {
+    let by_candidate = store.models_by_candidate()?;
+    let done = store.evaluations(Some(EvalStatus::Done))?;
+    let candidate_of: std::collections::HashMap<i64, u64> = done.iter().map(|e| (e.id, e.candidate)).collect();
+    Ok(done
+        .iter()
+        .map(|e| {
+            let origin = e.reused_from.unwrap_or(e.id);
+            let folder = candidate_of.get(&origin).map(|&trained| folder_name(by_candidate, origin, trained));
+            Finished { evaluation: e.id, origin, candidate: e.candidate, folder }
+        })
+        .collect())
 }
 
 impl RunDir {
@@ -99,11 +112,11 @@ impl RunDir {
     /// repeats. An error names the candidates that have kept models.
     pub fn kept_model(&self, id: ModelId) -> Result<PathBuf, ModelsError> {
         // A candidate asked again (a resumed run) has several rows: its newest says what it is now.
-        let found = self.finished()?.into_iter().rev().find(|e| match id {
+        let found = finished(&Store::open_read_only(self.path())?)?.into_iter().rev().find(|e| match id {
             ModelId::Candidate(c) => e.candidate == c,
             ModelId::Evaluation(n) => e.evaluation == n,
         });
-        match found.and_then(|e| e.folder).filter(|dir| dir.join(RECORD_FILE).is_file()) {
+        match found.and_then(|e| self.complete_model(&e)) {
             Some(dir) => Ok(dir),
             None => Err(ModelsError::NotKept { id, run_dir: self.path().to_path_buf(), kept: self.kept_candidates()? }),
         }
@@ -112,34 +125,18 @@ impl RunDir {
     /// The candidates whose model the run keeps, ascending, each once (a candidate a resumed run
     /// asked again, or one that reused another's training, has several rows).
     pub fn kept_candidates(&self) -> Result<Vec<u64>, ModelsError> {
-        let mut candidates: Vec<u64> = self
-            .finished()?
-            .into_iter()
-            .filter(|e| e.folder.as_ref().is_some_and(|dir| dir.join(RECORD_FILE).is_file()))
-            .map(|e| e.candidate)
-            .collect();
+        let finished = finished(&Store::open_read_only(self.path())?)?;
+        let mut candidates: Vec<u64> =
+            finished.iter().filter(|e| self.complete_model(e).is_some()).map(|e| e.candidate).collect();
         candidates.sort_unstable();
         candidates.dedup();
         Ok(candidates)
     }
 
-    /// The run's finished evaluations in the store's order, each with its model folder.
-    fn finished(&self) -> Result<Vec<Finished>, ModelsError> {
-        let store = Store::open_read_only(self.path())?;
-        let by_candidate = store.models_by_candidate()?;
-        let done = store.evaluations(Some(EvalStatus::Done))?;
-        let candidate_of: std::collections::HashMap<i64, u64> = done.iter().map(|e| (e.id, e.candidate)).collect();
-        let models = self.models();
-        Ok(done
-            .iter()
-            .map(|e| {
-                let origin = e.reused_from.unwrap_or(e.id);
-                let folder = candidate_of
-                    .get(&origin)
-                    .map(|&trained| models.join(folder_name(by_candidate, origin, trained).to_string()));
-                Finished { evaluation: e.id, candidate: e.candidate, folder }
-            })
-            .collect())
+    /// The model folder of `evaluation`, when it is there whole.
+    fn complete_model(&self, evaluation: &Finished) -> Option<PathBuf> {
+        let dir = self.file(RunDir::MODELS).join(evaluation.folder?.to_string());
+        dir.join(RECORD_FILE).is_file().then_some(dir)
     }
 }
 

@@ -30,7 +30,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                     )
                 }
             };
-            (run.kept_model(id)?, run.export(&folder))
+            (run.kept_model(id)?, run.file(RunDir::EXPORTS).join(folder))
         }
         (None, Some(dir)) => (dir.clone(), dir.join("export")),
         (None, None) => unreachable!("clap requires RUN or --model"),
