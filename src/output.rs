@@ -20,9 +20,9 @@ pub enum OutputError {
     #[error(
         "{what} {}: lies inside the run folder {} (it holds {DB_FILE}), and writing there could replace \
          the run's store or models; choose a path outside it",
-        path.display(), run.display()
+        path.display(), run.path().display()
     )]
-    InsideRun { what: String, path: PathBuf, run: PathBuf },
+    InsideRun { what: String, path: PathBuf, run: RunDir },
     #[error(
         "{what} {}: is {kind}, not a plain {expected}, so a write would go to whatever it points at; \
          choose another path",
@@ -72,7 +72,6 @@ pub fn check_output_file(
 ) -> Result<(), OutputError> {
     if !allow_in_run {
         if let Some(run) = RunDir::enclosing(path) {
-            let run = run.path().to_path_buf();
             return Err(OutputError::InsideRun { what: what.into(), path: path.to_path_buf(), run });
         }
     }
@@ -105,12 +104,9 @@ pub fn check_output_dir(
             if entries.next().is_none() {
                 return Ok(());
             }
-            if RunDir::new(dir).holds_run() {
-                return Err(OutputError::InsideRun {
-                    what: what.into(),
-                    path: dir.to_path_buf(),
-                    run: dir.to_path_buf(),
-                });
+            let run = RunDir::new(dir);
+            if run.holds_run() {
+                return Err(OutputError::InsideRun { what: what.into(), path: dir.to_path_buf(), run });
             }
             is_ours(dir).map_err(|why| OutputError::NotOurs { what: what.into(), path: dir.to_path_buf(), why })
         }

@@ -67,20 +67,8 @@ impl RunDir {
 /// path into a run folder is recognised however it is spelled.
 fn resolved(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut rest = Vec::new();
-    let mut prefix = absolute.as_path();
-    loop {
-        if let Ok(real) = std::fs::canonicalize(prefix) {
-            return rest.iter().rev().fold(real, |acc, part| acc.join(part));
-        }
-        match (prefix.parent(), prefix.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                prefix = parent;
-            }
-            _ => return absolute,
-        }
-    }
+    let resolve = |prefix: &Path| Some(std::fs::canonicalize(prefix).ok()?.join(absolute.strip_prefix(prefix).ok()?));
+    absolute.ancestors().find_map(resolve).unwrap_or_else(|| absolute.clone())
 }
 
 #[cfg(test)]
