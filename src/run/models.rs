@@ -59,15 +59,10 @@ impl ModelKeeper {
         Ok(keeper)
     }
 
-    /// The folder name of the network evaluation `evaluation` of `candidate` trains.
-    fn folder_name(&self, evaluation: i64, candidate: u64) -> i64 {
-        folder_name(self.by_candidate, evaluation, candidate)
-    }
-
     /// Where the model of evaluation `evaluation` of `candidate` goes (an absolute path when the
     /// run folder has one).
     pub fn model_dir(&self, evaluation: i64, candidate: u64) -> PathBuf {
-        self.dir.join(self.folder_name(evaluation, candidate).to_string())
+        self.dir.join(folder_name(self.by_candidate, evaluation, candidate).to_string())
     }
 
     /// Reads the scored points again from the store (after the archive was re-scored): each
@@ -99,7 +94,7 @@ impl ModelKeeper {
     /// Notes the objectives of a finished evaluation that trained a network (`evaluation` of
     /// `candidate`).
     pub fn scored(&mut self, evaluation: i64, candidate: u64, objectives: Vec<f64>) {
-        self.scored.insert(self.folder_name(evaluation, candidate), objectives);
+        self.scored.insert(folder_name(self.by_candidate, evaluation, candidate), objectives);
     }
 
     /// The scored evaluations on the front: non-dominated in `directions`.
