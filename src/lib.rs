@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`run`] | the search loop behind `xnas run` / `xnas resume`: scheduling, retries, hot reload |
 //! | [`output`] | writing a command's files and folders without destroying anything |
+//! | [`run_dir`] | a run folder: its files by name, its lock, run names, the models it keeps |
 //! | [`script`] | experiment scripts: the Rhai engine, its API, the experiment spec, checks, reload |
 //! | [`exec`] | executors: child processes on this machine, Ray tasks on a cluster |
 //! | [`store`] | the SQLite run store |
@@ -37,6 +38,8 @@ pub use xnas_wordnet as wordnet;
 pub mod run;
 
 pub mod output;
+
+pub mod run_dir;
 
 pub mod script;
 

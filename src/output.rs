@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::store::DB_FILE;
+use crate::run_dir::{RunDir, DB_FILE};
 
 /// Why an output path is refused or could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -20,9 +20,9 @@ pub enum OutputError {
     #[error(
         "{what} {}: lies inside the run folder {} (it holds {DB_FILE}), and writing there could replace \
          the run's store or models; choose a path outside it",
-        path.display(), run.display()
+        path.display(), run.path().display()
     )]
-    InsideRun { what: String, path: PathBuf, run: PathBuf },
+    InsideRun { what: String, path: PathBuf, run: RunDir },
     #[error(
         "{what} {}: is {kind}, not a plain {expected}, so a write would go to whatever it points at; \
          choose another path",
@@ -38,32 +38,6 @@ pub enum OutputError {
 fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> OutputError {
     let (what, path) = (what.to_string(), path.to_path_buf());
     move |source| OutputError::Io { what, path, source }
-}
-
-/// `path` made absolute, with its longest existing prefix resolved (symlinks, `..`), so that a
-/// path into a run folder is recognised however it is spelled.
-fn resolved(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut rest = Vec::new();
-    let mut prefix = absolute.as_path();
-    loop {
-        if let Ok(real) = std::fs::canonicalize(prefix) {
-            return rest.iter().rev().fold(real, |acc, part| acc.join(part));
-        }
-        match (prefix.parent(), prefix.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                prefix = parent;
-            }
-            _ => return absolute,
-        }
-    }
-}
-
-/// The run folder `path` lies in (the nearest folder above it, or itself, that holds a run
-/// store), if any.
-pub fn enclosing_run(path: &Path) -> Option<PathBuf> {
-    resolved(path).ancestors().find(|dir| dir.join(DB_FILE).is_file()).map(Path::to_path_buf)
 }
 
 /// What is at `path` now, without following a symlink.
@@ -97,7 +71,7 @@ pub fn check_output_file(
     is_ours: impl FnOnce(&[u8]) -> Result<(), String>,
 ) -> Result<(), OutputError> {
     if !allow_in_run {
-        if let Some(run) = enclosing_run(path) {
+        if let Some(run) = RunDir::enclosing(path) {
             return Err(OutputError::InsideRun { what: what.into(), path: path.to_path_buf(), run });
         }
     }
@@ -130,12 +104,9 @@ pub fn check_output_dir(
             if entries.next().is_none() {
                 return Ok(());
             }
-            if dir.join(DB_FILE).exists() {
-                return Err(OutputError::InsideRun {
-                    what: what.into(),
-                    path: dir.to_path_buf(),
-                    run: dir.to_path_buf(),
-                });
+            let run = RunDir::new(dir);
+            if run.holds_run() {
+                return Err(OutputError::InsideRun { what: what.into(), path: dir.to_path_buf(), run });
             }
             is_ours(dir).map_err(|why| OutputError::NotOurs { what: what.into(), path: dir.to_path_buf(), why })
         }
@@ -299,24 +270,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
-    }
-
-    #[test]
-    fn paths_inside_a_run_folder_are_found_however_spelled() {
-        let dir = temp("inside");
-        let run = dir.join("run");
-        std::fs::create_dir_all(run.join("models/3")).unwrap();
-        std::fs::write(run.join(DB_FILE), "").unwrap();
-        let canonical = std::fs::canonicalize(&run).unwrap();
-        for path in
-            [run.join(DB_FILE), run.join("models/3/x.json"), run.join("new/deeper/file"), run.join("models/../a")]
-        {
-            assert_eq!(enclosing_run(&path), Some(canonical.clone()), "{}", path.display());
-        }
-        std::os::unix::fs::symlink(&run, dir.join("link")).unwrap();
-        assert_eq!(enclosing_run(&dir.join("link/xnas.db")), Some(canonical));
-        assert_eq!(enclosing_run(&dir.join("elsewhere.log")), None);
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

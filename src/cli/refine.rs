@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::run::ExecutionArgs;
-use xnas::run::{default_run_dir, refine, refined_run_name, RunOptions};
+use xnas::run::{refine, refined_run_name, RunOptions};
+use xnas::run_dir::default_run_dir;
 use xnas::store::Store;
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ use clap::Args;
 
 use xnas::output::{check_output_dir, only_files, StagedDir};
 use xnas::report::{write_report, ReportPoint};
+use xnas::run_dir::RunDir;
 use xnas::store::{EvalStatus, Store};
 
 #[derive(Debug, Args)]
@@ -32,7 +33,7 @@ pub struct StatusArgs {
 pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
     let options = xnas::run::ReportOptions { highlight: args.highlight.clone() };
     let input = xnas::run::report_input_with(&args.run_dir, &options)?;
-    let out = args.out.unwrap_or_else(|| args.run_dir.join("report"));
+    let out = args.out.unwrap_or_else(|| RunDir::new(&args.run_dir).file(RunDir::REPORT));
     check_output_dir("--out", &out, earlier_report)?;
     // Written whole beside its place, then swapped in: a kill leaves the old report or the new one.
     let staged = StagedDir::new("--out", &out)?;
@@ -65,7 +66,7 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
     let info = store.run()?;
     // A head killed with -9 leaves its evaluations `running` in the store: without a live holder
     // of the run's lock, nothing runs them.
-    let live = xnas::run::RunLock::holder(&args.run_dir).is_some();
+    let live = xnas::run_dir::RunLock::holder(&args.run_dir).is_some();
     let counts = if live { store.counts()? } else { store.counts()?.not_running() };
     let generations = store.generations()?;
     println!("run {} ({})", info.name, args.run_dir.display());

@@ -6,9 +6,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use xnas::run::{
-    default_run_dir, resume, start, ExecutionOverrides, ExecutorKind, ResumeChanges, RunOptions, RunSummary,
-    Scheduling, Workers,
+    resume, start, ExecutionOverrides, ExecutorKind, ResumeChanges, RunOptions, RunSummary, Scheduling, Workers,
 };
+use xnas::run_dir::default_run_dir;
 use xnas::script::{parse_override, KeepModels};
 use xnas::store::Store;
 

@@ -18,10 +18,7 @@ use xnas_datasets::Dataset;
 use xnas_space::{Genome, MacroConfig};
 
 pub use measure::{measure, Measurement, ValidationProgress};
-pub use saved::{
-    is_staging, load_model, load_network, read_model_input, read_saved_record, save_model, ModelInput, INPUT_FILE,
-    RECORD_FILE, WEIGHTS_FILE,
-};
+pub use saved::{load_model, load_network, read_model_input, read_saved_record, save_model, ModelInput};
 
 use crate::data::{Augmenter, DeviceImages, Normalizer};
 use crate::introspect::WeightsError;

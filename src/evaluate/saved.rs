@@ -5,8 +5,8 @@
 //! `xnas export` turns it into a PyTorch model ([`super::export`]).
 //!
 //! A folder is written in a staging folder beside it and renamed into place, so a killed
-//! process never leaves a half-written model under the final name; [`is_staging`] names the
-//! leftovers a run removes.
+//! process never leaves a half-written model under the final name. The file names are the run
+//! folder's ([`crate::run_dir`]), which also names the leftovers a run removes.
 
 use std::path::{Path, PathBuf};
 
@@ -18,15 +18,8 @@ use xnas_space::{Genome, MacroConfig};
 use super::{EvalError, Prepared, TrainedModel};
 use crate::nn::Network;
 use crate::record::MeasurementRecord;
+use crate::run_dir::{INPUT_FILE, RECORD_FILE, STAGING_MARK, WEIGHTS_FILE};
 use crate::train::torch_message;
-
-/// File names of a saved model folder.
-pub const WEIGHTS_FILE: &str = "weights.safetensors";
-pub const RECORD_FILE: &str = "record.json";
-pub const INPUT_FILE: &str = "model.json";
-
-/// Marks a staging folder: `.NAME.partial-PID` beside the folder `NAME` being written.
-const STAGING_MARK: &str = ".partial-";
 
 /// What a model expects of its input: images of this shape, z-scored per channel with the
 /// statistics of the images it was trained on, on the pixel/255 scale:
@@ -46,11 +39,6 @@ impl ModelInput {
         let (mean, std) = train.channel_mean_std();
         ModelInput { channels: train.channels, height: train.height, width: train.width, mean, std }
     }
-}
-
-/// Whether a file name is a staging folder left by a save that did not finish.
-pub fn is_staging(name: &str) -> bool {
-    name.starts_with('.') && name.contains(STAGING_MARK)
 }
 
 fn staging_dir(dir: &Path) -> PathBuf {
@@ -192,6 +180,7 @@ fn check_weights_fit(path: &Path, genome: &Genome, macro_config: &MacroConfig) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_dir::is_staging;
 
     #[test]
     fn staging_folders_are_recognised_and_sit_beside_their_target() {

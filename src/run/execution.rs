@@ -11,10 +11,8 @@ use crate::exec::{
     resolve_devices, ExecError, Executor, LocalExecutor, LocalOptions, RayExecutor, RayOptions, WorkerPolicy,
     DEFAULT_STALL_TIMEOUT,
 };
+use crate::run_dir::RunDir;
 use crate::script::KeepModels;
-
-/// Where children's log lines go, in the run folder.
-pub const LOG_FILE: &str = "evaluations.log";
 
 /// Where jobs run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -171,7 +169,7 @@ impl Execution {
     /// (after `--device`); `program` this xnas binary.
     pub fn executor(&self, device: &str, program: &Path, run_dir: &Path) -> Result<Box<dyn Executor>, ExecError> {
         self.validate()?;
-        let log = Some(run_dir.join(LOG_FILE));
+        let log = Some(RunDir::new(run_dir).file(RunDir::LOG));
         Ok(match self.executor {
             ExecutorKind::Local => Box::new(LocalExecutor::new(LocalOptions {
                 program: program.to_path_buf(),
@@ -190,7 +188,7 @@ impl Execution {
                 workers: self.worker_policy(),
                 num_gpus: self.ray_gpus,
                 num_cpus: self.ray_cpus,
-                driver_path: run_dir.join("ray_driver.py"),
+                driver_path: RunDir::new(run_dir).file(RunDir::RAY_DRIVER),
                 log,
             })?),
         })

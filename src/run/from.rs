@@ -11,17 +11,15 @@
 //! generations follow the new objectives. Records under another training configuration are not
 //! reused (they measured something else).
 //!
-//! The old run's folder is remembered in the new one ([`FROM_FILE`]), so `xnas resume` reuses
+//! The old run's folder is remembered in the new one (`from.json`), so `xnas resume` reuses
 //! the same records; the old run itself is only read.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::record::MeasurementRecord;
+use crate::run_dir::RunDir;
 use crate::store::{EvalStatus, Store, StoreError};
-
-/// The file in a run folder that names the run it started from.
-pub const FROM_FILE: &str = "from.json";
 
 /// Why a run cannot start from another.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +44,7 @@ impl Inherited {
     /// Reads the finished evaluations of the run in `old` (nothing when `old` is `None`).
     pub fn read(old: Option<&Path>) -> Result<Inherited, FromError> {
         let Some(old) = old else { return Ok(Inherited::default()) };
-        if !Store::db_path(old).is_file() {
+        if !RunDir::new(old).holds_run() {
             return Err(FromError::NotARun(old.to_path_buf()));
         }
         let store_error = |source| FromError::Store { dir: old.to_path_buf(), source };
@@ -93,14 +91,14 @@ impl Inherited {
     /// Remembers the old run in the new run's folder, for `xnas resume`.
     pub fn save(&self, run_dir: &Path) -> Result<(), FromError> {
         let Some(source) = &self.source else { return Ok(()) };
-        let path = run_dir.join(FROM_FILE);
+        let path = RunDir::new(run_dir).file(RunDir::FROM);
         let text = serde_json::to_string_pretty(&serde_json::json!({ "from": source })).expect("json");
         std::fs::write(&path, text).map_err(|e| FromError::File { path, message: e.to_string() })
     }
 
     /// The records of the run that the run in `run_dir` started from, if it did.
     pub fn load(run_dir: &Path) -> Result<Inherited, FromError> {
-        let path = run_dir.join(FROM_FILE);
+        let path = RunDir::new(run_dir).file(RunDir::FROM);
         let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Inherited::default()) };
         let bad = |message: String| FromError::File { path: path.clone(), message };
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;

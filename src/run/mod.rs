@@ -23,24 +23,20 @@
 //! This file holds the entry points (start, resume) and the run's row in the store ([`run_info`]);
 //! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each evaluation
 //! (and the script versions it stores); `early.rs` what the early-stopping rule is shown after an
-//! epoch; `progress.rs` the progress display; `search.rs` the
-//! search behind one type; `execution.rs` the executor settings; `models.rs` the trained models
-//! the run keeps (its front's, by default); `folder.rs` run names and which
-//! folders a run may take; `lock.rs` the lock that keeps a run folder to one process;
-//! `resume.rs` the experiment a resumed run continues with (the stored script version);
-//! `preflight.rs` what is checked before a run starts; `reload.rs` which script edits a running
-//! search can take; `from.rs` the records of the run a run started from (`--from`);
-//! `report_input.rs` a run's store read into the report's plain input (and a run's final front);
-//! `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a new run;
-//! `models.rs` the trained models a run keeps; `optuna/` a run as an Optuna journal (`xnas export
-//! --optuna`, and appended live with `--optuna`).
+//! epoch; `progress.rs` the progress display; `search.rs` the search behind one type;
+//! `execution.rs` the executor settings; `models.rs` which trained models the run keeps (its
+//! front's, by default); `resume.rs` the experiment a resumed run continues with (the stored
+//! script version); `preflight.rs` what is checked before a run starts; `reload.rs` which script
+//! edits a running search can take; `from.rs` the records of the run a run started from
+//! (`--from`); `report_input.rs` a run's store read into the report's plain input (and a run's
+//! final front); `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a
+//! new run; `optuna/` a run as an Optuna journal (`xnas export --optuna`, and appended live with
+//! `--optuna`). The run folder's files, its lock and names are [`crate::run_dir`]'s.
 
 mod early;
 mod execution;
-mod folder;
 mod from;
 mod jobs;
-mod lock;
 mod models;
 pub mod optuna;
 mod preflight;
@@ -59,11 +55,9 @@ use std::time::Instant;
 use anyhow::Context;
 
 pub use early::{replay as replay_early_stopping, EarlyStopReplay, ReplayedCandidate};
-pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, Workers, LOG_FILE};
-pub use folder::{check_new_run_dir, default_run_dir, validate_run_name, FolderError, OVERRIDES_FILE};
-pub use from::{FromError, Inherited, FROM_FILE};
-pub use lock::{Holder, LockError, RunLock, LOCK_FILE};
-pub use models::{kept_candidates, kept_model, kept_models, ModelId, ModelKeeper, ModelsError, MODELS_DIR};
+pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, Workers};
+pub use from::{FromError, Inherited};
+pub use models::ModelKeeper;
 pub use preflight::{preflight, PreflightError};
 pub use refine::{refine, refined_run_name};
 pub use report_input::{front_genomes, report_input, report_input_with, ReportOptions};
@@ -72,6 +66,7 @@ pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
 
 use crate::exec::Executor;
+use crate::run_dir::{check_new_run_dir, RunDir, RunLock};
 use crate::script::{compile_file, Algorithm, Experiment, ScriptWatcher};
 use crate::store::{now, AttemptOutcome, EvalStatus, RunInfo, Store, StoreError};
 
@@ -132,7 +127,7 @@ pub fn start_compiled(
     inherited.save(run_dir)?;
     // Before the store exists: a wrong cluster address fails here and the same command can be run again.
     let executor = start_executor(&execution, &experiment, run_dir, options)?;
-    std::fs::write(run_dir.join(OVERRIDES_FILE), serde_json::to_string_pretty(overrides)?)?;
+    std::fs::write(RunDir::new(run_dir).file(RunDir::OVERRIDES), serde_json::to_string_pretty(overrides)?)?;
     let absolute = std::path::absolute(script).with_context(|| format!("locating {}", script.display()))?;
     let store = Store::create(run_dir, &run_info(&experiment, &absolute))?;
     store.set_models_by_candidate()?;

@@ -1,9 +1,5 @@
-//! The trained models a run keeps, under `models/<candidate id>/` in the run folder (weights,
-//! record and input normalisation, as `xnas eval --save` writes them; `xnas export` reads them).
-//! The candidate id is the one the report, the run's log, `xnas status`, `xnas export --id` and
-//! Optuna show. Runs made before that named the folders by evaluation id (the store's row, one
-//! per training of a candidate): the store says which naming a run uses ([`Store::models_by_candidate`]),
-//! and such a run is read, and continued when resumed, with its folders as they are.
+//! The trained models a run keeps, written and tidied (where they are and how they are read:
+//! [`crate::run_dir`]'s `models`).
 //!
 //! Which ones is the run's [`KeepModels`] setting: with `front`, those of the evaluations on the
 //! run's current front — non-dominated among all its finished evaluations in the search
@@ -25,59 +21,9 @@ use std::path::{Path, PathBuf};
 
 use xnas_moo::Direction;
 
+use crate::run_dir::{finished, folder_name, is_staging, ModelsError, RunDir, RECORD_FILE};
 use crate::script::KeepModels;
-use crate::store::{EvalStatus, Store, StoreError};
-
-/// The folder of kept models in a run folder.
-pub const MODELS_DIR: &str = "models";
-
-/// The file a saved model folder is complete with: the saver writes it last (see
-/// `xnas::evaluate::save_model`).
-const RECORD_FILE: &str = "record.json";
-
-/// Marks a staging folder a save left unfinished: `.NAME.partial-PID`.
-const STAGING_MARK: &str = ".partial-";
-
-/// Why kept models could not be read or tidied.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelsError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{}: {message}", path.display())]
-    Io { path: PathBuf, message: String },
-    /// `kept`: the candidates (the report's ids) that have a kept model.
-    #[error("{}", no_model_message(*id, run_dir, kept))]
-    NotKept { id: ModelId, run_dir: PathBuf, kept: Vec<u64> },
-}
-
-fn no_model_message(id: ModelId, run_dir: &Path, kept: &[u64]) -> String {
-    let kept = if kept.is_empty() {
-        "it keeps none".to_string()
-    } else {
-        let ids: Vec<String> = kept.iter().map(u64::to_string).collect();
-        format!(
-            "it keeps the models of candidate(s) {} (the ids the report, the run's log and `xnas status` show; \
-             export one with --id N)",
-            ids.join(", ")
-        )
-    };
-    format!(
-        "the run in {} keeps no model of {id}: {kept}. A run keeps the models of its front \
-         (`--keep-models front`, the default); run with `--keep-models all` (or `search.keep_models: \"all\"`) \
-         to keep every one",
-        run_dir.display()
-    )
-}
-
-/// The name of the model folder of the network that evaluation `evaluation` of candidate
-/// `candidate` trained: the candidate id, or in a run made before, the evaluation id.
-fn folder_name(by_candidate: bool, evaluation: i64, candidate: u64) -> i64 {
-    if by_candidate {
-        candidate as i64
-    } else {
-        evaluation
-    }
-}
+use crate::store::Store;
 
 /// The kept models of a run: which to keep, and the scored points their front is computed from.
 #[derive(Debug)]
@@ -95,19 +41,16 @@ impl ModelKeeper {
     /// stopped the run before: staging leftovers and folders of evaluations that are not
     /// finished in the store are removed, and the scored points are read from the store.
     pub fn open(run_dir: &Path, store: &Store, objectives: usize) -> Result<ModelKeeper, ModelsError> {
-        let dir = std::path::absolute(run_dir.join(MODELS_DIR)).unwrap_or_else(|_| run_dir.join(MODELS_DIR));
+        let models = RunDir::new(run_dir).file(RunDir::MODELS);
+        let dir = std::path::absolute(&models).unwrap_or(models);
         let mut keeper = ModelKeeper { dir, by_candidate: store.models_by_candidate()?, scored: BTreeMap::new() };
         keeper.reload(store, objectives)?;
-        let finished: std::collections::HashSet<i64> = store
-            .evaluations(Some(EvalStatus::Done))?
-            .into_iter()
-            .filter(|e| e.reused_from.is_none())
-            .map(|e| keeper.folder_name(e.id, e.candidate))
-            .collect();
+        let trained = finished(store)?.into_iter().filter(|e| e.origin == e.evaluation);
+        let finished: std::collections::HashSet<i64> = trained.filter_map(|e| e.folder).collect();
         for (name, path) in keeper.entries()? {
             let stale = match name.parse::<i64>() {
                 Ok(id) => !finished.contains(&id) || !path.join(RECORD_FILE).is_file(),
-                Err(_) => name.starts_with('.') && name.contains(STAGING_MARK),
+                Err(_) => is_staging(&name),
             };
             if stale {
                 remove(&path)?;
@@ -116,15 +59,10 @@ impl ModelKeeper {
         Ok(keeper)
     }
 
-    /// The folder name of the network evaluation `evaluation` of `candidate` trains.
-    fn folder_name(&self, evaluation: i64, candidate: u64) -> i64 {
-        folder_name(self.by_candidate, evaluation, candidate)
-    }
-
     /// Where the model of evaluation `evaluation` of `candidate` goes (an absolute path when the
     /// run folder has one).
     pub fn model_dir(&self, evaluation: i64, candidate: u64) -> PathBuf {
-        self.dir.join(self.folder_name(evaluation, candidate).to_string())
+        self.dir.join(folder_name(self.by_candidate, evaluation, candidate).to_string())
     }
 
     /// Reads the scored points again from the store (after the archive was re-scored): each
@@ -144,13 +82,10 @@ impl ModelKeeper {
             }
         }
         self.scored.clear();
-        let done = store.evaluations(Some(EvalStatus::Done))?;
-        let candidate_of: std::collections::HashMap<i64, u64> = done.iter().map(|e| (e.id, e.candidate)).collect();
-        for e in &done {
-            let origin = e.reused_from.unwrap_or(e.id);
-            let Some(&origin_candidate) = candidate_of.get(&origin) else { continue };
-            if let Some(values) = newest.get(&e.id).or_else(|| newest.get(&origin)) {
-                self.scored.entry(self.folder_name(origin, origin_candidate)).or_insert_with(|| values.clone());
+        for e in finished(store)? {
+            let Some(folder) = e.folder else { continue };
+            if let Some(values) = newest.get(&e.evaluation).or_else(|| newest.get(&e.origin)) {
+                self.scored.entry(folder).or_insert_with(|| values.clone());
             }
         }
         Ok(())
@@ -159,7 +94,7 @@ impl ModelKeeper {
     /// Notes the objectives of a finished evaluation that trained a network (`evaluation` of
     /// `candidate`).
     pub fn scored(&mut self, evaluation: i64, candidate: u64, objectives: Vec<f64>) {
-        self.scored.insert(self.folder_name(evaluation, candidate), objectives);
+        self.scored.insert(folder_name(self.by_candidate, evaluation, candidate), objectives);
     }
 
     /// The scored evaluations on the front: non-dominated in `directions`.
@@ -194,79 +129,6 @@ impl ModelKeeper {
     fn entries(&self) -> Result<Vec<(String, PathBuf)>, ModelsError> {
         entries(&self.dir)
     }
-}
-
-/// The folder names of the models the run in `run_dir` keeps (complete folders only): candidate
-/// ids, or evaluation ids in a run made before (see the module docs).
-pub fn kept_models(run_dir: &Path) -> Result<Vec<i64>, ModelsError> {
-    let mut ids: Vec<i64> = entries(&run_dir.join(MODELS_DIR))?
-        .into_iter()
-        .filter(|(_, path)| path.join(RECORD_FILE).is_file())
-        .filter_map(|(name, _)| name.parse().ok())
-        .collect();
-    ids.sort_unstable();
-    Ok(ids)
-}
-
-/// Which model to look up: a candidate, as the report, the run's log and `models/` number them,
-/// or an evaluation (the store's row; the log's `#N` of runs made before).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelId {
-    Candidate(u64),
-    Evaluation(i64),
-}
-
-impl std::fmt::Display for ModelId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ModelId::Candidate(id) => write!(f, "candidate {id}"),
-            ModelId::Evaluation(id) => write!(f, "evaluation #{id}"),
-        }
-    }
-}
-
-/// The folder of the kept model of `id` in the run in `run_dir`; a reused evaluation gives the
-/// model of the one it repeats. An error names the candidates that have kept models.
-pub fn kept_model(run_dir: &Path, id: ModelId) -> Result<PathBuf, ModelsError> {
-    let store = Store::open_read_only(run_dir)?;
-    let by_candidate = store.models_by_candidate()?;
-    let done = store.evaluations(Some(EvalStatus::Done))?;
-    // A candidate asked again (a resumed run) has several rows: its newest says what it is now.
-    let found = done.iter().rev().find(|e| match id {
-        ModelId::Candidate(c) => e.candidate == c,
-        ModelId::Evaluation(n) => e.id == n,
-    });
-    if let Some(evaluation) = found {
-        let origin = evaluation.reused_from.unwrap_or(evaluation.id);
-        if let Some(trained) = done.iter().find(|e| e.id == origin) {
-            let dir = run_dir.join(MODELS_DIR).join(folder_name(by_candidate, origin, trained.candidate).to_string());
-            if dir.join(RECORD_FILE).is_file() {
-                return Ok(dir);
-            }
-        }
-    }
-    Err(ModelsError::NotKept { id, run_dir: run_dir.to_path_buf(), kept: kept_candidates(run_dir)? })
-}
-
-/// The candidates whose model the run in `run_dir` keeps, ascending, each once (a candidate a
-/// resumed run asked again, or one that reused another's training, has several rows).
-pub fn kept_candidates(run_dir: &Path) -> Result<Vec<u64>, ModelsError> {
-    let kept = kept_models(run_dir)?;
-    let store = Store::open_read_only(run_dir)?;
-    let by_candidate = store.models_by_candidate()?;
-    let done = store.evaluations(Some(EvalStatus::Done))?;
-    let candidate_of: std::collections::HashMap<i64, u64> = done.iter().map(|e| (e.id, e.candidate)).collect();
-    let mut candidates: Vec<u64> = done
-        .iter()
-        .filter(|e| {
-            let origin = e.reused_from.unwrap_or(e.id);
-            candidate_of.get(&origin).is_some_and(|&c| kept.contains(&folder_name(by_candidate, origin, c)))
-        })
-        .map(|e| e.candidate)
-        .collect();
-    candidates.sort_unstable();
-    candidates.dedup();
-    Ok(candidates)
 }
 
 fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, ModelsError> {
@@ -326,20 +188,5 @@ mod tests {
         let mixed = [Direction::Maximise, Direction::Minimise];
         assert_eq!(k.front(&mixed), [1, 2]);
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn asking_for_a_model_that_is_not_kept_names_the_kept_ones() {
-        let message = no_model_message(ModelId::Candidate(5), Path::new("runs/x"), &[2, 3]);
-        assert!(message.contains("candidate 5") && message.contains("2, 3") && message.contains("--keep-models all"));
-        let message = no_model_message(ModelId::Evaluation(5), Path::new("runs/x"), &[]);
-        assert!(message.contains("evaluation #5") && message.contains("keeps none"), "{message}");
-    }
-
-    #[cfg(feature = "torch")]
-    #[test]
-    fn the_file_names_agree_with_the_saver() {
-        assert_eq!(RECORD_FILE, crate::evaluate::RECORD_FILE);
-        assert!(crate::evaluate::is_staging(&format!(".7{STAGING_MARK}123")));
     }
 }

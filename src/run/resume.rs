@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::folder::OVERRIDES_FILE;
+use crate::run_dir::RunDir;
 use crate::script::{check, compile_file, compile_stored, Experiment, Limits, SourceFile};
 use crate::store::{RunInfo, Store};
 
@@ -40,8 +40,8 @@ pub(super) fn recorded_script(info: &RunInfo) -> anyhow::Result<PathBuf> {
 }
 
 pub(super) fn saved_overrides(run_dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    match std::fs::read_to_string(run_dir.join(OVERRIDES_FILE)) {
-        Ok(text) => serde_json::from_str(&text).with_context(|| format!("reading {OVERRIDES_FILE}")),
+    match std::fs::read_to_string(RunDir::new(run_dir).file(RunDir::OVERRIDES)) {
+        Ok(text) => serde_json::from_str(&text).with_context(|| format!("reading {}", RunDir::OVERRIDES)),
         Err(_) => Ok(Vec::new()),
     }
 }
@@ -114,8 +114,9 @@ pub(super) fn resumed_experiment(store: &Store, run_dir: &Path, changes: &Resume
         check(&experiment)?;
     }
     if !changes.overrides.is_empty() {
-        std::fs::write(run_dir.join(OVERRIDES_FILE), serde_json::to_string_pretty(&overrides)?)
-            .with_context(|| format!("saving the overrides to {}", run_dir.join(OVERRIDES_FILE).display()))?;
+        let file = RunDir::new(run_dir).file(RunDir::OVERRIDES);
+        std::fs::write(&file, serde_json::to_string_pretty(&overrides)?)
+            .with_context(|| format!("saving the overrides to {}", file.display()))?;
     }
     Ok(Resumed { experiment, script, overrides })
 }

@@ -21,7 +21,7 @@ use anyhow::bail;
 use xnas_moo::{Candidate, Evaluation};
 
 use super::early::EarlyStopping;
-use super::execution::{Execution, ExecutorKind, Scheduling, LOG_FILE};
+use super::execution::{Execution, ExecutorKind, Scheduling};
 use super::from::Inherited;
 use super::jobs::{Jobs, NoRecordStreak, Queued, Settled, Work};
 use super::models::ModelKeeper;
@@ -32,6 +32,7 @@ use super::reload::{self, Finished, Rescored};
 use super::search::{Member, Search};
 use crate::exec::{ExecEvent, Job};
 use crate::record::{EpochPoint, MeasurementRecord, Status as RecordStatus};
+use crate::run_dir::RunDir;
 use crate::script::{
     Budget, CallbackOutcome, Experiment, ExperimentDiff, GenerationStats, KeepModels, MemberStats, ScriptWatcher,
 };
@@ -297,7 +298,7 @@ impl Runner {
                 n => format!("{n} evaluations"),
             },
             streak.first_error.clone().unwrap_or_default(),
-            self.summary.run_dir.join(LOG_FILE).display()
+            RunDir::new(&self.summary.run_dir).file(RunDir::LOG).display()
         )
     }
 

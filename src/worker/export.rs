@@ -16,20 +16,21 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
 
     let (model_dir, default_out) = match (&args.run, &args.model) {
         (Some(run), _) => {
-            use xnas::run::ModelId;
+            use xnas::run_dir::{ModelId, RunDir};
+            let run = RunDir::new(run);
             let (id, folder) = match (args.id, args.evaluation) {
                 (Some(candidate), _) => (ModelId::Candidate(candidate), candidate.to_string()),
                 (None, Some(evaluation)) => (ModelId::Evaluation(evaluation), format!("evaluation-{evaluation}")),
                 (None, None) => {
-                    let kept: Vec<String> = xnas::run::kept_candidates(run)?.iter().map(u64::to_string).collect();
+                    let kept: Vec<String> = run.kept_candidates()?.iter().map(u64::to_string).collect();
                     anyhow::bail!(
                         "say which model to export: --id N, a candidate id of the report; {} keeps the models of {}",
-                        run.display(),
+                        run.path().display(),
                         if kept.is_empty() { "none".to_string() } else { kept.join(", ") }
                     )
                 }
             };
-            (xnas::run::kept_model(run, id)?, run.join("exports").join(folder))
+            (run.kept_model(id)?, run.file(RunDir::EXPORTS).join(folder))
         }
         (None, Some(dir)) => (dir.clone(), dir.join("export")),
         (None, None) => unreachable!("clap requires RUN or --model"),

@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use xnas_moo::Evaluation;
 
-use super::RunLock;
 use crate::output::{check_output_file, OutputError, StagedFile};
 use crate::record::{MeasurementRecord, Status as RecordStatus};
+use crate::run_dir::RunLock;
 use crate::script::ExperimentSpec;
 use crate::store::{AttemptOutcome, EvalStatus, RunInfo, Store, StoreError, StoredEvaluation};
 use journal::{

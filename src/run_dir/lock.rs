@@ -16,8 +16,7 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
-/// The lock file inside a run folder.
-pub const LOCK_FILE: &str = "xnas.lock";
+use super::RunDir;
 
 /// Who holds a run folder's lock, as the holder wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +95,8 @@ fn read_holder(file: &mut File) -> Holder {
 /// Who holds the lock on `folder`: from the holder's note when it is there, else the pid the
 /// kernel lists for the folder's lock (this host, then).
 fn holder_of(run_dir: &Path, folder: &File) -> Holder {
-    let noted = OpenOptions::new().read(true).open(run_dir.join(LOCK_FILE)).map(|mut f| read_holder(&mut f));
+    let noted =
+        OpenOptions::new().read(true).open(RunDir::new(run_dir).file(RunDir::LOCK)).map(|mut f| read_holder(&mut f));
     match noted {
         Ok(holder) if holder.pid.is_some() => holder,
         _ => Holder { pid: kernel_lock_holder(folder), host: host_name() },
@@ -128,7 +128,7 @@ fn open_folder(run_dir: &Path) -> std::io::Result<File> {
 impl RunLock {
     /// Locks the run folder `run_dir` (which must exist) for this process, or says who holds it.
     pub fn acquire(run_dir: &Path) -> Result<RunLock, LockError> {
-        let path = run_dir.join(LOCK_FILE);
+        let path = RunDir::new(run_dir).file(RunDir::LOCK);
         let io = |e: std::io::Error| LockError::Io { path: path.clone(), message: e.to_string() };
         let folder =
             open_folder(run_dir).map_err(|e| LockError::Io { path: run_dir.to_path_buf(), message: e.to_string() })?;
@@ -157,7 +157,7 @@ impl RunLock {
             return Some(holder_of(run_dir, &folder));
         }
         // An older xnas locks only the note.
-        let mut note = OpenOptions::new().read(true).write(true).open(run_dir.join(LOCK_FILE)).ok()?;
+        let mut note = OpenOptions::new().read(true).write(true).open(RunDir::new(run_dir).file(RunDir::LOCK)).ok()?;
         match try_lock(&note) {
             Ok(false) => Some(read_holder(&mut note)),
             _ => None,
@@ -181,7 +181,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // The note deleted from under the holder: the folder stays locked, the kernel names the pid.
-        std::fs::remove_file(dir.join(LOCK_FILE)).unwrap();
+        std::fs::remove_file(RunDir::new(&dir).file(RunDir::LOCK)).unwrap();
         match RunLock::acquire(&dir) {
             Err(LockError::Held { holder, .. }) => assert_eq!(holder.pid, Some(std::process::id())),
             other => panic!("{other:?}"),

@@ -7,12 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::execution::LOG_FILE;
-use super::lock::{Holder, RunLock, LOCK_FILE};
-use crate::store::{Store, DB_FILE};
-
-/// The file in a run folder that keeps the command line's `--set` overrides for `xnas resume`.
-pub const OVERRIDES_FILE: &str = "overrides.json";
+use super::lock::{Holder, RunLock};
+use super::{RunDir, DB_FILE};
 
 /// The longest run name: a folder name every file system takes, with room to spare.
 pub const MAX_NAME_LEN: usize = 100;
@@ -74,7 +70,7 @@ pub fn default_run_dir(name: &str) -> Result<PathBuf, FolderError> {
 /// Whether a new run may use `dir`: it is missing, empty, or holds only files an earlier failed
 /// start of xnas left there. A folder with a run is refused, saying whether that run is running.
 pub fn check_new_run_dir(dir: &Path) -> Result<(), FolderError> {
-    if Store::db_path(dir).exists() {
+    if RunDir::new(dir).holds_run() {
         return Err(match RunLock::holder(dir) {
             Some(holder) => FolderError::Running { dir: dir.to_path_buf(), holder },
             None => FolderError::HoldsRun { dir: dir.to_path_buf() },
@@ -86,13 +82,13 @@ pub fn check_new_run_dir(dir: &Path) -> Result<(), FolderError> {
         Err(e) => return Err(FolderError::Io { dir: dir.to_path_buf(), message: e.to_string() }),
     };
     // A start locks the folder before it writes anything else, so its leftovers include the lock.
-    let ours = [LOCK_FILE, LOG_FILE, OVERRIDES_FILE];
+    let ours = [RunDir::LOCK, RunDir::LOG, RunDir::OVERRIDES];
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| FolderError::Io { dir: dir.to_path_buf(), message: e.to_string() })?;
         names.push(entry.file_name());
     }
-    let left_by_xnas = names.iter().any(|n| n == LOCK_FILE) && names.iter().all(|n| ours.iter().any(|o| n == o));
+    let left_by_xnas = names.iter().any(|n| n == RunDir::LOCK) && names.iter().all(|n| ours.iter().any(|o| n == o));
     if names.is_empty() || left_by_xnas {
         Ok(())
     } else {
@@ -122,9 +118,9 @@ mod tests {
         assert!(check_new_run_dir(&dir).is_ok());
         std::fs::create_dir_all(&dir).unwrap();
         assert!(check_new_run_dir(&dir).is_ok());
-        std::fs::write(dir.join(OVERRIDES_FILE), "[]").unwrap();
+        std::fs::write(RunDir::new(&dir).file(RunDir::OVERRIDES), "[]").unwrap();
         assert!(matches!(check_new_run_dir(&dir), Err(FolderError::NotARun { .. })), "a user's file of that name");
-        std::fs::write(dir.join(LOCK_FILE), "").unwrap();
+        std::fs::write(RunDir::new(&dir).file(RunDir::LOCK), "").unwrap();
         assert!(check_new_run_dir(&dir).is_ok());
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
         assert!(matches!(check_new_run_dir(&dir), Err(FolderError::NotARun { .. })));
