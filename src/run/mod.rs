@@ -22,8 +22,9 @@
 //!
 //! This file holds the entry points (start, resume) and the run's row in the store ([`run_info`]);
 //! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each evaluation
-//! (and the script versions it stores); `early.rs` what the early-stopping rule is shown after an
-//! epoch; `progress.rs` the progress display; `search.rs` the
+//! (and the script versions it stores); `events.rs` the run's events and the features that follow
+//! them (kept models, the live Optuna journal; `progress.rs` the progress display); `early.rs`
+//! what the early-stopping rule is shown after an epoch; `search.rs` the
 //! search behind one type; `execution.rs` the executor settings; `models.rs` the trained models
 //! the run keeps (its front's, by default); `folder.rs` run names and which
 //! folders a run may take; `lock.rs` the lock that keeps a run folder to one process;
@@ -36,6 +37,7 @@
 //! --optuna`, and appended live with `--optuna`).
 
 mod early;
+mod events;
 mod execution;
 mod folder;
 mod from;
@@ -328,15 +330,16 @@ fn run(
         execution.max_attempts
     );
     let jobs = jobs::Jobs::new(executor, execution.max_attempts);
+    // The features that follow the run: a new one is one more observer here (see `events.rs`).
+    let mut observers =
+        events::Observers::new(progress::Progress::new(options.progress && std::io::stderr().is_terminal()));
     let models = ModelKeeper::open(run_dir, &store, experiment.objective_names().len())?;
-    let optuna = match execution.optuna.clone().or_else(|| experiment.spec().search.optuna.clone()) {
-        None => None,
-        Some(path) => {
-            let journal = optuna::LiveJournal::open(&path, run_dir, &store, experiment.spec())?;
-            eprintln!("Optuna journal: {} (see it live: optuna-dashboard {})", path.display(), path.display());
-            Some(journal)
-        }
-    };
+    let model_dirs = models.dirs();
+    observers.add(events::KeptModels::new(models, execution.keep_models, &experiment));
+    if let Some(path) = execution.optuna.clone().or_else(|| experiment.spec().search.optuna.clone()) {
+        observers.add(optuna::LiveJournal::open(&path, run_dir, &store, experiment.spec())?);
+        eprintln!("Optuna journal: {} (see it live: optuna-dashboard {})", path.display(), path.display());
+    }
     let runner = runner::Runner {
         training_hash: experiment.training_hash(),
         saved_generation: search.generation(),
@@ -349,13 +352,12 @@ fn run(
         version,
         device: options.device.clone(),
         started: Instant::now(),
-        progress: progress::Progress::new(options.progress && std::io::stderr().is_terminal()),
+        observers,
         summary: RunSummary { run_dir: run_dir.to_path_buf(), ..RunSummary::default() },
         stopping: false,
         exhausted: false,
         inherited: Inherited::load(run_dir)?,
-        models,
-        optuna,
+        model_dirs,
         early: Default::default(),
         held: Vec::new(),
         candidate_of_job: Default::default(),
