@@ -1,6 +1,6 @@
 //! What happens in a run, as typed events ([`RunEvent`]), and the features that follow them
-//! ([`RunObserver`]): the progress display (`progress.rs`), the live Optuna journal and the
-//! trained models the run keeps (both here). The run loop (`runner.rs`) says what happened, once,
+//! ([`RunObserver`]): the progress display (`progress.rs`), the live Optuna journal (`optuna/`)
+//! and the trained models the run keeps (here). The run loop (`runner.rs`) says what happened, once,
 //! to the list it owns ([`Observers`]); a new feature is one more observer, added where the list
 //! is built (`mod.rs`), and tested by feeding it events.
 //!
@@ -13,7 +13,6 @@
 use xnas_moo::{Direction, Evaluation};
 
 use super::models::ModelKeeper;
-use super::optuna::LiveJournal;
 use super::progress::Progress;
 use crate::exec::JobProgress;
 use crate::script::{Experiment, GenerationStats, KeepModels};
@@ -112,30 +111,6 @@ impl Observers {
     }
 }
 
-/// The Optuna journal the run appends to (`--optuna FILE`): a trial RUNNING when a candidate's
-/// job starts, finished when the search is told its result, and the study's hypervolume at
-/// each saved generation.
-impl RunObserver for LiveJournal {
-    fn on(&mut self, event: &RunEvent<'_>, store: &Store) -> Result<(), ObserverError> {
-        let latest = |candidate: u64| store.evaluations_of_candidate(candidate).map(|mut e| e.pop());
-        let written = match *event {
-            RunEvent::Started { candidate } => match latest(candidate) {
-                Ok(stored) => stored.map_or(Ok(()), |e| self.started(&e)),
-                Err(e) => Err(e.into()),
-            },
-            RunEvent::Told { candidate, result } => match latest(candidate) {
-                Ok(stored) => stored.map_or(Ok(()), |e| self.finished(&e, result)),
-                Err(e) => Err(e.into()),
-            },
-            RunEvent::GenerationSaved(stats) => self.hypervolume(stats.hypervolume),
-            _ => Ok(()),
-        };
-        written.map_err(|e| {
-            ObserverError::Warning(format!("could not write the Optuna journal {}: {e}", self.path().display()))
-        })
-    }
-}
-
 /// The trained models the run keeps (see [`super::models`]): each scored record counts in the
 /// front they are kept for, and the models the setting no longer keeps are deleted — when the
 /// run starts (a run stopped before may have left some), after each score, and after a reload
@@ -200,6 +175,7 @@ mod tests {
 
     use super::*;
     use crate::run::optuna::journal::{Journal, TrialState};
+    use crate::run::optuna::LiveJournal;
     use crate::script::compile_file;
     use crate::store::NewEvaluation;
 
