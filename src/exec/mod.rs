@@ -18,6 +18,8 @@
 //! that stops leaves its in-flight work to `xnas resume`.
 
 mod child;
+#[cfg(test)]
+pub mod fake;
 mod job;
 mod local;
 mod ray;

@@ -407,91 +407,14 @@ pub fn replay(experiment: &Experiment, store: &Store) -> anyhow::Result<EarlySto
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
-    use std::collections::VecDeque;
     use std::path::{Path, PathBuf};
     use std::rc::Rc;
 
     use super::*;
-    use crate::exec::{ExecError, ExecEvent, Executor, Job, JobOutcome};
+    use crate::exec::fake::{point, Asked, FakeExecutor};
+    use crate::exec::JobOutcome;
     use crate::record::Status as RecordStatus;
     use crate::script::compile_file;
-
-    /// What the fake executor was asked.
-    #[derive(Default)]
-    struct Asked {
-        /// (genome, whether the job waits after each epoch) of every job submitted.
-        submitted: Vec<(String, bool)>,
-        /// (job, epoch, stop) of every decision.
-        decisions: Vec<(u64, usize, bool)>,
-    }
-
-    /// Trains nothing: one job at a time, whose accuracy and introspectability after each epoch
-    /// follow from its genome (convolutions make it accurate, skips introspectable). A job that
-    /// waits for decisions ends after a `stop` with a `stopped` record of that epoch's values.
-    struct FakeExecutor {
-        in_flight: VecDeque<Job>,
-        measured: HashMap<u64, Vec<EpochPoint>>,
-        stopped: Vec<u64>,
-        asked: Rc<RefCell<Asked>>,
-    }
-
-    fn point(genome: &str, epoch: usize) -> EpochPoint {
-        let count = |op: char| genome.chars().filter(|&c| c == op).count() as f64;
-        EpochPoint {
-            epoch,
-            val_accuracy: 0.3 + 0.08 * count('0') + 0.03 * epoch as f64,
-            introspectability: Some(0.1 + 0.05 * count('4') + 0.01 * epoch as f64),
-            images: 200,
-        }
-    }
-
-    impl Executor for FakeExecutor {
-        fn submit(&mut self, job: Job) -> Result<(), ExecError> {
-            self.asked.borrow_mut().submitted.push((job.genome.clone(), job.decide_each_epoch));
-            self.in_flight.push_back(job);
-            Ok(())
-        }
-        fn next_event(&mut self) -> Option<ExecEvent> {
-            let job = self.in_flight.front()?;
-            let measured = self.measured.entry(job.id).or_default();
-            if measured.len() < job.config.epochs && !self.stopped.contains(&job.id) {
-                let point = point(&job.genome, measured.len() + 1);
-                measured.push(point);
-                return Some(ExecEvent::Epoch { job: job.id, point });
-            }
-            let job = self.in_flight.pop_front()?;
-            let genome = job.genome.parse().unwrap();
-            let mut record = crate::script::synthetic_record(&job.config, &genome);
-            let epochs = self.measured.remove(&job.id).unwrap_or_default();
-            let last = *epochs.last().unwrap();
-            record.val_accuracy = Some(last.val_accuracy);
-            record.introspectability = last.introspectability;
-            record.epochs = epochs;
-            if self.stopped.contains(&job.id) {
-                record.status = RecordStatus::Stopped;
-            }
-            Some(ExecEvent::Finished { job: job.id, outcome: JobOutcome::Record(Box::new(record)) })
-        }
-        fn decide(&mut self, job: u64, stop: bool) {
-            let epoch = self.measured.get(&job).map_or(0, Vec::len);
-            self.asked.borrow_mut().decisions.push((job, epoch, stop));
-            if stop {
-                self.stopped.push(job);
-            }
-        }
-        fn cancel_all(&mut self) {
-            self.in_flight.clear();
-        }
-        fn in_flight(&self) -> usize {
-            self.in_flight.len()
-        }
-        fn slots(&self) -> usize {
-            1
-        }
-        fn describe(&self) -> String {
-            "fake".into()
-        }
-    }
 
     /// Runs a small NSGA-II search with `rule` under the fake executor in a fresh folder.
     fn run_with_rule(tag: &str, rule: &str) -> (PathBuf, Rc<RefCell<Asked>>, super::super::RunSummary) {
@@ -516,13 +439,10 @@ exp.stop_early({rule});
         assert_eq!(experiment.eval_config().epoch_validation, Some(200), "the rule measures every epoch");
         let store = crate::store::Store::create(&dir, &super::super::run_info(&experiment, &script)).unwrap();
         let search = Search::new(experiment.spec()).unwrap();
-        let asked = Rc::new(RefCell::new(Asked::default()));
-        let executor = FakeExecutor {
-            in_flight: VecDeque::new(),
-            measured: HashMap::new(),
-            stopped: Vec::new(),
-            asked: asked.clone(),
-        };
+        // One job at a time, each measuring every epoch its configuration trains.
+        let (executor, asked) = FakeExecutor::new(1, |job, _| {
+            JobOutcome::Record(Box::new(crate::script::synthetic_record(&job.config, &job.genome.parse().unwrap())))
+        });
         let options = super::super::RunOptions {
             watch: false,
             device: None,
@@ -540,7 +460,7 @@ exp.stop_early({rule});
             &dir,
             &options,
             super::super::Execution::default(),
-            Box::new(executor),
+            Box::new(executor.measuring(None)),
         )
         .unwrap();
         (dir, asked, summary)

@@ -184,63 +184,15 @@ impl Jobs {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
     use super::*;
+    use crate::exec::fake::{Asked, FakeExecutor, Plan};
     use crate::record::EvalConfig;
 
-    /// Runs jobs in `slots` slots, finishing them in submission order with the outcome `plan`
-    /// gives for the genome and attempt (1 for the first), after `epochs` measured epochs each; a
-    /// job that waits for decisions ends after the first `stop`.
-    struct FakeExecutor {
-        slots: usize,
-        in_flight: VecDeque<Job>,
-        attempts: HashMap<u64, u32>,
-        plan: fn(&str, u32) -> JobOutcome,
-        cancelled: std::rc::Rc<std::cell::Cell<usize>>,
-        epochs: usize,
-        epochs_done: HashMap<u64, usize>,
-        decisions: std::rc::Rc<std::cell::RefCell<Vec<(u64, bool)>>>,
-    }
-
-    impl Executor for FakeExecutor {
-        fn submit(&mut self, job: Job) -> Result<(), crate::exec::ExecError> {
-            self.epochs_done.insert(job.id, 0);
-            self.in_flight.push_back(job);
-            Ok(())
-        }
-        fn next_event(&mut self) -> Option<ExecEvent> {
-            let front = self.in_flight.front()?;
-            let stopped = self.decisions.borrow().contains(&(front.id, true));
-            let done = self.epochs_done.get_mut(&front.id).expect("submitted");
-            if *done < self.epochs && !stopped {
-                *done += 1;
-                let point = EpochPoint { epoch: *done, val_accuracy: 0.5, introspectability: Some(0.1), images: 10 };
-                return Some(ExecEvent::Epoch { job: front.id, point });
-            }
-            let job = self.in_flight.pop_front()?;
-            let attempt = self.attempts.entry(job.id).or_default();
-            *attempt += 1;
-            Some(ExecEvent::Finished { job: job.id, outcome: (self.plan)(&job.genome, *attempt) })
-        }
-        fn cancel_all(&mut self) {
-            self.cancelled.set(self.cancelled.get() + self.in_flight.len());
-            self.in_flight.clear();
-        }
-        fn decide(&mut self, job: u64, stop: bool) {
-            self.decisions.borrow_mut().push((job, stop));
-        }
-        fn in_flight(&self) -> usize {
-            self.in_flight.len()
-        }
-        fn slots(&self) -> usize {
-            self.slots
-        }
-        fn describe(&self) -> String {
-            "fake".into()
-        }
-    }
-
-    fn record(genome: &str) -> JobOutcome {
-        JobOutcome::Record(Box::new(crate::script::synthetic_record(&EvalConfig::default(), &genome.parse().unwrap())))
+    fn record(job: &Job) -> JobOutcome {
+        JobOutcome::Record(Box::new(crate::script::synthetic_record(&job.config, &job.genome.parse().unwrap())))
     }
 
     /// The run's side: a list of genomes to breed, and everything it was told.
@@ -302,46 +254,26 @@ mod tests {
         }
     }
 
-    fn jobs(
-        slots: usize,
-        max_attempts: u32,
-        plan: fn(&str, u32) -> JobOutcome,
-    ) -> (Jobs, std::rc::Rc<std::cell::Cell<usize>>) {
-        let (jobs, cancelled, _) = jobs_with_epochs(slots, max_attempts, plan, 0);
-        (jobs, cancelled)
+    /// The loop over the shared fake executor ([`FakeExecutor`]): `slots` at once, each job
+    /// measuring `epochs` epochs and ending as `plan` says.
+    fn jobs_with_epochs(slots: usize, max_attempts: u32, plan: Plan, epochs: usize) -> (Jobs, Rc<RefCell<Asked>>) {
+        let (executor, asked) = FakeExecutor::new(slots, plan);
+        (Jobs::new(Box::new(executor.measuring(Some(epochs))), max_attempts), asked)
     }
 
-    type Decisions = std::rc::Rc<std::cell::RefCell<Vec<(u64, bool)>>>;
-
-    fn jobs_with_epochs(
-        slots: usize,
-        max_attempts: u32,
-        plan: fn(&str, u32) -> JobOutcome,
-        epochs: usize,
-    ) -> (Jobs, std::rc::Rc<std::cell::Cell<usize>>, Decisions) {
-        let cancelled = std::rc::Rc::new(std::cell::Cell::new(0));
-        let decisions = Decisions::default();
-        let executor = FakeExecutor {
-            slots,
-            in_flight: VecDeque::new(),
-            attempts: HashMap::new(),
-            plan,
-            cancelled: cancelled.clone(),
-            epochs,
-            epochs_done: HashMap::new(),
-            decisions: decisions.clone(),
-        };
-        (Jobs::new(Box::new(executor), max_attempts), cancelled, decisions)
+    fn jobs(slots: usize, max_attempts: u32, plan: Plan) -> (Jobs, Rc<RefCell<Asked>>) {
+        jobs_with_epochs(slots, max_attempts, plan, 0)
     }
 
     #[test]
     fn only_jobs_that_wait_are_asked_and_answered_after_each_epoch() {
-        let (mut jobs, _, decisions) = jobs_with_epochs(1, 1, |genome, _| record(genome), 3);
+        let (mut jobs, asked) = jobs_with_epochs(1, 1, |job, _| record(job), 3);
         jobs.queue([queued(1, "111111", 0), queued(2, "222222", 0), queued(3, "333333", 0)]);
         let mut log = Log { stop_at_epoch: Some(2), ..Log::default() };
         jobs.drive(&mut log).unwrap();
         assert_eq!(log.asked, [(1, 1), (1, 2), (3, 1), (3, 2)], "#2 does not wait; #1 and #3 stop after epoch 2");
-        assert_eq!(*decisions.borrow(), [(1, false), (1, true), (3, false), (3, true)]);
+        let decisions: Vec<(u64, bool)> = asked.borrow().decisions.iter().map(|d| (d.0, d.2)).collect();
+        assert_eq!(decisions, [(1, false), (1, true), (3, false), (3, true)]);
         assert_eq!(log.noticed_epochs, 3, "#2's epochs are only noticed");
         assert_eq!(log.settled, ["#1 record after 1", "#2 record after 1", "#3 record after 1"]);
         assert!(jobs.deciding.is_empty());
@@ -354,10 +286,10 @@ mod tests {
     #[test]
     fn a_lost_job_is_retried_first_until_it_records() {
         // 111111 is lost on its first attempt and errs on its second; everything else records.
-        let (mut jobs, _) = jobs(1, 3, |genome, attempt| match (genome, attempt) {
+        let (mut jobs, _) = jobs(1, 3, |job, attempt| match (job.genome.as_str(), attempt) {
             ("111111", 1) => JobOutcome::Lost("worker died".into()),
             ("111111", 2) => JobOutcome::Error("exit status 1".into()),
-            (genome, _) => record(genome),
+            _ => record(job),
         });
         jobs.queue([queued(1, "111111", 0), queued(2, "222222", 0)]);
         let mut log = Log::default();
@@ -372,9 +304,9 @@ mod tests {
 
     #[test]
     fn a_job_gives_up_after_max_attempts_and_a_record_ends_the_streak() {
-        let (mut jobs, _) = jobs(2, 2, |genome, _| match genome {
+        let (mut jobs, _) = jobs(2, 2, |job, _| match job.genome.as_str() {
             "000000" => JobOutcome::Error("no dataset".into()),
-            genome => record(genome),
+            _ => record(job),
         });
         jobs.queue([queued(1, "000000", 0), queued(2, "000000", 0)]);
         let mut log = Log::default();
@@ -392,22 +324,22 @@ mod tests {
 
     #[test]
     fn every_evaluation_failing_stops_the_loop_and_cancels_what_is_in_flight() {
-        let (mut jobs, cancelled) = jobs(3, 1, |_, _| JobOutcome::Error("bad install".into()));
+        let (mut jobs, asked) = jobs(3, 1, |_, _| JobOutcome::Error("bad install".into()));
         let mut log = Log { to_breed: vec!["000000"; 10], patience: Some(3), ..Log::default() };
         let error = jobs.drive(&mut log).unwrap_err();
         assert_eq!(error.to_string(), "3 in a row without a record");
         assert_eq!(log.settled.len(), 3);
         // Slots were refilled after each failure: two more were running when the loop stopped.
-        assert_eq!(cancelled.get(), 2);
+        assert_eq!(asked.borrow().cancelled, 2);
         assert_eq!(jobs.running.len(), 0);
         assert_eq!(log.to_breed.len(), 5);
     }
 
     #[test]
     fn a_configuration_error_is_not_retried_and_stops_the_loop() {
-        let (mut jobs, cancelled) = jobs(2, 3, |genome, _| match genome {
+        let (mut jobs, asked) = jobs(2, 3, |job, _| match job.genome.as_str() {
             "000000" => JobOutcome::Config("lr must be > 0".into()),
-            genome => record(genome),
+            _ => record(job),
         });
         jobs.queue([queued(1, "000000", 0), queued(2, "123123", 0), queued(3, "123412", 0)]);
         let mut log = Log::default();
@@ -415,12 +347,12 @@ mod tests {
         assert_eq!(error.to_string(), "stopped: lr must be > 0");
         assert_eq!(log.submitted, [(1, 0), (2, 0)], "submitted once, and nothing after it");
         assert_eq!(log.settled, ["#1 refused after 1: lr must be > 0"]);
-        assert_eq!(cancelled.get(), 1, "the job still in flight is cancelled");
+        assert_eq!(asked.borrow().cancelled, 1, "the job still in flight is cancelled");
     }
 
     #[test]
     fn refilling_keeps_every_slot_busy_until_the_work_runs_out() {
-        let (mut jobs, _) = jobs(2, 3, |genome, _| record(genome));
+        let (mut jobs, _) = jobs(2, 3, |job, _| record(job));
         let mut log = Log { to_breed: vec!["000001", "000002", "000003"], ..Log::default() };
         jobs.drive(&mut log).unwrap();
         assert_eq!(log.submitted, [(1, 0), (2, 0), (3, 0)]);
@@ -431,9 +363,9 @@ mod tests {
     #[test]
     fn resumed_evaluations_run_before_new_ones_and_keep_their_attempts() {
         // #7 was in flight when the run stopped, after two attempts: one more loss is its last.
-        let (mut jobs, _) = jobs(1, 3, |genome, _| match genome {
+        let (mut jobs, _) = jobs(1, 3, |job, _| match job.genome.as_str() {
             "444444" => JobOutcome::Lost("node died".into()),
-            genome => record(genome),
+            _ => record(job),
         });
         jobs.queue([queued(7, "444444", 2)]);
         let mut log = Log { to_breed: vec!["000001"], next_id: 7, ..Log::default() };

@@ -22,8 +22,9 @@
 //!
 //! This file holds the entry points (start, resume) and the run's row in the store ([`run_info`]);
 //! `jobs.rs` the queue, retry policy and event loop; `runner.rs` what happens to each evaluation
-//! (and the script versions it stores); `early.rs` what the early-stopping rule is shown after an
-//! epoch; `progress.rs` the progress display; `search.rs` the search behind one type;
+//! (and the script versions it stores); `events.rs` the run's events and the features that follow
+//! them (kept models, the live Optuna journal; `progress.rs` the progress display); `early.rs`
+//! what the early-stopping rule is shown after an epoch; `search.rs` the search behind one type;
 //! `execution.rs` the executor settings; `models.rs` which trained models the run keeps (its
 //! front's, by default); `resume.rs` the experiment a resumed run continues with (the stored
 //! script version); `preflight.rs` what is checked before a run starts; `reload.rs` which script
@@ -34,6 +35,7 @@
 //! `--optuna`). The run folder's files, its lock and names are [`crate::run_dir`]'s.
 
 mod early;
+mod events;
 mod execution;
 mod from;
 mod jobs;
@@ -319,15 +321,16 @@ fn run(
         execution.max_attempts
     );
     let jobs = jobs::Jobs::new(executor, execution.max_attempts);
+    // The features that follow the run: a new one is one more observer here (see `events.rs`).
+    let mut observers =
+        events::Observers::new(progress::Progress::new(options.progress && std::io::stderr().is_terminal()));
     let models = ModelKeeper::open(run_dir, &store, experiment.objective_names().len())?;
-    let optuna = match execution.optuna.clone().or_else(|| experiment.spec().search.optuna.clone()) {
-        None => None,
-        Some(path) => {
-            let journal = optuna::LiveJournal::open(&path, run_dir, &store, experiment.spec())?;
-            eprintln!("Optuna journal: {} (see it live: optuna-dashboard {})", path.display(), path.display());
-            Some(journal)
-        }
-    };
+    let model_dirs = models.dirs();
+    observers.add(events::KeptModels::new(models, execution.keep_models, &experiment));
+    if let Some(path) = execution.optuna.clone().or_else(|| experiment.spec().search.optuna.clone()) {
+        observers.add(optuna::LiveJournal::open(&path, run_dir, &store, experiment.spec())?);
+        eprintln!("Optuna journal: {} (see it live: optuna-dashboard {})", path.display(), path.display());
+    }
     let runner = runner::Runner {
         training_hash: experiment.training_hash(),
         saved_generation: search.generation(),
@@ -340,13 +343,12 @@ fn run(
         version,
         device: options.device.clone(),
         started: Instant::now(),
-        progress: progress::Progress::new(options.progress && std::io::stderr().is_terminal()),
+        observers,
         summary: RunSummary { run_dir: run_dir.to_path_buf(), ..RunSummary::default() },
         stopping: false,
         exhausted: false,
         inherited: Inherited::load(run_dir)?,
-        models,
-        optuna,
+        model_dirs,
         early: Default::default(),
         held: Vec::new(),
         candidate_of_job: Default::default(),

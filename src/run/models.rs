@@ -59,10 +59,9 @@ impl ModelKeeper {
         Ok(keeper)
     }
 
-    /// Where the model of evaluation `evaluation` of `candidate` goes (an absolute path when the
-    /// run folder has one).
-    pub fn model_dir(&self, evaluation: i64, candidate: u64) -> PathBuf {
-        self.dir.join(folder_name(self.by_candidate, evaluation, candidate).to_string())
+    /// Where the jobs write their models, apart from which the run keeps (the run loop's).
+    pub fn dirs(&self) -> ModelDirs {
+        ModelDirs { dir: self.dir.clone(), by_candidate: self.by_candidate }
     }
 
     /// Reads the scored points again from the store (after the archive was re-scored): each
@@ -128,6 +127,21 @@ impl ModelKeeper {
 
     fn entries(&self) -> Result<Vec<(String, PathBuf)>, ModelsError> {
         entries(&self.dir)
+    }
+}
+
+/// Where the model of each evaluation of a run goes.
+#[derive(Debug, Clone)]
+pub struct ModelDirs {
+    dir: PathBuf,
+    by_candidate: bool,
+}
+
+impl ModelDirs {
+    /// The folder of the model of evaluation `evaluation` of `candidate` (an absolute path when
+    /// the run folder has one).
+    pub fn of(&self, evaluation: i64, candidate: u64) -> PathBuf {
+        self.dir.join(folder_name(self.by_candidate, evaluation, candidate).to_string())
     }
 }
 

@@ -1,13 +1,16 @@
 //! What a run shows while it runs: a progress bar on stderr when it is a terminal (evaluations
 //! told out of a generation or out of the whole budget, with each running job's epoch and step),
-//! plain lines otherwise. Kept apart so the run loop only says what happened.
+//! plain lines otherwise, and a line for each saved generation. An observer of the run's events
+//! (see [`super::events`]), and where the run's own lines are printed ([`Progress::say`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::events::{ObserverError, RunEvent, RunObserver};
 use crate::exec::JobProgress;
+use crate::store::Store;
 
 /// The run's progress display.
 pub struct Progress {
@@ -23,13 +26,8 @@ impl Progress {
         Progress { bars, bar: ProgressBar::hidden(), jobs: BTreeMap::new() }
     }
 
-    /// Whether a bar is shown now.
-    pub fn is_shown(&self) -> bool {
-        !self.bar.is_hidden()
-    }
-
     /// A steady-state run: evaluations told out of the whole budget.
-    pub fn steady(&mut self, told: u64, total: u64) {
+    fn steady(&mut self, told: u64, total: u64) {
         if !self.bars {
             eprintln!("steady-state: {told}/{total} evaluation(s) done");
             return;
@@ -39,13 +37,13 @@ impl Progress {
     }
 
     /// One generation of `total` candidates; `label` says where the budget stands.
-    pub fn generation(&mut self, label: String, total: usize) {
+    fn generation(&mut self, label: &str, total: usize) {
         if !self.bars {
             eprintln!("{label}: {total} candidate(s)");
             return;
         }
         self.bar = Self::bar(total as u64, "{prefix} [{bar:30}] {pos}/{len} evaluated ({elapsed}, ETA {eta}) {msg}");
-        self.bar.set_prefix(label);
+        self.bar.set_prefix(label.to_string());
     }
 
     fn bar(total: u64, template: &str) -> ProgressBar {
@@ -53,20 +51,6 @@ impl Progress {
         bar.set_style(ProgressStyle::with_template(template).expect("static template").progress_chars("=> "));
         bar.enable_steady_tick(Duration::from_millis(500));
         bar
-    }
-
-    /// One more evaluation told.
-    pub fn inc(&self) {
-        self.bar.inc(1);
-    }
-
-    pub fn job(&mut self, job: u64, progress: JobProgress) {
-        self.jobs.insert(job, progress);
-        self.bar.set_message(progress_message(&self.jobs));
-    }
-
-    pub fn job_done(&mut self, job: u64) {
-        self.jobs.remove(&job);
     }
 
     /// Prints a line above the bar, or plainly when there is none.
@@ -82,9 +66,32 @@ impl Progress {
     pub fn handle(&self) -> ProgressBar {
         self.bar.clone()
     }
+}
 
-    pub fn finish(&mut self) {
-        self.bar.finish_and_clear();
+impl RunObserver for Progress {
+    fn on(&mut self, event: &RunEvent<'_>, _: &Store) -> Result<(), ObserverError> {
+        match *event {
+            RunEvent::GenerationBegan { label, candidates } => self.generation(label, candidates),
+            // Shown once: a steady-state run that finished a checkpoint's evaluations shows it already.
+            RunEvent::Counting { told, budget } if self.bar.is_hidden() => self.steady(told, budget),
+            RunEvent::Training { candidate, progress } => {
+                self.jobs.insert(candidate, progress);
+                self.bar.set_message(progress_message(&self.jobs));
+            }
+            RunEvent::Left { candidate } => drop(self.jobs.remove(&candidate)),
+            RunEvent::Told { .. } => self.bar.inc(1),
+            RunEvent::GenerationEvaluated | RunEvent::Ended => self.bar.finish_and_clear(),
+            RunEvent::GenerationSaved(stats) => eprintln!(
+                "generation {} saved: {} in the population, {} on the front, hypervolume {}, {} failed so far",
+                stats.generation,
+                stats.population.len(),
+                stats.front.len(),
+                stats.hypervolume.map_or("n/a".into(), |v| format!("{v:.4}")),
+                stats.failed
+            ),
+            _ => {}
+        }
+        Ok(())
     }
 }
 

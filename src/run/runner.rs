@@ -5,7 +5,9 @@
 //! each epoch of a job that waits for it (see [`super::early`]), and swaps in a reloaded script at
 //! generation boundaries. The two schedulings differ only in when they ask the search for
 //! candidates; both hand the evaluations to the one loop in [`super::jobs`]. The script versions
-//! the run stores ([`save_version`]) and the [`RunSummary`] it ends with are made here too.
+//! the run stores ([`save_version`]) and the [`RunSummary`] it ends with are made here too. What
+//! the features that follow the run need (progress, kept models, the Optuna journal), it says
+//! once, as events to its observers ([`super::events`]).
 //!
 //! An evaluation that ends without a record after every attempt is told to the search only once
 //! a record shows the setup works: when the run stops for a streak of them (a broken worker or
@@ -21,13 +23,12 @@ use anyhow::bail;
 use xnas_moo::{Candidate, Evaluation};
 
 use super::early::EarlyStopping;
+use super::events::{Observers, RunEvent};
 use super::execution::{Execution, ExecutorKind, Scheduling};
 use super::from::Inherited;
 use super::jobs::{Jobs, NoRecordStreak, Queued, Settled, Work};
-use super::models::ModelKeeper;
-use super::optuna::LiveJournal;
+use super::models::ModelDirs;
 use super::preflight::job_config;
-use super::progress::Progress;
 use super::reload::{self, Finished, Rescored};
 use super::search::{Member, Search};
 use crate::exec::{ExecEvent, Job};
@@ -76,7 +77,8 @@ pub(super) struct Runner {
     /// of) evaluations in a row without a record.
     pub(super) slots: usize,
     pub(super) started: Instant,
-    pub(super) progress: Progress,
+    /// The features that follow the run: progress, kept models, the Optuna journal (see [`super::events`]).
+    pub(super) observers: Observers,
     pub(super) summary: RunSummary,
     /// Generation boundaries already saved (steady-state counts them as evaluations are told).
     pub(super) saved_generation: u64,
@@ -85,10 +87,8 @@ pub(super) struct Runner {
     pub(super) exhausted: bool,
     /// `--from`: the finished records of the run this one started from, reused by genome.
     pub(super) inherited: Inherited,
-    /// The trained models the run keeps (see [`super::models`]).
-    pub(super) models: ModelKeeper,
-    /// `--optuna FILE` (or `search.optuna`): the Optuna journal the run appends to.
-    pub(super) optuna: Option<LiveJournal>,
+    /// Where each job writes its model (which ones the run keeps is an observer's business).
+    pub(super) model_dirs: ModelDirs,
     /// What the early-stopping rule needs to know (see [`super::early`]).
     pub(super) early: EarlyStopping,
     /// Evaluations that gave up without a record since the last record came back: not yet told
@@ -112,13 +112,13 @@ impl Runner {
         if let Some(inherited) = self.inherited.describe(&self.training_hash) {
             eprintln!("{inherited}");
         }
-        // A run stopped before may have left models its front no longer holds.
-        self.evict_models();
+        self.observers.emit(&RunEvent::Began, &self.store)?;
         let result = self.recover_in_flight(&mut jobs).and_then(|()| match self.execution.scheduling {
             Scheduling::Generational => self.run_generational(&mut jobs),
             Scheduling::SteadyState => self.run_steady_state(&mut jobs),
         });
-        self.progress.finish();
+        let ended = self.observers.emit(&RunEvent::Ended, &self.store);
+        let result = result.and(ended.map_err(anyhow::Error::from));
         if result.is_err() {
             self.queue_held_again()?;
         }
@@ -152,9 +152,10 @@ impl Runner {
         self.experiment.spec().search.max_seconds.is_some_and(|limit| self.started.elapsed().as_secs_f64() >= limit)
     }
 
-    fn show_steady_progress(&mut self) {
+    fn count_steady(&mut self) -> anyhow::Result<()> {
         let told = self.search.records().iter().filter(|r| r.status != xnas_moo::Status::Pending).count() as u64;
-        self.progress.steady(told, self.evaluation_budget());
+        self.observers.emit(&RunEvent::Counting { told, budget: self.evaluation_budget() }, &self.store)?;
+        Ok(())
     }
 
     /// After a steady-state checkpoint: the candidates the search still waits for are told from
@@ -170,7 +171,7 @@ impl Runner {
         if pending.is_empty() {
             return Ok(());
         }
-        self.show_steady_progress();
+        self.count_steady()?;
         for candidate in pending {
             match self.store.evaluations_of_candidate(candidate.id)?.pop() {
                 Some(e) if matches!(e.status, EvalStatus::Queued | EvalStatus::Running) => {
@@ -240,12 +241,13 @@ impl Runner {
                     self.search.records().len()
                 ),
             };
-            self.progress.generation(label, candidates.len());
+            self.observers
+                .emit(&RunEvent::GenerationBegan { label: &label, candidates: candidates.len() }, &self.store)?;
             let queued = self.dispatch(&candidates)?;
             let submitted = queued.len();
             jobs.queue(queued);
             jobs.drive(self)?;
-            self.progress.finish();
+            self.observers.emit(&RunEvent::GenerationEvaluated, &self.store)?;
             self.summary.evaluated += candidates.len();
             if jobs.streak().reached(submitted) {
                 // Not saved: the resumed run asks this generation again and trains what failed.
@@ -274,9 +276,7 @@ impl Runner {
     }
 
     fn run_steady_state(&mut self, jobs: &mut Jobs) -> anyhow::Result<()> {
-        if !self.progress.is_shown() {
-            self.show_steady_progress();
-        }
+        self.count_steady()?;
         jobs.drive(self)?;
         self.tell_held()?;
         if self.stopping {
@@ -333,7 +333,8 @@ impl Runner {
                     self.store.finish(id, &record)?;
                     self.summary.reused += 1;
                     let evaluation = self.score(n.candidate, id, &record)?;
-                    self.keep_model_of(id, n.candidate, &evaluation);
+                    let scored = RunEvent::Scored { evaluation: id, candidate: n.candidate, result: &evaluation };
+                    self.observers.emit(&scored, &self.store)?;
                     self.report_line(
                         n.candidate,
                         &genome,
@@ -363,14 +364,13 @@ impl Runner {
         if matches!(evaluation, Evaluation::Failed(_)) {
             self.summary.failed += 1;
         }
-        self.journal(candidate, |journal, stored| journal.finished(stored, &evaluation));
+        self.observers.emit(&RunEvent::Told { candidate, result: &evaluation }, &self.store)?;
         self.search.tell(vec![(candidate, evaluation)])?;
-        self.progress.inc();
         if self.execution.scheduling == Scheduling::SteadyState {
             self.checkpoint()?;
             if self.search.generation() > self.saved_generation {
                 self.saved_generation = self.search.generation();
-                self.progress.handle().suspend(|| -> anyhow::Result<()> {
+                self.observers.progress().handle().suspend(|| -> anyhow::Result<()> {
                     if self.finish_generation()? == CallbackOutcome::Stop {
                         self.stopping = true;
                     }
@@ -381,23 +381,6 @@ impl Runner {
             }
         }
         Ok(())
-    }
-
-    /// Writes to the Optuna journal about `candidate`'s latest evaluation. The journal is a view:
-    /// a failure to write it is a warning, not the run's end.
-    fn journal(
-        &mut self,
-        candidate: u64,
-        write: impl FnOnce(&mut LiveJournal, &crate::store::StoredEvaluation) -> Result<(), super::optuna::OptunaError>,
-    ) {
-        let Some(journal) = self.optuna.as_mut() else { return };
-        let result = match self.store.evaluations_of_candidate(candidate) {
-            Ok(mut evaluations) => evaluations.pop().map_or(Ok(()), |stored| write(journal, &stored)),
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = result {
-            self.progress.say(format!("warning: could not write the Optuna journal {}: {e}", journal.path().display()));
-        }
     }
 
     fn checkpoint(&mut self) -> anyhow::Result<()> {
@@ -442,16 +425,19 @@ impl Runner {
         }
         // Vetted: the search takes these settings (also a flipped objective direction).
         self.search.reconfigure(self.experiment.spec())?;
-        if let Some(rescored) = rescored {
-            let n = rescored.len();
-            self.apply_rescored(rescored)?;
+        let rescored = rescored.map(|rescored| self.apply_rescored(rescored)).transpose()?;
+        let reloaded = RunEvent::Reloaded { experiment: &self.experiment, rescored: rescored.is_some() };
+        self.observers.emit(&reloaded, &self.store)?;
+        if let Some(n) = rescored {
             eprintln!("re-scored {n} finished evaluation(s) with the new objectives, without retraining");
         }
         Ok(())
     }
 
-    /// Stores the archive's scores under the current script version and hands them to the search.
-    fn apply_rescored(&mut self, rescored: Vec<Rescored>) -> anyhow::Result<()> {
+    /// Stores the archive's scores under the current script version and hands them to the
+    /// search; returns how many there were.
+    fn apply_rescored(&mut self, rescored: Vec<Rescored>) -> anyhow::Result<usize> {
+        let n = rescored.len();
         let scores: Vec<Score> =
             rescored.iter().map(|r| Score { evaluation: r.evaluation, result: r.result.clone() }).collect();
         self.store.save_scores(self.version, &scores)?;
@@ -468,9 +454,7 @@ impl Runner {
             })
             .collect();
         self.search.rescore(|r| evaluations.get(&r.id).cloned())?;
-        self.models.reload(&self.store, self.experiment.objective_names().len())?;
-        self.evict_models();
-        Ok(())
+        Ok(n)
     }
 
     /// Scores a record with the script's objectives and stores the scores. A stopped record is
@@ -493,28 +477,10 @@ impl Runner {
         self.execution.keep_models.unwrap_or(self.experiment.spec().search.keep_models)
     }
 
-    /// Counts a finished evaluation (`id` the one that trained the network, of `candidate`) in
-    /// the front its models are kept for, and evicts those it pushes off.
-    fn keep_model_of(&mut self, id: i64, candidate: u64, evaluation: &Evaluation) {
-        if let Evaluation::Objectives(values) = evaluation {
-            self.models.scored(id, candidate, values.clone());
-            self.evict_models();
-        }
-    }
-
-    /// Deletes the kept models the setting no longer keeps. A model that cannot be deleted is
-    /// worth a warning, not the run.
-    fn evict_models(&mut self) {
-        let directions = self.experiment.spec().directions();
-        if let Err(e) = self.models.evict(self.keep_models(), &directions) {
-            self.progress.say(format!("warning: could not tidy the kept models: {e}"));
-        }
-    }
-
     /// One result as the log shows it, under the candidate's id.
     fn report_line(&self, id: u64, genome: &str, record: &MeasurementRecord, evaluation: &Evaluation, note: &str) {
         let names = self.experiment.objective_names();
-        self.progress.say(match evaluation {
+        self.observers.say(match evaluation {
             Evaluation::Objectives(v) => {
                 let parts: Vec<String> = names.iter().zip(v).map(|(n, x)| format!("{n} {x:.4}")).collect();
                 format!("  #{id} {genome} {} ({:.1}s){note}", parts.join(", "), record.train_seconds)
@@ -539,18 +505,7 @@ impl Runner {
             hypervolume,
         })?;
         self.summary.hypervolume = hypervolume;
-        if let Some(journal) = self.optuna.as_mut() {
-            if let Err(e) = journal.hypervolume(hypervolume) {
-                eprintln!("warning: could not write the Optuna journal {}: {e}", journal.path().display());
-            }
-        }
         let failed = self.search.records().iter().filter(|r| matches!(r.status, xnas_moo::Status::Failed(_))).count();
-        eprintln!(
-            "generation {generation} saved: {} in the population, {} on the front, hypervolume {}, {failed} failed so far",
-            ids.len(),
-            front.len(),
-            hypervolume.map_or("n/a".into(), |v| format!("{v:.4}"))
-        );
         let genomes: HashMap<u64, &[f64]> = self.search.records().iter().map(|r| (r.id, r.x.as_slice())).collect();
         let stats_of = |m: &Member| {
             let genome = genomes.get(&m.id).and_then(|x| self.experiment.spec().space.decode(x).ok());
@@ -572,6 +527,7 @@ impl Runner {
             front: front.iter().copied().map(stats_of).collect(),
             elapsed_seconds: self.started.elapsed().as_secs_f64(),
         };
+        self.observers.emit(&RunEvent::GenerationSaved(&stats), &self.store)?;
         match self.experiment.on_generation(&stats) {
             Ok(outcome) => Ok(outcome),
             Err(error) => {
@@ -597,12 +553,12 @@ impl Work for Runner {
         let mut repair = self.experiment.search_repair();
         let candidate = self.search.ask_one_with(&mut repair)?;
         if let Some(error) = repair.error.take() {
-            self.progress.say(format!(
+            self.observers.say(format!(
                 "warning: the script's repair failed, so invalid genomes were rejected instead:\n{error}"
             ));
         }
         let Some(candidate) = candidate else {
-            self.progress.say(repair.why_no_candidates());
+            self.observers.say(repair.why_no_candidates());
             self.exhausted = true;
             return Ok(None);
         };
@@ -618,7 +574,7 @@ impl Work for Runner {
         };
         self.store.mark_running(queued.id, label)?;
         self.candidate_of_job.insert(queued.id as u64, queued.candidate);
-        self.journal(queued.candidate, |journal, stored| journal.started(stored));
+        self.observers.emit(&RunEvent::Started { candidate: queued.candidate }, &self.store)?;
         let config = job_config(&self.experiment, self.device.as_deref());
         // The rule decides on per-epoch measurements: without them there is nothing to wait for.
         let decide_each_epoch = self.experiment.has_stop_rule() && config.epoch_validation.is_some();
@@ -633,7 +589,7 @@ impl Work for Runner {
             threads: None,
             device_name: None,
             model_dir: (self.keep_models() != KeepModels::None)
-                .then(|| self.models.model_dir(queued.id, queued.candidate)),
+                .then(|| self.model_dirs.of(queued.id, queued.candidate)),
             decide_each_epoch,
         })
     }
@@ -652,7 +608,7 @@ impl Work for Runner {
             Ok(stop) => Ok(stop),
             Err(error) => {
                 if self.early.first_error() {
-                    self.progress.say(format!(
+                    self.observers.say(format!(
                         "warning: the script's early-stopping rule failed, so it stops no candidate (reported once \
                          per script version; the run goes on):\n{error}"
                     ));
@@ -667,12 +623,12 @@ impl Work for Runner {
             ExecEvent::Started { job, worker } => self.store.set_worker(job as i64, &worker)?,
             ExecEvent::Progress { job, progress } => {
                 let candidate = self.candidate_of_job.get(&job).copied().unwrap_or(job);
-                self.progress.job(candidate, progress)
+                self.observers.emit(&RunEvent::Training { candidate, progress }, &self.store)?
             }
             // The epochs of jobs that wait for a decision go to `epoch`; the others' are not shown.
             ExecEvent::Epoch { .. } => {}
-            ExecEvent::Warning(message) => self.progress.say(format!("warning: {message}")),
-            ExecEvent::Note(message) => self.progress.say(message),
+            ExecEvent::Warning(message) => self.observers.say(format!("warning: {message}")),
+            ExecEvent::Note(message) => self.observers.say(message),
             ExecEvent::Finished { .. } => {}
         }
         Ok(())
@@ -680,22 +636,22 @@ impl Work for Runner {
 
     fn settled(&mut self, settled: Settled, streak: &NoRecordStreak) -> anyhow::Result<()> {
         let max_attempts = self.execution.max_attempts;
-        let job = match &settled {
-            Settled::Record(queued, _) => queued.id,
-            Settled::Retry { queued, .. } | Settled::GaveUp { queued, .. } | Settled::Refused { queued, .. } => {
-                queued.id
-            }
-        };
-        self.early.ended(job as u64);
-        self.candidate_of_job.remove(&(job as u64));
+        let (Settled::Record(queued, _)
+        | Settled::Retry { queued, .. }
+        | Settled::GaveUp { queued, .. }
+        | Settled::Refused { queued, .. }) = &settled;
+        self.early.ended(queued.id as u64);
+        self.candidate_of_job.remove(&(queued.id as u64));
+        self.observers.emit(&RunEvent::Left { candidate: queued.candidate }, &self.store)?;
         match settled {
             Settled::Record(queued, record) => {
-                self.progress.job_done(queued.candidate);
                 self.tell_held()?;
                 self.store.finish(queued.id, &record)?;
                 self.summary.trained += 1;
                 let evaluation = self.score(queued.candidate, queued.id, &record)?;
-                self.keep_model_of(queued.id, queued.candidate, &evaluation);
+                let scored =
+                    RunEvent::Scored { evaluation: queued.id, candidate: queued.candidate, result: &evaluation };
+                self.observers.emit(&scored, &self.store)?;
                 let note = match (record.status, record.epochs.last()) {
                     (RecordStatus::Stopped, Some(last)) => {
                         format!(" (stopped early after epoch {} of {})", last.epoch, record.config.epochs)
@@ -706,10 +662,9 @@ impl Work for Runner {
                 self.tell(queued.candidate, evaluation)?;
             }
             Settled::Retry { queued, outcome, message } => {
-                self.progress.job_done(queued.candidate);
                 self.store.retry(queued.id, outcome, &message)?;
                 self.summary.retried += 1;
-                self.progress.say(format!(
+                self.observers.say(format!(
                     "  #{} {} attempt {} {}: {}; trying again ({} of at most {max_attempts})",
                     queued.candidate,
                     queued.genome,
@@ -720,8 +675,7 @@ impl Work for Runner {
                 ));
             }
             Settled::GaveUp { queued, outcome, message } => {
-                self.progress.job_done(queued.candidate);
-                self.progress.say(format!(
+                self.observers.say(format!(
                     "  #{} {} FAILED after {} attempt(s): {}",
                     queued.candidate,
                     queued.genome,
@@ -732,7 +686,6 @@ impl Work for Runner {
                 self.held.push(GaveUp { queued, outcome, message });
             }
             Settled::Refused { queued, message } => {
-                self.progress.job_done(queued.candidate);
                 // Queued again, so that `xnas resume` runs it once the setting is fixed.
                 self.store.retry(queued.id, AttemptOutcome::Error, &message)?;
                 bail!(

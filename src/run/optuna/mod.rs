@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use xnas_moo::Evaluation;
 
+use super::events::{ObserverError, RunEvent, RunObserver};
 use crate::output::{check_output_file, OutputError, StagedFile};
 use crate::record::{MeasurementRecord, Status as RecordStatus};
 use crate::run_dir::RunLock;
@@ -414,21 +415,6 @@ impl LiveJournal {
         Ok(live)
     }
 
-    pub fn path(&self) -> &Path {
-        self.journal.path()
-    }
-
-    /// A candidate's job started: its trial, RUNNING, unless the journal holds it already (left
-    /// running by a crash, or finished).
-    pub fn started(&mut self, e: &StoredEvaluation) -> Result<(), OptunaError> {
-        let (study, wordnet) = (self.study, self.wordnet.as_ref());
-        self.journal.append_with(|replay, worker| match replay.trial(study, e.candidate) {
-            Some(_) => Vec::new(),
-            None => vec![create_trial_op(worker, study, &trial_entry(e, &Outcome::Running, wordnet))],
-        })?;
-        Ok(())
-    }
-
     /// A candidate was scored (or failed): its trial finished with the values of now.
     pub fn finished(&mut self, e: &StoredEvaluation, evaluation: &Evaluation) -> Result<(), OptunaError> {
         self.write(e, &Outcome::from(evaluation))
@@ -445,11 +431,40 @@ impl LiveJournal {
         Ok(())
     }
 
-    /// The study's hypervolume as of the generation just saved.
-    pub fn hypervolume(&mut self, hypervolume: Option<f64>) -> Result<(), OptunaError> {
+    /// Follows one event of the run: a candidate's trial RUNNING when its job starts (unless the
+    /// journal holds it already: left running by a crash, or finished), finished with the values
+    /// of now when the search is told its result, and the study's hypervolume at each saved
+    /// generation.
+    fn follow(&mut self, event: &RunEvent<'_>, store: &Store) -> Result<(), OptunaError> {
         let study = self.study;
-        self.journal
-            .append_with(|_, worker| vec![set_study_user_attr_op(worker, study, "hypervolume", &json!(hypervolume))])?;
+        match *event {
+            RunEvent::Started { candidate } => {
+                let Some(e) = store.evaluations_of_candidate(candidate)?.pop() else { return Ok(()) };
+                let trial = trial_entry(&e, &Outcome::Running, self.wordnet.as_ref());
+                self.journal.append_with(|replay, worker| match replay.trial(study, candidate) {
+                    Some(_) => Vec::new(),
+                    None => vec![create_trial_op(worker, study, &trial)],
+                })?;
+            }
+            RunEvent::Told { candidate, result } => {
+                if let Some(e) = store.evaluations_of_candidate(candidate)?.pop() {
+                    self.finished(&e, result)?;
+                }
+            }
+            RunEvent::GenerationSaved(stats) => self.journal.append_with(|_, worker| {
+                vec![set_study_user_attr_op(worker, study, "hypervolume", &json!(stats.hypervolume))]
+            })?,
+            _ => {}
+        }
         Ok(())
+    }
+}
+
+/// The journal is a view of the run: what it cannot write is a warning, and the run goes on.
+impl RunObserver for LiveJournal {
+    fn on(&mut self, event: &RunEvent<'_>, store: &Store) -> Result<(), ObserverError> {
+        self.follow(event, store).map_err(|e| {
+            ObserverError::Warning(format!("could not write the Optuna journal {}: {e}", self.journal.path().display()))
+        })
     }
 }
