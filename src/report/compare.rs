@@ -10,14 +10,13 @@
 
 use std::fmt::Write as _;
 
-use plotters::prelude::*;
-
 use std::ops::Range;
 
-use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
 
 use super::analyses::{evolution, evolution_header, evolution_rows, evolution_svg};
-use super::figures::{dominated_region, draw_legend, generation_mesh, ranges};
+use super::chart::{draw_legend, generation_chart, plane_chart, ranges, svg_figure, Area, Frame, PlaneChart, Room};
+use super::figures::dominated_region;
 use super::{escape, PlanePoint, ReportAxes, ReportInput, Table1};
 
 /// One run to compare: its folder (as the user named it) and its report input.
@@ -117,40 +116,20 @@ fn axis_names(runs: &[ComparedRun]) -> [String; 2] {
     runs.first().map_or_else(|| ReportAxes::paper(10).names, |r| r.input.axes.names.clone())
 }
 
-/// One chart in the plane of the report axes.
-fn plane_chart<'a, 'b>(
-    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+/// One panel in the plane of the report axes.
+fn plane_panel<'a, 'b>(
+    area: &'a Area<'b>,
     title: &str,
     names: &[String; 2],
-    (x_range, y_range): (Range<f64>, Range<f64>),
-) -> ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 15))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(52)
-        .build_cartesian_2d(x_range, y_range)
-        .expect("chart");
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .x_desc(names[1].as_str())
-        .y_desc(names[0].as_str())
-        .label_style(("sans-serif", 11))
-        .draw()
-        .expect("mesh");
-    chart
+    ranges: (Range<f64>, Range<f64>),
+) -> PlaneChart<'a, 'b> {
+    let frame = Frame { caption: title, caption_size: 15, room: Room::Small };
+    plane_chart(area, frame, ranges, [&names[1], &names[0]], Some(11))
 }
 
 /// Every run's front, each as a staircase of its colour, on one chart; the legend names the runs.
-fn draw_overlay(
-    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
-    runs: &[ComparedRun],
-    data: &Planes,
-    title: &str,
-    ranges: (Range<f64>, Range<f64>),
-) {
-    let mut chart = plane_chart(area, title, &axis_names(runs), ranges);
+fn draw_overlay(area: &Area, runs: &[ComparedRun], data: &Planes, title: &str, ranges: (Range<f64>, Range<f64>)) {
+    let mut chart = plane_panel(area, title, &axis_names(runs), ranges);
     for (i, (run, (_, front))) in runs.iter().zip(data).enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let mut stairs = front.clone();
@@ -167,7 +146,7 @@ fn draw_overlay(
 
 /// The overlay twice: on axes that include the reference point, and zoomed on the evaluated
 /// points, which often crowd one corner of the first.
-fn draw_overlays(areas: &[DrawingArea<SVGBackend, plotters::coord::Shift>], runs: &[ComparedRun], data: &Planes) {
+fn draw_overlays(areas: &[Area], runs: &[ComparedRun], data: &Planes) {
     let reference = common_reference(runs);
     let full = plane_ranges(data, Some((reference[1], reference[0])));
     draw_overlay(&areas[0], runs, data, "all fronts", full);
@@ -184,16 +163,13 @@ pub fn fronts_svg(runs: &[ComparedRun]) -> String {
     let panels = runs.len() + 2;
     let columns = panels.min(3);
     let rows = panels.div_ceil(columns);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (380 * columns as u32, 330 * rows as u32)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    svg_figure((380 * columns as u32, 330 * rows as u32), |root| {
         let full = plane_ranges(&data, Some((rx, ry)));
         let areas = root.split_evenly((rows, columns));
         for (k, (run, (all, front))) in runs.iter().zip(&data).enumerate() {
             let colour = COLOURS[k % COLOURS.len()];
             let title = format!("{} ({})", run.folder, run.input.variant);
-            let mut chart = plane_chart(&areas[k], &title, &names, full.clone());
+            let mut chart = plane_panel(&areas[k], &title, &names, full.clone());
             let region = dominated_region(front, (rx, ry), true, true);
             if region.len() > 2 {
                 chart.draw_series(std::iter::once(Polygon::new(region, colour.mix(0.18).filled()))).expect("region");
@@ -204,22 +180,13 @@ pub fn fronts_svg(runs: &[ComparedRun]) -> String {
             chart.draw_series(front.iter().map(|&p| Circle::new(p, 4, colour.filled()))).expect("front");
         }
         draw_overlays(&areas[runs.len()..runs.len() + 2], runs, &data);
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 /// The overlay alone, in full and zoomed side by side (the figure the README shows).
 pub fn overlay_svg(runs: &[ComparedRun]) -> String {
     let data: Planes = runs.iter().map(|r| r.input.report_plane()).collect();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (1000, 420)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
-        draw_overlays(&root.split_evenly((1, 2)), runs, &data);
-        root.present().expect("svg");
-    }
-    svg
+    svg_figure((1000, 420), |root| draw_overlays(&root.split_evenly((1, 2)), runs, &data))
 }
 
 /// The data of the front figures: every run's evaluated points in the report axes, on its front or not.
@@ -292,29 +259,16 @@ pub fn evolution_compare_svg(runs: &[ComparedRun]) -> String {
 /// Every run's archive hypervolume per generation (report axes, common reference), one line each.
 pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
     let series = hypervolume_series(runs);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (820, 400)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    svg_figure((820, 400), |root| {
         let all = series.iter().flatten();
         let (_, mut y_range) = ranges(all.clone().map(|&(g, hv)| (g as f64, hv)));
         y_range.start = y_range.start.min(0.0);
         let first = all.clone().map(|p| p.0).min().unwrap_or(0) as i64;
         let last = all.map(|p| p.0).max().unwrap_or(1) as i64;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "Hypervolume per generation ({})",
-                    runs.first().map_or(String::new(), |r| r.input.axes.label())
-                ),
-                ("sans-serif", 18),
-            )
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d((first - 1)..(last + 1), y_range)
-            .expect("chart");
-        generation_mesh(&mut chart, first, last, "hypervolume");
+        let caption =
+            format!("Hypervolume per generation ({})", runs.first().map_or(String::new(), |r| r.input.axes.label()));
+        let frame = Frame { caption: &caption, caption_size: 18, room: Room::Medium };
+        let mut chart = generation_chart(root, frame, (first, last), y_range, "hypervolume");
         for (i, (run, data)) in runs.iter().zip(&series).enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             let data: Vec<(i64, f64)> = data.iter().map(|&(g, hv)| (g as i64, hv)).collect();
@@ -326,9 +280,7 @@ pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
             chart.draw_series(data.iter().map(|&p| Circle::new(p, 3, colour.filled()))).expect("dots");
         }
         draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 /// Every file of a comparison: the tables, both figures and an `index.html` showing them.

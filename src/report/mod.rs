@@ -13,6 +13,7 @@
 //! any source; `xnas report` fills it from a run's store.
 
 pub mod analyses;
+mod chart;
 pub mod compare;
 mod figures;
 pub mod trust;

@@ -25,8 +25,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::analyses::Section;
+use super::chart::{draw_legend, plane_chart, ranges, svg_figure, Area, Frame, Room};
 use super::escape;
-use super::figures::{draw_legend, ranges};
 use crate::introspect::DistanceMatrix;
 use crate::record::{ClassMeanSummary, MeasurementRecord, RemovalCurves};
 
@@ -247,7 +247,7 @@ const HEAT_LEFT: i32 = 120;
 const HEAT_TOP: i32 = 40;
 const HEAT_BOTTOM: i32 = 110;
 
-fn draw_heat_map(area: &DrawingArea<SVGBackend, plotters::coord::Shift>, map: &HeatMap) {
+fn draw_heat_map(area: &Area, map: &HeatMap) {
     let (width, height) = area.dim_in_pixel();
     let (width, height) = (width as i32, height as i32);
     let _ = area.draw(&Text::new(map.title.clone(), (10, 10), ("sans-serif", 16).into_font()));
@@ -311,18 +311,11 @@ fn short(name: &str, chars: usize) -> String {
 /// Heat maps side by side in one SVG.
 fn heat_maps_svg(maps: &[HeatMap], panel_height: u32) -> String {
     let panel_width = 560;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (panel_width * maps.len().max(1) as u32, panel_height))
-            .into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
-        let panels = root.split_evenly((1, maps.len().max(1)));
-        for (panel, map) in panels.iter().zip(maps) {
+    svg_figure((panel_width * maps.len().max(1) as u32, panel_height), |root| {
+        for (panel, map) in root.split_evenly((1, maps.len().max(1))).iter().zip(maps) {
             draw_heat_map(panel, map);
         }
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 fn model_label(role: &str, m: &TrustModel) -> String {
@@ -375,10 +368,7 @@ fn fig6_section(pair: &[(&str, &TrustModel)], input: &TrustInput, section: &mut 
     if summaries.is_empty() {
         return;
     }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (560 * summaries.len() as u32, 500)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    let svg = svg_figure((560 * summaries.len() as u32, 500), |root| {
         let panels = root.split_evenly((1, summaries.len()));
         for (panel, (role, m, means)) in panels.iter().zip(&summaries) {
             for (c, p) in means.pca.iter().enumerate() {
@@ -395,20 +385,11 @@ fn fig6_section(pair: &[(&str, &TrustModel)], input: &TrustInput, section: &mut 
                 let pad = 0.12 * (r.end - r.start);
                 (r.start - pad)..(r.end + pad)
             };
-            let mut chart = ChartBuilder::on(panel)
-                .caption(model_label(role, m), ("sans-serif", 15))
-                .margin(14)
-                .x_label_area_size(40)
-                .y_label_area_size(56)
-                .build_cartesian_2d(widen(x_range), widen(y_range))
-                .expect("chart");
-            chart
-                .configure_mesh()
-                .light_line_style(TRANSPARENT)
-                .x_desc(format!("PC 1 ({:.0} % of variance)", 100.0 * means.pca_explained[0]))
-                .y_desc(format!("PC 2 ({:.0} % of variance)", 100.0 * means.pca_explained[1]))
-                .draw()
-                .expect("mesh");
+            let caption = model_label(role, m);
+            let frame = Frame { caption: &caption, caption_size: 15, room: Room::Medium };
+            let [pc1, pc2] = means.pca_explained.map(|share| format!("{:.0} % of variance", 100.0 * share));
+            let descs = [format!("PC 1 ({pc1})"), format!("PC 2 ({pc2})")];
+            let mut chart = plane_chart(panel, frame, (widen(x_range), widen(y_range)), [&descs[0], &descs[1]], None);
             let grey = RGBColor(140, 140, 140);
             chart
                 .draw_series(means.pca.iter().enumerate().filter(|(c, _)| group_of(*c).is_none()).map(|(c, p)| {
@@ -435,8 +416,7 @@ fn fig6_section(pair: &[(&str, &TrustModel)], input: &TrustInput, section: &mut 
             }
             draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
         }
-        root.present().expect("svg");
-    }
+    });
     section.files.push(("fig6_pca.svg".into(), svg));
     section.files.push(("fig6_pca.csv".into(), csv));
     let groups = if input.highlight.is_empty() {
@@ -496,10 +476,7 @@ fn fig7_section(models: &[&TrustModel], section: &mut Section) {
             .collect()
     };
     let mut crossings = Vec::new();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (1100, 440)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    let svg = svg_figure((1100, 440), |root| {
         let panels = root.split_evenly((1, 2));
         let measures: [(&str, QualityMeasure); 2] = [("Pearson", |q| q.pearson), ("Spearman", |q| q.spearman)];
         for (panel, (name, pick)) in panels.iter().zip(measures) {
@@ -518,20 +495,10 @@ fn fig7_section(models: &[&TrustModel], section: &mut Section) {
             y_range.end = y_range.end.clamp(1.0, 1.05);
             // Room below the lowest point for the legend, so that it never hides one.
             y_range.start -= 0.4 * (y_range.end - y_range.start);
-            let mut chart = ChartBuilder::on(panel)
-                .caption(format!("Calibration quality ({name} ρ) across the front"), ("sans-serif", 16))
-                .margin(14)
-                .x_label_area_size(40)
-                .y_label_area_size(56)
-                .build_cartesian_2d(x_range, y_range.clone())
-                .expect("chart");
-            chart
-                .configure_mesh()
-                .light_line_style(TRANSPARENT)
-                .x_desc("introspectability")
-                .y_desc(format!("{name} ρ, confidence vs accuracy"))
-                .draw()
-                .expect("mesh");
+            let caption = format!("Calibration quality ({name} ρ) across the front");
+            let frame = Frame { caption: &caption, caption_size: 16, room: Room::Medium };
+            let y_desc = format!("{name} ρ, confidence vs accuracy");
+            let mut chart = plane_chart(panel, frame, (x_range, y_range.clone()), ["introspectability", &y_desc], None);
             for (data, colour, label) in
                 [(activation, RGBColor(70, 130, 180), "activations"), (softmax, RGBColor(220, 120, 30), "softmax")]
             {
@@ -557,8 +524,7 @@ fn fig7_section(models: &[&TrustModel], section: &mut Section) {
             }
             draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
         }
-        root.present().expect("svg");
-    }
+    });
     section.files.push(("fig7_calibration.svg".into(), svg));
     section.files.push(("fig7_calibration.csv".into(), csv));
     let said = crossings
@@ -586,10 +552,7 @@ fn fig8_section(pair: &[(&str, &TrustModel)], section: &mut Section) {
     let colours = [RGBColor(200, 40, 40), RGBColor(70, 130, 180)];
     let has_mislabels = pair.iter().any(|(_, m)| m.record.mislabels.is_some());
     let panels_wanted = if has_mislabels { 2 } else { 1 };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (820, 400 * panels_wanted)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    let svg = svg_figure((820, 400 * panels_wanted), |root| {
         let panels = root.split_evenly((panels_wanted as usize, 1));
         for (index, panel) in panels.iter().enumerate() {
             let mislabel = index == 1;
@@ -623,20 +586,9 @@ fn fig8_section(pair: &[(&str, &TrustModel)], section: &mut Section) {
             } else {
                 ("Accuracy after removing the lowest-scoring test samples (Fig. 8 top)", "accuracy change (points)")
             };
-            let mut chart = ChartBuilder::on(panel)
-                .caption(title, ("sans-serif", 16))
-                .margin(14)
-                .x_label_area_size(40)
-                .y_label_area_size(56)
-                .build_cartesian_2d(-1.0..51.0, y_range)
-                .expect("chart");
-            chart
-                .configure_mesh()
-                .light_line_style(TRANSPARENT)
-                .x_desc("lowest-scoring samples flagged (%)")
-                .y_desc(y_desc)
-                .draw()
-                .expect("mesh");
+            let frame = Frame { caption: title, caption_size: 16, room: Room::Medium };
+            let descs = ["lowest-scoring samples flagged (%)", y_desc];
+            let mut chart = plane_chart(panel, frame, (-1.0..51.0, y_range), descs, None);
             for (i, (role, m, activation, softmax)) in curves.iter().enumerate() {
                 let colour = colours[i % colours.len()];
                 chart
@@ -660,8 +612,7 @@ fn fig8_section(pair: &[(&str, &TrustModel)], section: &mut Section) {
             }
             draw_legend(&mut chart, SeriesLabelPosition::UpperLeft);
         }
-        root.present().expect("svg");
-    }
+    });
     section.files.push(("fig8_curves.svg".into(), svg));
     section.files.push(("fig8_curves.csv".into(), csv));
     let mislabel_note = if has_mislabels {
@@ -819,28 +770,15 @@ pub fn calibration_compare_svg(runs: &[(String, &TrustInput)], colours: &[RGBCol
             })
             .collect()
     };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (820, 480)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    svg_figure((820, 480), |root| {
         let all: Vec<(f64, f64)> =
             runs.iter().flat_map(|(_, input)| points(input, true).into_iter().chain(points(input, false))).collect();
         let (x_range, mut y_range) = ranges(all.into_iter());
         y_range.end = y_range.end.clamp(1.0, 1.05);
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Calibration quality across each front (Fig. 7)", ("sans-serif", 18))
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x_range, y_range)
-            .expect("chart");
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_desc("introspectability")
-            .y_desc("Spearman ρ, confidence vs accuracy")
-            .draw()
-            .expect("mesh");
+        let frame =
+            Frame { caption: "Calibration quality across each front (Fig. 7)", caption_size: 18, room: Room::Medium };
+        let descs = ["introspectability", "Spearman ρ, confidence vs accuracy"];
+        let mut chart = plane_chart(root, frame, (x_range, y_range), descs, None);
         for (i, (label, input)) in runs.iter().enumerate() {
             let colour = colours[i % colours.len()];
             chart
@@ -855,9 +793,7 @@ pub fn calibration_compare_svg(runs: &[(String, &TrustInput)], colours: &[RGBCol
                 .legend(move |(x, y)| Circle::new((x + 6, y), 5, colour.stroke_width(2)));
         }
         draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 /// Heat maps of −D and the folded confusion for each labelled state of one model, a row per
@@ -866,11 +802,7 @@ pub fn calibration_compare_svg(runs: &[(String, &TrustInput)], colours: &[RGBCol
 /// so it is shifted to run from its most negative value (white) to 0 (dark).
 pub fn k_heat_maps_svg(states: &[(&str, &DistanceMatrix, &[Vec<u64>])], class_names: &[String]) -> String {
     let panel_height = 520;
-    let mut svg = String::new();
-    {
-        let root =
-            SVGBackend::with_string(&mut svg, (1120, panel_height * states.len().max(1) as u32)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    svg_figure((1120, panel_height * states.len().max(1) as u32), |root| {
         let rows = root.split_evenly((states.len().max(1), 1));
         for (row, (label, distances, folded)) in rows.iter().zip(states) {
             let (left, right) = row.split_horizontally(560);
@@ -898,9 +830,7 @@ pub fn k_heat_maps_svg(states: &[(&str, &DistanceMatrix, &[Vec<u64>])], class_na
                 },
             );
         }
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 #[cfg(test)]
