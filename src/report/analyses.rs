@@ -19,13 +19,10 @@ use xnas_moo::Direction;
 use xnas_space::Genome;
 
 use super::chart::{draw_legend, generation_chart, plane_chart, ranges, svg_figure, Area, Frame, Room};
-use super::{escape, ReportInput};
+use super::{escape, ReportInput, Section, SectionEntry};
 
 /// Motifs drawn as small fronts (App. G figures); more are listed in the CSV only.
 const MOTIF_FIGURES: usize = 8;
-
-/// A file of the analyses section: its name and content.
-pub type File = (String, String);
 
 /// One evaluated candidate in the report axes: `y` the first (validation accuracy by default),
 /// `x` the second (introspectability), as the paper's figures draw them.
@@ -36,11 +33,8 @@ struct Axes {
     x: f64,
 }
 
-/// The analyses' files and the HTML section that shows them.
-pub struct Section {
-    pub files: Vec<File>,
-    pub html: String,
-}
+/// "What the search found", in a run's report.
+pub(super) const SECTION: SectionEntry = SectionEntry { report: Some(analyse), compare: None };
 
 /// Runs every analysis the run's data allows. An analysis that cannot run (too few points, no
 /// saved generations) says why in the HTML instead of failing the report.

@@ -17,7 +17,7 @@ use plotters::prelude::*;
 use super::analyses::{evolution, evolution_header, evolution_rows, evolution_svg};
 use super::chart::{draw_legend, generation_chart, plane_chart, ranges, svg_figure, Area, Frame, PlaneChart, Room};
 use super::figures::dominated_region;
-use super::{escape, PlanePoint, ReportAxes, ReportInput, Table1};
+use super::{escape, File, PlanePoint, ReportAxes, ReportInput, Section, SectionEntry, Table1, SECTIONS};
 
 /// One run to compare: its folder (as the user named it) and its report input.
 pub struct ComparedRun {
@@ -26,7 +26,7 @@ pub struct ComparedRun {
 }
 
 /// Series colours, one per run (cycled).
-const COLOURS: [RGBColor; 6] = [
+pub(super) const COLOURS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -153,6 +153,23 @@ fn draw_overlays(areas: &[Area], runs: &[ComparedRun], data: &Planes) {
     draw_overlay(&areas[1], runs, data, "all fronts, zoomed on the evaluated points", plane_ranges(data, None));
 }
 
+/// Figure 2's layout and its data (every run's front, then all of them overlaid).
+pub(super) const FRONTS: SectionEntry = SectionEntry { report: None, compare: Some(fronts_section) };
+
+fn fronts_section(runs: &[ComparedRun]) -> Section {
+    Section {
+        files: vec![
+            ("fronts.svg".into(), fronts_svg(runs)),
+            ("fronts_overlay.svg".into(), overlay_svg(runs)),
+            ("fronts.csv".into(), fronts_csv(runs)),
+        ],
+        html: "<h2>Fronts (Figure 2)</h2>\n<p>Each run with its hypervolume region, then every front overlaid, in \
+               full and zoomed on the evaluated points. <a href=\"fronts.csv\">fronts.csv</a></p>\n\
+               <img src=\"fronts.svg\" alt=\"fronts of every run\">\n"
+            .into(),
+    }
+}
+
 /// Figure 2's layout: one panel per run (its points, its front and its hypervolume region), then
 /// every front overlaid, in full and zoomed on the points; all on the axes of the report plane.
 pub fn fronts_svg(runs: &[ComparedRun]) -> String {
@@ -204,7 +221,7 @@ pub fn fronts_csv(runs: &[ComparedRun]) -> String {
 }
 
 /// A CSV field in quotes (run folders may hold commas).
-fn quoted(text: &str) -> String {
+pub(super) fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
@@ -224,6 +241,21 @@ fn hypervolume_series(runs: &[ComparedRun]) -> Vec<Vec<(u64, f64)>> {
         .collect()
 }
 
+/// Every run's archive hypervolume per generation, in one figure and its data.
+pub(super) const HYPERVOLUME: SectionEntry = SectionEntry { report: None, compare: Some(hypervolume_section) };
+
+fn hypervolume_section(runs: &[ComparedRun]) -> Section {
+    Section {
+        files: vec![
+            ("hypervolume.svg".into(), hypervolumes_svg(runs)),
+            ("hypervolume.csv".into(), hypervolume_csv(runs)),
+        ],
+        html: "<h2>Hypervolume per generation</h2>\n<p><a href=\"hypervolume.csv\">hypervolume.csv</a></p>\n\
+               <img src=\"hypervolume.svg\" alt=\"hypervolume per generation of every run\">\n"
+            .into(),
+    }
+}
+
 /// The data of the hypervolume figure, one block of rows per run.
 pub fn hypervolume_csv(runs: &[ComparedRun]) -> String {
     let mut out = String::from("run_folder,generation,hypervolume\n");
@@ -233,6 +265,23 @@ pub fn hypervolume_csv(runs: &[ComparedRun]) -> String {
         }
     }
     out
+}
+
+/// App. H with the runs side by side, a figure and its data.
+pub(super) const EVOLUTION: SectionEntry = SectionEntry { report: None, compare: Some(evolution_section) };
+
+fn evolution_section(runs: &[ComparedRun]) -> Section {
+    Section {
+        files: vec![
+            ("evolution.svg".into(), evolution_compare_svg(runs)),
+            ("evolution.csv".into(), evolution_csv(runs)),
+        ],
+        html: "<h2>Evolution side by side (App. H)</h2>\n<p>Each run's population per generation: mean with its \
+               95 % confidence interval (bars) and the range (thin); a column per run, each axis on one scale \
+               across runs. <a href=\"evolution.csv\">evolution.csv</a></p>\n\
+               <img src=\"evolution.svg\" alt=\"evolution of every run\">\n"
+            .into(),
+    }
 }
 
 /// App. H side by side: per generation, mean, 95 % interval and range of each report axis over
@@ -283,8 +332,9 @@ pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
     })
 }
 
-/// Every file of a comparison: the tables, both figures and an `index.html` showing them.
-pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
+/// Every file of a comparison: Table 1, every section of [`SECTIONS`] and an `index.html`
+/// showing them.
+pub fn files(runs: &[ComparedRun]) -> Vec<File> {
     let reference = common_reference(runs);
     let markdown = table_markdown(runs);
     let mut rows = String::new();
@@ -293,6 +343,7 @@ pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
             line.trim_matches('|').split('|').map(|c| format!("<td>{}</td>", escape(c.trim()))).collect();
         let _ = writeln!(rows, "<tr>{}</tr>", cells.concat());
     }
+    let sections: Vec<Section> = SECTIONS.iter().filter_map(|entry| Some(entry.compare?(runs))).collect();
     let html = format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>xnas compare</title>
@@ -303,103 +354,18 @@ pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
 <h2>Table 1</h2>
 <table><tr><th>Run</th><th>Dataset</th><th>Variant</th><th>Gen.</th><th>Evaluated</th><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Hypervolume</th></tr>
 {rows}</table>
-<h2>Fronts (Figure 2)</h2>
-<p>Each run with its hypervolume region, then every front overlaid, in full and zoomed on the evaluated points. <a href="fronts.csv">fronts.csv</a></p>
-<img src="fronts.svg" alt="fronts of every run">
-<h2>Hypervolume per generation</h2>
-<p><a href="hypervolume.csv">hypervolume.csv</a></p>
-<img src="hypervolume.svg" alt="hypervolume per generation of every run">
-{trust}
-<h2>Evolution side by side (App. H)</h2>
-<p>Each run's population per generation: mean with its 95 % confidence interval (bars) and the range (thin); a column per run, each axis on one scale across runs. <a href="evolution.csv">evolution.csv</a></p>
-<img src="evolution.svg" alt="evolution of every run">
-</body></html>
+{sections}</body></html>
 "#,
         n = runs.len(),
         axes = escape(&axis_names(runs).join(" × ")),
         ry = reference[0],
         rx = reference[1],
-        trust = trust_html(runs),
+        sections = sections.iter().map(|section| section.html.as_str()).collect::<String>(),
     );
-    let mut files = vec![
-        ("table1.md".into(), markdown),
-        ("table1.csv".into(), table_csv(runs)),
-        ("fronts.svg".into(), fronts_svg(runs)),
-        ("fronts_overlay.svg".into(), overlay_svg(runs)),
-        ("fronts.csv".into(), fronts_csv(runs)),
-        ("hypervolume.svg".into(), hypervolumes_svg(runs)),
-        ("hypervolume.csv".into(), hypervolume_csv(runs)),
-        ("evolution.svg".into(), evolution_compare_svg(runs)),
-        ("evolution.csv".into(), evolution_csv(runs)),
-        ("index.html".into(), html),
-    ];
-    if runs.iter().any(|r| super::trust::front_summary(&r.input.trust).is_some()) {
-        files.push(("trust.csv".into(), trust_csv(runs)));
-        let labelled: Vec<(String, &super::trust::TrustInput)> =
-            runs.iter().map(|r| (format!("{} ({})", r.input.run_name, r.input.variant), &r.input.trust)).collect();
-        files.push(("calibration.svg".into(), super::trust::calibration_compare_svg(&labelled, &COLOURS)));
-    }
+    let mut files = vec![("table1.md".into(), markdown), ("table1.csv".into(), table_csv(runs))];
+    files.extend(sections.into_iter().flat_map(|section| section.files));
+    files.push(("index.html".into(), html));
     files
-}
-
-/// One row per run: the means over its front of the trust measurements (see the run reports for
-/// every model).
-fn trust_csv(runs: &[ComparedRun]) -> String {
-    let mut csv = String::from(
-        "folder,run,variant,front_models_measured,test_accuracy,activation_spearman,softmax_spearman,\
-         activation_accuracy_gain_at_20,softmax_accuracy_gain_at_20\n",
-    );
-    let num = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.6}"));
-    for r in runs {
-        if let Some(s) = super::trust::front_summary(&r.input.trust) {
-            let _ = writeln!(
-                csv,
-                "{},{},{},{},{},{},{},{},{}",
-                quoted(&r.folder),
-                quoted(&r.input.run_name),
-                r.input.variant,
-                s.models,
-                num(s.test_accuracy),
-                num(s.activation_spearman),
-                num(s.softmax_spearman),
-                num(s.activation_gain_at_20),
-                num(s.softmax_gain_at_20)
-            );
-        }
-    }
-    csv
-}
-
-fn trust_html(runs: &[ComparedRun]) -> String {
-    let summaries: Vec<(&ComparedRun, super::trust::TrustSummary)> =
-        runs.iter().filter_map(|r| Some((r, super::trust::front_summary(&r.input.trust)?))).collect();
-    if summaries.is_empty() {
-        return String::new();
-    }
-    let cell = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("–".to_string(), f);
-    let mut rows = String::new();
-    for (r, s) in &summaries {
-        let _ = writeln!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{} / {}</td></tr>",
-            escape(&r.folder),
-            r.input.variant,
-            s.models,
-            cell(s.test_accuracy, &|v| format!("{:.1}%", 100.0 * v)),
-            cell(s.activation_spearman, &|v| format!("{v:.3}")),
-            cell(s.softmax_spearman, &|v| format!("{v:.3}")),
-            cell(s.activation_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
-            cell(s.softmax_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
-        );
-    }
-    format!(
-        "<h2>Trust (Fig. 7)</h2>\n<p>Means over each run's front (in the report axes) of the trust measurements on \
-         the test split; pairs are activation / softmax; accuracy gain: points of test accuracy gained by removing \
-         the lowest-scoring 20 %. Every model's numbers and figures 5–8 are in each run's report. \
-         <a href=\"trust.csv\">trust.csv</a></p>\n<table><tr><th>Run</th><th>Variant</th><th>Front models</th>\
-         <th>Test acc.</th><th>Calibration Spearman</th><th>Acc. gain @20 %</th></tr>\n{rows}</table>\n\
-         <img src=\"calibration.svg\" alt=\"calibration across the fronts\">"
-    )
 }
 
 #[cfg(test)]

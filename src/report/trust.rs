@@ -24,9 +24,9 @@ use std::fmt::Write as _;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::analyses::Section;
 use super::chart::{draw_legend, plane_chart, ranges, svg_figure, Area, Frame, Room};
-use super::escape;
+use super::compare::{quoted, ComparedRun, COLOURS};
+use super::{escape, ReportInput, Section, SectionEntry};
 use crate::introspect::DistanceMatrix;
 use crate::record::{ClassMeanSummary, MeasurementRecord, RemovalCurves};
 
@@ -87,6 +87,10 @@ pub fn crosses_back(points: &[(f64, f64, f64)], after: Option<f64>) -> Option<f6
 fn at_percent(curves: &RemovalCurves, values: &[f64], p: f64) -> Option<f64> {
     curves.percent.iter().position(|&q| (q - p).abs() < 1e-9).and_then(|i| values.get(i).copied())
 }
+
+/// "Trust and debugging" in a run's report, and the fronts' means side by side in a comparison.
+pub(super) const SECTION: SectionEntry =
+    SectionEntry { report: Some(|input: &ReportInput| trust_section(&input.trust)), compare: Some(compare_section) };
 
 /// The section's files and HTML.
 pub fn trust_section(input: &TrustInput) -> Section {
@@ -754,6 +758,80 @@ pub fn front_summary(input: &TrustInput) -> Option<TrustSummary> {
         activation_gain_at_20: mean(measured.iter().map(|r| gain(r, true))),
         softmax_gain_at_20: mean(measured.iter().map(|r| gain(r, false))),
     })
+}
+
+/// The comparison's trust table and calibration figure, where a run has trust measurements. Without
+/// any the section is an empty line of the page.
+fn compare_section(runs: &[ComparedRun]) -> Section {
+    if !runs.iter().any(|r| front_summary(&r.input.trust).is_some()) {
+        return Section { files: Vec::new(), html: "\n".into() };
+    }
+    let labelled: Vec<(String, &TrustInput)> =
+        runs.iter().map(|r| (format!("{} ({})", r.input.run_name, r.input.variant), &r.input.trust)).collect();
+    Section {
+        files: vec![
+            ("trust.csv".into(), trust_csv(runs)),
+            ("calibration.svg".into(), calibration_compare_svg(&labelled, &COLOURS)),
+        ],
+        html: trust_html(runs) + "\n",
+    }
+}
+
+/// One row per run: the means over its front of the trust measurements (see the run reports for
+/// every model).
+fn trust_csv(runs: &[ComparedRun]) -> String {
+    let mut csv = String::from(
+        "folder,run,variant,front_models_measured,test_accuracy,activation_spearman,softmax_spearman,\
+         activation_accuracy_gain_at_20,softmax_accuracy_gain_at_20\n",
+    );
+    let num = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.6}"));
+    for r in runs {
+        if let Some(s) = front_summary(&r.input.trust) {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{},{},{},{}",
+                quoted(&r.folder),
+                quoted(&r.input.run_name),
+                r.input.variant,
+                s.models,
+                num(s.test_accuracy),
+                num(s.activation_spearman),
+                num(s.softmax_spearman),
+                num(s.activation_gain_at_20),
+                num(s.softmax_gain_at_20)
+            );
+        }
+    }
+    csv
+}
+
+fn trust_html(runs: &[ComparedRun]) -> String {
+    let summaries: Vec<(&ComparedRun, TrustSummary)> =
+        runs.iter().filter_map(|r| Some((r, front_summary(&r.input.trust)?))).collect();
+    let cell = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("–".to_string(), f);
+    let mut rows = String::new();
+    for (r, s) in &summaries {
+        let _ = writeln!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{} / {}</td></tr>",
+            escape(&r.folder),
+            r.input.variant,
+            s.models,
+            cell(s.test_accuracy, &|v| format!("{:.1}%", 100.0 * v)),
+            cell(s.activation_spearman, &|v| format!("{v:.3}")),
+            cell(s.softmax_spearman, &|v| format!("{v:.3}")),
+            cell(s.activation_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
+            cell(s.softmax_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
+        );
+    }
+    format!(
+        "<h2>Trust (Fig. 7)</h2>\n<p>Means over each run's front (in the report axes) of the trust measurements on \
+         the test split; pairs are activation / softmax; accuracy gain: points of test accuracy gained by removing \
+         the lowest-scoring 20 %. Every model's numbers and figures 5–8 are in each run's report. \
+         <a href=\"trust.csv\">trust.csv</a></p>\n<table><tr><th>Run</th><th>Variant</th><th>Front models</th>\
+         <th>Test acc.</th><th>Calibration Spearman</th><th>Acc. gain @20 %</th></tr>\n{rows}</table>\n\
+         <img src=\"calibration.svg\" alt=\"calibration across the fronts\">"
+    )
 }
 
 /// Fig. 7 for several runs: each front model's activation (filled) and softmax (hollow)
