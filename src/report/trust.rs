@@ -951,16 +951,9 @@ mod tests {
     }
 
     fn model(id: u64, intro: f64, act: f64, soft: f64) -> TrustModel {
-        let mut record: MeasurementRecord = serde_json::from_value(serde_json::json!({
-            "arch": "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
-            "genome": "002404", "config": EvalConfig::default(), "status": "done", "error": null,
-            "class_names": ["cat", "dog", "ship"], "train_images": 300, "val_images": 100,
-            "val_accuracy": 0.8, "val_loss": 0.5, "train_loss_per_epoch": [1.0], "per_class_accuracy": [],
-            "confusion": [], "class_distance": [], "introspectability": intro, "introspect_images": 100,
-            "tapped_features": 10, "tapped_layers": 2, "params": 1000, "flops": 1000, "train_seconds": 10.0,
-            "eval_seconds": 1.0, "train_images_per_second": 30.0, "device": "cpu", "xnas_version": "test"
-        }))
-        .unwrap();
+        let config = EvalConfig { channels: 4, cells_per_stage: 1, ..EvalConfig::default() };
+        let mut record = crate::record::synthetic_record(&config, &"002404".parse().unwrap());
+        (record.val_accuracy, record.introspectability) = (Some(0.8), Some(intro));
         record.class_means = Some(ClassMeanSummary {
             images: 100,
             blocks: vec!["stem".into(), "stage 1".into()],
