@@ -47,9 +47,14 @@ pub struct SectionEntry {
     pub compare: Option<fn(&[ComparedRun]) -> Section>,
 }
 
-/// The sections of both pages, in page order (files are written in the same order).
-pub const SECTIONS: [SectionEntry; 5] =
-    [compare::FRONTS, compare::HYPERVOLUME, analyses::SECTION, trust::SECTION, compare::EVOLUTION];
+/// The sections of both pages, in page order (files are written in the same order), one a line.
+pub const SECTIONS: &[SectionEntry] = &[
+    compare::FRONTS,      // compare only
+    compare::HYPERVOLUME, // compare only
+    analyses::SECTION,    // report only
+    trust::SECTION,       // both
+    compare::EVOLUTION,   // compare only
+];
 
 /// A point of a figure's plane: (introspectability, accuracy), as the paper's figures draw them.
 pub type PlanePoint = (f64, f64);

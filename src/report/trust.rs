@@ -15,6 +15,8 @@
 //! - App. K: ρ(−D, folded confusion) with and without the diagonal across the front, and K7's
 //!   heat maps of −D and the folded confusion of the most introspectable model.
 //!
+//! In `xnas compare` the section is each front's means side by side and Fig. 7 across the runs.
+//!
 //! Everything is a pure function of [`TrustInput`] (records and report-axis coordinates), with
 //! the data behind every figure written as CSV beside it. Models whose records predate the trust
 //! measurements are listed as such instead of failing the report.
