@@ -4,13 +4,21 @@
 //! Objectives are functions *of* a record (docs/architecture.md), so the record keeps everything an
 //! objective might want — accuracy, loss, the confusion matrix, the class-distance matrix D —
 //! and nothing that depends on which objectives a search uses. Records are JSON (serde).
+//!
+//! [`synthetic_record`] is a plausible record made without training: `xnas check` scores a
+//! script's objectives on it, and tests use it instead of writing records out by hand.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use xnas_datasets::{DatasetName, ValidationSplit};
 
-use crate::introspect::{ClassGrouping, DistanceMatrix, PairWeights, TapSet};
+use xnas_space::{Genome, MacroConfig};
+
+use crate::introspect::calibration::{
+    accuracy_after_removal, binned_calibration, detection_after_flagging, removal_percents, CALIBRATION_BINS,
+};
+use crate::introspect::{self, ClassGrouping, DistanceMatrix, PairWeights, TapSet};
 
 /// Everything that decides how an architecture is trained and measured. Two evaluations with
 /// equal configs (and equal genomes) are the same experiment.
@@ -663,6 +671,174 @@ impl MeasurementRecord {
     }
 }
 
+/// A plausible, deterministic measurement record for `genome` under `config`: one class per
+/// dataset label, accuracy around 0.87, a diagonal-heavy confusion matrix, a symmetric distance
+/// matrix D with values in 0.15..0.65, introspectability (eq. 1) from D, the real parameter
+/// and FLOP counts, and trust measurements (calibration, removal curves, class-mean summary,
+/// appendix K) computed by the real formulas from synthetic per-sample scores. Nothing is trained.
+pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementRecord {
+    let n = config.dataset.num_classes();
+    let class_names: Vec<String> = match xnas_datasets::class_names(config.dataset) {
+        Some(names) => names.iter().map(|s| s.to_string()).collect(),
+        None => (0..n).map(|c| format!("class{c}")).collect(),
+    };
+    let per_class: Vec<f64> = (0..n).map(|c| 0.80 + 0.015 * (c % 10) as f64).collect();
+    let per_class_val = 50u64;
+    let confusion: Vec<Vec<u64>> = (0..n)
+        .map(|c| {
+            let right = (per_class[c] * per_class_val as f64).round() as u64;
+            (0..n)
+                .map(|k| match k {
+                    _ if k == c => right,
+                    _ if k == (c + 1) % n => per_class_val - right,
+                    _ => 0,
+                })
+                .collect()
+        })
+        .collect();
+    let correct: u64 = (0..n).map(|c| confusion[c][c]).sum();
+    let val_images = n * per_class_val as usize;
+    let distance: introspect::DistanceMatrix = (0..n)
+        .map(|c| {
+            (0..n)
+                .map(|k| {
+                    let (a, b) = (c.min(k), c.max(k));
+                    Some(if a == b { 0.0 } else { 0.15 + 0.05 * ((a * 7 + b * 3 + a * b) % 11) as f64 })
+                })
+                .collect()
+        })
+        .collect();
+    let macro_config = MacroConfig {
+        channels: config.channels,
+        cells_per_stage: config.cells_per_stage,
+        num_classes: n,
+        input: config.dataset.image_shape(),
+    };
+    let mut record = MeasurementRecord {
+        arch: genome.arch_string(),
+        genome: genome.compact(),
+        config: config.clone(),
+        status: Status::Done,
+        error: None,
+        class_names,
+        train_images: config.train_subset.unwrap_or(50_000),
+        val_images,
+        val_accuracy: Some(correct as f64 / val_images as f64),
+        val_loss: Some(0.38),
+        train_loss_per_epoch: (0..config.epochs).map(|e| 1.2 / (e + 1) as f64).collect(),
+        epochs: Vec::new(),
+        per_class_accuracy: per_class
+            .iter()
+            .map(|&a| Some((a * per_class_val as f64).round() / per_class_val as f64))
+            .collect(),
+        confusion,
+        introspectability: introspect::introspectability(&distance),
+        class_distance: distance,
+        introspect_images: val_images,
+        tapped_features: 4096,
+        tapped_layers: 12,
+        params: xnas_space::params(genome, &macro_config),
+        flops: xnas_space::flops(genome, &macro_config),
+        train_seconds: 1.0,
+        eval_seconds: 0.1,
+        train_images_per_second: 1000.0,
+        device: "cpu".into(),
+        xnas_version: env!("CARGO_PKG_VERSION").into(),
+        splits: None,
+        train_accuracy: None,
+        test_accuracy: None,
+        test_loss: None,
+        class_means: None,
+        calibration: None,
+        mispredictions: None,
+        mislabels: None,
+        confusion_correlation: None,
+        trust_seconds: 0.08,
+        compute: Some(ComputeSettings::PLAIN),
+    };
+    add_synthetic_trust(&mut record, config, &macro_config);
+    record
+}
+
+/// The trust fields of [`synthetic_record`]: 500 test samples whose correctness follows their
+/// confidence (so both calibrations are good, activation a little less), and with label noise
+/// 200 training samples of which the corrupted ones score low.
+fn add_synthetic_trust(record: &mut MeasurementRecord, config: &EvalConfig, macro_config: &MacroConfig) {
+    let n = record.class_names.len();
+    let samples = 500;
+    // A fixed, well-spread sequence in [0, 1) (golden-ratio steps) stands in for random draws.
+    let spread = |i: usize| (i as f64 * 0.618_033_988_749_895).fract();
+    let softmax: Vec<f64> = (0..samples).map(|i| 0.3 + 0.7 * spread(i)).collect();
+    let activation: Vec<f64> = (0..samples).map(|i| 0.2 + 0.6 * spread(i) + 0.1 * spread(7 * i)).collect();
+    let correct: Vec<bool> = (0..samples).map(|i| spread(3 * i + 1) < softmax[i]).collect();
+    let percents = removal_percents();
+    let defined = |points: Vec<Option<f64>>| points.into_iter().map(|p| p.unwrap_or(0.0)).collect::<Vec<f64>>();
+    let train = config.train_subset.unwrap_or(50_000);
+    let noisy = 200;
+    let corrupted_labels: Vec<u32> = (0..noisy as u32)
+        .filter(|i| config.label_noise > 0.0 && spread(*i as usize * 5) < config.label_noise)
+        .collect();
+    let mislabels = (!corrupted_labels.is_empty()).then(|| {
+        let truth: Vec<bool> = (0..noisy as u32).map(|i| corrupted_labels.contains(&i)).collect();
+        let score = |shift: f64| -> Vec<f64> {
+            truth.iter().enumerate().map(|(i, &t)| spread(11 * i) - if t { shift } else { 0.0 }).collect()
+        };
+        RemovalCurves {
+            activation: defined(detection_after_flagging(&score(0.5), &truth, &percents)),
+            softmax: defined(detection_after_flagging(&score(0.3), &truth, &percents)),
+            percent: percents.clone(),
+        }
+    });
+    let blocks = introspect::summary::network_blocks(
+        &"002404".parse().expect("a fixed genome"),
+        macro_config.cells_per_stage,
+        config.taps,
+    );
+    let without = introspect::confusion_diagnostic(&record.class_distance, &record.confusion);
+    let (pearson, spearman) =
+        introspect::confusion_correlation_with_diagonal(&record.class_distance, &record.confusion);
+    let test = config.test_subset.unwrap_or(10_000);
+    *record = MeasurementRecord {
+        splits: Some(SplitRecord {
+            train,
+            validation: record.val_images,
+            test,
+            validation_from: match config.validation {
+                xnas_datasets::ValidationSplit::HeldOut => "held-out".into(),
+                _ => "train".into(),
+            },
+            seed: config.seed,
+            label_noise: config.label_noise,
+            corrupted_labels,
+        }),
+        train_accuracy: Some(0.93),
+        test_accuracy: Some(correct.iter().filter(|&&c| c).count() as f64 / samples as f64),
+        test_loss: Some(0.4),
+        class_means: Some(ClassMeanSummary {
+            images: train.min(config.introspect_max_samples),
+            block_means: (0..n).map(|c| (0..blocks.len()).map(|b| spread(c * 13 + b) * 2.0 - 1.0).collect()).collect(),
+            blocks: blocks.into_iter().map(|b| b.name).collect(),
+            pca: (0..n).map(|c| [spread(c * 3) - 0.5, spread(c * 3 + 1) - 0.5]).collect(),
+            pca_explained: [0.45, 0.2],
+        }),
+        calibration: Some(Calibration {
+            activation: binned_calibration(&activation, &correct, CALIBRATION_BINS).into(),
+            softmax: binned_calibration(&softmax, &correct, CALIBRATION_BINS).into(),
+        }),
+        mispredictions: Some(RemovalCurves {
+            activation: defined(accuracy_after_removal(&activation, &correct, &percents)),
+            softmax: defined(accuracy_after_removal(&softmax, &correct, &percents)),
+            percent: percents,
+        }),
+        mislabels,
+        confusion_correlation: Some(ConfusionCorrelation {
+            with_diagonal: Correlation { pearson, spearman },
+            without_diagonal: Correlation { pearson: without.pearson, spearman: without.spearman },
+        }),
+        ..record.clone()
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -825,5 +1001,24 @@ mod tests {
         for bad in ["", "cuda:", "cuda:-1", "tpu", "cuda0"] {
             assert!(!is_device_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn synthetic_record_is_consistent() {
+        let config = EvalConfig { channels: 8, cells_per_stage: 1, ..EvalConfig::default() };
+        let genome: Genome = "002404".parse().unwrap();
+        let r = synthetic_record(&config, &genome);
+        assert_eq!(r.class_names.len(), 10);
+        let correct: u64 = (0..10).map(|c| r.confusion[c][c]).sum();
+        assert_eq!(r.val_accuracy, Some(correct as f64 / 500.0));
+        assert!(r.confusion.iter().all(|row| row.iter().sum::<u64>() == 50));
+        for c in 0..10 {
+            for k in 0..10 {
+                assert_eq!(r.class_distance[c][k], r.class_distance[k][c]);
+            }
+        }
+        assert_eq!(r.introspectability, introspect::introspectability(&r.class_distance));
+        let mc = MacroConfig { channels: 8, cells_per_stage: 1, num_classes: 10, input: (1, 28, 28) };
+        assert_eq!(r.params, xnas_space::params(&genome, &mc));
     }
 }

@@ -18,14 +18,11 @@ use xnas_analysis as analysis;
 use xnas_moo::Direction;
 use xnas_space::Genome;
 
-use super::figures::{draw_legend, generation_mesh, ranges};
-use super::{escape, ReportInput};
+use super::chart::{draw_legend, generation_chart, plane_chart, ranges, svg_figure, Area, Frame, Room};
+use super::{escape, ReportInput, Section, SectionEntry};
 
 /// Motifs drawn as small fronts (App. G figures); more are listed in the CSV only.
 const MOTIF_FIGURES: usize = 8;
-
-/// A file of the analyses section: its name and content.
-pub type File = (String, String);
 
 /// One evaluated candidate in the report axes: `y` the first (validation accuracy by default),
 /// `x` the second (introspectability), as the paper's figures draw them.
@@ -36,11 +33,8 @@ struct Axes {
     x: f64,
 }
 
-/// The analyses' files and the HTML section that shows them.
-pub struct Section {
-    pub files: Vec<File>,
-    pub html: String,
-}
+/// "What the search found", in a run's report.
+pub(super) const SECTION: SectionEntry = SectionEntry { report: Some(analyse), compare: None };
 
 /// Runs every analysis the run's data allows. An analysis that cannot run (too few points, no
 /// saved generations) says why in the HTML instead of failing the report.
@@ -193,25 +187,11 @@ fn scatter_by_count(
     unit: &str,
     count: fn(&Genome) -> usize,
 ) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (560, 420)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
-        let (x_range, y_range) = ranges(points.iter().map(|p| (p.x, p.y)));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Front by {what}"), ("sans-serif", 18))
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x_range, y_range)
-            .expect("chart");
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_desc(names[1].as_str())
-            .y_desc(names[0].as_str())
-            .draw()
-            .expect("mesh");
+    svg_figure((560, 420), |root| {
+        let caption = format!("Front by {what}");
+        let frame = Frame { caption: &caption, caption_size: 18, room: Room::Medium };
+        let extent = ranges(points.iter().map(|p| (p.x, p.y)));
+        let mut chart = plane_chart(root, frame, extent, [&names[1], &names[0]], None);
         chart
             .draw_series(points.iter().map(|p| Circle::new((p.x, p.y), 2, RGBColor(190, 190, 190).filled())))
             .expect("points");
@@ -229,9 +209,7 @@ fn scatter_by_count(
                 .legend(move |(x, y)| Circle::new((x + 6, y), 5, count_colour(c).filled()));
         }
         draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 fn discovery_section(points: &[Axes], front: &[usize], names: &[String; 2], section: &mut Section) {
@@ -278,33 +256,15 @@ fn discovery_section(points: &[Axes], front: &[usize], names: &[String; 2], sect
 
 /// A small front with the holders of one motif in red.
 fn holders_svg(points: &[Axes], front: &[usize], holders: &[usize], names: &[String; 2], title: &str) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (360, 280)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
-        let (x_range, y_range) = ranges(front.iter().map(|&i| (points[i].x, points[i].y)));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 14))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(44)
-            .build_cartesian_2d(x_range, y_range)
-            .expect("chart");
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_desc(names[1].as_str())
-            .y_desc(names[0].as_str())
-            .label_style(("sans-serif", 11))
-            .draw()
-            .expect("mesh");
+    svg_figure((360, 280), |root| {
+        let frame = Frame { caption: title, caption_size: 14, room: Room::Thumbnail };
+        let extent = ranges(front.iter().map(|&i| (points[i].x, points[i].y)));
+        let mut chart = plane_chart(root, frame, extent, [&names[1], &names[0]], Some(11));
         let dot =
             |i: usize, colour: RGBColor, size: i32| Circle::new((points[i].x, points[i].y), size, colour.filled());
         chart.draw_series(front.iter().map(|&i| dot(i, RGBColor(150, 150, 150), 4))).expect("front");
         chart.draw_series(holders.iter().map(|&i| dot(i, RGBColor(200, 30, 30), 5))).expect("holders");
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 /// Each saved generation's population in the report axes: (generation, [(id, y, x)]).
@@ -491,11 +451,7 @@ pub(super) fn evolution_svg(runs: &[(String, &[Vec<analysis::GenerationSummary>;
     let single = runs.len() == 1;
     let (rows, columns) = if single { (1, 2) } else { (2, runs.len()) };
     let (panel_w, panel_h) = if single { (410, 320) } else { (400, 300) };
-    let mut svg = String::new();
-    {
-        let root =
-            SVGBackend::with_string(&mut svg, (panel_w * columns as u32, panel_h * rows as u32)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    svg_figure((panel_w * columns as u32, panel_h * rows as u32), |root| {
         let panels = root.split_evenly((rows, columns));
         let first = runs.iter().flat_map(|r| r.1[0].first().map(|s| s.generation)).min().unwrap_or(0);
         let last = runs.iter().flat_map(|r| r.1[0].last().map(|s| s.generation)).max().unwrap_or(1);
@@ -511,27 +467,18 @@ pub(super) fn evolution_svg(runs: &[(String, &[Vec<analysis::GenerationSummary>;
                 evolution_panel(panel, &caption, &summaries[axis], (first as i64, last as i64), y_range.clone());
             }
         }
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 fn evolution_panel(
-    panel: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    panel: &Area,
     caption: &str,
     series: &[analysis::GenerationSummary],
     (first, last): (i64, i64),
     y_range: std::ops::Range<f64>,
 ) {
-    // Integer generations: one tick per generation, the axis padded by a generation on each side.
-    let mut chart = ChartBuilder::on(panel)
-        .caption(caption, ("sans-serif", 15))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(52)
-        .build_cartesian_2d((first - 1)..(last + 1), y_range)
-        .expect("chart");
-    generation_mesh(&mut chart, first, last, "");
+    let frame = Frame { caption, caption_size: 15, room: Room::Small };
+    let mut chart = generation_chart(panel, frame, (first, last), y_range, "");
     let blue = RGBColor(70, 130, 180);
     chart
         .draw_series(series.iter().map(|s| {

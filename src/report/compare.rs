@@ -10,15 +10,14 @@
 
 use std::fmt::Write as _;
 
-use plotters::prelude::*;
-
 use std::ops::Range;
 
-use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
 
 use super::analyses::{evolution, evolution_header, evolution_rows, evolution_svg};
-use super::figures::{dominated_region, draw_legend, generation_mesh, ranges};
-use super::{escape, PlanePoint, ReportAxes, ReportInput, Table1};
+use super::chart::{draw_legend, generation_chart, plane_chart, ranges, svg_figure, Area, Frame, PlaneChart, Room};
+use super::figures::dominated_region;
+use super::{escape, File, PlanePoint, ReportAxes, ReportInput, Section, SectionEntry, Table1, SECTIONS};
 
 /// One run to compare: its folder (as the user named it) and its report input.
 pub struct ComparedRun {
@@ -27,7 +26,7 @@ pub struct ComparedRun {
 }
 
 /// Series colours, one per run (cycled).
-const COLOURS: [RGBColor; 6] = [
+pub(super) const COLOURS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -117,40 +116,20 @@ fn axis_names(runs: &[ComparedRun]) -> [String; 2] {
     runs.first().map_or_else(|| ReportAxes::paper(10).names, |r| r.input.axes.names.clone())
 }
 
-/// One chart in the plane of the report axes.
-fn plane_chart<'a, 'b>(
-    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+/// One panel in the plane of the report axes.
+fn plane_panel<'a, 'b>(
+    area: &'a Area<'b>,
     title: &str,
     names: &[String; 2],
-    (x_range, y_range): (Range<f64>, Range<f64>),
-) -> ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 15))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(52)
-        .build_cartesian_2d(x_range, y_range)
-        .expect("chart");
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .x_desc(names[1].as_str())
-        .y_desc(names[0].as_str())
-        .label_style(("sans-serif", 11))
-        .draw()
-        .expect("mesh");
-    chart
+    ranges: (Range<f64>, Range<f64>),
+) -> PlaneChart<'a, 'b> {
+    let frame = Frame { caption: title, caption_size: 15, room: Room::Small };
+    plane_chart(area, frame, ranges, [&names[1], &names[0]], Some(11))
 }
 
 /// Every run's front, each as a staircase of its colour, on one chart; the legend names the runs.
-fn draw_overlay(
-    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
-    runs: &[ComparedRun],
-    data: &Planes,
-    title: &str,
-    ranges: (Range<f64>, Range<f64>),
-) {
-    let mut chart = plane_chart(area, title, &axis_names(runs), ranges);
+fn draw_overlay(area: &Area, runs: &[ComparedRun], data: &Planes, title: &str, ranges: (Range<f64>, Range<f64>)) {
+    let mut chart = plane_panel(area, title, &axis_names(runs), ranges);
     for (i, (run, (_, front))) in runs.iter().zip(data).enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let mut stairs = front.clone();
@@ -167,11 +146,28 @@ fn draw_overlay(
 
 /// The overlay twice: on axes that include the reference point, and zoomed on the evaluated
 /// points, which often crowd one corner of the first.
-fn draw_overlays(areas: &[DrawingArea<SVGBackend, plotters::coord::Shift>], runs: &[ComparedRun], data: &Planes) {
+fn draw_overlays(areas: &[Area], runs: &[ComparedRun], data: &Planes) {
     let reference = common_reference(runs);
     let full = plane_ranges(data, Some((reference[1], reference[0])));
     draw_overlay(&areas[0], runs, data, "all fronts", full);
     draw_overlay(&areas[1], runs, data, "all fronts, zoomed on the evaluated points", plane_ranges(data, None));
+}
+
+/// Figure 2's layout and its data (every run's front, then all of them overlaid).
+pub(super) const FRONTS: SectionEntry = SectionEntry { report: None, compare: Some(fronts_section) };
+
+fn fronts_section(runs: &[ComparedRun]) -> Section {
+    Section {
+        files: vec![
+            ("fronts.svg".into(), fronts_svg(runs)),
+            ("fronts_overlay.svg".into(), overlay_svg(runs)),
+            ("fronts.csv".into(), fronts_csv(runs)),
+        ],
+        html: "<h2>Fronts (Figure 2)</h2>\n<p>Each run with its hypervolume region, then every front overlaid, in \
+               full and zoomed on the evaluated points. <a href=\"fronts.csv\">fronts.csv</a></p>\n\
+               <img src=\"fronts.svg\" alt=\"fronts of every run\">\n"
+            .into(),
+    }
 }
 
 /// Figure 2's layout: one panel per run (its points, its front and its hypervolume region), then
@@ -184,16 +180,13 @@ pub fn fronts_svg(runs: &[ComparedRun]) -> String {
     let panels = runs.len() + 2;
     let columns = panels.min(3);
     let rows = panels.div_ceil(columns);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (380 * columns as u32, 330 * rows as u32)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    svg_figure((380 * columns as u32, 330 * rows as u32), |root| {
         let full = plane_ranges(&data, Some((rx, ry)));
         let areas = root.split_evenly((rows, columns));
         for (k, (run, (all, front))) in runs.iter().zip(&data).enumerate() {
             let colour = COLOURS[k % COLOURS.len()];
             let title = format!("{} ({})", run.folder, run.input.variant);
-            let mut chart = plane_chart(&areas[k], &title, &names, full.clone());
+            let mut chart = plane_panel(&areas[k], &title, &names, full.clone());
             let region = dominated_region(front, (rx, ry), true, true);
             if region.len() > 2 {
                 chart.draw_series(std::iter::once(Polygon::new(region, colour.mix(0.18).filled()))).expect("region");
@@ -204,22 +197,13 @@ pub fn fronts_svg(runs: &[ComparedRun]) -> String {
             chart.draw_series(front.iter().map(|&p| Circle::new(p, 4, colour.filled()))).expect("front");
         }
         draw_overlays(&areas[runs.len()..runs.len() + 2], runs, &data);
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 /// The overlay alone, in full and zoomed side by side (the figure the README shows).
 pub fn overlay_svg(runs: &[ComparedRun]) -> String {
     let data: Planes = runs.iter().map(|r| r.input.report_plane()).collect();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (1000, 420)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
-        draw_overlays(&root.split_evenly((1, 2)), runs, &data);
-        root.present().expect("svg");
-    }
-    svg
+    svg_figure((1000, 420), |root| draw_overlays(&root.split_evenly((1, 2)), runs, &data))
 }
 
 /// The data of the front figures: every run's evaluated points in the report axes, on its front or not.
@@ -237,7 +221,7 @@ pub fn fronts_csv(runs: &[ComparedRun]) -> String {
 }
 
 /// A CSV field in quotes (run folders may hold commas).
-fn quoted(text: &str) -> String {
+pub(super) fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
@@ -257,6 +241,21 @@ fn hypervolume_series(runs: &[ComparedRun]) -> Vec<Vec<(u64, f64)>> {
         .collect()
 }
 
+/// Every run's archive hypervolume per generation, in one figure and its data.
+pub(super) const HYPERVOLUME: SectionEntry = SectionEntry { report: None, compare: Some(hypervolume_section) };
+
+fn hypervolume_section(runs: &[ComparedRun]) -> Section {
+    Section {
+        files: vec![
+            ("hypervolume.svg".into(), hypervolumes_svg(runs)),
+            ("hypervolume.csv".into(), hypervolume_csv(runs)),
+        ],
+        html: "<h2>Hypervolume per generation</h2>\n<p><a href=\"hypervolume.csv\">hypervolume.csv</a></p>\n\
+               <img src=\"hypervolume.svg\" alt=\"hypervolume per generation of every run\">\n"
+            .into(),
+    }
+}
+
 /// The data of the hypervolume figure, one block of rows per run.
 pub fn hypervolume_csv(runs: &[ComparedRun]) -> String {
     let mut out = String::from("run_folder,generation,hypervolume\n");
@@ -266,6 +265,23 @@ pub fn hypervolume_csv(runs: &[ComparedRun]) -> String {
         }
     }
     out
+}
+
+/// App. H with the runs side by side, a figure and its data.
+pub(super) const EVOLUTION: SectionEntry = SectionEntry { report: None, compare: Some(evolution_section) };
+
+fn evolution_section(runs: &[ComparedRun]) -> Section {
+    Section {
+        files: vec![
+            ("evolution.svg".into(), evolution_compare_svg(runs)),
+            ("evolution.csv".into(), evolution_csv(runs)),
+        ],
+        html: "<h2>Evolution side by side (App. H)</h2>\n<p>Each run's population per generation: mean with its \
+               95 % confidence interval (bars) and the range (thin); a column per run, each axis on one scale \
+               across runs. <a href=\"evolution.csv\">evolution.csv</a></p>\n\
+               <img src=\"evolution.svg\" alt=\"evolution of every run\">\n"
+            .into(),
+    }
 }
 
 /// App. H side by side: per generation, mean, 95 % interval and range of each report axis over
@@ -292,29 +308,16 @@ pub fn evolution_compare_svg(runs: &[ComparedRun]) -> String {
 /// Every run's archive hypervolume per generation (report axes, common reference), one line each.
 pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
     let series = hypervolume_series(runs);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (820, 400)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    svg_figure((820, 400), |root| {
         let all = series.iter().flatten();
         let (_, mut y_range) = ranges(all.clone().map(|&(g, hv)| (g as f64, hv)));
         y_range.start = y_range.start.min(0.0);
         let first = all.clone().map(|p| p.0).min().unwrap_or(0) as i64;
         let last = all.map(|p| p.0).max().unwrap_or(1) as i64;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "Hypervolume per generation ({})",
-                    runs.first().map_or(String::new(), |r| r.input.axes.label())
-                ),
-                ("sans-serif", 18),
-            )
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d((first - 1)..(last + 1), y_range)
-            .expect("chart");
-        generation_mesh(&mut chart, first, last, "hypervolume");
+        let caption =
+            format!("Hypervolume per generation ({})", runs.first().map_or(String::new(), |r| r.input.axes.label()));
+        let frame = Frame { caption: &caption, caption_size: 18, room: Room::Medium };
+        let mut chart = generation_chart(root, frame, (first, last), y_range, "hypervolume");
         for (i, (run, data)) in runs.iter().zip(&series).enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             let data: Vec<(i64, f64)> = data.iter().map(|&(g, hv)| (g as i64, hv)).collect();
@@ -326,13 +329,12 @@ pub fn hypervolumes_svg(runs: &[ComparedRun]) -> String {
             chart.draw_series(data.iter().map(|&p| Circle::new(p, 3, colour.filled()))).expect("dots");
         }
         draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
-/// Every file of a comparison: the tables, both figures and an `index.html` showing them.
-pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
+/// Every file of a comparison: Table 1, every section of [`SECTIONS`] and an `index.html`
+/// showing them.
+pub fn files(runs: &[ComparedRun]) -> Vec<File> {
     let reference = common_reference(runs);
     let markdown = table_markdown(runs);
     let mut rows = String::new();
@@ -341,6 +343,7 @@ pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
             line.trim_matches('|').split('|').map(|c| format!("<td>{}</td>", escape(c.trim()))).collect();
         let _ = writeln!(rows, "<tr>{}</tr>", cells.concat());
     }
+    let sections: Vec<Section> = SECTIONS.iter().filter_map(|entry| Some(entry.compare?(runs))).collect();
     let html = format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>xnas compare</title>
@@ -351,103 +354,18 @@ pub fn files(runs: &[ComparedRun]) -> Vec<(String, String)> {
 <h2>Table 1</h2>
 <table><tr><th>Run</th><th>Dataset</th><th>Variant</th><th>Gen.</th><th>Evaluated</th><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Hypervolume</th></tr>
 {rows}</table>
-<h2>Fronts (Figure 2)</h2>
-<p>Each run with its hypervolume region, then every front overlaid, in full and zoomed on the evaluated points. <a href="fronts.csv">fronts.csv</a></p>
-<img src="fronts.svg" alt="fronts of every run">
-<h2>Hypervolume per generation</h2>
-<p><a href="hypervolume.csv">hypervolume.csv</a></p>
-<img src="hypervolume.svg" alt="hypervolume per generation of every run">
-{trust}
-<h2>Evolution side by side (App. H)</h2>
-<p>Each run's population per generation: mean with its 95 % confidence interval (bars) and the range (thin); a column per run, each axis on one scale across runs. <a href="evolution.csv">evolution.csv</a></p>
-<img src="evolution.svg" alt="evolution of every run">
-</body></html>
+{sections}</body></html>
 "#,
         n = runs.len(),
         axes = escape(&axis_names(runs).join(" × ")),
         ry = reference[0],
         rx = reference[1],
-        trust = trust_html(runs),
+        sections = sections.iter().map(|section| section.html.as_str()).collect::<String>(),
     );
-    let mut files = vec![
-        ("table1.md".into(), markdown),
-        ("table1.csv".into(), table_csv(runs)),
-        ("fronts.svg".into(), fronts_svg(runs)),
-        ("fronts_overlay.svg".into(), overlay_svg(runs)),
-        ("fronts.csv".into(), fronts_csv(runs)),
-        ("hypervolume.svg".into(), hypervolumes_svg(runs)),
-        ("hypervolume.csv".into(), hypervolume_csv(runs)),
-        ("evolution.svg".into(), evolution_compare_svg(runs)),
-        ("evolution.csv".into(), evolution_csv(runs)),
-        ("index.html".into(), html),
-    ];
-    if runs.iter().any(|r| super::trust::front_summary(&r.input.trust).is_some()) {
-        files.push(("trust.csv".into(), trust_csv(runs)));
-        let labelled: Vec<(String, &super::trust::TrustInput)> =
-            runs.iter().map(|r| (format!("{} ({})", r.input.run_name, r.input.variant), &r.input.trust)).collect();
-        files.push(("calibration.svg".into(), super::trust::calibration_compare_svg(&labelled, &COLOURS)));
-    }
+    let mut files = vec![("table1.md".into(), markdown), ("table1.csv".into(), table_csv(runs))];
+    files.extend(sections.into_iter().flat_map(|section| section.files));
+    files.push(("index.html".into(), html));
     files
-}
-
-/// One row per run: the means over its front of the trust measurements (see the run reports for
-/// every model).
-fn trust_csv(runs: &[ComparedRun]) -> String {
-    let mut csv = String::from(
-        "folder,run,variant,front_models_measured,test_accuracy,activation_spearman,softmax_spearman,\
-         activation_accuracy_gain_at_20,softmax_accuracy_gain_at_20\n",
-    );
-    let num = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.6}"));
-    for r in runs {
-        if let Some(s) = super::trust::front_summary(&r.input.trust) {
-            let _ = writeln!(
-                csv,
-                "{},{},{},{},{},{},{},{},{}",
-                quoted(&r.folder),
-                quoted(&r.input.run_name),
-                r.input.variant,
-                s.models,
-                num(s.test_accuracy),
-                num(s.activation_spearman),
-                num(s.softmax_spearman),
-                num(s.activation_gain_at_20),
-                num(s.softmax_gain_at_20)
-            );
-        }
-    }
-    csv
-}
-
-fn trust_html(runs: &[ComparedRun]) -> String {
-    let summaries: Vec<(&ComparedRun, super::trust::TrustSummary)> =
-        runs.iter().filter_map(|r| Some((r, super::trust::front_summary(&r.input.trust)?))).collect();
-    if summaries.is_empty() {
-        return String::new();
-    }
-    let cell = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("–".to_string(), f);
-    let mut rows = String::new();
-    for (r, s) in &summaries {
-        let _ = writeln!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{} / {}</td></tr>",
-            escape(&r.folder),
-            r.input.variant,
-            s.models,
-            cell(s.test_accuracy, &|v| format!("{:.1}%", 100.0 * v)),
-            cell(s.activation_spearman, &|v| format!("{v:.3}")),
-            cell(s.softmax_spearman, &|v| format!("{v:.3}")),
-            cell(s.activation_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
-            cell(s.softmax_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
-        );
-    }
-    format!(
-        "<h2>Trust (Fig. 7)</h2>\n<p>Means over each run's front (in the report axes) of the trust measurements on \
-         the test split; pairs are activation / softmax; accuracy gain: points of test accuracy gained by removing \
-         the lowest-scoring 20 %. Every model's numbers and figures 5–8 are in each run's report. \
-         <a href=\"trust.csv\">trust.csv</a></p>\n<table><tr><th>Run</th><th>Variant</th><th>Front models</th>\
-         <th>Test acc.</th><th>Calibration Spearman</th><th>Acc. gain @20 %</th></tr>\n{rows}</table>\n\
-         <img src=\"calibration.svg\" alt=\"calibration across the fronts\">"
-    )
 }
 
 #[cfg(test)]

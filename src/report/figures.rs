@@ -2,6 +2,7 @@
 
 use plotters::prelude::*;
 
+use super::chart::{draw_legend, generation_chart, plane_chart, ranges, svg_figure, Area, Frame, Room};
 use super::ReportInput;
 
 const WIDTH: u32 = 820;
@@ -59,10 +60,7 @@ impl Plane {
 /// on the evaluated points, which often crowd one corner of the first.
 pub fn front_svg(input: &ReportInput) -> String {
     let plane = Plane::of(input);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH * 2 - 120, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    svg_figure((WIDTH * 2 - 120, HEIGHT), |root| {
         let (left, right) = root.split_horizontally(WIDTH as i32 - 60);
         let region = dominated_region(&plane.front, plane.reference, plane.max_x, plane.max_y);
         let (full_x, full_y) = ranges(plane.points.iter().copied().chain(std::iter::once(plane.reference)));
@@ -73,33 +71,19 @@ pub fn front_svg(input: &ReportInput) -> String {
         let clamp = |(x, y): (f64, f64)| (x.clamp(zoom_x.start, zoom_x.end), y.clamp(zoom_y.start, zoom_y.end));
         let zoomed_region: Vec<(f64, f64)> = region.iter().copied().map(clamp).collect();
         draw_front_panel(&right, &plane, &zoomed_region, (zoom_x, zoom_y), "zoomed on the evaluated points", false);
-        root.present().expect("svg");
-    }
-    svg
+    })
 }
 
 fn draw_front_panel(
-    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    area: &Area,
     plane: &Plane,
     region: &[(f64, f64)],
     (x_range, y_range): (std::ops::Range<f64>, std::ops::Range<f64>),
     title: &str,
     with_legend: bool,
 ) {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 20))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x_range, y_range)
-        .expect("chart");
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .x_desc(plane.x_name.as_str())
-        .y_desc(plane.y_name.as_str())
-        .draw()
-        .expect("mesh");
+    let frame = Frame { caption: title, caption_size: 20, room: Room::Large };
+    let mut chart = plane_chart(area, frame, (x_range, y_range), [&plane.x_name, &plane.y_name], None);
     let shade = RGBColor(70, 130, 180).mix(0.25);
     if region.len() > 2 {
         chart
@@ -136,23 +120,15 @@ pub fn hypervolume_svg(input: &ReportInput) -> String {
     let search: Vec<(u64, f64)> =
         input.hypervolume_per_generation.iter().copied().filter(|p| p.1.is_finite()).collect();
     let same = archive.len() == search.len() && archive.iter().zip(&search).all(|(a, b)| (a.1 - b.1).abs() < 1e-12);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
+    svg_figure((WIDTH, 420), |root| {
         let all = archive.iter().chain(if same { [].iter() } else { search.iter() });
         let (_, mut y_range) = ranges(all.clone().map(|&(g, hv)| (g as f64, hv)));
         y_range.start = y_range.start.min(0.0);
         let first = all.clone().map(|p| p.0).min().unwrap_or(0) as i64;
         let last = all.map(|p| p.0).max().unwrap_or(1) as i64;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Hypervolume per generation — {}", input.run_name), ("sans-serif", 22))
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
-            .build_cartesian_2d((first - 1)..(last + 1), y_range)
-            .expect("chart");
-        generation_mesh(&mut chart, first, last, "hypervolume");
+        let caption = format!("Hypervolume per generation — {}", input.run_name);
+        let frame = Frame { caption: &caption, caption_size: 22, room: Room::Large };
+        let mut chart = generation_chart(root, frame, (first, last), y_range, "hypervolume");
         let archive_label = format!("archive, {}", input.axes.label());
         let mut series = vec![(archive, RGBColor(70, 130, 180), archive_label)];
         if !same && !search.is_empty() {
@@ -168,63 +144,7 @@ pub fn hypervolume_svg(input: &ReportInput) -> String {
             chart.draw_series(data.iter().map(|&p| Circle::new(p, 4, colour.filled()))).expect("dots");
         }
         draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
-        root.present().expect("svg");
-    }
-    svg
-}
-
-/// A chart whose x axis counts generations.
-pub(super) type GenerationChart<'a, 'b> = ChartContext<
-    'a,
-    SVGBackend<'b>,
-    Cartesian2d<plotters::coord::types::RangedCoordi64, plotters::coord::types::RangedCoordf64>,
->;
-
-/// The mesh of a per-generation figure: integer generations only, the axis built one generation
-/// wider on each side (`first - 1 .. last + 1`) so no line sits on the frame.
-pub(super) fn generation_mesh(chart: &mut GenerationChart, first: i64, last: i64, y_desc: &str) {
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .x_desc("generation")
-        .y_desc(y_desc)
-        .x_labels((last - first + 3) as usize)
-        .x_label_formatter(&|g| if *g < first || *g > last { String::new() } else { g.to_string() })
-        .draw()
-        .expect("mesh");
-}
-
-/// The legend every figure draws: a light box in one corner.
-pub(super) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .draw()
-        .expect("legend");
-}
-
-/// Axis ranges covering the points with a margin; a degenerate range is widened.
-pub(super) fn ranges(points: impl Iterator<Item = (f64, f64)>) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-    for (x, y) in points {
-        x0 = x0.min(x);
-        x1 = x1.max(x);
-        y0 = y0.min(y);
-        y1 = y1.max(y);
-    }
-    let pad = |lo: f64, hi: f64| {
-        if !lo.is_finite() || !hi.is_finite() {
-            return 0.0..1.0;
-        }
-        let span = (hi - lo).max(1e-3);
-        (lo - 0.05 * span)..(hi + 0.05 * span)
-    };
-    (pad(x0, x1), pad(y0, y1))
+    })
 }
 
 /// The staircase polygon of the region that the front dominates and that dominates the

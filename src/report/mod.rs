@@ -11,8 +11,13 @@
 //!
 //! The input is plain data ([`ReportInput`]) so that the figures can be tested and produced from
 //! any source; `xnas report` fills it from a run's store.
+//!
+//! Everything a page shows after its Table 1 (and, in a run's report, its front) is a section in
+//! [`SECTIONS`]: a new section is a file of its own, its `mod` line and one line in that list;
+//! `xnas report` and `xnas compare` both walk the list.
 
 pub mod analyses;
+mod chart;
 pub mod compare;
 mod figures;
 pub mod trust;
@@ -23,6 +28,33 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use figures::{front_svg, hypervolume_svg};
+
+use compare::ComparedRun;
+
+/// A file of a report or comparison: its name and content.
+pub type File = (String, String);
+
+/// What one section of a page gives: its files and the HTML that shows them.
+pub struct Section {
+    pub files: Vec<File>,
+    pub html: String,
+}
+
+/// One section of the pages: what it adds to a run's report and to a comparison of runs (`None`:
+/// that page has no such section).
+pub struct SectionEntry {
+    pub report: Option<fn(&ReportInput) -> Section>,
+    pub compare: Option<fn(&[ComparedRun]) -> Section>,
+}
+
+/// The sections of both pages, in page order (files are written in the same order), one a line.
+pub const SECTIONS: &[SectionEntry] = &[
+    compare::FRONTS,      // compare only
+    compare::HYPERVOLUME, // compare only
+    analyses::SECTION,    // report only
+    trust::SECTION,       // both
+    compare::EVOLUTION,   // compare only
+];
 
 /// A point of a figure's plane: (introspectability, accuracy), as the paper's figures draw them.
 pub type PlanePoint = (f64, f64);
@@ -347,19 +379,17 @@ pub fn front_csv(input: &ReportInput) -> String {
 pub fn write_report(input: &ReportInput, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let table = Table1::from_input(input);
-    let mut found = analyses::analyse(input);
-    let trust = trust::trust_section(&input.trust);
-    found.html.push_str(&trust.html);
-    found.files.extend(trust.files);
-    let mut files: Vec<(String, String)> = vec![
+    let sections: Vec<Section> = SECTIONS.iter().filter_map(|entry| Some(entry.report?(input))).collect();
+    let html: String = sections.iter().map(|section| section.html.as_str()).collect();
+    let mut files: Vec<File> = vec![
         ("front.csv".into(), front_csv(input)),
         ("front.svg".into(), front_svg(input)),
         ("hypervolume.svg".into(), hypervolume_svg(input)),
         ("table1.csv".into(), table.csv()),
         ("table1.md".into(), table.markdown(&input.run_name, &input.dataset)),
-        ("index.html".into(), index_html(input, &table, &found.html)),
+        ("index.html".into(), index_html(input, &table, &html)),
     ];
-    files.extend(found.files);
+    files.extend(sections.into_iter().flat_map(|section| section.files));
     let mut written = Vec::new();
     for (name, text) in files {
         let path = dir.join(name);
@@ -373,7 +403,7 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
+fn index_html(input: &ReportInput, table: &Table1, sections: &str) -> String {
     let mut rows = String::new();
     let mut front: Vec<&ReportPoint> = input.front.iter().map(|&i| &input.points[i]).collect();
     front.sort_by(|a, b| b.accuracy.unwrap_or(0.0).total_cmp(&a.accuracy.unwrap_or(0.0)));
@@ -409,7 +439,7 @@ fn index_html(input: &ReportInput, table: &Table1, analyses: &str) -> String {
 <h2>Non-dominated architectures</h2>
 <table><tr><th>id</th><th>gen.</th><th>architecture</th>{headers}<th>params</th></tr>
 {rows}</table>
-{analyses}
+{sections}
 </body></html>
 "#,
         name = escape(&input.run_name),
