@@ -116,13 +116,18 @@ impl WorkerResult {
 /// The exit code of a child whose job's configuration cannot run: `EX_CONFIG` of BSD's sysexits.
 pub const CONFIG_ERROR_EXIT: i32 = 78;
 
-/// Progress of a running job.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Progress of a running job: a training epoch's steps, or after training (`phase` set) the
+/// images of a measurement pass, `step` of `total_steps`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobProgress {
     pub epoch: usize,
     pub epochs: usize,
     pub step: usize,
     pub total_steps: usize,
+    /// The measurement pass after training (`validation`, `trust: test split`, …); absent while
+    /// training, and from workers older than it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
 }
 
 /// Marks a progress line on a child's stderr.

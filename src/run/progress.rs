@@ -94,7 +94,10 @@ fn progress_message(progress: &BTreeMap<u64, JobProgress>) -> String {
     let mut parts: Vec<String> = progress
         .iter()
         .take(SHOWN)
-        .map(|(job, p)| format!("#{job} epoch {}/{} step {}/{}", p.epoch, p.epochs, p.step, p.total_steps))
+        .map(|(job, p)| match &p.phase {
+            Some(phase) => format!("#{job} {phase} {}/{}", p.step, p.total_steps),
+            None => format!("#{job} epoch {}/{} step {}/{}", p.epoch, p.epochs, p.step, p.total_steps),
+        })
         .collect();
     if progress.len() > SHOWN {
         parts.push(format!("+{} more", progress.len() - SHOWN));

@@ -230,7 +230,7 @@ fn add_synthetic_trust(record: &mut MeasurementRecord, config: &EvalConfig, macr
         test_accuracy: Some(correct.iter().filter(|&&c| c).count() as f64 / samples as f64),
         test_loss: Some(0.4),
         class_means: Some(ClassMeanSummary {
-            images: train.min(config.introspect_max_samples),
+            images: config.trust_mean_image_count(train),
             block_means: (0..n).map(|c| (0..blocks.len()).map(|b| spread(c * 13 + b) * 2.0 - 1.0).collect()).collect(),
             blocks: blocks.into_iter().map(|b| b.name).collect(),
             pca: (0..n).map(|c| [spread(c * 3) - 0.5, spread(c * 3 + 1) - 0.5]).collect(),
