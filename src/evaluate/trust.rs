@@ -487,7 +487,7 @@ mod tests {
     #[test]
     fn subset_class_means_equal_the_means_of_the_same_images_from_a_full_pass() {
         tch::manual_seed(4);
-        let (classes, len, side) = (3usize, 90usize, 10usize);
+        let (classes, len, side) = (3usize, 90usize, 12usize);
         let labels: Vec<u32> = (0..len).map(|i| if i % 6 == 0 { 2 } else { (i % 2) as u32 }).collect();
         let images: Vec<u8> = (0..len * side * side).map(|i| ((i * 37 + i / 7) % 251) as u8).collect();
         let set = ImageSet { images, labels: labels.clone(), channels: 1, height: side, width: side };

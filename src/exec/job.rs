@@ -136,3 +136,20 @@ pub const PROGRESS_PREFIX: &str = "xnas-progress ";
 /// Marks a line on a child's stderr with an epoch's measurement ([`crate::record::EpochPoint`]
 /// as JSON); a job with [`Job::decide_each_epoch`] then waits for a [`Decision`] on stdin.
 pub const EPOCH_PREFIX: &str = "xnas-epoch ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A progress line from a worker older than `phase` still reads (as training), and a
+    /// measurement pass's line round-trips with its phase.
+    #[test]
+    fn progress_lines_with_and_without_a_phase_read() {
+        let old: JobProgress = serde_json::from_str(r#"{"epoch":2,"epochs":3,"step":5,"total_steps":9}"#).unwrap();
+        assert_eq!(old, JobProgress { epoch: 2, epochs: 3, step: 5, total_steps: 9, phase: None });
+        assert!(!serde_json::to_string(&old).unwrap().contains("phase"), "training lines are as before");
+        let pass = JobProgress { phase: Some("trust: test split".into()), ..old.clone() };
+        let line = serde_json::to_string(&pass).unwrap();
+        assert_eq!(serde_json::from_str::<JobProgress>(&line).unwrap(), pass);
+    }
+}
