@@ -766,6 +766,25 @@ mod tests {
         EvalConfig::default().validate().unwrap();
     }
 
+    /// `trust_mean_images` reads `"all"`, a number, or a number as text (`--set`), refuses the
+    /// rest, and a subset with fewer images than classes is named with the fix.
+    #[test]
+    fn trust_mean_images_reads_all_or_a_count() {
+        let read = |json: &str| serde_json::from_str::<ImageCount>(json);
+        assert_eq!(read("\"all\"").unwrap(), ImageCount::All);
+        assert_eq!(read("500").unwrap(), ImageCount::Count(500));
+        assert_eq!(read("\"500\"").unwrap(), ImageCount::Count(500));
+        assert!(read("-1").is_err() && read("\"some\"").is_err() && read("0.5").is_err());
+        assert_eq!(serde_json::to_string(&ImageCount::Count(7)).unwrap(), "7");
+        let few = EvalConfig { trust_mean_images: ImageCount::Count(9), ..EvalConfig::default() };
+        let error = few.validate().unwrap_err();
+        assert_eq!(error.field, "trust_mean_images");
+        assert!(error.requirement.contains("at least 10 images"), "{error}");
+        EvalConfig { trust_mean_images: ImageCount::Count(10), ..EvalConfig::default() }.validate().unwrap();
+        assert_eq!(few.trust_mean_image_count(5), 5, "never more than the split holds");
+        assert_eq!(EvalConfig::default().trust_mean_image_count(30_000), 25_000, "\"all\": introspect_max_samples");
+    }
+
     #[test]
     fn settings_no_training_can_use_are_named() {
         let bad = |edit: fn(&mut EvalConfig)| {
