@@ -65,8 +65,16 @@ pub struct EvalConfig {
     pub taps: TapSet,
     pub grouping: ClassGrouping,
     /// At most this many validation images feed the class means of D (the authors used 25,000),
-    /// and at most this many training images those of the trust measurements.
+    /// and, with `trust_mean_images` at `"all"`, at most this many training images (the first)
+    /// those of the trust measurements.
     pub introspect_max_samples: usize,
+    /// Which training images feed the class means of the trust measurements (the class-mean
+    /// summary, activation confidence, mislabel scores): `"all"`, the first
+    /// `introspect_max_samples` of the split, or a number, a seeded, class-stratified subset of
+    /// that many (cheaper: the training accuracy reads every image either way). Left out of the
+    /// serialised configuration at `"all"`, so configurations from before it keep their training hash.
+    #[serde(skip_serializing_if = "ImageCount::is_all")]
+    pub trust_mean_images: ImageCount,
     /// Measure validation accuracy and introspectability after every epoch on the first this
     /// many validation images (a fixed subset, cheap), kept in the record's `epochs`: what a
     /// script's early-stopping rule (`exp.stop_early`) decides on. `None`: only after training.
@@ -124,6 +132,7 @@ impl Default for EvalConfig {
             taps: TapSet::default(),
             grouping: ClassGrouping::default(),
             introspect_max_samples: 25_000,
+            trust_mean_images: ImageCount::All,
             epoch_validation: None,
             regularizer: 0.0,
             omega: None,
@@ -132,6 +141,70 @@ impl Default for EvalConfig {
             channels_last: Switch::Auto,
             cudnn_benchmark: Switch::Auto,
         }
+    }
+}
+
+/// A number of images to use, or all of them (`"all"` in scripts and records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImageCount {
+    #[default]
+    All,
+    Count(usize),
+}
+
+impl ImageCount {
+    pub fn is_all(&self) -> bool {
+        *self == ImageCount::All
+    }
+}
+
+impl std::fmt::Display for ImageCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            ImageCount::All => f.write_str("\"all\""),
+            ImageCount::Count(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Serialize for ImageCount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ImageCount::All => serializer.serialize_str("all"),
+            ImageCount::Count(n) => serializer.serialize_u64(*n as u64),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ImageCount, D::Error> {
+        struct ImageCountVisitor;
+        impl serde::de::Visitor<'_> for ImageCountVisitor {
+            type Value = ImageCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"all\" or a whole number of images")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<ImageCount, E> {
+                usize::try_from(n)
+                    .map(ImageCount::Count)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(n), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<ImageCount, E> {
+                u64::try_from(n)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+                    .and_then(|n| self.visit_u64(n))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ImageCount, E> {
+                match text {
+                    "all" => Ok(ImageCount::All),
+                    other => other
+                        .parse::<u64>()
+                        .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(other), &self))
+                        .and_then(|n| self.visit_u64(n)),
+                }
+            }
+        }
+        deserializer.deserialize_any(ImageCountVisitor)
     }
 }
 
@@ -254,6 +327,14 @@ pub fn human_bytes(bytes: u64) -> String {
 }
 
 impl EvalConfig {
+    /// How many of a training split of `train` images feed the trust measurements' class means.
+    pub fn trust_mean_image_count(&self, train: usize) -> usize {
+        match self.trust_mean_images {
+            ImageCount::All => self.introspect_max_samples.min(train),
+            ImageCount::Count(n) => n.min(train),
+        }
+    }
+
     /// What the dataset readers need to know of this configuration to find and subset its files.
     pub fn load_options(&self) -> xnas_datasets::LoadOptions {
         xnas_datasets::LoadOptions {
@@ -363,6 +444,14 @@ impl EvalConfig {
             require(false, "channels", self.channels, requirement)?;
         }
         require(self.introspect_max_samples >= 1, "introspect_max_samples", self.introspect_max_samples, "at least 1")?;
+        if let ImageCount::Count(n) = self.trust_mean_images {
+            let requirement = format!(
+                "\"all\" or at least {classes} images, one per class of {} (a smaller subset leaves a class \
+                 without a mean)",
+                self.dataset
+            );
+            require(n >= classes, "trust_mean_images", n, requirement)?;
+        }
         require(
             self.epoch_validation.is_none_or(|n| n >= 1),
             "epoch_validation",
@@ -815,7 +904,7 @@ fn add_synthetic_trust(record: &mut MeasurementRecord, config: &EvalConfig, macr
         test_accuracy: Some(correct.iter().filter(|&&c| c).count() as f64 / samples as f64),
         test_loss: Some(0.4),
         class_means: Some(ClassMeanSummary {
-            images: train.min(config.introspect_max_samples),
+            images: config.trust_mean_image_count(train),
             block_means: (0..n).map(|c| (0..blocks.len()).map(|b| spread(c * 13 + b) * 2.0 - 1.0).collect()).collect(),
             blocks: blocks.into_iter().map(|b| b.name).collect(),
             pca: (0..n).map(|c| [spread(c * 3) - 0.5, spread(c * 3 + 1) - 0.5]).collect(),
@@ -846,6 +935,25 @@ mod tests {
     #[test]
     fn the_default_recipe_is_valid() {
         EvalConfig::default().validate().unwrap();
+    }
+
+    /// `trust_mean_images` reads `"all"`, a number, or a number as text (`--set`), refuses the
+    /// rest, and a subset with fewer images than classes is named with the fix.
+    #[test]
+    fn trust_mean_images_reads_all_or_a_count() {
+        let read = |json: &str| serde_json::from_str::<ImageCount>(json);
+        assert_eq!(read("\"all\"").unwrap(), ImageCount::All);
+        assert_eq!(read("500").unwrap(), ImageCount::Count(500));
+        assert_eq!(read("\"500\"").unwrap(), ImageCount::Count(500));
+        assert!(read("-1").is_err() && read("\"some\"").is_err() && read("0.5").is_err());
+        assert_eq!(serde_json::to_string(&ImageCount::Count(7)).unwrap(), "7");
+        let few = EvalConfig { trust_mean_images: ImageCount::Count(9), ..EvalConfig::default() };
+        let error = few.validate().unwrap_err();
+        assert_eq!(error.field, "trust_mean_images");
+        assert!(error.requirement.contains("at least 10 images"), "{error}");
+        EvalConfig { trust_mean_images: ImageCount::Count(10), ..EvalConfig::default() }.validate().unwrap();
+        assert_eq!(few.trust_mean_image_count(5), 5, "never more than the split holds");
+        assert_eq!(EvalConfig::default().trust_mean_image_count(30_000), 25_000, "\"all\": introspect_max_samples");
     }
 
     #[test]

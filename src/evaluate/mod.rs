@@ -143,6 +143,7 @@ impl Prepared {
 pub enum EvalProgress {
     Training(TrainProgress),
     Validating(ValidationProgress),
+    Trust(trust::TrustProgress),
 }
 
 /// A trained network and the variables it lives in.
@@ -262,7 +263,7 @@ pub fn evaluate_prepared(
         num_classes: prepared.macro_config.num_classes,
         corrupted_labels: &dataset.corrupted_labels,
     };
-    trust::measure_trust(&net, &inputs, config, &mut record);
+    trust::measure_trust(&net, &inputs, config, &mut record, &mut |p| progress(EvalProgress::Trust(p)));
     Ok((record, TrainedModel { vs, net }))
 }
 

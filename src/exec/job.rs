@@ -116,13 +116,18 @@ impl WorkerResult {
 /// The exit code of a child whose job's configuration cannot run: `EX_CONFIG` of BSD's sysexits.
 pub const CONFIG_ERROR_EXIT: i32 = 78;
 
-/// Progress of a running job.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Progress of a running job: a training epoch's steps, or after training (`phase` set) the
+/// images of a measurement pass, `step` of `total_steps`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobProgress {
     pub epoch: usize,
     pub epochs: usize,
     pub step: usize,
     pub total_steps: usize,
+    /// The measurement pass after training (`validation`, `trust: test split`, …); absent while
+    /// training, and from workers older than it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
 }
 
 /// Marks a progress line on a child's stderr.
@@ -131,3 +136,20 @@ pub const PROGRESS_PREFIX: &str = "xnas-progress ";
 /// Marks a line on a child's stderr with an epoch's measurement ([`crate::record::EpochPoint`]
 /// as JSON); a job with [`Job::decide_each_epoch`] then waits for a [`Decision`] on stdin.
 pub const EPOCH_PREFIX: &str = "xnas-epoch ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A progress line from a worker older than `phase` still reads (as training), and a
+    /// measurement pass's line round-trips with its phase.
+    #[test]
+    fn progress_lines_with_and_without_a_phase_read() {
+        let old: JobProgress = serde_json::from_str(r#"{"epoch":2,"epochs":3,"step":5,"total_steps":9}"#).unwrap();
+        assert_eq!(old, JobProgress { epoch: 2, epochs: 3, step: 5, total_steps: 9, phase: None });
+        assert!(!serde_json::to_string(&old).unwrap().contains("phase"), "training lines are as before");
+        let pass = JobProgress { phase: Some("trust: test split".into()), ..old.clone() };
+        let line = serde_json::to_string(&pass).unwrap();
+        assert_eq!(serde_json::from_str::<JobProgress>(&line).unwrap(), pass);
+    }
+}

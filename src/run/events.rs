@@ -32,7 +32,7 @@ pub(super) enum RunEvent<'a> {
     /// An evaluation's job goes to the executor (its attempt is stored as running).
     Started { candidate: u64 },
     /// A job's training made progress.
-    Training { candidate: u64, progress: JobProgress },
+    Training { candidate: u64, progress: &'a JobProgress },
     /// A job left the executor, with a record or not.
     Left { candidate: u64 },
     /// A record new to this run's store — from a job, or from the run it started from

@@ -75,7 +75,7 @@ impl RunObserver for Progress {
             // Shown once: a steady-state run that finished a checkpoint's evaluations shows it already.
             RunEvent::Counting { told, budget } if self.bar.is_hidden() => self.steady(told, budget),
             RunEvent::Training { candidate, progress } => {
-                self.jobs.insert(candidate, progress);
+                self.jobs.insert(candidate, progress.clone());
                 self.bar.set_message(progress_message(&self.jobs));
             }
             RunEvent::Left { candidate } => drop(self.jobs.remove(&candidate)),
@@ -101,7 +101,10 @@ fn progress_message(progress: &BTreeMap<u64, JobProgress>) -> String {
     let mut parts: Vec<String> = progress
         .iter()
         .take(SHOWN)
-        .map(|(job, p)| format!("#{job} epoch {}/{} step {}/{}", p.epoch, p.epochs, p.step, p.total_steps))
+        .map(|(job, p)| match &p.phase {
+            Some(phase) => format!("#{job} {phase} {}/{}", p.step, p.total_steps),
+            None => format!("#{job} epoch {}/{} step {}/{}", p.epoch, p.epochs, p.step, p.total_steps),
+        })
         .collect();
     if progress.len() > SHOWN {
         parts.push(format!("+{} more", progress.len() - SHOWN));

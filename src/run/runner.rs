@@ -623,7 +623,7 @@ impl Work for Runner {
             ExecEvent::Started { job, worker } => self.store.set_worker(job as i64, &worker)?,
             ExecEvent::Progress { job, progress } => {
                 let candidate = self.candidate_of_job.get(&job).copied().unwrap_or(job);
-                self.observers.emit(&RunEvent::Training { candidate, progress }, &self.store)?
+                self.observers.emit(&RunEvent::Training { candidate, progress: &progress }, &self.store)?
             }
             // The epochs of jobs that wait for a decision go to `epoch`; the others' are not shown.
             ExecEvent::Epoch { .. } => {}

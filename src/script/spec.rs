@@ -411,9 +411,9 @@ pub fn setting_kind(key: &str) -> SettingKind {
     named(key).or_else(|| named(section)).unwrap_or(SettingKind::Reporting)
 }
 
-/// Training keys left out of the serialised configuration while unset (so that configurations
-/// from before them keep their training hash), which a section still accepts.
-const TRAINING_UNSET_WHEN_NONE: &[&str] = &["epoch_validation"];
+/// Training keys left out of the serialised configuration while unset or `"all"` (so that
+/// configurations from before them keep their training hash), which a section still accepts.
+const TRAINING_UNSET_WHEN_NONE: &[&str] = &["epoch_validation", "trust_mean_images"];
 
 /// Cells of the NAS-Bench-201 space: five operations on each of six edges.
 const SPACE_CELLS: usize = 15_625;

@@ -243,7 +243,8 @@ fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(staged.commit("--out")?)
 }
 
-/// A progress bar over training steps, then validation images; hidden when stderr is not a terminal.
+/// A progress bar over training steps, then validation images, then each trust pass's images;
+/// hidden when stderr is not a terminal.
 pub struct EvalBar(indicatif::ProgressBar);
 
 impl EvalBar {
@@ -281,6 +282,14 @@ impl EvalBar {
                     bar.set_length(v.images as u64);
                 }
                 bar.set_position(v.images_done as u64);
+            }
+            EvalProgress::Trust(t) => {
+                if bar.message() != t.pass.name() {
+                    bar.set_prefix("trust");
+                    bar.set_message(t.pass.name());
+                    bar.set_length(t.images as u64);
+                }
+                bar.set_position(t.images_done as u64);
             }
         }
     }

@@ -137,14 +137,34 @@ impl JobRunner {
         let data = self.data.as_ref().expect("loaded above");
         let mut last = Instant::now() - Duration::from_secs(1);
         let mut asking = job.decide_each_epoch;
+        let epochs = job.config.epochs;
+        let mut last_phase: Option<&'static str> = None;
         let mut on_progress = |event| {
-            if let EvalProgress::Training(p) = event {
-                if last.elapsed() >= Duration::from_millis(250) || p.step == p.total_steps {
-                    last = Instant::now();
-                    let progress =
-                        JobProgress { epoch: p.epoch, epochs: p.epochs, step: p.step, total_steps: p.total_steps };
-                    eprintln!("{PROGRESS_PREFIX}{}", serde_json::to_string(&progress).expect("progress serialises"));
+            // A measurement pass after training reports its images under its name; the first and
+            // last line of each pass always go out, the rest at most four a second.
+            let (progress, phase) = match event {
+                EvalProgress::Training(p) => (
+                    JobProgress {
+                        epoch: p.epoch,
+                        epochs: p.epochs,
+                        step: p.step,
+                        total_steps: p.total_steps,
+                        phase: None,
+                    },
+                    None,
+                ),
+                EvalProgress::Validating(v) => {
+                    (measuring(epochs, "validation", v.images_done, v.images), Some("validation"))
                 }
+                EvalProgress::Trust(t) => {
+                    (measuring(epochs, t.pass.name(), t.images_done, t.images), Some(t.pass.name()))
+                }
+            };
+            let new_phase = phase.is_some() && phase != last_phase;
+            if new_phase || last.elapsed() >= Duration::from_millis(250) || progress.step == progress.total_steps {
+                last = Instant::now();
+                last_phase = phase;
+                eprintln!("{PROGRESS_PREFIX}{}", serde_json::to_string(&progress).expect("progress serialises"));
             }
         };
         let mut decide = |point: &xnas::record::EpochPoint| {
@@ -171,4 +191,9 @@ impl JobRunner {
         }
         Ok(record)
     }
+}
+
+/// A measurement pass's progress after `epochs` of training: `images_done` of `images`.
+fn measuring(epochs: usize, phase: &str, images_done: usize, images: usize) -> JobProgress {
+    JobProgress { epoch: epochs, epochs, step: images_done, total_steps: images, phase: Some(phase.to_string()) }
 }

@@ -274,3 +274,78 @@ fn an_eval_record_holds_every_trust_measurement() {
     assert!(correlation.with_diagonal.spearman.is_some() && correlation.without_diagonal.pearson.is_some());
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Through the real `xnas-worker evaluate`: after training, the validation pass and each trust
+/// pass send progress lines under their names, the last of each with every image done; with
+/// `trust_mean_images` at 100 the class means come from 100 images and, with label noise, one
+/// tapped training pass scores the given labels.
+#[cfg(feature = "torch")]
+#[test]
+fn the_trust_passes_report_progress_through_the_worker() {
+    use std::io::{BufRead, BufReader};
+    use xnas::exec::{Job, JobProgress, PROGRESS_PREFIX};
+    use xnas::record::{ImageCount, MeasurementRecord};
+
+    let config = EvalConfig {
+        train_subset: Some(300),
+        val_subset: Some(100),
+        test_subset: Some(100),
+        label_noise: 0.2,
+        epochs: 1,
+        batch_size: 64,
+        channels: 4,
+        cells_per_stage: 1,
+        trust_mean_images: ImageCount::Count(100),
+        device: "cpu".into(),
+        ..EvalConfig::default()
+    };
+    let job = Job {
+        id: 3,
+        genome: "002404".into(),
+        config,
+        threads: Some(1),
+        device_name: None,
+        model_dir: None,
+        decide_each_epoch: false,
+    };
+    let mut child = Command::new(crate::run::XNAS_WORKER)
+        .arg("evaluate")
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}", serde_json::to_string(&job).unwrap()).unwrap();
+    let mut events: Vec<JobProgress> = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        if let Some(json) = line.unwrap().strip_prefix(PROGRESS_PREFIX) {
+            events.push(serde_json::from_str(json).unwrap());
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let record: MeasurementRecord = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record.class_means.as_ref().unwrap().images, 100);
+    assert!(record.mislabels.is_some());
+
+    let mut phases: Vec<&str> = Vec::new();
+    for event in &events {
+        if let Some(phase) = event.phase.as_deref() {
+            if phases.last() != Some(&phase) {
+                phases.push(phase);
+            }
+        }
+    }
+    assert_eq!(phases, ["validation", "trust: class means", "trust: training accuracy", "trust: test split"]);
+    for (phase, images) in [
+        ("validation", 100),
+        ("trust: class means", 100),
+        ("trust: training accuracy", 300),
+        ("trust: test split", 100),
+    ] {
+        let last = events.iter().rfind(|e| e.phase.as_deref() == Some(phase)).unwrap();
+        assert_eq!((last.step, last.total_steps, last.epoch, last.epochs), (images, images, 1, 1), "{phase}");
+    }
+    assert!(events.iter().any(|e| e.phase.is_none() && e.step == e.total_steps), "training's own lines are unchanged");
+}

@@ -170,7 +170,9 @@ mod methods {
     /// `taps`, `grouping`, `introspect_max_samples`, `regularizer` (weight of the introspectability loss, 0 = off),
     /// `omega` (pair weights for it), `trust` (default true: measure calibration, misprediction and mislabel
     /// curves and class means from training data; false keeps only training and test accuracy),
-    /// and three CUDA settings that a CPU ignores: `precision` (`"auto"`, `"fp32"` or `"bf16"`: mixed
+    /// `trust_mean_images` (which training images feed those class means: `"all"`, the default, the first
+    /// `introspect_max_samples`, or a number: a seeded, class-stratified subset of that many, cheaper; training
+    /// accuracy reads every image either way), and three CUDA settings that a CPU ignores: `precision` (`"auto"`, `"fp32"` or `"bf16"`: mixed
     /// precision, bf16 compute with f32 weights; `"auto"` is fp32 until `scripts/gpu-check.sh` has
     /// measured bf16's accuracy), `channels_last` and `cudnn_benchmark` (`"auto"` = on for CUDA, `true`,
     /// `false`; the record's `compute` says what a training used), and `epoch_validation` (measure accuracy
