@@ -73,12 +73,8 @@ pub fn attainment_difference(
     right: &[Vec<[f64; 2]>],
     directions: [Direction; 2],
 ) -> Result<Vec<AttainmentDifference>, AnalysisError> {
-    if left.is_empty() {
-        return Err(AnalysisError::Empty { what: "left fronts".into() });
-    }
-    if right.is_empty() {
-        return Err(AnalysisError::Empty { what: "right fronts".into() });
-    }
+    check_fronts(left, "left")?;
+    check_fronts(right, "right")?;
     let all: Vec<Vec<[f64; 2]>> = left.iter().chain(right).cloned().collect();
     let sweep = Sweep::new(&all, directions, "fronts")?;
     let levels: Vec<usize> = (1..=all.len()).collect();
@@ -94,6 +90,22 @@ pub fn attainment_difference(
         }
     }
     Ok(differences)
+}
+
+/// Checks that there is a front, each front has a point and every coordinate is finite.
+fn check_fronts(fronts: &[Vec<[f64; 2]>], what: &str) -> Result<(), AnalysisError> {
+    if fronts.is_empty() {
+        return Err(AnalysisError::Empty { what: what.into() });
+    }
+    for (index, front) in fronts.iter().enumerate() {
+        if front.is_empty() {
+            return Err(AnalysisError::Empty { what: format!("{what}[{index}]") });
+        }
+        if let Some(row) = front.iter().position(|point| !point.iter().all(|v| v.is_finite())) {
+            return Err(AnalysisError::NotFinite { what: format!("{what}[{index}]"), index: row });
+        }
+    }
+    Ok(())
 }
 
 /// moocore's `percentile2level`: n·p/100 rounded up, unless within √ε above a whole number.
@@ -120,18 +132,10 @@ struct Sweep {
 
 impl Sweep {
     fn new(fronts: &[Vec<[f64; 2]>], directions: [Direction; 2], what: &str) -> Result<Self, AnalysisError> {
-        if fronts.is_empty() {
-            return Err(AnalysisError::Empty { what: what.into() });
-        }
+        check_fronts(fronts, what)?;
         let mut points = Vec::new();
         for (index, front) in fronts.iter().enumerate() {
-            if front.is_empty() {
-                return Err(AnalysisError::Empty { what: format!("{what}[{index}]") });
-            }
-            for (row, point) in front.iter().enumerate() {
-                if !point.iter().all(|v| v.is_finite()) {
-                    return Err(AnalysisError::NotFinite { what: format!("{what}[{index}]"), index: row });
-                }
+            for point in front {
                 let [a, b] = [0, 1].map(|axis| directions[axis].to_minimisation(point[axis]));
                 points.push((a, b, index));
             }
