@@ -15,6 +15,7 @@
 pub mod analyses;
 pub mod compare;
 mod figures;
+pub mod groups;
 pub mod trust;
 
 use std::fmt::Write as _;

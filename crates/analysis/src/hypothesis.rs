@@ -62,7 +62,8 @@ pub fn wilcoxon_signed_rank(x: &[f64], y: &[f64]) -> Result<TestResult, Analysis
     let magnitudes: Vec<f64> = nonzero.iter().map(|d| d.abs()).collect();
     let ranks = average_ranks(&magnitudes);
     let rank_sum = |positive: bool| -> f64 {
-        nonzero.iter().zip(&ranks).filter(|(d, _)| (**d > 0.0) == positive).map(|(_, r)| r).sum()
+        // Folded from +0.0: Rust's empty f64 sum is −0.0, SciPy's 0.0.
+        nonzero.iter().zip(&ranks).filter(|(d, _)| (**d > 0.0) == positive).fold(0.0, |sum, (_, r)| sum + r)
     };
     let (r_plus, r_minus) = (rank_sum(true), rank_sum(false));
     let statistic = r_plus.min(r_minus);

@@ -62,6 +62,9 @@ fn bad_inputs_are_typed_errors() {
         bootstrap_mean_difference(&[1.0], &[2.0], Pairing::Independent, 1.5, 10, 1),
         Err(AnalysisError::ConfidenceLevel { .. })
     ));
+    // Every difference positive: R⁻ is an empty sum, written 0 as SciPy writes it (not −0).
+    let all_above = wilcoxon_signed_rank(&[2.0, 3.0, 4.0], &[1.0, 1.0, 1.0]).unwrap();
+    assert!(all_above.statistic == 0.0 && all_above.statistic.is_sign_positive(), "{all_above:?}");
     // Identical groups: no difference to rank, p = 1.
     let same = wilcoxon_signed_rank(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]).unwrap();
     assert_eq!((same.statistic, same.p_value), (0.0, 1.0));
