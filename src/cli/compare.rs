@@ -2,7 +2,8 @@
 //! order given, every front in the report axes (one panel per run and an overlay), and every run's
 //! hypervolume per generation, all from one reference point. With `--group LABEL=PATTERN` (given
 //! twice or more) the runs come in labelled groups, and beside the per-run output it writes the
-//! groups' statistics (`groups.csv`, `tests.csv`, `eaf.csv`: `xnas::report::groups`).
+//! groups' statistics (`groups.csv`, `tests.csv`, `eaf.csv`, `groups_hypervolume.csv`:
+//! `xnas::report::groups`).
 
 use std::path::{Path, PathBuf};
 

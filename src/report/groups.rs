@@ -3,7 +3,8 @@
 //! of groups the hypervolume difference with a seeded bootstrap interval and a two-sided rank
 //! test — Wilcoxon signed-rank when the runs pair by seed, Mann–Whitney U otherwise
 //! (`tests.csv`); per group the best, quartile, median and worst attainment surfaces of its
-//! runs' fronts in the report axes (`eaf.csv`). Plain data in, CSV text out; the numbers are
+//! runs' fronts in the report axes (`eaf.csv`); per group and generation the mean archive
+//! hypervolume with its 95 % t-interval (`groups_hypervolume.csv`). Plain data in, CSV text out; the numbers are
 //! `xnas-analysis`'s, which are checked against SciPy and moocore.
 
 use std::fmt::Write as _;
@@ -34,17 +35,29 @@ pub struct GroupRun {
     pub table: Table1,
     /// The run's final front in the report axes (both maximised), in the axes' order.
     pub front: Vec<[f64; 2]>,
+    /// The archive's hypervolume in the report axes after each saved generation, from the
+    /// comparison's common reference point.
+    pub hypervolume_per_generation: Vec<(u64, f64)>,
 }
 
 impl GroupRun {
     /// A compared run's Table 1 (hypervolume from `reference`, the comparison's common point) and front.
     pub fn from_compared(run: &ComparedRun, reference: [f64; 2], seed: Option<u64>) -> GroupRun {
         let front = run.input.report_front().into_iter().filter_map(|i| run.input.points[i].axes).collect();
+        let hypervolume_per_generation = run
+            .input
+            .archive_hypervolume_per_generation()
+            .into_iter()
+            .filter_map(|(generation, _)| {
+                Some((generation, run.input.archive_hypervolume_from(Some(generation), reference)?))
+            })
+            .collect();
         GroupRun {
             folder: run.folder.clone(),
             seed,
             table: Table1::from_input_with_reference(&run.input, reference),
             front,
+            hypervolume_per_generation,
         }
     }
 }
@@ -83,7 +96,8 @@ const COLUMNS: [(&str, ColumnReader); 9] = [
     ("hypervolume", |t| t.hypervolume),
 ];
 
-/// `groups.csv`, `tests.csv` and `eaf.csv` (with `axis_names` the report axes) for `groups`.
+/// `groups.csv`, `tests.csv`, `eaf.csv` (with `axis_names` the report axes) and
+/// `groups_hypervolume.csv` for `groups`.
 pub fn group_files(groups: &[RunGroup], axis_names: &[String; 2]) -> Result<Vec<(String, String)>, GroupError> {
     for (i, group) in groups.iter().enumerate() {
         if group.runs.is_empty() {
@@ -97,7 +111,39 @@ pub fn group_files(groups: &[RunGroup], axis_names: &[String; 2]) -> Result<Vec<
         ("groups.csv".into(), groups_csv(groups)?),
         ("tests.csv".into(), tests_csv(groups)?),
         ("eaf.csv".into(), eaf_csv(groups, axis_names)?),
+        ("groups_hypervolume.csv".into(), hypervolume_csv(groups)?),
     ])
+}
+
+/// One row per group and generation that one of its runs saved: how many runs reached it, their
+/// mean archive hypervolume and its 95 % t-interval (empty below two runs).
+fn hypervolume_csv(groups: &[RunGroup]) -> Result<String, GroupError> {
+    let mut out = String::from("group,generation,runs,hypervolume_mean,hypervolume_ci95_low,hypervolume_ci95_high\n");
+    for group in groups {
+        let mut generations: Vec<u64> =
+            group.runs.iter().flat_map(|r| r.hypervolume_per_generation.iter().map(|&(g, _)| g)).collect();
+        generations.sort_unstable();
+        generations.dedup();
+        for generation in generations {
+            let values: Vec<f64> = group
+                .runs
+                .iter()
+                .filter_map(|r| r.hypervolume_per_generation.iter().find(|&&(g, _)| g == generation).map(|&(_, hv)| hv))
+                .collect();
+            let summary =
+                summarize(&values).map_err(|source| GroupError::Analysis { label: group.label.clone(), source })?;
+            let _ = writeln!(
+                out,
+                "{},{generation},{},{},{},{}",
+                quoted(&group.label),
+                summary.n,
+                summary.mean,
+                cell(summary.ci95.map(|i| i.low)),
+                cell(summary.ci95.map(|i| i.high))
+            );
+        }
+    }
+    Ok(out)
 }
 
 fn quoted(text: &str) -> String {
@@ -260,6 +306,7 @@ mod tests {
                 search_hypervolume: None,
             },
             front,
+            hypervolume_per_generation: vec![(1, hypervolume / 2.0), (2, hypervolume)],
         }
     }
 
@@ -336,6 +383,24 @@ mod tests {
         let median: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("\"✓\",50,")).collect();
         assert_eq!(median, ["\"✓\",50,3,2,1", "\"✓\",50,3,1,2"]);
         assert!(lines.contains(&"\"✓\",100,3,0,0"));
+    }
+
+    #[test]
+    fn hypervolume_per_generation_is_a_mean_with_an_interval_per_group() {
+        let mut runs: Vec<GroupRun> = [1.0, 2.0, 3.0].map(|hv| run(None, hv, vec![[0.9, 0.1]])).to_vec();
+        // One run saved a third generation: that row has one run and no interval.
+        runs[0].hypervolume_per_generation.push((3, 1.5));
+        let group = RunGroup { label: "✓".into(), runs };
+        let csv = &group_files(&[group], &axes()).unwrap()[3].1;
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "group,generation,runs,hypervolume_mean,hypervolume_ci95_low,hypervolume_ci95_high");
+        // Generation 1: 0.5, 1, 1.5 — mean 1, s = 0.5, half-width 4.302652729911275 · 0.5/√3.
+        let row: Vec<&str> = lines[1].split(',').collect();
+        assert_eq!(row[..4], ["\"✓\"", "1", "3", "1"]);
+        let high: f64 = row[5].parse().unwrap();
+        assert!((high - (1.0 + 4.302652729911275 * 0.5 / 3f64.sqrt())).abs() < 1e-9, "{high}");
+        assert!(lines[2].starts_with("\"✓\",2,3,2,"));
+        assert_eq!(lines[3], "\"✓\",3,1,1.5,,");
     }
 
     #[test]
