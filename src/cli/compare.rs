@@ -1,9 +1,9 @@
 //! `xnas compare RUN RUN… [--out DIR]`: runs side by side — Table 1 with one row per run in the
 //! order given, every front in the report axes (one panel per run and an overlay), and every run's
-//! hypervolume per generation, all from one reference point. With `--group LABEL=PATTERN` (given
-//! twice or more) the runs come in labelled groups, and beside the per-run output it writes the
-//! groups' statistics (`groups.csv`, `tests.csv`, `eaf.csv`, `groups_hypervolume.csv`:
-//! `xnas::report::groups`).
+//! hypervolume per generation, all from one reference point. With `--group LABEL=PATTERN` (once per
+//! group) the runs come in labelled groups, and beside the per-run output it writes the
+//! groups' statistics and attainment figures (`groups.csv`, `tests.csv`, `eaf.csv`,
+//! `groups_hypervolume.csv`, `eaf.svg`, `eaf_difference.svg`: `xnas::report::groups`).
 
 use std::path::{Path, PathBuf};
 

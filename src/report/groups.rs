@@ -4,10 +4,16 @@
 //! test — Wilcoxon signed-rank when the runs pair by seed, Mann–Whitney U otherwise
 //! (`tests.csv`); per group the best, quartile, median and worst attainment surfaces of its
 //! runs' fronts in the report axes (`eaf.csv`); per group and generation the mean archive
-//! hypervolume with its 95 % t-interval (`groups_hypervolume.csv`). Plain data in, CSV text out; the numbers are
+//! hypervolume with its 95 % t-interval (`groups_hypervolume.csv`); and the figures of the
+//! attainment functions: each group's median surface with its 25–75 % band (`eaf.svg`), and for
+//! two groups where in the plane one attains more often than the other (`eaf_difference.svg`). Plain data in, CSV text out; the numbers are
 //! `xnas-analysis`'s, which are checked against SciPy and moocore.
 
 use std::fmt::Write as _;
+use std::ops::Range;
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
 
 use xnas_analysis::{
     attainment_surfaces, bootstrap_mean_difference, mann_whitney_u, summarize, wilcoxon_signed_rank, AnalysisError,
@@ -16,7 +22,9 @@ use xnas_analysis::{
 use xnas_moo::Direction;
 
 use super::compare::ComparedRun;
+use super::figures::{draw_legend, ranges};
 use super::Table1;
+use xnas_analysis::attainment_difference;
 
 /// The bootstrap's resamples and seed: fixed, so that a compare of the same runs writes the same
 /// interval.
@@ -112,7 +120,153 @@ pub fn group_files(groups: &[RunGroup], axis_names: &[String; 2]) -> Result<Vec<
         ("tests.csv".into(), tests_csv(groups)?),
         ("eaf.csv".into(), eaf_csv(groups, axis_names)?),
         ("groups_hypervolume.csv".into(), hypervolume_csv(groups)?),
-    ])
+        ("eaf.svg".into(), eaf_svg(groups, axis_names)?),
+    ]
+    .into_iter()
+    .chain(match groups {
+        [left, right] => Some(("eaf_difference.svg".into(), eaf_difference_svg(left, right, axis_names)?)),
+        _ => None,
+    })
+    .collect())
+}
+
+/// Group colours (cycled).
+const COLOURS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+];
+
+/// The fronts of a group's runs that have a point.
+fn group_fronts(group: &RunGroup) -> Vec<Vec<[f64; 2]>> {
+    group.runs.iter().map(|r| r.front.clone()).filter(|front| !front.is_empty()).collect()
+}
+
+/// A staircase through maximised corners (first axis descending) in the plane (x the second axis,
+/// y the first), from the left edge `x0` down to the bottom edge `y0`.
+fn staircase(corners: &[[f64; 2]], (x0, y0): (f64, f64)) -> Vec<(f64, f64)> {
+    let mut path = Vec::with_capacity(2 * corners.len() + 2);
+    for (i, &[first, second]) in corners.iter().enumerate() {
+        path.push((if i == 0 { x0 } else { corners[i - 1][1] }, first));
+        path.push((second, first));
+    }
+    if let Some(&[_, second]) = corners.last() {
+        path.push((second, y0));
+    }
+    path
+}
+
+fn chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    names: &[String; 2],
+    (x_range, y_range): (Range<f64>, Range<f64>),
+) -> ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 15))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(52)
+        .build_cartesian_2d(x_range, y_range)
+        .expect("chart");
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_desc(names[1].as_str())
+        .y_desc(names[0].as_str())
+        .label_style(("sans-serif", 11))
+        .draw()
+        .expect("mesh");
+    chart
+}
+
+/// Each group's median attainment surface as a staircase, with the band between its 25 % and
+/// 75 % surfaces shaded in the group's colour.
+fn eaf_svg(groups: &[RunGroup], names: &[String; 2]) -> Result<String, GroupError> {
+    let mut surfaces = Vec::new();
+    for group in groups {
+        let fronts = group_fronts(group);
+        if fronts.is_empty() {
+            continue;
+        }
+        let found = attainment_surfaces(&fronts, [Direction::Maximise; 2], &[25.0, 50.0, 75.0])
+            .map_err(|source| GroupError::Analysis { label: group.label.clone(), source })?;
+        surfaces.push((group, found));
+    }
+    let plane = ranges(
+        surfaces
+            .iter()
+            .flat_map(|(_, s)| s.iter().flat_map(|s| s.points.iter().map(|&[first, second]| (second, first)))),
+    );
+    let edges = (plane.0.start, plane.1.start);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 480)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let mut chart = chart(&root, "median attainment surfaces, 25–75 % band", names, plane);
+        for (i, (group, found)) in surfaces.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let mut band = staircase(&found[0].points, edges);
+            band.extend(staircase(&found[2].points, edges).into_iter().rev());
+            chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.2).filled()))).expect("band");
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    staircase(&found[1].points, edges),
+                    colour.stroke_width(2),
+                )))
+                .expect("median")
+                .label(format!("{} ({} runs)", group.label, group_fronts(group).len()))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
+        root.present().expect("svg");
+    }
+    Ok(svg)
+}
+
+/// The corners of both groups' attainment surfaces where one group attains more often: a dot in
+/// that group's colour, the stronger the larger the difference (corners attained equally are left out).
+fn eaf_difference_svg(left: &RunGroup, right: &RunGroup, names: &[String; 2]) -> Result<String, GroupError> {
+    let label = format!("{} against {}", left.label, right.label);
+    let (left_fronts, right_fronts) = (group_fronts(left), group_fronts(right));
+    let differences = if left_fronts.is_empty() || right_fronts.is_empty() {
+        Vec::new()
+    } else {
+        attainment_difference(&left_fronts, &right_fronts, [Direction::Maximise; 2])
+            .map_err(|source| GroupError::Analysis { label: label.clone(), source })?
+    };
+    let plane = ranges(differences.iter().map(|d| (d.point[1], d.point[0])));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 480)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let title = format!("EAF difference: {} (left) − {} (right)", left.label, right.label);
+        let mut chart = chart(&root, &title, names, plane);
+        let shade = |colour: RGBColor, share: f64| {
+            let blend = |c: u8| (255.0 - (255.0 - c as f64) * share.abs()).round() as u8;
+            RGBColor(blend(colour.0), blend(colour.1), blend(colour.2))
+        };
+        chart
+            .draw_series(differences.iter().filter(|d| d.difference != 0.0).map(|d| {
+                let colour = if d.difference > 0.0 { COLOURS[0] } else { COLOURS[1] };
+                Circle::new((d.point[1], d.point[0]), 4, shade(colour, d.difference).filled())
+            }))
+            .expect("points");
+        for (i, group) in [left, right].into_iter().enumerate() {
+            let colour = COLOURS[i];
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .expect("legend")
+                .label(format!("{} attains more often", group.label))
+                .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
+        root.present().expect("svg");
+    }
+    Ok(svg)
 }
 
 /// One row per group and generation that one of its runs saved: how many runs reached it, their
@@ -401,6 +555,26 @@ mod tests {
         assert!((high - (1.0 + 4.302652729911275 * 0.5 / 3f64.sqrt())).abs() < 1e-9, "{high}");
         assert!(lines[2].starts_with("\"✓\",2,3,2,"));
         assert_eq!(lines[3], "\"✓\",3,1,1.5,,");
+    }
+
+    #[test]
+    fn two_groups_get_the_band_figure_and_the_difference_figure() {
+        let group = |label: &str, shift: f64| RunGroup {
+            label: label.into(),
+            runs: (0..3).map(|i| run(None, 0.1, vec![[0.9 - shift, 0.1 * i as f64], [0.5, 0.6 + shift]])).collect(),
+        };
+        let files = group_files(&[group("✗", 0.0), group("✓", 0.2)], &axes()).unwrap();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["groups.csv", "tests.csv", "eaf.csv", "groups_hypervolume.csv", "eaf.svg", "eaf_difference.svg"]
+        );
+        assert!(files[4].1.contains("✗ (3 runs)") && files[4].1.contains("<polygon"), "{}", files[4].1);
+        // ✗ alone reaches accuracy 0.9, ✓ alone introspectability 0.8: both colours appear.
+        let difference = &files[5].1;
+        assert!(difference.contains("✗ attains more often") && difference.contains("<circle"), "{difference}");
+        // One group: no difference figure.
+        assert_eq!(group_files(&[group("✗", 0.0)], &axes()).unwrap().len(), 5);
     }
 
     #[test]
