@@ -10,8 +10,9 @@
 #      when apt-get is available and we are root (otherwise it says what is missing).
 #   2. A project-local virtual environment .venv with PyPI's torch==2.11.0: the libtorch that
 #      tch 0.24 binds. Nothing is installed system-wide.
-#   3. SciPy into the same venv, for the tests that check statistics against it, and xautodl (without
-#      its dependencies), for the test that loads an `xnas export` into NAS-Bench-201's TinyNetwork.
+#   3. SciPy and moocore==0.3.2 into the same venv, for the tests that check statistics and attainment
+#      functions against them, and xautodl (without its dependencies), for the test that loads an
+#      `xnas export` into NAS-Bench-201's TinyNetwork.
 #   4. With --ray: ray==2.60.0 from PyPI into the same venv (about 285 MB, ten seconds).
 #   5. With --optuna: optuna==5.0.0 and optuna-dashboard==0.21.0 into the same venv (a few seconds),
 #      which read the journals `xnas run/export --optuna FILE` write.
@@ -23,6 +24,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${XNAS_VENV:-$root/.venv}"
 torch_version="2.11.0"
+# The release benches/support/moocore.rs pins; crates/analysis's attainment tests compare against it.
+moocore_version="0.3.2"
 ray_version="2.60.0"
 optuna_version="5.0.0"
 optuna_dashboard_version="0.21.0"
@@ -69,6 +72,13 @@ fi
 if ! "$venv/bin/python" -c "import scipy" 2>/dev/null; then
   log "installing scipy into $venv (the analysis tests compare against it)"
   "$venv/bin/pip" install -q scipy >&2 || log "scipy did not install; the live SciPy comparison will be skipped"
+fi
+
+# moocore: the empirical attainment functions of crates/analysis are tested against its eaf/eafdiff.
+if ! "$venv/bin/python" -c "import moocore, sys; sys.exit(moocore.__version__ != '$moocore_version')" 2>/dev/null; then
+  log "installing moocore==$moocore_version into $venv (the attainment-function tests compare against it)"
+  "$venv/bin/pip" install -q "moocore==$moocore_version" >&2 ||
+    log "moocore did not install; the live moocore comparison will be skipped"
 fi
 
 # xautodl: NAS-Bench-201's reference implementation, which the `xnas export` test loads a model

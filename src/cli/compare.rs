@@ -1,28 +1,39 @@
 //! `xnas compare RUN RUN… [--out DIR]`: runs side by side — Table 1 with one row per run in the
 //! order given, every front in the report axes (one panel per run and an overlay), and every run's
-//! hypervolume per generation, all from one reference point.
+//! hypervolume per generation, all from one reference point. With `--group LABEL=PATTERN` (once per
+//! group) the runs come in labelled groups, and beside the per-run output it writes the
+//! groups' statistics and attainment figures (`groups.csv`, `tests.csv`, `eaf.csv`,
+//! `groups_hypervolume.csv`, `eaf.svg`, `eaf_difference.svg`: `xnas::report::groups`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::Args;
 
 use xnas::output::{check_output_dir, StagedDir};
 use xnas::report::compare::{files, table_markdown, ComparedRun};
+use xnas::report::groups::{group_files, GroupRun, RunGroup};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// Run folders (runs/NAME), in the order the table lists them.
-    #[arg(required = true, num_args = 1..)]
+    #[arg(required_unless_present = "groups", conflicts_with = "groups", num_args = 1..)]
     pub runs: Vec<PathBuf>,
+    /// A labelled group of runs, LABEL=PATTERN (e.g. "✓=runs/quickstart-s*"): `*` and `?` match
+    /// within the last path component. Give it once per group; the tables list groups in order.
+    #[arg(long = "group", value_name = "LABEL=PATTERN")]
+    pub groups: Vec<String>,
     /// Where to write the comparison (default: runs/compare).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
-    let mut runs = Vec::with_capacity(args.runs.len());
-    for dir in &args.runs {
+    let groups: Vec<(String, Vec<PathBuf>)> = args.groups.iter().map(|g| expand_group(g)).collect::<Result<_, _>>()?;
+    let folders: Vec<PathBuf> =
+        if groups.is_empty() { args.runs.clone() } else { groups.iter().flat_map(|(_, runs)| runs.clone()).collect() };
+    let mut runs = Vec::with_capacity(folders.len());
+    for dir in &folders {
         let input = xnas::run::report_input(dir).with_context(|| format!("reading the run {}", dir.display()))?;
         runs.push(ComparedRun { folder: dir.display().to_string(), input });
     }
@@ -38,7 +49,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     check_output_dir("--out", &out, super::report::earlier_report)?;
     // Written whole beside its place, then swapped in: a kill leaves the old comparison or the new one.
     let staged = StagedDir::new("--out", &out)?;
-    for (name, text) in files(&runs) {
+    let mut written = files(&runs);
+    if !groups.is_empty() {
+        written.extend(groups_of(&groups, &runs)?);
+    }
+    for (name, text) in written {
         let path = staged.path().join(&name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", out.join(&name).display()))?;
     }
@@ -82,5 +97,113 @@ fn warn_of_mismatches(runs: &[ComparedRun]) {
                 runs[0].folder, first.reference_point, run.folder, input.reference_point
             );
         }
+    }
+}
+
+/// The groups' statistics files; `runs` are the groups' runs read in order.
+fn groups_of(groups: &[(String, Vec<PathBuf>)], runs: &[ComparedRun]) -> anyhow::Result<Vec<(String, String)>> {
+    let reference = runs[0].input.report_reference();
+    let mut remaining = runs.iter();
+    let mut labelled = Vec::with_capacity(groups.len());
+    for (label, folders) in groups {
+        let mut members = Vec::with_capacity(folders.len());
+        for (folder, run) in folders.iter().zip(remaining.by_ref()) {
+            members.push(GroupRun::from_compared(run, reference, search_seed(folder)));
+        }
+        labelled.push(RunGroup { label: label.clone(), runs: members });
+    }
+    Ok(group_files(&labelled, &runs[0].input.axes.names)?)
+}
+
+/// The seed the run's search used (its latest stored settings), when they can be read.
+fn search_seed(run_dir: &Path) -> Option<u64> {
+    let store = xnas::store::Store::open_read_only(run_dir).ok()?;
+    let version = store.latest_script_version().ok()??;
+    version.config.get("search")?.get("seed")?.as_u64()
+}
+
+/// `LABEL=PATTERN` into the label and the run folders the pattern matches, sorted.
+fn expand_group(text: &str) -> anyhow::Result<(String, Vec<PathBuf>)> {
+    let Some((label, pattern)) = text.split_once('=') else {
+        bail!("--group {text:?}: write LABEL=RUNS, e.g. --group \"✓=runs/quickstart-s*\"");
+    };
+    if label.is_empty() || pattern.is_empty() {
+        bail!(
+            "--group {text:?}: both the label before = and the runs after it are needed, e.g. \"✓=runs/quickstart-s*\""
+        );
+    }
+    let pattern = Path::new(pattern);
+    let name = pattern.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if !name.contains(['*', '?']) {
+        return Ok((label.to_string(), vec![pattern.to_path_buf()]));
+    }
+    let parent = pattern.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let entries =
+        std::fs::read_dir(parent).with_context(|| format!("--group {label}: listing {}", parent.display()))?;
+    let mut folders: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().is_dir())
+        .filter(|entry| entry.file_name().to_str().is_some_and(|n| wildcard_match(name, n)))
+        .map(|entry| pattern.with_file_name(entry.file_name()))
+        .collect();
+    if folders.is_empty() {
+        bail!(
+            "--group {label}: no run folder matches {} (the shell may have expanded it already: quote the pattern)",
+            pattern.display()
+        );
+    }
+    folders.sort();
+    Ok((label.to_string(), folders))
+}
+
+/// Whether `name` matches `pattern`, where `*` matches any run of characters and `?` one.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let (pattern, name): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // matches[j]: pattern[..i] matches name[..j], row by row over i.
+    let mut matches = vec![false; name.len() + 1];
+    matches[0] = true;
+    for &p in &pattern {
+        let previous = matches.clone();
+        matches[0] = previous[0] && p == '*';
+        for j in 1..=name.len() {
+            matches[j] = match p {
+                '*' => previous[j] || matches[j - 1],
+                '?' => previous[j - 1],
+                c => previous[j - 1] && name[j - 1] == c,
+            };
+        }
+    }
+    matches[name.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_within_a_name() {
+        assert!(wildcard_match("quickstart-s*", "quickstart-s1"));
+        assert!(wildcard_match("quickstart-s*", "quickstart-s"));
+        assert!(wildcard_match("*-s?", "single-s3"));
+        assert!(!wildcard_match("*-s?", "single-s12"));
+        assert!(!wildcard_match("quickstart-s*", "single-s1"));
+        assert!(wildcard_match("a*b*c", "aXXbYc"));
+        assert!(!wildcard_match("a*b*c", "aXXbY"));
+    }
+
+    #[test]
+    fn groups_expand_sorted_and_refuse_what_matches_nothing() {
+        let root = std::env::temp_dir().join(format!("xnas-compare-groups-{}", std::process::id()));
+        for name in ["single-s2", "single-s1", "quickstart-s1"] {
+            std::fs::create_dir_all(root.join(name)).unwrap();
+        }
+        let (label, runs) = expand_group(&format!("✗={}/single-s*", root.display())).unwrap();
+        assert_eq!(label, "✗");
+        assert_eq!(runs, [root.join("single-s1"), root.join("single-s2")]);
+        let error = expand_group(&format!("✓={}/nothing-*", root.display())).unwrap_err().to_string();
+        assert!(error.contains("no run folder matches"), "{error}");
+        assert!(expand_group("runs/x").unwrap_err().to_string().contains("LABEL=RUNS"));
+        assert!(expand_group("=runs/x").unwrap_err().to_string().contains("label before ="));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -20,6 +20,7 @@ pub mod analyses;
 mod chart;
 pub mod compare;
 mod figures;
+pub mod groups;
 pub mod trust;
 
 use std::fmt::Write as _;

@@ -1,5 +1,6 @@
-//! The search analyses scripts can call (`spearman`, `motifs`, `discover_motifs`, …): each against
-//! `xnas-analysis` on the same numbers and against values worked out by hand; bad input fails
+//! The search analyses scripts can call (`spearman`, `motifs`, `discover_motifs`, the group
+//! statistics `wilcoxon`, `attainment_surfaces`, …): each against `xnas-analysis` on the same
+//! numbers and against values worked out by hand; bad input fails
 //! naming the function and the script position; the `analysis_callback` example keeps its state
 //! across generations and stops once the front's leading motif settles.
 
@@ -224,6 +225,59 @@ fn motif_discovery_matches_the_library() {
 }
 
 #[test]
+fn group_statistics_match_the_library_and_hand_computed_values() {
+    let (a, b) = ([0.61, 0.64, 0.70, 0.52, 0.66], [0.58, 0.60, 0.66, 0.55, 0.59]);
+    let (script_a, script_b) = (format!("{a:?}"), format!("{b:?}"));
+    let fronts = "[[[1, 3], [3, 1]], [[2, 2]], [[4, 4]]]";
+    let values = evaluate(&[
+        &format!("summary({script_a}).std_dev"),
+        &format!("summary({script_a}).low"),
+        "if type_of(summary([2]).std_dev) == \"()\" && summary([2]).n == 1 { 1 } else { 0 }",
+        &format!("wilcoxon({script_a}, {script_b}).statistic"),
+        &format!("wilcoxon({script_a}, {script_b}).p_value"),
+        &format!("mann_whitney({script_a}, {script_b}).p_value"),
+        &format!("bootstrap_difference({script_a}, {script_b}, true, 3).low"),
+        &format!("bootstrap_difference({script_a}, {script_b}, false, 3).high"),
+        // U of [1, 2, 3] against [4, 5, 6] is 0, the most extreme of C(6, 3) = 20 placements: p = 2/20.
+        "mann_whitney([1, 2, 3], [4, 5, 6]).p_value",
+        &equals_text("mann_whitney([1, 2, 3], [4, 5, 6]).method", "exact"),
+        // Three positive differences: R⁺ = 6 is one of 2³ sign patterns, two-sided p = 2/8.
+        "wilcoxon([0.61, 0.64, 0.70], [0.58, 0.60, 0.66]).p_value",
+        // The hand-drawn fronts of crates/analysis's attainment tests: median (level 2 of 3) corners.
+        &equals_text(
+            &format!("`${{attainment_surfaces({fronts}, [\"min\", \"min\"], [50])[0].points}}`"),
+            "[[2.0, 3.0], [3.0, 2.0]]",
+        ),
+        &format!("attainment_surfaces({fronts}, [\"min\", \"min\"], [100, 0])[1].level"),
+        &equals_text(
+            "`${attainment_surfaces([[[0.9, 0.1]], [[0.8, 0.3]]], [\"max\", \"max\"], [100])[0].points}`",
+            "[[0.8, 0.1]]",
+        ),
+        "attainment_difference([[[1, 3], [3, 1]]], [[[2, 2]]], [\"min\", \"min\"])[1].difference",
+        &equals_text(
+            "`${attainment_difference([[[1, 3], [3, 1]]], [[[2, 2]]], [\"min\", \"min\"])[1].point}`",
+            "[2.0, 2.0]",
+        ),
+    ]);
+    let summary = xnas_analysis::summarize(&a).unwrap();
+    assert_eq!((values[0], values[1]), (summary.std_dev.unwrap(), summary.ci95.unwrap().low));
+    assert_eq!(values[2], 1.0);
+    let wilcoxon = xnas_analysis::wilcoxon_signed_rank(&a, &b).unwrap();
+    assert_eq!((values[3], values[4]), (wilcoxon.statistic, wilcoxon.p_value));
+    assert_eq!(values[5], xnas_analysis::mann_whitney_u(&a, &b).unwrap().p_value);
+    use xnas_analysis::Pairing::{Independent, Paired};
+    assert_eq!(values[6], xnas_analysis::bootstrap_mean_difference(&a, &b, Paired, 0.95, 10_000, 3).unwrap().low);
+    assert_eq!(values[7], xnas_analysis::bootstrap_mean_difference(&a, &b, Independent, 0.95, 10_000, 3).unwrap().high);
+    assert!(close(values[8], 0.1), "{}", values[8]);
+    assert_eq!(values[9], 1.0);
+    assert!(close(values[10], 0.25), "{}", values[10]);
+    // Percentiles come back ascending: [100, 0] gives the worst surface second, level 3 of 3 fronts.
+    assert_eq!((values[11], values[12], values[13]), (1.0, 3.0, 1.0));
+    // (2, 2) is attained by the right front only.
+    assert_eq!((values[14], values[15]), (-1.0, 1.0));
+}
+
+#[test]
 fn bad_input_names_the_function_and_the_position() {
     let cases = [
         ("let v = spearman([1, 2, 3], [1, 2]);", 9, "spearman: y has 2 value(s) but 3 were expected"),
@@ -237,6 +291,29 @@ fn bad_input_names_the_function_and_the_position() {
         ("let v =   motifs([\"000000\"], 7);", 11, "motifs: motif size 7 is out of range"),
         ("let v = top_motifs([\"000000\"], -1);", 9, "top_motifs: motif size -1 is negative"),
         ("let v = top_motifs([], 2);", 9, "top_motifs: genomes is empty"),
+        ("let v = wilcoxon([1, 2], [1]);", 9, "wilcoxon: y has 1 value(s) but 2 were expected"),
+        ("let v = mann_whitney([], [1]);", 9, "mann_whitney: x is empty"),
+        ("let v = bootstrap_difference([1, 2], [1], true, 0);", 9, "bootstrap_difference: y has 1 value(s) but 2"),
+        (
+            "let v = attainment_surfaces([[[1, 2, 3]]], [\"min\", \"min\"], [50]);",
+            9,
+            "attainment_surfaces: fronts[0] has points of 3 values; attainment needs two axes",
+        ),
+        (
+            "let v = attainment_surfaces([[[1, 2]]], [\"min\"], [50]);",
+            9,
+            "attainment_surfaces: directions has 1 entries; give two",
+        ),
+        (
+            "let v = attainment_surfaces([[[1, 2]]], [\"min\", \"min\"], [150]);",
+            9,
+            "attainment_surfaces: percentile 150 is not between 0 and 100",
+        ),
+        (
+            "let v = attainment_difference([[[1, 2]]], [[]], [\"min\", \"min\"]);",
+            9,
+            "attainment_difference: right[0] is empty",
+        ),
         (
             "let v = discover_motifs([\"000000\", \"111111\"], [0.5, 0.6], [0.2]);",
             9,

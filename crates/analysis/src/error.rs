@@ -16,6 +16,8 @@ pub enum AnalysisError {
     Constant { what: String },
     #[error("confidence level {level} is not strictly between 0 and 1")]
     ConfidenceLevel { level: f64 },
+    #[error("percentile {percentile} is not between 0 and 100 (0 is the best run's attainment surface, 50 the median, 100 the worst)")]
+    Percentile { percentile: f64 },
     #[error("motif size {size} is out of range; motifs have 1 to 6 fixed edges")]
     MotifSize { size: usize },
     #[error("invalid motif {input:?}: {message} (write six entries in brackets, each an op code 0-4 or *, e.g. [0 * * * 3 *])")]

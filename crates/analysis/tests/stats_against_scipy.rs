@@ -4,8 +4,7 @@
 //! (`XNAS_PYTHON`, else `$XNAS_VENV/bin/python`, else `python3`), skipped with a note otherwise
 //! (a failure under CI, where it must run).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod live_python;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -97,33 +96,11 @@ fn degenerate_inputs_are_typed_errors() {
     assert_eq!((single.std_dev, single.ci95, single.median), (None, None, 4.0));
 }
 
-fn python_with_scipy() -> Option<String> {
-    let candidates = [
-        std::env::var("XNAS_PYTHON").ok(),
-        std::env::var("XNAS_VENV").ok().map(|venv| format!("{venv}/bin/python")),
-        Some("python3".to_string()),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|python| Command::new(python).args(["-c", "import scipy"]).output().is_ok_and(|out| out.status.success()))
-}
-
-/// Without SciPy the live comparison cannot run: a note on a developer's machine, a failure under
-/// CI (`CI` set, as CI services set it), where scripts/setup.sh installs SciPy and its absence
-/// means the comparison silently stopped running.
-fn without_scipy(comparison: &str) {
-    let under_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    let missing = "no Python with SciPy found (XNAS_PYTHON, $XNAS_VENV/bin/python, python3)";
-    assert!(!under_ci, "{missing} under CI: the {comparison} cannot run; install SciPy with scripts/setup.sh");
-    println!("note: {missing}; {comparison} skipped");
-}
-
 /// Random samples of 3–40 points, some with many ties, compared with SciPy computing on the same numbers.
 #[test]
 fn random_inputs_match_live_scipy() {
-    let Some(python) = python_with_scipy() else {
-        return without_scipy("live comparison with SciPy");
+    let Some(python) = live_python::python_with("scipy") else {
+        return live_python::without("scipy", "live comparison with SciPy");
     };
     let mut rng = ChaCha8Rng::seed_from_u64(12);
     let mut cases = Vec::new();
@@ -151,16 +128,7 @@ for x, y in json.load(sys.stdin):
     out.append([float(s.statistic), float(s.pvalue), float(p.statistic), float(p.pvalue), lo, hi, float(np.median(x))])
 print(json.dumps(out))
 "#;
-    let mut child = Command::new(&python)
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python starts");
-    child.stdin.take().unwrap().write_all(serde_json::to_string(&cases).unwrap().as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "scipy script failed");
-    let expected: Vec<[f64; 7]> = serde_json::from_slice(&output.stdout).unwrap();
+    let expected: Vec<[f64; 7]> = live_python::run_json(&python, script, &cases);
     for ((x, y), [rho, rho_p, r, r_p, low, high, median_x]) in cases.iter().zip(expected) {
         let s = spearman(x, y).unwrap();
         let p = pearson(x, y).unwrap();

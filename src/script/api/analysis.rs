@@ -1,17 +1,19 @@
 //! The search analyses of `xnas-analysis` for scripts: correlations, the mean's interval, operator
 //! frequencies, conv and pooling edges, motifs and App. G's motif discovery, so an `on_generation`
 //! callback can watch the front's make-up (and stop when it settles) with the numbers the report
-//! computes. Results are maps and arrays of plain values; the library's errors become runtime
+//! computes; and the statistics over groups of runs that `xnas compare --group` reports (summaries,
+//! rank tests, the bootstrap of a difference, attainment surfaces), for scripts that compare runs. Results are maps and arrays of plain values; the library's errors become runtime
 //! errors naming the function, at the call.
 
 use std::sync::Arc;
 
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Engine, Map, NativeCallContext, INT};
-use xnas_analysis::{Correlation, DiscoveryOptions, MotifSupport, ScoredPattern};
+use xnas_analysis::{Correlation, DiscoveryOptions, MotifSupport, Pairing, ScoredPattern, TestMethod, TestResult};
+use xnas_moo::Direction;
 use xnas_space::Genome;
 
-use super::{int_array, numbers, optional_float};
+use super::{directions, float_array, int_array, numbers, optional_float, points};
 use crate::script::error::{fail, RhaiResult};
 use crate::script::session::Session;
 
@@ -56,6 +58,57 @@ fn correlation_map(correlation: Correlation) -> Map {
     map.insert("p_value".into(), optional_float(correlation.p_value));
     map.insert("n".into(), int(correlation.n));
     map
+}
+
+fn test_map(result: TestResult) -> Map {
+    let mut map = Map::new();
+    map.insert("statistic".into(), Dynamic::from_float(result.statistic));
+    map.insert("p_value".into(), Dynamic::from_float(result.p_value));
+    let method = match result.method {
+        TestMethod::Exact => "exact",
+        TestMethod::Permutation => "permutation",
+        TestMethod::Asymptotic => "asymptotic",
+    };
+    map.insert("method".into(), method.into());
+    map
+}
+
+/// Fronts in two axes: an array of fronts, each an array of `[a, b]` points.
+fn fronts(ctx: &NativeCallContext, function: &str, what: &str, values: &Array) -> RhaiResult<Vec<Vec<[f64; 2]>>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, front)| {
+            let front = front
+                .as_array_ref()
+                .or_else(|t| fail(ctx, function, format!("{what}[{i}] is {t}, not an array of [a, b] points")))?;
+            let rows = points(&front).or_else(|e| fail(ctx, function, format!("{what}[{i}]: {e}")))?;
+            rows.into_iter()
+                .map(|row| match row[..] {
+                    [a, b] => Ok([a, b]),
+                    _ => fail(
+                        ctx,
+                        function,
+                        format!("{what}[{i}] has points of {} values; attainment needs two axes", row.len()),
+                    ),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Two directions (`["max", "min"]` and the like) for the two axes of an attainment function.
+fn two_directions(ctx: &NativeCallContext, function: &str, values: &Array) -> RhaiResult<[Direction; 2]> {
+    match directions(values).or_else(|e| fail(ctx, function, e))?[..] {
+        [a, b] => Ok([a, b]),
+        ref other => {
+            fail(ctx, function, format!("directions has {} entries; give two, e.g. [\"max\", \"min\"]", other.len()))
+        }
+    }
+}
+
+fn pair_array([a, b]: [f64; 2]) -> Dynamic {
+    float_array([a, b]).into()
 }
 
 fn motif_map(support: MotifSupport) -> Dynamic {
@@ -142,6 +195,149 @@ mod analyses {
         map.insert("low".into(), Dynamic::from_float(interval.low));
         map.insert("high".into(), Dynamic::from_float(interval.high));
         Ok(map)
+    }
+
+    /// The usual description of a sample, e.g. one group's hypervolumes: `#{ n, mean, median,
+    /// std_dev, min, max, low, high }` (`std_dev` with n − 1; `low`/`high` the 95 % Student-t
+    /// interval of the mean; those three are `()` for a single value).
+    ///
+    /// ```rhai
+    /// summary([1, 2, 3]).std_dev // 1.0
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn summary(ctx: NativeCallContext, values: Array) -> RhaiResult<Map> {
+        let values = column(&ctx, "summary", "values", &values)?;
+        let summary = xnas_analysis::summarize(&values).or_else(|e| fail(&ctx, "summary", e))?;
+        let mut map = Map::new();
+        map.insert("n".into(), int(summary.n));
+        map.insert("mean".into(), Dynamic::from_float(summary.mean));
+        map.insert("median".into(), Dynamic::from_float(summary.median));
+        map.insert("std_dev".into(), optional_float(summary.std_dev));
+        map.insert("min".into(), Dynamic::from_float(summary.min));
+        map.insert("max".into(), Dynamic::from_float(summary.max));
+        map.insert("low".into(), optional_float(summary.ci95.map(|i| i.low)));
+        map.insert("high".into(), optional_float(summary.ci95.map(|i| i.high)));
+        Ok(map)
+    }
+
+    /// The two-sided Wilcoxon signed-rank test of paired arrays (run i of each group shares a
+    /// seed), as `scipy.stats.wilcoxon(x, y)`: `#{ statistic, p_value, method }` (`method`:
+    /// `"exact"`, `"permutation"` or `"asymptotic"`, as SciPy picks it). Equal arrays give p = 1.
+    ///
+    /// ```rhai
+    /// wilcoxon([0.61, 0.64, 0.70], [0.58, 0.60, 0.66]).p_value // 0.25
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn wilcoxon(ctx: NativeCallContext, x: Array, y: Array) -> RhaiResult<Map> {
+        let (x, y) = (column(&ctx, "wilcoxon", "x", &x)?, column(&ctx, "wilcoxon", "y", &y)?);
+        let result = xnas_analysis::wilcoxon_signed_rank(&x, &y).or_else(|e| fail(&ctx, "wilcoxon", e))?;
+        Ok(test_map(result))
+    }
+
+    /// The two-sided Mann–Whitney U test of two independent arrays, as
+    /// `scipy.stats.mannwhitneyu(x, y)`: `#{ statistic, p_value, method }`, the statistic U of `x`.
+    ///
+    /// ```rhai
+    /// mann_whitney([1, 2, 3], [4, 5, 6]) // #{ statistic: 0.0, p_value: 0.1, method: "exact" }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn mann_whitney(ctx: NativeCallContext, x: Array, y: Array) -> RhaiResult<Map> {
+        let (x, y) = (column(&ctx, "mann_whitney", "x", &x)?, column(&ctx, "mann_whitney", "y", &y)?);
+        let result = xnas_analysis::mann_whitney_u(&x, &y).or_else(|e| fail(&ctx, "mann_whitney", e))?;
+        Ok(test_map(result))
+    }
+
+    /// mean(x) − mean(y) with its 95 % percentile bootstrap interval from 10 000 resamples drawn
+    /// with `seed` (the same seed, the same interval): `#{ difference, low, high }`. `paired`
+    /// resamples pairs (x and y as long, run i of each sharing a seed), else each array apart.
+    ///
+    /// ```rhai
+    /// bootstrap_difference([0.61, 0.64, 0.70], [0.58, 0.60, 0.66], true, 1).difference // 0.0366…
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn bootstrap_difference(
+        ctx: NativeCallContext,
+        x: Array,
+        y: Array,
+        paired: bool,
+        seed: INT,
+    ) -> RhaiResult<Map> {
+        const NAME: &str = "bootstrap_difference";
+        let (x, y) = (column(&ctx, NAME, "x", &x)?, column(&ctx, NAME, "y", &y)?);
+        let pairing = if paired { Pairing::Paired } else { Pairing::Independent };
+        let interval = xnas_analysis::bootstrap_mean_difference(&x, &y, pairing, 0.95, 10_000, seed as u64)
+            .or_else(|e| fail(&ctx, NAME, e))?;
+        let mut map = Map::new();
+        map.insert("difference".into(), Dynamic::from_float(interval.difference));
+        map.insert("low".into(), Dynamic::from_float(interval.low));
+        map.insert("high".into(), Dynamic::from_float(interval.high));
+        Ok(map)
+    }
+
+    /// The empirical attainment surfaces of `fronts` (an array of fronts, one per run, each an array
+    /// of `[a, b]` points in two axes, `directions` e.g. `["max", "min"]`) at `percentiles` (0 the
+    /// best run's surface, 50 the median, 100 the worst), as `moocore.eaf`: an array of
+    /// `#{ percentile, level, points }`, percentiles ascending, `level` the number of runs that
+    /// attain each point, `points` the surface's corners from the best first axis to the worst.
+    ///
+    /// ```rhai
+    /// attainment_surfaces([[[0.9, 0.1]], [[0.8, 0.3]]], ["max", "max"], [0, 100])[1].points // [[0.8, 0.1]]
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn attainment_surfaces(
+        ctx: NativeCallContext,
+        fronts: Array,
+        directions: Array,
+        percentiles: Array,
+    ) -> RhaiResult<Array> {
+        const NAME: &str = "attainment_surfaces";
+        let fronts = super::fronts(&ctx, NAME, "fronts", &fronts)?;
+        let directions = two_directions(&ctx, NAME, &directions)?;
+        let percentiles = column(&ctx, NAME, "percentiles", &percentiles)?;
+        let surfaces =
+            xnas_analysis::attainment_surfaces(&fronts, directions, &percentiles).or_else(|e| fail(&ctx, NAME, e))?;
+        Ok(surfaces
+            .into_iter()
+            .map(|surface| {
+                let mut map = Map::new();
+                map.insert("percentile".into(), Dynamic::from_float(surface.percentile));
+                map.insert("level".into(), int(surface.level));
+                map.insert("points".into(), Dynamic::from_array(surface.points.into_iter().map(pair_array).collect()));
+                map.into()
+            })
+            .collect())
+    }
+
+    /// Where one group of runs attains more often than another: on every corner of the attainment
+    /// surfaces of both groups' fronts together, `#{ point, difference }` with `difference` the share
+    /// of `left` fronts attaining `point` minus the share of `right` fronts (as `moocore.eafdiff`,
+    /// which counts runs instead of shares). Fronts and directions as in `attainment_surfaces`.
+    ///
+    /// ```rhai
+    /// attainment_difference([[[1, 3], [3, 1]]], [[[2, 2]]], ["min", "min"])[0] // #{ point: [1.0, 3.0], difference: 1.0 }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn attainment_difference(
+        ctx: NativeCallContext,
+        left: Array,
+        right: Array,
+        directions: Array,
+    ) -> RhaiResult<Array> {
+        const NAME: &str = "attainment_difference";
+        let left = super::fronts(&ctx, NAME, "left", &left)?;
+        let right = super::fronts(&ctx, NAME, "right", &right)?;
+        let directions = two_directions(&ctx, NAME, &directions)?;
+        let differences =
+            xnas_analysis::attainment_difference(&left, &right, directions).or_else(|e| fail(&ctx, NAME, e))?;
+        Ok(differences
+            .into_iter()
+            .map(|difference| {
+                let mut map = Map::new();
+                map.insert("point".into(), pair_array(difference.point));
+                map.insert("difference".into(), Dynamic::from_float(difference.difference));
+                map.into()
+            })
+            .collect())
     }
 
     /// The median of a non-empty array of numbers (the mean of the middle two for an even count).

@@ -1,0 +1,589 @@
+//! Groups of runs compared as groups (issue 20's `xnas compare --group LABEL=…`): per group the
+//! mean, standard deviation and 95 % t-interval of every Table 1 column (`groups.csv`); per pair
+//! of groups the hypervolume difference with a seeded bootstrap interval and a two-sided rank
+//! test — Wilcoxon signed-rank when the runs pair by seed, Mann–Whitney U otherwise
+//! (`tests.csv`); per group the best, quartile, median and worst attainment surfaces of its
+//! runs' fronts in the report axes (`eaf.csv`); per group and generation the mean archive
+//! hypervolume with its 95 % t-interval (`groups_hypervolume.csv`); and the figures of the
+//! attainment functions: each group's median surface with its 25–75 % band (`eaf.svg`), and for
+//! two groups where in the plane one attains more often than the other (`eaf_difference.svg`). Plain data in, CSV text out; the numbers are
+//! `xnas-analysis`'s, which are checked against SciPy and moocore.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+
+use xnas_analysis::{
+    attainment_surfaces, bootstrap_mean_difference, mann_whitney_u, summarize, wilcoxon_signed_rank, AnalysisError,
+    Pairing, TestMethod,
+};
+use xnas_moo::Direction;
+
+use super::compare::ComparedRun;
+use super::figures::{draw_legend, ranges};
+use super::Table1;
+use xnas_analysis::attainment_difference;
+
+/// The bootstrap's resamples and seed: fixed, so that a compare of the same runs writes the same
+/// interval.
+pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
+pub const BOOTSTRAP_SEED: u64 = 20;
+
+/// The attainment surfaces `eaf.csv` holds: best run, quartiles (the figure's band), median, worst.
+pub const EAF_PERCENTILES: [f64; 5] = [0.0, 25.0, 50.0, 75.0, 100.0];
+
+/// One run of a group, reduced to what group statistics need.
+#[derive(Debug, Clone)]
+pub struct GroupRun {
+    pub folder: String,
+    /// The run's search seed, when known: two groups whose runs have the same seeds pair.
+    pub seed: Option<u64>,
+    pub table: Table1,
+    /// The run's final front in the report axes (both maximised), in the axes' order.
+    pub front: Vec<[f64; 2]>,
+    /// The archive's hypervolume in the report axes after each saved generation, from the
+    /// comparison's common reference point.
+    pub hypervolume_per_generation: Vec<(u64, f64)>,
+}
+
+impl GroupRun {
+    /// A compared run's Table 1 (hypervolume from `reference`, the comparison's common point) and front.
+    pub fn from_compared(run: &ComparedRun, reference: [f64; 2], seed: Option<u64>) -> GroupRun {
+        let front = run.input.report_front().into_iter().filter_map(|i| run.input.points[i].axes).collect();
+        let hypervolume_per_generation = run
+            .input
+            .archive_hypervolume_per_generation()
+            .into_iter()
+            .filter_map(|(generation, _)| {
+                Some((generation, run.input.archive_hypervolume_from(Some(generation), reference)?))
+            })
+            .collect();
+        GroupRun {
+            folder: run.folder.clone(),
+            seed,
+            table: Table1::from_input_with_reference(&run.input, reference),
+            front,
+            hypervolume_per_generation,
+        }
+    }
+}
+
+/// A labelled group of runs (`✗`, `✓`, …).
+#[derive(Debug, Clone)]
+pub struct RunGroup {
+    pub label: String,
+    pub runs: Vec<GroupRun>,
+}
+
+/// Why groups cannot be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    #[error("the group {label:?} has no runs; give each --group LABEL=RUNS at least one run folder")]
+    EmptyGroup { label: String },
+    #[error("two groups are labelled {label:?}; give each --group its own label")]
+    DuplicateLabel { label: String },
+    #[error("group statistics of {label:?}: {source}")]
+    Analysis { label: String, source: AnalysisError },
+}
+
+/// How a Table 1 column is read from a run's table (`None` where the run has no value).
+type ColumnReader = fn(&Table1) -> Option<f64>;
+
+/// Table 1's numeric columns, by the names `groups.csv` gives them.
+const COLUMNS: [(&str, ColumnReader); 9] = [
+    ("generations", |t| Some(t.generations as f64)),
+    ("evaluated", |t| Some(t.evaluated as f64)),
+    ("max_accuracy", |t| t.max_accuracy),
+    ("median_accuracy", |t| t.median_accuracy),
+    ("max_introspectability", |t| t.max_introspectability),
+    ("median_introspectability", |t| t.median_introspectability),
+    ("max_wordnet_introspectability", |t| t.max_wordnet_introspectability),
+    ("median_wordnet_introspectability", |t| t.median_wordnet_introspectability),
+    ("hypervolume", |t| t.hypervolume),
+];
+
+/// `groups.csv`, `tests.csv`, `eaf.csv` (with `axis_names` the report axes) and
+/// `groups_hypervolume.csv` for `groups`.
+pub fn group_files(groups: &[RunGroup], axis_names: &[String; 2]) -> Result<Vec<(String, String)>, GroupError> {
+    for (i, group) in groups.iter().enumerate() {
+        if group.runs.is_empty() {
+            return Err(GroupError::EmptyGroup { label: group.label.clone() });
+        }
+        if groups[..i].iter().any(|g| g.label == group.label) {
+            return Err(GroupError::DuplicateLabel { label: group.label.clone() });
+        }
+    }
+    Ok(vec![
+        ("groups.csv".into(), groups_csv(groups)?),
+        ("tests.csv".into(), tests_csv(groups)?),
+        ("eaf.csv".into(), eaf_csv(groups, axis_names)?),
+        ("groups_hypervolume.csv".into(), hypervolume_csv(groups)?),
+        ("eaf.svg".into(), eaf_svg(groups, axis_names)?),
+    ]
+    .into_iter()
+    .chain(match groups {
+        [left, right] => Some(("eaf_difference.svg".into(), eaf_difference_svg(left, right, axis_names)?)),
+        _ => None,
+    })
+    .collect())
+}
+
+/// Group colours (cycled).
+const COLOURS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+];
+
+/// The fronts of a group's runs that have a point.
+fn group_fronts(group: &RunGroup) -> Vec<Vec<[f64; 2]>> {
+    group.runs.iter().map(|r| r.front.clone()).filter(|front| !front.is_empty()).collect()
+}
+
+/// A staircase through maximised corners (first axis descending) in the plane (x the second axis,
+/// y the first), from the left edge `x0` down to the bottom edge `y0`.
+fn staircase(corners: &[[f64; 2]], (x0, y0): (f64, f64)) -> Vec<(f64, f64)> {
+    let mut path = Vec::with_capacity(2 * corners.len() + 2);
+    for (i, &[first, second]) in corners.iter().enumerate() {
+        path.push((if i == 0 { x0 } else { corners[i - 1][1] }, first));
+        path.push((second, first));
+    }
+    if let Some(&[_, second]) = corners.last() {
+        path.push((second, y0));
+    }
+    path
+}
+
+fn chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    names: &[String; 2],
+    (x_range, y_range): (Range<f64>, Range<f64>),
+) -> ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 15))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(52)
+        .build_cartesian_2d(x_range, y_range)
+        .expect("chart");
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_desc(names[1].as_str())
+        .y_desc(names[0].as_str())
+        .label_style(("sans-serif", 11))
+        .draw()
+        .expect("mesh");
+    chart
+}
+
+/// Each group's median attainment surface as a staircase, with the band between its 25 % and
+/// 75 % surfaces shaded in the group's colour.
+fn eaf_svg(groups: &[RunGroup], names: &[String; 2]) -> Result<String, GroupError> {
+    let mut surfaces = Vec::new();
+    for group in groups {
+        let fronts = group_fronts(group);
+        if fronts.is_empty() {
+            continue;
+        }
+        let found = attainment_surfaces(&fronts, [Direction::Maximise; 2], &[25.0, 50.0, 75.0])
+            .map_err(|source| GroupError::Analysis { label: group.label.clone(), source })?;
+        surfaces.push((group, found));
+    }
+    let plane = ranges(
+        surfaces
+            .iter()
+            .flat_map(|(_, s)| s.iter().flat_map(|s| s.points.iter().map(|&[first, second]| (second, first)))),
+    );
+    let edges = (plane.0.start, plane.1.start);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 480)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let mut chart = chart(&root, "median attainment surfaces, 25–75 % band", names, plane);
+        for (i, (group, found)) in surfaces.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let mut band = staircase(&found[0].points, edges);
+            band.extend(staircase(&found[2].points, edges).into_iter().rev());
+            chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.2).filled()))).expect("band");
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    staircase(&found[1].points, edges),
+                    colour.stroke_width(2),
+                )))
+                .expect("median")
+                .label(format!("{} ({} runs)", group.label, group_fronts(group).len()))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
+        root.present().expect("svg");
+    }
+    Ok(svg)
+}
+
+/// The corners of both groups' attainment surfaces where one group attains more often: a dot in
+/// that group's colour, the stronger the larger the difference (corners attained equally are left out).
+fn eaf_difference_svg(left: &RunGroup, right: &RunGroup, names: &[String; 2]) -> Result<String, GroupError> {
+    let label = format!("{} against {}", left.label, right.label);
+    let (left_fronts, right_fronts) = (group_fronts(left), group_fronts(right));
+    let differences = if left_fronts.is_empty() || right_fronts.is_empty() {
+        Vec::new()
+    } else {
+        attainment_difference(&left_fronts, &right_fronts, [Direction::Maximise; 2])
+            .map_err(|source| GroupError::Analysis { label: label.clone(), source })?
+    };
+    let plane = ranges(differences.iter().map(|d| (d.point[1], d.point[0])));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 480)).into_drawing_area();
+        root.fill(&WHITE).expect("drawing on a string");
+        let title = format!("EAF difference: {} (left) − {} (right)", left.label, right.label);
+        let mut chart = chart(&root, &title, names, plane);
+        let shade = |colour: RGBColor, share: f64| {
+            let blend = |c: u8| (255.0 - (255.0 - c as f64) * share.abs()).round() as u8;
+            RGBColor(blend(colour.0), blend(colour.1), blend(colour.2))
+        };
+        chart
+            .draw_series(differences.iter().filter(|d| d.difference != 0.0).map(|d| {
+                let colour = if d.difference > 0.0 { COLOURS[0] } else { COLOURS[1] };
+                Circle::new((d.point[1], d.point[0]), 4, shade(colour, d.difference).filled())
+            }))
+            .expect("points");
+        for (i, group) in [left, right].into_iter().enumerate() {
+            let colour = COLOURS[i];
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .expect("legend")
+                .label(format!("{} attains more often", group.label))
+                .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
+        root.present().expect("svg");
+    }
+    Ok(svg)
+}
+
+/// One row per group and generation that one of its runs saved: how many runs reached it, their
+/// mean archive hypervolume and its 95 % t-interval (empty below two runs).
+fn hypervolume_csv(groups: &[RunGroup]) -> Result<String, GroupError> {
+    let mut out = String::from("group,generation,runs,hypervolume_mean,hypervolume_ci95_low,hypervolume_ci95_high\n");
+    for group in groups {
+        let mut generations: Vec<u64> =
+            group.runs.iter().flat_map(|r| r.hypervolume_per_generation.iter().map(|&(g, _)| g)).collect();
+        generations.sort_unstable();
+        generations.dedup();
+        for generation in generations {
+            let values: Vec<f64> = group
+                .runs
+                .iter()
+                .filter_map(|r| r.hypervolume_per_generation.iter().find(|&&(g, _)| g == generation).map(|&(_, hv)| hv))
+                .collect();
+            let summary =
+                summarize(&values).map_err(|source| GroupError::Analysis { label: group.label.clone(), source })?;
+            let _ = writeln!(
+                out,
+                "{},{generation},{},{},{},{}",
+                quoted(&group.label),
+                summary.n,
+                summary.mean,
+                cell(summary.ci95.map(|i| i.low)),
+                cell(summary.ci95.map(|i| i.high))
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+fn cell(value: Option<f64>) -> String {
+    value.map_or(String::new(), |v| v.to_string())
+}
+
+/// One row per group: the number of runs, then for each Table 1 column the number of runs that
+/// have it, its mean, sample standard deviation and 95 % t-interval (empty below two values).
+fn groups_csv(groups: &[RunGroup]) -> Result<String, GroupError> {
+    let mut out = String::from("group,runs");
+    for (name, _) in COLUMNS {
+        let _ = write!(out, ",{name}_n,{name}_mean,{name}_std_dev,{name}_ci95_low,{name}_ci95_high");
+    }
+    out.push('\n');
+    for group in groups {
+        let _ = write!(out, "{},{}", quoted(&group.label), group.runs.len());
+        for (_, column) in COLUMNS {
+            let values: Vec<f64> = group.runs.iter().filter_map(|r| column(&r.table)).collect();
+            if values.is_empty() {
+                out.push_str(",0,,,,");
+                continue;
+            }
+            let summary =
+                summarize(&values).map_err(|source| GroupError::Analysis { label: group.label.clone(), source })?;
+            let _ = write!(
+                out,
+                ",{},{},{},{},{}",
+                summary.n,
+                summary.mean,
+                cell(summary.std_dev),
+                cell(summary.ci95.map(|i| i.low)),
+                cell(summary.ci95.map(|i| i.high))
+            );
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The hypervolumes of `runs`, in their order (runs without one left out).
+fn hypervolumes(runs: &[&GroupRun]) -> Vec<f64> {
+    runs.iter().filter_map(|r| r.table.hypervolume).collect()
+}
+
+/// The runs of two groups pair when both have the same set of seeds, every run one seed; the
+/// pairs are then the runs in seed order.
+fn paired_runs<'a>(a: &'a RunGroup, b: &'a RunGroup) -> Option<(Vec<&'a GroupRun>, Vec<&'a GroupRun>)> {
+    let by_seed = |group: &'a RunGroup| -> Option<Vec<&'a GroupRun>> {
+        let mut runs: Vec<&GroupRun> = group.runs.iter().collect();
+        if runs.iter().any(|r| r.seed.is_none() || r.table.hypervolume.is_none()) {
+            return None;
+        }
+        runs.sort_by_key(|r| r.seed);
+        Some(runs)
+    };
+    let (runs_a, runs_b) = (by_seed(a)?, by_seed(b)?);
+    let seeds = |runs: &[&GroupRun]| runs.iter().map(|r| r.seed).collect::<Vec<_>>();
+    let distinct = seeds(&runs_a).windows(2).all(|w| w[0] != w[1]);
+    (distinct && seeds(&runs_a) == seeds(&runs_b)).then_some((runs_a, runs_b))
+}
+
+/// One row per pair of groups (in the order given): the mean hypervolume difference (first group
+/// minus second) with its bootstrap interval, and the rank test with statistic and p-value.
+fn tests_csv(groups: &[RunGroup]) -> Result<String, GroupError> {
+    let mut out = String::from(
+        "group_a,group_b,runs_a,runs_b,pairing,hypervolume_difference,bootstrap_ci95_low,bootstrap_ci95_high,\
+         bootstrap_resamples,bootstrap_seed,test,statistic,p_value,method\n",
+    );
+    for (i, a) in groups.iter().enumerate() {
+        for b in &groups[i + 1..] {
+            let label = format!("{} against {}", a.label, b.label);
+            let error = |source| GroupError::Analysis { label: label.clone(), source };
+            let (pairing, hv_a, hv_b) = match paired_runs(a, b) {
+                Some((runs_a, runs_b)) => (Pairing::Paired, hypervolumes(&runs_a), hypervolumes(&runs_b)),
+                None => (
+                    Pairing::Independent,
+                    hypervolumes(&a.runs.iter().collect::<Vec<_>>()),
+                    hypervolumes(&b.runs.iter().collect::<Vec<_>>()),
+                ),
+            };
+            let _ = write!(out, "{},{},{},{}", quoted(&a.label), quoted(&b.label), hv_a.len(), hv_b.len());
+            if hv_a.is_empty() || hv_b.is_empty() {
+                // A group without one hypervolume (no run scored a point) has nothing to test.
+                out.push_str(",,,,,,,,,,\n");
+                continue;
+            }
+            let interval = bootstrap_mean_difference(&hv_a, &hv_b, pairing, 0.95, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED)
+                .map_err(error)?;
+            let (test, result) = match pairing {
+                Pairing::Paired => ("wilcoxon", wilcoxon_signed_rank(&hv_a, &hv_b).map_err(error)?),
+                Pairing::Independent => ("mann_whitney_u", mann_whitney_u(&hv_a, &hv_b).map_err(error)?),
+            };
+            let method = match result.method {
+                TestMethod::Exact => "exact",
+                TestMethod::Permutation => "permutation",
+                TestMethod::Asymptotic => "asymptotic",
+            };
+            let _ = writeln!(
+                out,
+                ",{},{},{},{},{},{},{},{},{},{}",
+                if pairing == Pairing::Paired { "paired_by_seed" } else { "independent" },
+                interval.difference,
+                interval.low,
+                interval.high,
+                BOOTSTRAP_RESAMPLES,
+                BOOTSTRAP_SEED,
+                test,
+                result.statistic,
+                result.p_value,
+                method
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// One row per corner of each group's attainment surfaces at [`EAF_PERCENTILES`], in the report
+/// axes (both maximised); runs without a front point are left out of their group's surfaces.
+fn eaf_csv(groups: &[RunGroup], axis_names: &[String; 2]) -> Result<String, GroupError> {
+    let mut out = format!("group,percentile,runs,{},{}\n", axis_names[0], axis_names[1]);
+    for group in groups {
+        let fronts: Vec<Vec<[f64; 2]>> =
+            group.runs.iter().map(|r| r.front.clone()).filter(|front| !front.is_empty()).collect();
+        if fronts.is_empty() {
+            continue;
+        }
+        let surfaces = attainment_surfaces(&fronts, [Direction::Maximise; 2], &EAF_PERCENTILES)
+            .map_err(|source| GroupError::Analysis { label: group.label.clone(), source })?;
+        for surface in surfaces {
+            for [a, b] in surface.points {
+                let _ = writeln!(out, "{},{},{},{a},{b}", quoted(&group.label), surface.percentile, fronts.len());
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seed: Option<u64>, hypervolume: f64, front: Vec<[f64; 2]>) -> GroupRun {
+        GroupRun {
+            folder: format!("runs/s{seed:?}"),
+            seed,
+            table: Table1 {
+                evaluated: 100,
+                generations: 10,
+                max_accuracy: Some(0.9),
+                median_accuracy: Some(0.5 + hypervolume),
+                max_introspectability: None,
+                median_introspectability: None,
+                max_wordnet_introspectability: None,
+                median_wordnet_introspectability: None,
+                hypervolume: Some(hypervolume),
+                search_hypervolume: None,
+            },
+            front,
+            hypervolume_per_generation: vec![(1, hypervolume / 2.0), (2, hypervolume)],
+        }
+    }
+
+    fn axes() -> [String; 2] {
+        ["val_accuracy".into(), "introspectability".into()]
+    }
+
+    fn column<'a>(csv: &'a str, row: usize, name: &str) -> &'a str {
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let index = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+        csv.lines().nth(row + 1).unwrap().split(',').nth(index).unwrap()
+    }
+
+    #[test]
+    fn groups_csv_holds_hand_computed_means_spreads_and_intervals() {
+        let single =
+            RunGroup { label: "✗".into(), runs: [1.0, 2.0, 3.0].map(|hv| run(None, hv, vec![[0.9, 0.1]])).to_vec() };
+        let files = group_files(&[single], &axes()).unwrap();
+        let groups = &files[0].1;
+        assert_eq!(column(groups, 0, "group"), "\"✗\"");
+        assert_eq!(column(groups, 0, "runs"), "3");
+        // 1, 2, 3: mean 2, s = 1, half-width t(0.975, 2)/√3 = 4.302652729911275/√3.
+        assert_eq!(column(groups, 0, "hypervolume_mean"), "2");
+        assert_eq!(column(groups, 0, "hypervolume_std_dev"), "1");
+        let low: f64 = column(groups, 0, "hypervolume_ci95_low").parse().unwrap();
+        assert!((low - (2.0 - 4.302652729911275 / 3f64.sqrt())).abs() < 1e-9, "{low}");
+        // A column no run has is empty with n = 0; a constant one has zero spread.
+        assert_eq!(column(groups, 0, "max_introspectability_n"), "0");
+        assert_eq!(column(groups, 0, "max_introspectability_mean"), "");
+        assert_eq!(column(groups, 0, "evaluated_std_dev"), "0");
+        // One group: no pair to test.
+        assert_eq!(files[1].1.lines().count(), 1);
+    }
+
+    #[test]
+    fn groups_pair_by_seed_or_are_independent() {
+        let group = |label: &str, seeds: [Option<u64>; 3], hvs: [f64; 3]| RunGroup {
+            label: label.into(),
+            runs: seeds.iter().zip(hvs).map(|(&s, hv)| run(s, hv, vec![[0.9, hv]])).collect(),
+        };
+        // Same seeds (listed in another order): paired; every difference positive, so R⁻ = 0 and
+        // the exact two-sided p-value is 2 · (1/2)³ = 0.25.
+        let a = group("✓", [Some(3), Some(1), Some(2)], [0.6, 0.4, 0.5]);
+        let b = group("✗", [Some(1), Some(2), Some(3)], [0.1, 0.2, 0.3]);
+        let tests = &group_files(&[a.clone(), b], &axes()).unwrap()[1].1;
+        assert_eq!(column(tests, 0, "pairing"), "paired_by_seed");
+        assert_eq!(column(tests, 0, "test"), "wilcoxon");
+        assert_eq!((column(tests, 0, "statistic"), column(tests, 0, "p_value")), ("0", "0.25"));
+        // Differences 0.3 each (to rounding): the mean difference and a degenerate interval.
+        let difference: f64 = column(tests, 0, "hypervolume_difference").parse().unwrap();
+        assert!((difference - 0.3).abs() < 1e-12);
+        // Seeds unknown: Mann–Whitney, U of the first group 9 (all above), exact p = 2/C(6, 3) = 0.1.
+        let c = group("reg", [None; 3], [0.1, 0.2, 0.3]);
+        let tests = &group_files(&[a, c], &axes()).unwrap()[1].1;
+        assert_eq!((column(tests, 0, "pairing"), column(tests, 0, "test")), ("independent", "mann_whitney_u"));
+        assert_eq!(column(tests, 0, "statistic"), "9");
+        let p: f64 = column(tests, 0, "p_value").parse().unwrap();
+        assert!((p - 0.1).abs() < 1e-12, "{p}");
+        assert_eq!(column(tests, 0, "bootstrap_seed"), BOOTSTRAP_SEED.to_string());
+    }
+
+    #[test]
+    fn eaf_csv_holds_each_groups_surfaces_in_the_report_axes() {
+        // Fronts maximised in both axes: A = {(3,1), (1,3)}, B = {(2,2)}, C = {(0,0)}.
+        let fronts = [vec![[3.0, 1.0], [1.0, 3.0]], vec![[2.0, 2.0]], vec![[0.0, 0.0]]];
+        let group = RunGroup { label: "✓".into(), runs: fronts.iter().map(|f| run(None, 0.1, f.clone())).collect() };
+        let eaf = &group_files(&[group], &axes()).unwrap()[2].1;
+        let lines: Vec<&str> = eaf.lines().collect();
+        assert_eq!(lines[0], "group,percentile,runs,val_accuracy,introspectability");
+        // Best: every front's points; median (level 2 of 3): (2,1) and (1,2); worst: (0,0).
+        assert!(
+            lines.contains(&"\"✓\",0,3,3,1") && lines.contains(&"\"✓\",0,3,2,2") && lines.contains(&"\"✓\",0,3,1,3")
+        );
+        let median: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("\"✓\",50,")).collect();
+        assert_eq!(median, ["\"✓\",50,3,2,1", "\"✓\",50,3,1,2"]);
+        assert!(lines.contains(&"\"✓\",100,3,0,0"));
+    }
+
+    #[test]
+    fn hypervolume_per_generation_is_a_mean_with_an_interval_per_group() {
+        let mut runs: Vec<GroupRun> = [1.0, 2.0, 3.0].map(|hv| run(None, hv, vec![[0.9, 0.1]])).to_vec();
+        // One run saved a third generation: that row has one run and no interval.
+        runs[0].hypervolume_per_generation.push((3, 1.5));
+        let group = RunGroup { label: "✓".into(), runs };
+        let csv = &group_files(&[group], &axes()).unwrap()[3].1;
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "group,generation,runs,hypervolume_mean,hypervolume_ci95_low,hypervolume_ci95_high");
+        // Generation 1: 0.5, 1, 1.5 — mean 1, s = 0.5, half-width 4.302652729911275 · 0.5/√3.
+        let row: Vec<&str> = lines[1].split(',').collect();
+        assert_eq!(row[..4], ["\"✓\"", "1", "3", "1"]);
+        let high: f64 = row[5].parse().unwrap();
+        assert!((high - (1.0 + 4.302652729911275 * 0.5 / 3f64.sqrt())).abs() < 1e-9, "{high}");
+        assert!(lines[2].starts_with("\"✓\",2,3,2,"));
+        assert_eq!(lines[3], "\"✓\",3,1,1.5,,");
+    }
+
+    #[test]
+    fn two_groups_get_the_band_figure_and_the_difference_figure() {
+        let group = |label: &str, shift: f64| RunGroup {
+            label: label.into(),
+            runs: (0..3).map(|i| run(None, 0.1, vec![[0.9 - shift, 0.1 * i as f64], [0.5, 0.6 + shift]])).collect(),
+        };
+        let files = group_files(&[group("✗", 0.0), group("✓", 0.2)], &axes()).unwrap();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["groups.csv", "tests.csv", "eaf.csv", "groups_hypervolume.csv", "eaf.svg", "eaf_difference.svg"]
+        );
+        assert!(files[4].1.contains("✗ (3 runs)") && files[4].1.contains("<polygon"), "{}", files[4].1);
+        // ✗ alone reaches accuracy 0.9, ✓ alone introspectability 0.8: both colours appear.
+        let difference = &files[5].1;
+        assert!(difference.contains("✗ attains more often") && difference.contains("<circle"), "{difference}");
+        // One group: no difference figure.
+        assert_eq!(group_files(&[group("✗", 0.0)], &axes()).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn bad_groups_are_refused_by_name() {
+        let empty = RunGroup { label: "✗".into(), runs: vec![] };
+        let error = group_files(&[empty], &axes()).unwrap_err().to_string();
+        assert!(error.contains("\"✗\" has no runs"), "{error}");
+        let one = RunGroup { label: "✓".into(), runs: vec![run(None, 0.1, vec![])] };
+        let error = group_files(&[one.clone(), one], &axes()).unwrap_err().to_string();
+        assert!(error.contains("two groups are labelled \"✓\""), "{error}");
+    }
+}
