@@ -11,9 +11,10 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use xnas::record::synthetic_record;
 use xnas::report::write_report;
 use xnas::run::{report_input, run_info, save_version};
-use xnas::script::{compile_file, synthetic_record};
+use xnas::script::compile_file;
 use xnas::space::Genome;
 use xnas::store::{NewEvaluation, NewGeneration, Score, Store};
 

@@ -12,19 +12,17 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use xnas_analysis::{
-    attainment_surfaces, bootstrap_mean_difference, mann_whitney_u, summarize, wilcoxon_signed_rank, AnalysisError,
-    Pairing, TestMethod,
+    attainment_difference, attainment_surfaces, bootstrap_mean_difference, mann_whitney_u, summarize,
+    wilcoxon_signed_rank, AnalysisError, Pairing, TestMethod,
 };
 use xnas_moo::Direction;
 
+use super::chart::{draw_legend, plane_chart, ranges, svg_figure, Area, Frame, PlaneChart, Room};
 use super::compare::ComparedRun;
-use super::figures::{draw_legend, ranges};
 use super::Table1;
-use xnas_analysis::attainment_difference;
 
 /// The bootstrap's resamples and seed: fixed, so that a compare of the same runs writes the same
 /// interval.
@@ -159,28 +157,15 @@ fn staircase(corners: &[[f64; 2]], (x0, y0): (f64, f64)) -> Vec<(f64, f64)> {
     path
 }
 
+/// The plane chart both attainment figures draw on: the report axes, the second objective across.
 fn chart<'a, 'b>(
-    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    area: &'a Area<'b>,
     title: &str,
     names: &[String; 2],
-    (x_range, y_range): (Range<f64>, Range<f64>),
-) -> ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 15))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(52)
-        .build_cartesian_2d(x_range, y_range)
-        .expect("chart");
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .x_desc(names[1].as_str())
-        .y_desc(names[0].as_str())
-        .label_style(("sans-serif", 11))
-        .draw()
-        .expect("mesh");
-    chart
+    plane: (Range<f64>, Range<f64>),
+) -> PlaneChart<'a, 'b> {
+    let frame = Frame { caption: title, caption_size: 15, room: Room::Small };
+    plane_chart(area, frame, plane, [names[1].as_str(), names[0].as_str()], Some(11))
 }
 
 /// Each group's median attainment surface as a staircase, with the band between its 25 % and
@@ -202,11 +187,8 @@ fn eaf_svg(groups: &[RunGroup], names: &[String; 2]) -> Result<String, GroupErro
             .flat_map(|(_, s)| s.iter().flat_map(|s| s.points.iter().map(|&[first, second]| (second, first)))),
     );
     let edges = (plane.0.start, plane.1.start);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (640, 480)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
-        let mut chart = chart(&root, "median attainment surfaces, 25–75 % band", names, plane);
+    Ok(svg_figure((640, 480), |root| {
+        let mut chart = chart(root, "median attainment surfaces, 25–75 % band", names, plane);
         for (i, (group, found)) in surfaces.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             let mut band = staircase(&found[0].points, edges);
@@ -222,9 +204,7 @@ fn eaf_svg(groups: &[RunGroup], names: &[String; 2]) -> Result<String, GroupErro
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
         }
         draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
-        root.present().expect("svg");
-    }
-    Ok(svg)
+    }))
 }
 
 /// The corners of both groups' attainment surfaces where one group attains more often: a dot in
@@ -239,12 +219,9 @@ fn eaf_difference_svg(left: &RunGroup, right: &RunGroup, names: &[String; 2]) ->
             .map_err(|source| GroupError::Analysis { label: label.clone(), source })?
     };
     let plane = ranges(differences.iter().map(|d| (d.point[1], d.point[0])));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (640, 480)).into_drawing_area();
-        root.fill(&WHITE).expect("drawing on a string");
-        let title = format!("EAF difference: {} (left) − {} (right)", left.label, right.label);
-        let mut chart = chart(&root, &title, names, plane);
+    let title = format!("EAF difference: {} (left) − {} (right)", left.label, right.label);
+    Ok(svg_figure((640, 480), |root| {
+        let mut chart = chart(root, &title, names, plane);
         let shade = |colour: RGBColor, share: f64| {
             let blend = |c: u8| (255.0 - (255.0 - c as f64) * share.abs()).round() as u8;
             RGBColor(blend(colour.0), blend(colour.1), blend(colour.2))
@@ -264,9 +241,7 @@ fn eaf_difference_svg(left: &RunGroup, right: &RunGroup, names: &[String; 2]) ->
                 .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
         }
         draw_legend(&mut chart, SeriesLabelPosition::LowerLeft);
-        root.present().expect("svg");
-    }
-    Ok(svg)
+    }))
 }
 
 /// One row per group and generation that one of its runs saved: how many runs reached it, their

@@ -441,7 +441,7 @@ exp.stop_early({rule});
         let search = Search::new(experiment.spec()).unwrap();
         // One job at a time, each measuring every epoch its configuration trains.
         let (executor, asked) = FakeExecutor::new(1, |job, _| {
-            JobOutcome::Record(Box::new(crate::script::synthetic_record(&job.config, &job.genome.parse().unwrap())))
+            JobOutcome::Record(Box::new(crate::record::synthetic_record(&job.config, &job.genome.parse().unwrap())))
         });
         let options = super::super::RunOptions {
             watch: false,
@@ -626,7 +626,7 @@ exp.objective("introspectability", "max", |r| r.introspectability);
                 "444444" => (vec![0.4, 0.5], 1),
                 _ => (vec![0.3, 0.1], 3),
             };
-            let mut record = crate::script::synthetic_record(&Default::default(), &genome.parse().unwrap());
+            let mut record = crate::record::synthetic_record(&Default::default(), &genome.parse().unwrap());
             record.epochs = (1..=epochs).map(|e| point(&genome, e)).collect();
             early.finished(c.id, &record);
             told.push((c.id, xnas_moo::Evaluation::Objectives(values)));

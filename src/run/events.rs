@@ -176,9 +176,9 @@ mod tests {
     use super::*;
     use crate::run::optuna::journal::{Journal, TrialState};
     use crate::run::optuna::LiveJournal;
+    use crate::run_dir::RunDir;
     use crate::script::compile_file;
     use crate::store::NewEvaluation;
-    use crate::run_dir::RunDir;
 
     /// A fresh run folder with a store, for an experiment of two maximised objectives.
     fn run(tag: &str) -> (PathBuf, Store, Experiment) {
@@ -275,7 +275,7 @@ exp.objective("introspectability", "max", |r| r.introspectability);
 
         journal.on(&RunEvent::Started { candidate: 7 }, &store).unwrap();
         assert_eq!(trial(&path), (Some(TrialState::Running), None));
-        let record = crate::script::synthetic_record(experiment.eval_config(), &"123412".parse().unwrap());
+        let record = crate::record::synthetic_record(experiment.eval_config(), &"123412".parse().unwrap());
         store.finish(id, &record).unwrap();
         let result = Evaluation::Objectives(vec![0.8, 0.3]);
         journal.on(&RunEvent::Told { candidate: 7, result: &result }, &store).unwrap();

@@ -192,7 +192,7 @@ mod tests {
     use crate::record::EvalConfig;
 
     fn record(job: &Job) -> JobOutcome {
-        JobOutcome::Record(Box::new(crate::script::synthetic_record(&job.config, &job.genome.parse().unwrap())))
+        JobOutcome::Record(Box::new(crate::record::synthetic_record(&job.config, &job.genome.parse().unwrap())))
     }
 
     /// The run's side: a list of genomes to breed, and everything it was told.

@@ -347,7 +347,7 @@ mod tests {
         input.points.truncate(3);
         for (p, (accuracy, intro)) in input.points.iter_mut().zip([(0.9, 0.1), (0.6, 0.3), (0.5, 0.2)]) {
             let genome = "002404".parse().unwrap();
-            let mut record = crate::script::synthetic_record(experiment.eval_config(), &genome);
+            let mut record = crate::record::synthetic_record(experiment.eval_config(), &genome);
             record.val_accuracy = Some(accuracy);
             record.introspectability = Some(intro);
             let objectives = experiment.score(&record).unwrap();

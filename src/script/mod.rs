@@ -42,7 +42,6 @@ mod watch;
 
 pub use check::{check, check_with_records, CheckReport};
 // The dry run's record, for the callers that already find it here (it lives with the record).
-pub use crate::record::synthetic_record;
 pub use docs::api_reference;
 pub use engine::Limits;
 pub use error::{Location, ScriptError};

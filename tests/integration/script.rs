@@ -7,10 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use xnas::introspect;
+use xnas::record::synthetic_record;
 use xnas::record::EvalConfig;
-use xnas::script::{
-    self, check, compile_file, compile_file_with, synthetic_record, Limits, ScriptError, ScriptWatcher,
-};
+use xnas::script::{self, check, compile_file, compile_file_with, Limits, ScriptError, ScriptWatcher};
 use xnas::space::Genome;
 
 fn repo() -> PathBuf {

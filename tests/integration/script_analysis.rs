@@ -29,7 +29,7 @@ fn evaluate(expressions: &[&str]) -> Vec<f64> {
     tail += &format!("exp.reference_point([{}]);\n", vec!["0"; expressions.len()].join(", "));
     let (_, compiled) = write_script(&tail);
     let exp = compiled.unwrap_or_else(|e| panic!("{e}"));
-    let record = xnas::script::synthetic_record(&exp.eval_config().clone(), &"002404".parse().unwrap());
+    let record = xnas::record::synthetic_record(&exp.eval_config().clone(), &"002404".parse().unwrap());
     exp.score(&record).unwrap_or_else(|e| panic!("{e}"))
 }
 

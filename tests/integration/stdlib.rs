@@ -1,7 +1,8 @@
 //! The built-in script modules (`stdlib/`) against computations written out here by hand.
 
+use xnas::record::synthetic_record;
 use xnas::record::EvalConfig;
-use xnas::script::{compile_file, synthetic_record};
+use xnas::script::compile_file;
 
 /// Eq. 3–4 with explicit pair weights, written out: Σ_{c<k} D·w / #pairs, with w normalised by
 /// its mean over all label pairs c < k.

@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use xnas::record::synthetic_record;
 use xnas::record::{EvalConfig, MeasurementRecord, Status};
-use xnas::script::synthetic_record;
 use xnas::space::Genome;
 use xnas::store::{
     AttemptOutcome, EvalStatus, NewEvaluation, NewGeneration, RunInfo, Score, Store, StoreError, StoredEvaluation,

@@ -204,7 +204,7 @@ exp.objective("removal", "max", |r| r.mispredictions.softmax[20] - r.mispredicti
 "#;
     std::fs::write(&path, format!("{}{tail}", crate::script::HEAD)).unwrap();
     let exp = xnas::script::compile_file(&path).unwrap();
-    let record = xnas::script::synthetic_record(
+    let record = xnas::record::synthetic_record(
         &EvalConfig { channels: 4, cells_per_stage: 1, ..EvalConfig::default() },
         &"002404".parse().unwrap(),
     );
