@@ -116,8 +116,8 @@ fn axis_names(runs: &[ComparedRun]) -> [String; 2] {
     runs.first().map_or_else(|| ReportAxes::paper(10).names, |r| r.input.axes.names.clone())
 }
 
-/// One panel in the plane of the report axes.
-fn plane_panel<'a, 'b>(
+/// One panel in the plane of the report axes (also the attainment figures', `groups.rs`).
+pub(super) fn plane_panel<'a, 'b>(
     area: &'a Area<'b>,
     title: &str,
     names: &[String; 2],

@@ -10,7 +10,6 @@
 //! `xnas-analysis`'s, which are checked against SciPy and moocore.
 
 use std::fmt::Write as _;
-use std::ops::Range;
 
 use plotters::prelude::*;
 
@@ -20,8 +19,9 @@ use xnas_analysis::{
 };
 use xnas_moo::Direction;
 
-use super::chart::{draw_legend, plane_chart, ranges, svg_figure, Area, Frame, PlaneChart, Room};
-use super::compare::ComparedRun;
+use super::chart::{draw_legend, ranges, svg_figure};
+
+use super::compare::{plane_panel, ComparedRun};
 use super::Table1;
 
 /// The bootstrap's resamples and seed: fixed, so that a compare of the same runs writes the same
@@ -157,17 +157,6 @@ fn staircase(corners: &[[f64; 2]], (x0, y0): (f64, f64)) -> Vec<(f64, f64)> {
     path
 }
 
-/// The plane chart both attainment figures draw on: the report axes, the second objective across.
-fn chart<'a, 'b>(
-    area: &'a Area<'b>,
-    title: &str,
-    names: &[String; 2],
-    plane: (Range<f64>, Range<f64>),
-) -> PlaneChart<'a, 'b> {
-    let frame = Frame { caption: title, caption_size: 15, room: Room::Small };
-    plane_chart(area, frame, plane, [names[1].as_str(), names[0].as_str()], Some(11))
-}
-
 /// Each group's median attainment surface as a staircase, with the band between its 25 % and
 /// 75 % surfaces shaded in the group's colour.
 fn eaf_svg(groups: &[RunGroup], names: &[String; 2]) -> Result<String, GroupError> {
@@ -188,7 +177,7 @@ fn eaf_svg(groups: &[RunGroup], names: &[String; 2]) -> Result<String, GroupErro
     );
     let edges = (plane.0.start, plane.1.start);
     Ok(svg_figure((640, 480), |root| {
-        let mut chart = chart(root, "median attainment surfaces, 25–75 % band", names, plane);
+        let mut chart = plane_panel(root, "median attainment surfaces, 25–75 % band", names, plane);
         for (i, (group, found)) in surfaces.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             let mut band = staircase(&found[0].points, edges);
@@ -221,7 +210,7 @@ fn eaf_difference_svg(left: &RunGroup, right: &RunGroup, names: &[String; 2]) ->
     let plane = ranges(differences.iter().map(|d| (d.point[1], d.point[0])));
     let title = format!("EAF difference: {} (left) − {} (right)", left.label, right.label);
     Ok(svg_figure((640, 480), |root| {
-        let mut chart = chart(root, &title, names, plane);
+        let mut chart = plane_panel(root, &title, names, plane);
         let shade = |colour: RGBColor, share: f64| {
             let blend = |c: u8| (255.0 - (255.0 - c as f64) * share.abs()).round() as u8;
             RGBColor(blend(colour.0), blend(colour.1), blend(colour.2))
