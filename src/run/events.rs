@@ -84,14 +84,14 @@ impl Observers {
         self.others.push(Box::new(observer));
     }
 
-    /// Hands `event` to every observer. A warning about a saved generation is printed plainly:
-    /// the bar is out of the way then (finished, or suspended by a steady-state run, where
-    /// printing through it would wait on itself).
+    /// Hands `event` to every observer. A warning about a saved generation or a reload is
+    /// printed plainly: the bar is out of the way then (finished, or suspended by a steady-state
+    /// run, where printing through it would wait on itself).
     pub(super) fn emit(&mut self, event: &RunEvent<'_>, store: &Store) -> Result<(), ObserverError> {
         for observer in &mut self.others {
             match observer.on(event, store) {
                 Ok(()) => {}
-                Err(ObserverError::Warning(warning)) if matches!(event, RunEvent::GenerationSaved(_)) => {
+                Err(ObserverError::Warning(warning)) if at_generation_boundary(event) => {
                     eprintln!("warning: {warning}")
                 }
                 Err(ObserverError::Warning(warning)) => self.progress.say(format!("warning: {warning}")),
@@ -109,6 +109,12 @@ impl Observers {
     pub(super) fn progress(&self) -> &Progress {
         &self.progress
     }
+}
+
+/// Whether `event` comes at a generation boundary, where a steady-state run holds the bar
+/// suspended (see [`Observers::emit`]).
+fn at_generation_boundary(event: &RunEvent<'_>) -> bool {
+    matches!(event, RunEvent::GenerationSaved(_) | RunEvent::Reloaded { .. })
 }
 
 /// The trained models the run keeps (see [`super::models`]): each scored record counts in the
