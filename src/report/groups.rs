@@ -21,7 +21,7 @@ use xnas_moo::Direction;
 
 use super::chart::{draw_legend, ranges, svg_figure};
 
-use super::compare::{plane_panel, ComparedRun};
+use super::compare::{plane_panel, ComparedRun, COLOURS};
 use super::Table1;
 
 /// The bootstrap's resamples and seed: fixed, so that a compare of the same runs writes the same
@@ -127,16 +127,6 @@ pub fn group_files(groups: &[RunGroup], axis_names: &[String; 2]) -> Result<Vec<
     })
     .collect())
 }
-
-/// Group colours (cycled).
-const COLOURS: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(255, 127, 14),
-    RGBColor(140, 86, 75),
-];
 
 /// The fronts of a group's runs that have a point.
 fn group_fronts(group: &RunGroup) -> Vec<Vec<[f64; 2]>> {
