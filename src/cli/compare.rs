@@ -14,6 +14,8 @@ use xnas::output::{check_output_dir, StagedDir};
 use xnas::report::compare::{files, table_markdown, ComparedRun};
 use xnas::report::groups::{group_files, GroupRun, RunGroup};
 
+use super::report::Table1OverArg;
+
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// Run folders (runs/NAME), in the order the table lists them.
@@ -26,6 +28,9 @@ pub struct CompareArgs {
     /// Where to write the comparison (default: runs/compare).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// What each row's Table 1 statistics are over (as `xnas report --table1-over`).
+    #[arg(long, value_enum, default_value_t = Table1OverArg::FinalPopulation)]
+    pub table1_over: Table1OverArg,
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
@@ -33,8 +38,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let folders: Vec<PathBuf> =
         if groups.is_empty() { args.runs.clone() } else { groups.iter().flat_map(|(_, runs)| runs.clone()).collect() };
     let mut runs = Vec::with_capacity(folders.len());
+    let options = xnas::run::ReportOptions { table1_over: args.table1_over.into(), ..Default::default() };
     for dir in &folders {
-        let input = xnas::run::report_input(dir).with_context(|| format!("reading the run {}", dir.display()))?;
+        let input = xnas::run::report_input_with(dir, &options)
+            .with_context(|| format!("reading the run {}", dir.display()))?;
         runs.push(ComparedRun { folder: dir.display().to_string(), input });
     }
     let datasets: Vec<&str> = runs.iter().map(|r| r.input.dataset.as_str()).collect();

@@ -22,6 +22,27 @@ pub struct ReportArgs {
     /// `primate.n.02,bovid.n.01` (default: the two largest hypernym groups among the labels).
     #[arg(long, value_delimiter = ',', value_name = "SYNSETS")]
     pub highlight: Option<Vec<String>>,
+    /// What Table 1's population-level statistics are over: the run's final population (the
+    /// paper's Table 1; a refined run's is its source's with the front replaced by the retraining)
+    /// or every evaluation of the run.
+    #[arg(long, value_enum, default_value_t = Table1OverArg::FinalPopulation)]
+    pub table1_over: Table1OverArg,
+}
+
+/// `--table1-over`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Table1OverArg {
+    FinalPopulation,
+    Archive,
+}
+
+impl From<Table1OverArg> for xnas::run::Table1Over {
+    fn from(arg: Table1OverArg) -> Self {
+        match arg {
+            Table1OverArg::FinalPopulation => xnas::run::Table1Over::FinalPopulation,
+            Table1OverArg::Archive => xnas::run::Table1Over::Archive,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -31,7 +52,7 @@ pub struct StatusArgs {
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
-    let options = xnas::run::ReportOptions { highlight: args.highlight.clone() };
+    let options = xnas::run::ReportOptions { highlight: args.highlight.clone(), table1_over: args.table1_over.into() };
     let input = xnas::run::report_input_with(&args.run_dir, &options)?;
     let out = args.out.unwrap_or_else(|| RunDir::new(&args.run_dir).file(RunDir::REPORT));
     check_output_dir("--out", &out, earlier_report)?;

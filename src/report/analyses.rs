@@ -625,6 +625,7 @@ mod tests {
             axes: crate::report::ReportAxes::paper(10),
             trust: Default::default(),
             wordnet_unavailable: None,
+            final_population: None,
         }
     }
 

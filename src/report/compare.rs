@@ -1,5 +1,5 @@
 //! Several runs side by side (`xnas compare`): Table 1 with one row per run in the order given
-//! (Markdown and CSV naming each run's folder), every run's front in the report axes with its
+//! (Markdown and CSV naming each run's folder, the columns of a run's own Table 1), every run's front in the report axes with its
 //! hypervolume region, one panel per run and an overlay in full and zoomed (Figure 2's layout),
 //! every run's archive hypervolume per generation in one figure, and App. H's per-generation means
 //! and intervals of each axis with the runs side by side; the data of each figure as CSV beside it.
@@ -51,23 +51,27 @@ pub fn table_markdown(runs: &[ComparedRun]) -> String {
     let pct = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v));
     let num = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
     let mut out = String::from(
-        "| Run | Dataset | Variant | Gen. | Evaluated | Max accuracy | Median accuracy | Max intros. | Median intros. | Hypervolume |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| Run | Dataset | Variant | Gen. | Evaluated | Population | Max accuracy | Median accuracy | Max intros. | Median intros. | Max intros. (WordNet) | Median intros. (WordNet) | Hypervolume | Archive hypervolume |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (run, t) in runs.iter().zip(tables(runs)) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             run.folder,
             run.input.dataset,
             run.input.variant,
             t.generations,
             t.evaluated,
+            t.population,
             pct(t.max_accuracy),
             pct(t.median_accuracy),
             num(t.max_introspectability),
             num(t.median_introspectability),
-            num(t.hypervolume)
+            num(t.max_wordnet_introspectability),
+            num(t.median_wordnet_introspectability),
+            num(t.hypervolume),
+            num(t.archive_hypervolume)
         );
     }
     out
@@ -78,24 +82,29 @@ pub fn table_csv(runs: &[ComparedRun]) -> String {
     let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v}"));
     let reference = common_reference(runs);
     let mut out = String::from(
-        "run_folder,run_name,dataset,variant,generations,evaluated,max_accuracy,median_accuracy,\
-         max_introspectability,median_introspectability,hypervolume,reference_accuracy,reference_introspectability\n",
+        "run_folder,run_name,dataset,variant,generations,evaluated,population,max_accuracy,median_accuracy,\
+         max_introspectability,median_introspectability,max_wordnet_introspectability,median_wordnet_introspectability,\
+         hypervolume,archive_hypervolume,reference_accuracy,reference_introspectability\n",
     );
     for (run, t) in runs.iter().zip(tables(runs)) {
         let _ = writeln!(
             out,
-            "\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}",
+            "\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             run.folder.replace('"', "\"\""),
             run.input.run_name,
             run.input.dataset,
             run.input.variant,
             t.generations,
             t.evaluated,
+            t.population,
             f(t.max_accuracy),
             f(t.median_accuracy),
             f(t.max_introspectability),
             f(t.median_introspectability),
+            f(t.max_wordnet_introspectability),
+            f(t.median_wordnet_introspectability),
             f(t.hypervolume),
+            f(t.archive_hypervolume),
             reference[0],
             reference[1]
         );
@@ -350,9 +359,9 @@ pub fn files(runs: &[ComparedRun]) -> Vec<File> {
 <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:first-child{{text-align:left}}img{{max-width:100%}}</style>
 </head><body>
 <h1>xnas compare: {n} run(s)</h1>
-<p>Table 1 over every evaluated architecture of each run; hypervolume of each archive in the report axes ({axes}) from the common reference point ({ry:.3}, {rx:.3}). Variants: ✗ single-objective, ✓ multi-objective, reg regularized search, ✓+reg a front trained again with the regularizer. Files: <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
+<p>Table 1 over each run's final population (a ✓+reg row: its source run's, with the front replaced by its regularized retraining; a run without one: every evaluation); hypervolume of the population's non-dominated set and of the archive's (every evaluation) in the report axes ({axes}) from the common reference point ({ry:.3}, {rx:.3}). Variants: ✗ single-objective, ✓ multi-objective, reg regularized search, ✓+reg a front trained again with the regularizer. Files: <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
 <h2>Table 1</h2>
-<table><tr><th>Run</th><th>Dataset</th><th>Variant</th><th>Gen.</th><th>Evaluated</th><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Hypervolume</th></tr>
+<table><tr><th>Run</th><th>Dataset</th><th>Variant</th><th>Gen.</th><th>Evaluated</th><th>Population</th><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Max intros. (WordNet)</th><th>Median intros. (WordNet)</th><th>Hypervolume</th><th>Archive hypervolume</th></tr>
 {rows}</table>
 {sections}</body></html>
 "#,

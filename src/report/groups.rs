@@ -90,9 +90,10 @@ pub enum GroupError {
 type ColumnReader = fn(&Table1) -> Option<f64>;
 
 /// Table 1's numeric columns, by the names `groups.csv` gives them.
-const COLUMNS: [(&str, ColumnReader); 9] = [
+const COLUMNS: [(&str, ColumnReader); 11] = [
     ("generations", |t| Some(t.generations as f64)),
     ("evaluated", |t| Some(t.evaluated as f64)),
+    ("population", |t| Some(t.population as f64)),
     ("max_accuracy", |t| t.max_accuracy),
     ("median_accuracy", |t| t.median_accuracy),
     ("max_introspectability", |t| t.max_introspectability),
@@ -100,6 +101,7 @@ const COLUMNS: [(&str, ColumnReader); 9] = [
     ("max_wordnet_introspectability", |t| t.max_wordnet_introspectability),
     ("median_wordnet_introspectability", |t| t.median_wordnet_introspectability),
     ("hypervolume", |t| t.hypervolume),
+    ("archive_hypervolume", |t| t.archive_hypervolume),
 ];
 
 /// `groups.csv`, `tests.csv`, `eaf.csv` (with `axis_names` the report axes) and
@@ -403,6 +405,7 @@ mod tests {
             seed,
             table: Table1 {
                 evaluated: 100,
+                population: 20,
                 generations: 10,
                 max_accuracy: Some(0.9),
                 median_accuracy: Some(0.5 + hypervolume),
@@ -411,6 +414,7 @@ mod tests {
                 max_wordnet_introspectability: None,
                 median_wordnet_introspectability: None,
                 hypervolume: Some(hypervolume),
+                archive_hypervolume: Some(hypervolume + 0.5),
                 search_hypervolume: None,
             },
             front,
@@ -439,6 +443,8 @@ mod tests {
         // 1, 2, 3: mean 2, s = 1, half-width t(0.975, 2)/√3 = 4.302652729911275/√3.
         assert_eq!(column(groups, 0, "hypervolume_mean"), "2");
         assert_eq!(column(groups, 0, "hypervolume_std_dev"), "1");
+        // The archive's hypervolume is its own column: 1.5, 2.5, 3.5.
+        assert_eq!(column(groups, 0, "archive_hypervolume_mean"), "2.5");
         let low: f64 = column(groups, 0, "hypervolume_ci95_low").parse().unwrap();
         assert!((low - (2.0 - 4.302652729911275 / 3f64.sqrt())).abs() < 1e-9, "{low}");
         // A column no run has is empty with n = 0; a constant one has zero spread.

@@ -62,7 +62,7 @@ pub use from::{FromError, Inherited};
 pub use models::ModelKeeper;
 pub use preflight::{preflight, PreflightError};
 pub use refine::{refine, refined_run_name};
-pub use report_input::{front_genomes, report_input, report_input_with, ReportOptions};
+pub use report_input::{front_genomes, report_input, report_input_with, ReportOptions, Table1Over};
 pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};

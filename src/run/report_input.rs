@@ -13,7 +13,7 @@ use xnas_moo::Direction;
 
 use crate::record::{MeasurementRecord, Status as RecordStatus};
 use crate::report::trust::{Highlight, TrustInput, TrustModel};
-use crate::report::{LineageRow, ReportAxes, ReportInput, ReportPoint, StoppedEarly};
+use crate::report::{FinalPopulation, LineageRow, ReportAxes, ReportInput, ReportPoint, StoppedEarly};
 use crate::script::{Algorithm, ExperimentSpec, REPORT_FIELDS};
 use crate::store::{EvalStatus, Store};
 
@@ -69,6 +69,19 @@ pub struct ReportOptions {
     /// WordNet synsets whose classes the PCA figure highlights (`primate.n.02`, a wnid, a noun);
     /// `None`: the two largest hypernym groups among the labels.
     pub highlight: Option<Vec<String>>,
+    /// What Table 1's population-level statistics are over.
+    pub table1_over: Table1Over,
+}
+
+/// What Table 1's population-level statistics are over (see [`FinalPopulation`] for the paper's
+/// reading, section 4.3 and Table 1's header).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Table1Over {
+    /// The final population (a ✓+reg run: its source's, the front replaced by the retraining).
+    #[default]
+    FinalPopulation,
+    /// Every evaluation of the run (the archive).
+    Archive,
 }
 
 /// Everything a report shows, read from a run's store with its latest script version's scores.
@@ -89,14 +102,19 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
     let (axes, sources) = report_axes(&spec);
     let mut points = Vec::new();
     let mut records: HashMap<u64, MeasurementRecord> = HashMap::new();
-    let mut seen = std::collections::HashSet::new();
+    // Each trained network's point, by its evaluation and by every candidate that took it.
+    let mut point_of_origin: HashMap<i64, usize> = HashMap::new();
+    let mut point_of_candidate: HashMap<u64, usize> = HashMap::new();
     for e in store.evaluations(Some(EvalStatus::Done))? {
         let Some(record) = e.record else { continue };
         // A reused evaluation repeats an earlier one: show each trained network once.
         let origin = e.reused_from.unwrap_or(e.id);
-        if !seen.insert(origin) {
+        if let Some(&at) = point_of_origin.get(&origin) {
+            point_of_candidate.entry(e.candidate).or_insert(at);
             continue;
         }
+        point_of_origin.insert(origin, points.len());
+        point_of_candidate.insert(e.candidate, points.len());
         let wordnet = similarity
             .as_ref()
             .ok()
@@ -165,13 +183,19 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
         .iter()
         .map(|v| Ok((v.id, store.hypervolumes(v.id)?.into_iter().collect())))
         .collect::<anyhow::Result<_>>()?;
-    let hypervolume_per_generation = store
+    let hypervolume_per_generation: Vec<(u64, f64)> = store
         .generations()?
         .iter()
         .filter_map(|g| {
             versions.get(&g.script_version).and_then(|m| m.get(&g.generation)).map(|&hv| (g.generation, hv))
         })
         .collect();
+    let final_population = match options.table1_over {
+        Table1Over::Archive => None,
+        Table1Over::FinalPopulation => {
+            final_population(&spec, &populations, &points, &point_of_candidate, hypervolume_per_generation.len())
+        }
+    };
     let variant = variant(&spec);
     let mut input = ReportInput {
         run_name: info.name,
@@ -189,6 +213,7 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
         axes,
         trust: TrustInput::default(),
         wordnet_unavailable: similarity.err().map(|e| e.to_string()),
+        final_population,
     };
     let class_names = records.values().next().map(|r| r.class_names.clone()).unwrap_or_default();
     let models = input
@@ -252,6 +277,56 @@ fn variant(spec: &ExperimentSpec) -> &'static str {
         (_, _, true) => "reg",
         (_, true, false) => "✗",
         (_, false, false) => "✓",
+    }
+}
+
+/// Table 1's population ([`FinalPopulation`]): a `nsga2` or `ga` run's last saved generation
+/// (its survivors), each member as the point it was evaluated as; for a front trained again (a
+/// fixed search over `search.front_of`, the ✓+reg row) the source run's final population with
+/// every member this run trained again replaced by its retraining; `None` for a random or fixed
+/// search of its own or a run that saved no generation (Table 1 is then over every evaluation).
+fn final_population(
+    spec: &ExperimentSpec,
+    populations: &[(u64, Vec<u64>)],
+    points: &[ReportPoint],
+    point_of_candidate: &HashMap<u64, usize>,
+    saved_generations: usize,
+) -> Option<FinalPopulation> {
+    match (spec.search.algorithm, &spec.search.front_of) {
+        (Algorithm::Nsga2 | Algorithm::Ga, _) => {
+            let (generation, members) = populations.last()?;
+            let members: Vec<ReportPoint> =
+                members.iter().filter_map(|id| point_of_candidate.get(id).map(|&i| points[i].clone())).collect();
+            Some(FinalPopulation {
+                members,
+                generations: saved_generations,
+                description: format!("generation {generation}'s population"),
+            })
+        }
+        (Algorithm::Fixed, Some(source)) => Some(match report_input(source) {
+            Ok(source_input) => {
+                let source_table = crate::report::Table1::from_input(&source_input);
+                let source_members = source_input.final_population.map_or(source_input.points, |p| p.members);
+                FinalPopulation {
+                    members: FinalPopulation::with_retraining(source_members, points),
+                    generations: source_table.generations,
+                    description: format!(
+                        "the final population of {} with the architectures this run trained again replaced by                          their retraining",
+                        source.display()
+                    ),
+                }
+            }
+            // The source run was moved or deleted: this run's own evaluations are all there is.
+            Err(error) => FinalPopulation {
+                members: points.to_vec(),
+                generations: saved_generations,
+                description: format!(
+                    "this run's evaluations alone (its source run {} could not be read: {error:#})",
+                    source.display()
+                ),
+            },
+        }),
+        (Algorithm::Random | Algorithm::Fixed, _) => None,
     }
 }
 
@@ -382,6 +457,116 @@ mod tests {
         spec.dataset.wordnet_dir = Some("/nonexistent/wordnet".into());
         let error = wordnet_similarity(&spec).unwrap_err().to_string();
         assert!(error.contains("/nonexistent/wordnet/") && error.contains("wordnet-base"), "{error}");
+    }
+
+    /// A stored candidate: its id, genome, generation and (accuracy, introspectability), or `None`
+    /// for a reuse of the training of the candidate of the same genome before it.
+    type StoredCandidate<'a> = (u64, &'a str, u64, Option<(f64, f64)>);
+
+    /// A stored run of `spec` in `dir`: its candidates finished in order, then the `populations`
+    /// saved one generation each.
+    fn stored_run(
+        dir: &Path,
+        experiment: &crate::script::Experiment,
+        spec: &ExperimentSpec,
+        candidates: &[StoredCandidate],
+        populations: &[&[u64]],
+    ) {
+        use crate::store::{NewEvaluation, NewGeneration};
+        let mut info = crate::run::run_info(experiment, Path::new("axes.rhai"));
+        info.config = serde_json::to_value(spec).unwrap();
+        let store = Store::create(dir, &info).unwrap();
+        let version = store.add_script_version("h", "", &serde_json::json!([]), &info.config).unwrap();
+        let mut trained: HashMap<&str, i64> = HashMap::new();
+        for &(candidate, genome, generation, values) in candidates {
+            let parsed: xnas_space::Genome = genome.parse().unwrap();
+            let new = NewEvaluation { candidate, genome: parsed, parents: Vec::new(), generation };
+            let id = store.enqueue(&[new], "t", version).unwrap()[0];
+            match values {
+                Some((accuracy, intro)) => {
+                    let mut record = crate::record::synthetic_record(experiment.eval_config(), &parsed);
+                    (record.val_accuracy, record.introspectability) = (Some(accuracy), Some(intro));
+                    store.finish(id, &record).unwrap();
+                    trained.insert(genome, id);
+                }
+                None => store.reuse(id, trained[genome]).unwrap(),
+            }
+        }
+        for (generation, population) in populations.iter().enumerate() {
+            let saved = NewGeneration {
+                generation: generation as u64 + 1,
+                population,
+                search_state: "{}",
+                script_version: version,
+                hypervolume: Some(0.0),
+            };
+            store.save_generation(&saved).unwrap();
+        }
+    }
+
+    /// Table 1 from stores: an NSGA-II run's last saved population (one member a reused
+    /// training) and a refinement of its front (✓+reg), every number by hand from (0.1, 0).
+    #[test]
+    fn table_1_is_over_the_stored_final_population_and_a_refinement_replaces_its_front() {
+        let experiment = experiment("");
+        let dir = std::env::temp_dir().join(format!("xnas-final-population-{}", std::process::id()));
+        let (source, refined) = (dir.join("source"), dir.join("refined"));
+        // Candidate 4 reuses candidate 1's training; candidate 3 is on the archive's front but
+        // left generation 2's population.
+        let candidates = [
+            (0, "000000", 0, Some((0.9, 0.1))),
+            (1, "111111", 0, Some((0.6, 0.3))),
+            (2, "000011", 0, Some((0.5, 0.2))),
+            (3, "000022", 0, Some((0.95, 0.05))),
+            (4, "111111", 1, None),
+            (5, "001100", 1, Some((0.3, 0.6))),
+        ];
+        stored_run(&source, &experiment, experiment.spec(), &candidates, &[&[0, 1, 2, 3], &[0, 4, 2, 5]]);
+        let table = Table1::from_input(&report_input(&source).unwrap());
+        // Members (0.9, 0.1), (0.6, 0.3), (0.5, 0.2), (0.3, 0.6).
+        assert_eq!((table.evaluated, table.population, table.generations), (5, 4, 2));
+        assert_eq!((table.max_accuracy, table.max_introspectability), (Some(0.9), Some(0.6)));
+        assert!((table.median_accuracy.unwrap() - 0.55).abs() < 1e-12, "{table:?}");
+        assert!((table.median_introspectability.unwrap() - 0.25).abs() < 1e-12, "{table:?}");
+        // (0.5, 0.2) dominated: 0.8·0.1 + 0.5·0.2 + 0.2·0.3 = 0.24; the archive adds (0.95, 0.05):
+        // 0.85·0.05 + 0.8·0.05 + 0.10 + 0.06 = 0.2425.
+        assert!((table.hypervolume.unwrap() - 0.24).abs() < 1e-12, "{table:?}");
+        assert!((table.archive_hypervolume.unwrap() - 0.2425).abs() < 1e-12, "{table:?}");
+        // The other reading: every evaluation (median accuracy of 0.9, 0.6, 0.5, 0.95, 0.3).
+        let options = ReportOptions { table1_over: Table1Over::Archive, ..Default::default() };
+        let archive = Table1::from_input(&report_input_with(&source, &options).unwrap());
+        assert_eq!((archive.population, archive.median_accuracy), (5, Some(0.6)));
+        assert_eq!(archive.hypervolume, table.archive_hypervolume);
+
+        // The front (0.95, 0.05), (0.9, 0.1), (0.6, 0.3), (0.3, 0.6) trained again.
+        let mut spec = experiment.spec().clone();
+        (spec.search.algorithm, spec.search.front_of, spec.training.regularizer) =
+            (Algorithm::Fixed, Some(source.clone()), 0.5);
+        let retrained = [
+            (0, "000022", 0, Some((0.94, 0.2))),
+            (1, "000000", 0, Some((0.88, 0.3))),
+            (2, "111111", 0, Some((0.6, 0.5))),
+            (3, "001100", 0, Some((0.3, 0.7))),
+        ];
+        stored_run(&refined, &experiment, &spec, &retrained, &[&[0, 1, 2, 3]]);
+        let input = report_input(&refined).unwrap();
+        assert_eq!(input.variant, "✓+reg");
+        let table = Table1::from_input(&input);
+        // Members (0.88, 0.3), (0.6, 0.5), (0.5, 0.2) kept, (0.3, 0.7); the source's generations.
+        assert_eq!((table.evaluated, table.population, table.generations), (4, 4, 2));
+        assert_eq!((table.max_accuracy, table.max_introspectability), (Some(0.88), Some(0.7)));
+        assert!((table.median_accuracy.unwrap() - 0.55).abs() < 1e-12, "{table:?}");
+        assert!((table.median_introspectability.unwrap() - 0.4).abs() < 1e-12, "{table:?}");
+        // 0.78·0.3 + 0.5·0.2 + 0.2·0.2 = 0.374; its archive: 0.84·0.2 + 0.78·0.1 + 0.10 + 0.04 = 0.386.
+        assert!((table.hypervolume.unwrap() - 0.374).abs() < 1e-12, "{table:?}");
+        assert!((table.archive_hypervolume.unwrap() - 0.386).abs() < 1e-12, "{table:?}");
+        // Its source gone, a refinement's Table 1 is over its own evaluations and says why.
+        std::fs::rename(&source, dir.join("moved")).unwrap();
+        let input = report_input(&refined).unwrap();
+        let population = input.final_population.as_ref().unwrap();
+        assert_eq!(population.members.len(), 4);
+        assert!(population.description.contains("could not be read"), "{}", population.description);
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

@@ -33,10 +33,14 @@ fn a_single_and_a_multi_objective_run_compare_in_one_table() {
     assert!(rows[0].starts_with(&format!("\"{}\",tiny,fashion-mnist,✗,", single.display())), "{csv}");
     assert!(rows[1].starts_with(&format!("\"{}\",tiny,fashion-mnist,✓,", multi.display())), "{csv}");
     // Both hypervolumes are measured from the same reference point, (0.1, 0) for ten classes.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no {name}: {csv}"));
     for row in &rows {
         assert!(row.ends_with(",0.1,0"), "{row}");
-        let hypervolume: f64 = row.split(',').nth(10).unwrap().parse().unwrap();
-        assert!(hypervolume > 0.0, "{row}");
+        for name in ["hypervolume", "archive_hypervolume"] {
+            let hypervolume: f64 = row.split(',').nth(column(name)).unwrap().parse().unwrap();
+            assert!(hypervolume > 0.0, "{name}: {row}");
+        }
     }
     for file in ["table1.md", "fronts.svg", "hypervolume.svg", "index.html"] {
         assert!(out.join(file).exists(), "{file}");
@@ -88,7 +92,15 @@ fn a_refined_front_is_a_new_run_and_the_refined_row() {
     let csv = std::fs::read_to_string(compared.join("table1.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert!(rows[0].starts_with(&format!("\"{}\",tiny,fashion-mnist,✓,", multi.display())), "{csv}");
-    assert!(rows[1].starts_with(&format!("\"{}\",refined,fashion-mnist,✓+reg,1,", refined.display())), "{csv}");
+    assert!(rows[1].starts_with(&format!("\"{}\",refined,fashion-mnist,✓+reg,", refined.display())), "{csv}");
+    // The ✓+reg row is over the ✓ run's final population (its front retrained): the same
+    // generations and population size, one evaluation per front member.
+    let cells = |row: &str| row.split(',').map(str::to_string).collect::<Vec<String>>();
+    let (source_row, refined_row) = (cells(rows[0]), cells(rows[1]));
+    for (index, name) in [(4, "generations"), (6, "population")] {
+        assert_eq!(source_row[index], refined_row[index], "{name}: {csv}");
+    }
+    assert_eq!(refined_row[5], front.len().to_string(), "evaluated: {csv}");
     // The same refinement from a script: a fixed search over the front, here without the regularizer.
     let again = dir.join("again");
     let from = format!("search.front_of={}", multi.display());
