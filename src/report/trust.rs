@@ -109,9 +109,18 @@ pub fn trust_section(input: &TrustInput) -> Section {
         );
         return section;
     }
+    // With `validation: held-out` the search selected on the official test split (the authors'
+    // setup), so the trust measurements' split is no longer one the search never saw.
+    let held_out = measured.iter().any(|m| m.record.config.validation == xnas_datasets::ValidationSplit::HeldOut);
+    let split = if held_out {
+        "all on the test split — which, with <code>validation: held-out</code>, is also the split the search \
+         validated on: the search has seen it"
+    } else {
+        "all on the test split the search never saw"
+    };
     let _ = writeln!(
         section.html,
-        "<p>{} of the {} front models have trust measurements, all on the test split the search never saw. \
+        "<p>{} of the {} front models have trust measurements, {split}. \
          Calibration quality is the correlation between binned confidence and binned accuracy over 50 bins; \
          the activation score of a sample is its cosine similarity to its predicted class's mean activation on \
          training data (§4.5).</p>",
@@ -982,6 +991,19 @@ mod tests {
         ];
         record.confusion = vec![vec![5, 1, 0], vec![3, 7, 2], vec![0, 4, 9]];
         TrustModel { id, genome: "002404".into(), accuracy: 0.8, introspectability: intro, record }
+    }
+
+    #[test]
+    fn the_test_split_is_called_unseen_only_when_the_search_validated_elsewhere() {
+        let models = |validation| {
+            let mut m = model(1, 0.1, 0.5, 0.7);
+            m.record.config.validation = validation;
+            TrustInput { models: vec![m], ..Default::default() }
+        };
+        let own = trust_section(&models(xnas_datasets::ValidationSplit::TrainCount(5000))).html;
+        assert!(own.contains("the test split the search never saw"), "{own}");
+        let held_out = trust_section(&models(xnas_datasets::ValidationSplit::HeldOut)).html;
+        assert!(!held_out.contains("never saw") && held_out.contains("validation: held-out"), "{held_out}");
     }
 
     #[test]
