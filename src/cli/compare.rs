@@ -86,6 +86,17 @@ fn warn_of_mismatches(runs: &[ComparedRun]) {
     let first = &runs[0].input;
     for run in &runs[1..] {
         let input = &run.input;
+        if input.axes.names != first.axes.names {
+            eprintln!(
+                "warning: {} reports in the plane {}, {} in {}; the comparison names the first's axes over each run's \
+                 own values — give the runs the same report_axes (e.g. a WordNet run's \
+                 [\"val_accuracy\", \"wordnet_introspectability\"])",
+                runs[0].folder,
+                first.axes.label(),
+                run.folder,
+                input.axes.label()
+            );
+        }
         if input.objective_names.len() != first.objective_names.len() {
             eprintln!(
                 "warning: {} searched {} objective(s) ({}), {} searched {} ({}); the comparison is in the report axes, \

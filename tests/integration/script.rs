@@ -9,7 +9,7 @@ use std::time::Duration;
 use xnas::introspect;
 use xnas::record::synthetic_record;
 use xnas::record::EvalConfig;
-use xnas::script::{self, check, compile_file, compile_file_with, Limits, ScriptError, ScriptWatcher};
+use xnas::script::{self, check, compile_file, compile_file_with, Algorithm, Limits, ScriptError, ScriptWatcher};
 use xnas::space::Genome;
 
 fn repo() -> PathBuf {
@@ -95,8 +95,18 @@ fn paper_presets_reach_the_experiments() {
     assert_eq!((mnist.spec().training.epochs, mnist.spec().search.generations), (5, Some(18)));
     let imagenet = compile_file(&repo().join("experiments/imagenet16.rhai")).unwrap();
     assert_eq!((imagenet.spec().training.epochs, imagenet.spec().search.generations), (200, Some(11)));
+    // WordNet runs report, refine and compare in the WordNet plane (Table 1's ImageNet row).
+    for wordnet in [&imagenet, &compile_file(&repo().join("experiments/wordnet.rhai")).unwrap()] {
+        assert_eq!(wordnet.spec().report_axis_names(), ["val_accuracy", "wordnet_introspectability"]);
+    }
+    // Section 4.3's reg baseline: the ✗ search (a GA on accuracy) with the regularizer, at a limited budget.
     let regularized = compile_file(&repo().join("experiments/regularized.rhai")).unwrap();
     assert_eq!(regularized.spec().training.regularizer, 0.5);
+    let search = &regularized.spec().search;
+    assert_eq!(
+        (search.algorithm, search.objective.as_deref(), search.generations),
+        (Algorithm::Ga, Some("accuracy"), Some(4))
+    );
     let baseline = compile_file(&repo().join("experiments/single_objective.rhai")).unwrap();
     assert_eq!(baseline.spec().search.algorithm, script::Algorithm::Ga);
     assert_eq!(baseline.spec().ga_objective(), Some(0));
