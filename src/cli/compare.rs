@@ -34,7 +34,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         if groups.is_empty() { args.runs.clone() } else { groups.iter().flat_map(|(_, runs)| runs.clone()).collect() };
     let mut runs = Vec::with_capacity(folders.len());
     for dir in &folders {
-        let input = xnas::run::report_input(dir).with_context(|| format!("reading the run {}", dir.display()))?;
+        let input =
+            xnas::report::input::report_input(dir).with_context(|| format!("reading the run {}", dir.display()))?;
         runs.push(ComparedRun { folder: dir.display().to_string(), input });
     }
     let datasets: Vec<&str> = runs.iter().map(|r| r.input.dataset.as_str()).collect();
