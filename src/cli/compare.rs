@@ -38,9 +38,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let folders: Vec<PathBuf> =
         if groups.is_empty() { args.runs.clone() } else { groups.iter().flat_map(|(_, runs)| runs.clone()).collect() };
     let mut runs = Vec::with_capacity(folders.len());
-    let options = xnas::run::ReportOptions { table1_over: args.table1_over.into(), ..Default::default() };
+    let options = xnas::report::input::ReportOptions { table1_over: args.table1_over.into(), ..Default::default() };
     for dir in &folders {
-        let input = xnas::run::report_input_with(dir, &options)
+        let input = xnas::report::input::report_input_with(dir, &options)
             .with_context(|| format!("reading the run {}", dir.display()))?;
         runs.push(ComparedRun { folder: dir.display().to_string(), input });
     }

@@ -36,11 +36,11 @@ pub enum Table1OverArg {
     Archive,
 }
 
-impl From<Table1OverArg> for xnas::run::Table1Over {
+impl From<Table1OverArg> for xnas::report::input::Table1Over {
     fn from(arg: Table1OverArg) -> Self {
         match arg {
-            Table1OverArg::FinalPopulation => xnas::run::Table1Over::FinalPopulation,
-            Table1OverArg::Archive => xnas::run::Table1Over::Archive,
+            Table1OverArg::FinalPopulation => xnas::report::input::Table1Over::FinalPopulation,
+            Table1OverArg::Archive => xnas::report::input::Table1Over::Archive,
         }
     }
 }
@@ -52,8 +52,9 @@ pub struct StatusArgs {
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
-    let options = xnas::run::ReportOptions { highlight: args.highlight.clone(), table1_over: args.table1_over.into() };
-    let input = xnas::run::report_input_with(&args.run_dir, &options)?;
+    let options =
+        xnas::report::input::ReportOptions { highlight: args.highlight.clone(), table1_over: args.table1_over.into() };
+    let input = xnas::report::input::report_input_with(&args.run_dir, &options)?;
     let out = args.out.unwrap_or_else(|| RunDir::new(&args.run_dir).file(RunDir::REPORT));
     check_output_dir("--out", &out, earlier_report)?;
     // Written whole beside its place, then swapped in: a kill leaves the old report or the new one.
@@ -114,7 +115,7 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
             args.run_dir.display()
         );
     }
-    let input = xnas::run::report_input(&args.run_dir)?;
+    let input = xnas::report::input::report_input(&args.run_dir)?;
     let stops = input.early_stops();
     if stops.stopped > 0 {
         println!("early stopping: {stops}");

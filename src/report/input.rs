@@ -357,7 +357,7 @@ pub fn front_genomes(run_dir: &Path) -> anyhow::Result<Vec<String>> {
 
 /// The label path-similarity matrix behind eq. 3–4 (with the script's synset overrides). Without
 /// it the report leaves the WordNet columns empty and says why.
-pub(super) fn wordnet_similarity(spec: &ExperimentSpec) -> Result<Vec<Vec<f64>>, xnas_wordnet::WordNetError> {
+pub(crate) fn wordnet_similarity(spec: &ExperimentSpec) -> Result<Vec<Vec<f64>>, xnas_wordnet::WordNetError> {
     let dataset = &spec.dataset;
     xnas_wordnet::label_similarity_matrix(
         dataset.wordnet_dir.as_deref(),
@@ -473,8 +473,14 @@ mod tests {
         populations: &[&[u64]],
     ) {
         use crate::store::{NewEvaluation, NewGeneration};
-        let mut info = crate::run::run_info(experiment, Path::new("axes.rhai"));
-        info.config = serde_json::to_value(spec).unwrap();
+        let info = crate::store::RunInfo {
+            name: spec.name.clone(),
+            config: serde_json::to_value(spec).unwrap(),
+            seeds: serde_json::json!({}),
+            script_path: None,
+            created: 0.0,
+            xnas_version: "test".into(),
+        };
         let store = Store::create(dir, &info).unwrap();
         let version = store.add_script_version("h", "", &serde_json::json!([]), &info.config).unwrap();
         let mut trained: HashMap<&str, i64> = HashMap::new();
