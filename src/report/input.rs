@@ -4,6 +4,9 @@
 //! generation's population; and the genomes of a run's final front in those axes
 //! ([`front_genomes`], what `xnas refine` trains again). It lives in the run layer because it is
 //! the one place that knows the store, the scripts' spec and the report.
+//!
+//! It also finds Table 1's population ([`FinalPopulation`]): a run's last saved generation, or for
+//! a refinement (✓+reg) its source run's with the front replaced by the retraining.
 
 use std::collections::HashMap;
 use std::path::Path;
