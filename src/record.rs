@@ -1116,6 +1116,22 @@ mod tests {
         EvalConfig { precision: Precision::Bf16, device: "cuda".into(), ..EvalConfig::default() }.validate().unwrap();
     }
 
+    /// A record stored before the validation class means were kept reads with none, the rest
+    /// unchanged; a new one keeps them through JSON.
+    #[test]
+    fn a_record_without_validation_class_means_reads() {
+        let config = EvalConfig { channels: 4, cells_per_stage: 1, ..EvalConfig::default() };
+        let record = synthetic_record(&config, &"002404".parse().unwrap());
+        assert!(record.validation_class_means.is_some());
+        let mut old = serde_json::to_value(&record).unwrap();
+        assert!(old.as_object_mut().unwrap().remove("validation_class_means").is_some());
+        let read: MeasurementRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(read.validation_class_means, None);
+        assert_eq!(MeasurementRecord { validation_class_means: record.validation_class_means.clone(), ..read }, record);
+        let again: MeasurementRecord = serde_json::from_value(serde_json::to_value(&record).unwrap()).unwrap();
+        assert_eq!(again.validation_class_means, record.validation_class_means);
+    }
+
     #[test]
     fn device_names() {
         for ok in ["cpu", "auto", "cuda", "gpu", "cuda:0", "cuda:7", " cpu "] {
