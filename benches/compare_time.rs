@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use xnas::report::compare::{files, ComparedRun};
-use xnas::run::report_input;
+use xnas::report::input::report_input;
 
 #[path = "support/synthetic_run.rs"]
 mod synthetic_run;

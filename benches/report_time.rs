@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
+use xnas::report::input::report_input;
 use xnas::report::write_report;
-use xnas::run::report_input;
 
 #[path = "support/synthetic_run.rs"]
 mod synthetic_run;

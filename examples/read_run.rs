@@ -8,7 +8,7 @@ use xnas::report::Table1;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let run_dir = std::env::args().nth(1).ok_or("usage: read_run RUN_DIR (a folder under runs/)")?;
-    let input = xnas::run::report_input(std::path::Path::new(&run_dir))?;
+    let input = xnas::report::input::report_input(std::path::Path::new(&run_dir))?;
     println!("run {} on {}: {} architectures evaluated", input.run_name, input.dataset, input.points.len());
     let table = Table1::from_input(&input);
     print!("{}", table.markdown(&input.run_name, &input.dataset));

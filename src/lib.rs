@@ -10,6 +10,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`run`] | the search loop behind `xnas run` / `xnas resume`: scheduling, retries, hot reload |
+//! | [`optuna`] | a run as an Optuna journal for optuna-dashboard: exported whole, or appended live |
 //! | [`output`] | writing a command's files and folders without destroying anything |
 //! | [`run_dir`] | a run folder: its files by name, its lock, run names, the models it keeps |
 //! | [`script`] | experiment scripts: the Rhai engine, its API, the experiment spec, checks, reload |
@@ -36,6 +37,8 @@ pub use xnas_wordnet as wordnet;
 
 // The orchestration half: a search, its scripts, where its jobs run, what it keeps and shows.
 pub mod run;
+
+pub mod optuna;
 
 pub mod output;
 

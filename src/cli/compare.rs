@@ -37,7 +37,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     };
     let mut runs = Vec::with_capacity(folders.len());
     for (group, dir) in folders {
-        let input = xnas::run::report_input(dir).with_context(|| format!("reading the run {}", dir.display()))?;
+        let input =
+            xnas::report::input::report_input(dir).with_context(|| format!("reading the run {}", dir.display()))?;
         let mut run = ComparedRun::new(dir.display().to_string(), input);
         if let Some(label) = group {
             (run.group, run.seed) = (Some(label.to_string()), search_seed(dir));

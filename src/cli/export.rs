@@ -17,7 +17,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
 
 /// `--optuna FILE`: the run as a fresh Optuna journal.
 fn export_optuna(run: &std::path::Path, file: &std::path::Path) -> anyhow::Result<()> {
-    let written = xnas::run::optuna::export_journal(run, file)?;
+    let written = xnas::optuna::export_journal(run, file)?;
     eprintln!(
         "wrote study {:?} of {} to {}: {} trial(s), {} complete, {} failed, {} running",
         written.study,

@@ -31,8 +31,8 @@ pub struct StatusArgs {
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
-    let options = xnas::run::ReportOptions { highlight: args.highlight.clone() };
-    let input = xnas::run::report_input_with(&args.run_dir, &options)?;
+    let options = xnas::report::input::ReportOptions { highlight: args.highlight.clone() };
+    let input = xnas::report::input::report_input_with(&args.run_dir, &options)?;
     let out = args.out.unwrap_or_else(|| RunDir::new(&args.run_dir).file(RunDir::REPORT));
     check_output_dir("--out", &out, earlier_report)?;
     // Written whole beside its place, then swapped in: a kill leaves the old report or the new one.
@@ -93,7 +93,7 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
             args.run_dir.display()
         );
     }
-    let input = xnas::run::report_input(&args.run_dir)?;
+    let input = xnas::report::input::report_input(&args.run_dir)?;
     let stops = input.early_stops();
     if stops.stopped > 0 {
         println!("early stopping: {stops}");

@@ -10,7 +10,7 @@
 //! reference point (by default (1/N_C, 0)), as the paper's Table 1 and Figure 2 do.
 //!
 //! The input is plain data ([`ReportInput`]) so that the figures can be tested and produced from
-//! any source; `xnas report` fills it from a run's store.
+//! any source; `xnas report` fills it from a run's store ([`input`], the one reader of a store here).
 //!
 //! Everything a page shows after its Table 1 (and, in a run's report, its front) is a section in
 //! [`SECTIONS`]: a new section is a file of its own, its `mod` line and one line in that list;
@@ -21,6 +21,7 @@ mod chart;
 pub mod compare;
 mod figures;
 pub mod groups;
+pub mod input;
 pub mod trust;
 
 use std::fmt::Write as _;

@@ -568,7 +568,7 @@ exp.stop_early({rule});
 
         // The report counts them and its tables and analyses take them as records with values.
         drop(store);
-        let input = super::super::report_input(&dir).unwrap();
+        let input = crate::report::input::report_input(&dir).unwrap();
         let saved: usize = stops.iter().map(|(_, epoch)| 3 - epoch).sum();
         assert_eq!(
             input.early_stops(),

@@ -1,5 +1,5 @@
 //! What happens in a run, as typed events ([`RunEvent`]), and the features that follow them
-//! ([`RunObserver`]): the progress display (`progress.rs`), the live Optuna journal (`optuna/`)
+//! ([`RunObserver`]): the progress display (`progress.rs`), the live Optuna journal (`crate::optuna`, observed here)
 //! and the trained models the run keeps (here). The run loop (`runner.rs`) says what happened, once,
 //! to the list it owns ([`Observers`]); a new feature is one more observer, added where the list
 //! is built (`mod.rs`), and tested by feeding it events.
@@ -15,6 +15,7 @@ use xnas_moo::{Direction, Evaluation};
 use super::models::ModelKeeper;
 use super::progress::Progress;
 use crate::exec::JobProgress;
+use crate::optuna::LiveJournal;
 use crate::script::{Experiment, GenerationStats, KeepModels};
 use crate::store::Store;
 
@@ -173,6 +174,22 @@ impl RunObserver for KeptModels {
     }
 }
 
+/// The live Optuna journal (`crate::optuna`) is a view of the run: what it cannot write is a
+/// warning, and the run goes on.
+impl RunObserver for LiveJournal {
+    fn on(&mut self, event: &RunEvent<'_>, store: &Store) -> Result<(), ObserverError> {
+        let written = match *event {
+            RunEvent::Started { candidate } => self.started(store, candidate),
+            RunEvent::Told { candidate, result } => self.told(store, candidate, result),
+            RunEvent::GenerationSaved(stats) => self.generation_saved(stats.hypervolume),
+            _ => Ok(()),
+        };
+        written.map_err(|e| {
+            ObserverError::Warning(format!("could not write the Optuna journal {}: {e}", self.path().display()))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
@@ -180,8 +197,7 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
-    use crate::run::optuna::journal::{Journal, TrialState};
-    use crate::run::optuna::LiveJournal;
+    use crate::optuna::journal::{Journal, TrialState};
     use crate::run_dir::RunDir;
     use crate::script::compile_file;
     use crate::store::NewEvaluation;

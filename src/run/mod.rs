@@ -29,10 +29,10 @@
 //! front's, by default); `resume.rs` the experiment a resumed run continues with (the stored
 //! script version); `preflight.rs` what is checked before a run starts; `reload.rs` which script
 //! edits a running search can take; `from.rs` the records of the run a run started from
-//! (`--from`); `report_input.rs` a run's store read into the report's plain input (and a run's
-//! final front); `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a
-//! new run; `optuna/` a run as an Optuna journal (`xnas export --optuna`, and appended live with
-//! `--optuna`). The run folder's files, its lock and names are [`crate::run_dir`]'s.
+//! (`--from`); `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a
+//! new run. A stored run read for its report (and its final front) is [`crate::report::input`]'s,
+//! a run as an Optuna journal [`crate::optuna`]'s, and the run folder's files, its lock and names
+//! [`crate::run_dir`]'s.
 
 mod early;
 mod events;
@@ -40,12 +40,10 @@ mod execution;
 mod from;
 mod jobs;
 mod models;
-pub mod optuna;
 mod preflight;
 mod progress;
 mod refine;
 mod reload;
-mod report_input;
 mod resume;
 mod runner;
 mod search;
@@ -62,7 +60,6 @@ pub use from::{FromError, Inherited};
 pub use models::ModelKeeper;
 pub use preflight::{preflight, PreflightError};
 pub use refine::{refine, refined_run_name};
-pub use report_input::{front_genomes, report_input, report_input_with, ReportOptions};
 pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
@@ -120,7 +117,7 @@ pub fn start_compiled(
     let inherited = Inherited::read(options.from.as_deref())?;
     preflight(&experiment, &execution, options.device.as_deref(), &options.program, &inherited.records())?;
     if let Some(journal) = execution.optuna.as_ref().or(experiment.spec().search.optuna.as_ref()) {
-        optuna::check_journal(journal, run_dir)?;
+        crate::optuna::check_journal(journal, run_dir)?;
     }
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     let _lock = RunLock::acquire(run_dir)?;
@@ -244,8 +241,8 @@ fn resolve_front(experiment: &mut Experiment, overrides: &[(String, String)]) ->
     }
     let mut genomes: Vec<String> =
         search.genomes.iter().filter_map(|g| g.parse::<xnas_space::Genome>().ok()).map(|g| g.compact()).collect();
-    let front =
-        front_genomes(&dir).with_context(|| format!("reading the front of {} (search.front_of)", dir.display()))?;
+    let front = crate::report::input::front_genomes(&dir)
+        .with_context(|| format!("reading the front of {} (search.front_of)", dir.display()))?;
     eprintln!(
         "the front of {} in its report axes: {} architecture(s): {}",
         dir.display(),
@@ -328,7 +325,7 @@ fn run(
     let model_dirs = models.dirs();
     observers.add(events::KeptModels::new(models, execution.keep_models, &experiment));
     if let Some(path) = execution.optuna.clone().or_else(|| experiment.spec().search.optuna.clone()) {
-        observers.add(optuna::LiveJournal::open(&path, run_dir, &store, experiment.spec())?);
+        observers.add(crate::optuna::LiveJournal::open(&path, run_dir, &store, experiment.spec())?);
         eprintln!("Optuna journal: {} (see it live: optuna-dashboard {})", path.display(), path.display());
     }
     let runner = runner::Runner {

@@ -43,7 +43,7 @@ impl Search {
             Algorithm::Nsga2 | Algorithm::Ga => Search::Nsga2(Nsga2::new(spec.nsga2_config())?),
             Algorithm::Fixed => {
                 // The spec's validation parsed and placed every genome; `front_of` is resolved into
-                // `genomes` before the search starts (see `super::report_input::front_genomes`).
+                // `genomes` before the search starts (see `crate::report::input::front_genomes`).
                 let genomes = spec.search.genomes.iter().filter_map(|g| g.parse().ok());
                 let xs = genomes.filter_map(|g| spec.space.encode(&g).ok()).collect();
                 Search::Fixed(FixedSearch::new(spec.problem(), xs)?)

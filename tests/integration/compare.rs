@@ -54,7 +54,7 @@ fn a_refined_front_is_a_new_run_and_the_refined_row() {
     let script = tiny_script(&dir, 1, "|r| r.introspectability");
     let (multi, refined) = (dir.join("multi"), dir.join("refined"));
     xnas(&["run", script.to_str().unwrap(), "--dir", multi.to_str().unwrap()]);
-    let mut front = xnas::run::front_genomes(&multi).unwrap();
+    let mut front = xnas::report::input::front_genomes(&multi).unwrap();
     assert!(!front.is_empty());
     let out = xnas(&[
         "refine",

@@ -150,7 +150,7 @@ fn a_run_loads_in_optuna_with_the_stores_trials_and_front_and_the_dashboard_serv
 
     // Optuna's best trials are xnas's front in the search objectives (the report's, which lists
     // each trained network once: compare the architectures and their values).
-    let report = xnas::run::report_input(&run).unwrap();
+    let report = xnas::report::input::report_input(&run).unwrap();
     let front: BTreeSet<(String, String)> = report
         .front
         .iter()
@@ -290,7 +290,7 @@ fn a_journal_newer_than_xnas_writes_is_refused_naming_the_file_and_the_fix() {
 /// could then never change.
 #[test]
 fn a_training_stored_but_not_scored_is_left_for_the_resumed_run_to_finish() {
-    use xnas::run::optuna::LiveJournal;
+    use xnas::optuna::LiveJournal;
     let python = python_with_optuna();
     let dir = temp_dir("optuna-unscored");
     let script = tiny_script(&dir, 2, "|r| r.introspectability");

@@ -282,7 +282,7 @@ pub fn front_genomes(run_dir: &Path) -> anyhow::Result<Vec<String>> {
 
 /// The label path-similarity matrix behind eq. 3–4 (with the script's synset overrides). Without
 /// it the report leaves the WordNet columns empty and says why.
-pub(super) fn wordnet_similarity(spec: &ExperimentSpec) -> Result<Vec<Vec<f64>>, xnas_wordnet::WordNetError> {
+pub(crate) fn wordnet_similarity(spec: &ExperimentSpec) -> Result<Vec<Vec<f64>>, xnas_wordnet::WordNetError> {
     let dataset = &spec.dataset;
     xnas_wordnet::label_similarity_matrix(
         dataset.wordnet_dir.as_deref(),

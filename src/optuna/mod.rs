@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use xnas_moo::Evaluation;
 
-use super::events::{ObserverError, RunEvent, RunObserver};
 use crate::output::{check_output_file, OutputError, StagedFile};
 use crate::record::{MeasurementRecord, Status as RecordStatus};
 use crate::run_dir::RunLock;
@@ -256,7 +255,7 @@ pub fn export_journal(run_dir: &Path, file: &Path) -> Result<ExportSummary, Optu
     let spec: ExperimentSpec = serde_json::from_value(version.config.clone())?;
     let scores = scores_of(&store, version.id)?;
     // The journal leaves the WordNet attribute out without WordNet; the report says why.
-    let wordnet = super::report_input::wordnet_similarity(&spec).ok();
+    let wordnet = crate::report::input::wordnet_similarity(&spec).ok();
     let trials: Vec<TrialEntry> = latest_per_candidate(&store)?
         .iter()
         .map(|e| trial_entry(e, &stored_outcome(e, &scores), wordnet.as_ref()))
@@ -393,7 +392,7 @@ impl LiveJournal {
         let header = study_header(run_dir, &info, spec, &hash);
         let study = journal.ensure_study(&header)?;
         same_run(&journal, study, &header.name, run_dir)?;
-        let mut live = LiveJournal { journal, study, wordnet: super::report_input::wordnet_similarity(spec).ok() };
+        let mut live = LiveJournal { journal, study, wordnet: crate::report::input::wordnet_similarity(spec).ok() };
         // Each evaluation as scored last, by whichever script version that was.
         let mut scores = HashMap::new();
         for version in &versions {
@@ -431,40 +430,36 @@ impl LiveJournal {
         Ok(())
     }
 
-    /// Follows one event of the run: a candidate's trial RUNNING when its job starts (unless the
-    /// journal holds it already: left running by a crash, or finished), finished with the values
-    /// of now when the search is told its result, and the study's hypervolume at each saved
-    /// generation.
-    fn follow(&mut self, event: &RunEvent<'_>, store: &Store) -> Result<(), OptunaError> {
-        let study = self.study;
-        match *event {
-            RunEvent::Started { candidate } => {
-                let Some(e) = store.evaluations_of_candidate(candidate)?.pop() else { return Ok(()) };
-                let trial = trial_entry(&e, &Outcome::Running, self.wordnet.as_ref());
-                self.journal.append_with(|replay, worker| match replay.trial(study, candidate) {
-                    Some(_) => Vec::new(),
-                    None => vec![create_trial_op(worker, study, &trial)],
-                })?;
-            }
-            RunEvent::Told { candidate, result } => {
-                if let Some(e) = store.evaluations_of_candidate(candidate)?.pop() {
-                    self.finished(&e, result)?;
-                }
-            }
-            RunEvent::GenerationSaved(stats) => self.journal.append_with(|_, worker| {
-                vec![set_study_user_attr_op(worker, study, "hypervolume", &json!(stats.hypervolume))]
-            })?,
-            _ => {}
-        }
+    /// A candidate's job started: its trial RUNNING, unless the journal holds it already (left
+    /// running by a crash, or finished).
+    pub fn started(&mut self, store: &Store, candidate: u64) -> Result<(), OptunaError> {
+        let Some(e) = store.evaluations_of_candidate(candidate)?.pop() else { return Ok(()) };
+        let (study, trial) = (self.study, trial_entry(&e, &Outcome::Running, self.wordnet.as_ref()));
+        self.journal.append_with(|replay, worker| match replay.trial(study, candidate) {
+            Some(_) => Vec::new(),
+            None => vec![create_trial_op(worker, study, &trial)],
+        })?;
         Ok(())
     }
-}
 
-/// The journal is a view of the run: what it cannot write is a warning, and the run goes on.
-impl RunObserver for LiveJournal {
-    fn on(&mut self, event: &RunEvent<'_>, store: &Store) -> Result<(), ObserverError> {
-        self.follow(event, store).map_err(|e| {
-            ObserverError::Warning(format!("could not write the Optuna journal {}: {e}", self.journal.path().display()))
-        })
+    /// The search was told a candidate's result: its trial finished with the values of now.
+    pub fn told(&mut self, store: &Store, candidate: u64, result: &Evaluation) -> Result<(), OptunaError> {
+        match store.evaluations_of_candidate(candidate)?.pop() {
+            Some(e) => self.finished(&e, result),
+            None => Ok(()),
+        }
+    }
+
+    /// A generation was saved: the study's hypervolume of now.
+    pub fn generation_saved(&mut self, hypervolume: Option<f64>) -> Result<(), OptunaError> {
+        let study = self.study;
+        self.journal
+            .append_with(|_, worker| vec![set_study_user_attr_op(worker, study, "hypervolume", &json!(hypervolume))])?;
+        Ok(())
+    }
+
+    /// The journal's file.
+    pub fn path(&self) -> &Path {
+        self.journal.path()
     }
 }
