@@ -593,6 +593,11 @@ pub struct MeasurementRecord {
     /// in the compact forms figures 5 and 6 draw.
     #[serde(default)]
     pub class_means: Option<ClassMeanSummary>,
+    /// The class means of the validation pass, those D and introspectability are measured on
+    /// (and those the authors saved), in the same compact forms: what figures 5 and 6 draw.
+    /// Absent in records written before they were kept.
+    #[serde(default)]
+    pub validation_class_means: Option<ClassMeanSummary>,
     /// Activation-based and softmax calibration on the test split (§4.5, figure 7).
     #[serde(default)]
     pub calibration: Option<Calibration>,
@@ -634,10 +639,11 @@ pub struct SplitRecord {
     pub corrupted_labels: Vec<u32>,
 }
 
-/// Class-mean activations from training data, kept small: `N_C × blocks` and `N_C × 2`.
+/// Class-mean activations of one split (training data for the trust measurements, the
+/// validation pass for introspectability), kept small: `N_C × blocks` and `N_C × 2`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassMeanSummary {
-    /// Training images that fed the means.
+    /// Images that fed the means.
     pub images: usize,
     /// The network's blocks in forward order (stem, cells of each stage, reductions, head).
     pub blocks: Vec<String>,
@@ -838,6 +844,7 @@ pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementReco
         test_accuracy: None,
         test_loss: None,
         class_means: None,
+        validation_class_means: None,
         calibration: None,
         mispredictions: None,
         mislabels: None,
@@ -906,9 +913,17 @@ fn add_synthetic_trust(record: &mut MeasurementRecord, config: &EvalConfig, macr
         class_means: Some(ClassMeanSummary {
             images: config.trust_mean_image_count(train),
             block_means: (0..n).map(|c| (0..blocks.len()).map(|b| spread(c * 13 + b) * 2.0 - 1.0).collect()).collect(),
-            blocks: blocks.into_iter().map(|b| b.name).collect(),
+            blocks: blocks.iter().map(|b| b.name.clone()).collect(),
             pca: (0..n).map(|c| [spread(c * 3) - 0.5, spread(c * 3 + 1) - 0.5]).collect(),
             pca_explained: [0.45, 0.2],
+        }),
+        // Other draws than the training means': a figure shows which of the two it drew.
+        validation_class_means: Some(ClassMeanSummary {
+            images: record.introspect_images,
+            block_means: (0..n).map(|c| (0..blocks.len()).map(|b| spread(c * 17 + b) * 2.0 - 1.0).collect()).collect(),
+            blocks: blocks.into_iter().map(|b| b.name).collect(),
+            pca: (0..n).map(|c| [spread(c * 5) - 0.5, spread(c * 5 + 2) - 0.5]).collect(),
+            pca_explained: [0.5, 0.25],
         }),
         calibration: Some(Calibration {
             activation: binned_calibration(&activation, &correct, CALIBRATION_BINS).into(),
@@ -1099,6 +1114,22 @@ mod tests {
         assert_eq!(cpu(|c| c.cudnn_benchmark = Switch::On).unwrap_err().field, "cudnn_benchmark");
         cpu(|c| (c.precision, c.channels_last) = (Precision::Fp32, Switch::Off)).unwrap();
         EvalConfig { precision: Precision::Bf16, device: "cuda".into(), ..EvalConfig::default() }.validate().unwrap();
+    }
+
+    /// A record stored before the validation class means were kept reads with none, the rest
+    /// unchanged; a new one keeps them through JSON.
+    #[test]
+    fn a_record_without_validation_class_means_reads() {
+        let config = EvalConfig { channels: 4, cells_per_stage: 1, ..EvalConfig::default() };
+        let record = synthetic_record(&config, &"002404".parse().unwrap());
+        assert!(record.validation_class_means.is_some());
+        let mut old = serde_json::to_value(&record).unwrap();
+        assert!(old.as_object_mut().unwrap().remove("validation_class_means").is_some());
+        let read: MeasurementRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(read.validation_class_means, None);
+        assert_eq!(MeasurementRecord { validation_class_means: record.validation_class_means.clone(), ..read }, record);
+        let again: MeasurementRecord = serde_json::from_value(serde_json::to_value(&record).unwrap()).unwrap();
+        assert_eq!(again.validation_class_means, record.validation_class_means);
     }
 
     #[test]

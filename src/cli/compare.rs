@@ -1,9 +1,8 @@
 //! `xnas compare RUN RUN… [--out DIR]`: runs side by side — Table 1 with one row per run in the
 //! order given, every front in the report axes (one panel per run and an overlay), and every run's
 //! hypervolume per generation, all from one reference point. With `--group LABEL=PATTERN` (once per
-//! group) the runs come in labelled groups, and beside the per-run output it writes the
-//! groups' statistics and attainment figures (`groups.csv`, `tests.csv`, `eaf.csv`,
-//! `groups_hypervolume.csv`, `eaf.svg`, `eaf_difference.svg`: `xnas::report::groups`).
+//! group) the runs come in labelled groups, and after the per-run sections the page shows the
+//! groups' statistics and figures (`xnas::report::groups`, a section of the page like the others).
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +11,7 @@ use clap::Args;
 
 use xnas::output::{check_output_dir, StagedDir};
 use xnas::report::compare::{files, table_markdown, ComparedRun};
-use xnas::report::groups::{group_files, GroupRun, RunGroup};
+use xnas::report::groups::{check_grouping, check_labels};
 
 use super::report::Table1OverArg;
 
@@ -35,15 +34,25 @@ pub struct CompareArgs {
 
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let groups: Vec<(String, Vec<PathBuf>)> = args.groups.iter().map(|g| expand_group(g)).collect::<Result<_, _>>()?;
-    let folders: Vec<PathBuf> =
-        if groups.is_empty() { args.runs.clone() } else { groups.iter().flat_map(|(_, runs)| runs.clone()).collect() };
+    check_labels(groups.iter().map(|(label, _)| label.as_str()))?;
+    let folders: Vec<(Option<&str>, &PathBuf)> = if groups.is_empty() {
+        args.runs.iter().map(|dir| (None, dir)).collect()
+    } else {
+        groups.iter().flat_map(|(label, runs)| runs.iter().map(move |dir| (Some(label.as_str()), dir))).collect()
+    };
     let mut runs = Vec::with_capacity(folders.len());
     let options = xnas::report::input::ReportOptions { table1_over: args.table1_over.into(), ..Default::default() };
-    for dir in &folders {
+    for (group, dir) in folders {
         let input = xnas::report::input::report_input_with(dir, &options)
             .with_context(|| format!("reading the run {}", dir.display()))?;
-        runs.push(ComparedRun { folder: dir.display().to_string(), input });
+        let mut run = ComparedRun::new(dir.display().to_string(), input);
+        if let Some(label) = group {
+            (run.group, run.seed) = (Some(label.to_string()), search_seed(dir));
+        }
+        runs.push(run);
     }
+    // The groups section of the page reads the labels; a bad grouping is refused here, by name.
+    check_grouping(&runs)?;
     let datasets: Vec<&str> = runs.iter().map(|r| r.input.dataset.as_str()).collect();
     if datasets.windows(2).any(|w| w[0] != w[1]) {
         eprintln!(
@@ -56,11 +65,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     check_output_dir("--out", &out, super::report::earlier_report)?;
     // Written whole beside its place, then swapped in: a kill leaves the old comparison or the new one.
     let staged = StagedDir::new("--out", &out)?;
-    let mut written = files(&runs);
-    if !groups.is_empty() {
-        written.extend(groups_of(&groups, &runs)?);
-    }
-    for (name, text) in written {
+    for (name, text) in files(&runs) {
         let path = staged.path().join(&name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", out.join(&name).display()))?;
     }
@@ -116,21 +121,6 @@ fn warn_of_mismatches(runs: &[ComparedRun]) {
             );
         }
     }
-}
-
-/// The groups' statistics files; `runs` are the groups' runs read in order.
-fn groups_of(groups: &[(String, Vec<PathBuf>)], runs: &[ComparedRun]) -> anyhow::Result<Vec<(String, String)>> {
-    let reference = runs[0].input.report_reference();
-    let mut remaining = runs.iter();
-    let mut labelled = Vec::with_capacity(groups.len());
-    for (label, folders) in groups {
-        let mut members = Vec::with_capacity(folders.len());
-        for (folder, run) in folders.iter().zip(remaining.by_ref()) {
-            members.push(GroupRun::from_compared(run, reference, search_seed(folder)));
-        }
-        labelled.push(RunGroup { label: label.clone(), runs: members });
-    }
-    Ok(group_files(&labelled, &runs[0].input.axes.names)?)
 }
 
 /// The seed the run's search used (its latest stored settings), when they can be read.

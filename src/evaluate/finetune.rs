@@ -113,7 +113,7 @@ pub fn finetune(
     let regularizer = prepared.regularizer(&config)?;
     let model = load_model(dir, &genome, &prepared)?;
     let mut on_validation = |p| progress(EvalProgress::Validating(p));
-    let before = measure(&model.net, &prepared.validation, &prepared.norm, k, &config, &mut on_validation);
+    let before = measure(&model.net, &genome, &prepared.validation, &prepared.norm, k, &config, &mut on_validation);
     tch::manual_seed(settings.seed.unwrap_or(config.seed) as i64);
     let outcome = train(
         &model.net,
@@ -127,7 +127,7 @@ pub fn finetune(
     );
     let (after, error) = match outcome {
         Ok(_) => (
-            measure(&model.net, &prepared.validation, &prepared.norm, k, &config, &mut |p| {
+            measure(&model.net, &genome, &prepared.validation, &prepared.norm, k, &config, &mut |p| {
                 progress(EvalProgress::Validating(p))
             }),
             None,

@@ -214,7 +214,7 @@ pub fn evaluate_prepared(
         &mut |p| progress(EvalProgress::Training(p)),
         &mut |epoch| {
             let Some(images) = &epoch_images else { return false };
-            let measured = measure(&net, images, &prepared.norm, num_classes, config, &mut |_| {});
+            let measured = measure(&net, genome, images, &prepared.norm, num_classes, config, &mut |_| {});
             let point = EpochPoint {
                 epoch,
                 val_accuracy: measured.accuracy,
@@ -245,7 +245,7 @@ pub fn evaluate_prepared(
             return Ok((record, TrainedModel { vs, net }));
         }
     }
-    let measured = measure(&net, &prepared.validation, &prepared.norm, num_classes, config, &mut |p| {
+    let measured = measure(&net, genome, &prepared.validation, &prepared.norm, num_classes, config, &mut |p| {
         progress(EvalProgress::Validating(p))
     });
     measured.fill(&mut record);
@@ -317,6 +317,7 @@ fn empty_record(
         test_accuracy: None,
         test_loss: None,
         class_means: None,
+        validation_class_means: None,
         calibration: None,
         mispredictions: None,
         mislabels: None,

@@ -124,7 +124,7 @@ pub fn measure_trust(
     record.test_accuracy = Some(test.correct.iter().filter(|&&c| c).count() as f64 / test.correct.len().max(1) as f64);
     record.test_loss = Some(test.loss);
     if let (true, Some(accumulator), Some(similarity)) = (config.trust, &train.accumulator, similarity.as_mut()) {
-        record.class_means = class_mean_summary(accumulator, inputs, config);
+        record.class_means = class_mean_summary(accumulator, inputs.genome, inputs.num_classes, config);
         let activation = test.activation_confidence.as_deref().unwrap_or_default();
         record.calibration = Some(Calibration {
             activation: CalibrationQuality::from(binned_calibration(activation, &test.correct, CALIBRATION_BINS)),
@@ -409,16 +409,18 @@ fn given_label_similarity(
     concat_to_host(scores)
 }
 
-/// Figures 5 and 6 from the training class means: z-scored block means and the 2-D PCA. `None`
-/// if the tapped layers do not match the network's block layout (they always should).
-fn class_mean_summary(
+/// Figures 5 and 6 from an accumulator's class means (the training split's here, the validation
+/// pass's in `measure`): z-scored block means and the 2-D PCA. `None` if the tapped layers do not
+/// match the network's block layout (they always should).
+pub(super) fn class_mean_summary(
     accumulator: &ClassMeanAccumulator,
-    inputs: &TrustInputs,
+    genome: &Genome,
+    num_classes: usize,
     config: &EvalConfig,
 ) -> Option<ClassMeanSummary> {
     let means = accumulator.class_means();
-    let k = inputs.num_classes;
-    let blocks = network_blocks(inputs.genome, config.cells_per_stage, config.taps);
+    let k = num_classes;
+    let blocks = network_blocks(genome, config.cells_per_stage, config.taps);
     if blocks.iter().map(|b| b.tapped_layers).sum::<usize>() != means.len() {
         return None;
     }

@@ -1,9 +1,11 @@
 //! What a search found, beyond its front (the paper's section 4 and appendices E–H, J): operator
 //! frequencies over the front (Tables E1–E3), the most frequent motifs (Tables F1–F3), App. G's
 //! motif discovery with one small figure per retained motif, the front coloured by convolution
-//! and pooling edges (Fig. 4), the phylogeny of the most accurate front solution (Fig. 3), the
-//! population's accuracy and introspectability per generation (Fig. 3 below, App. H) and
-//! Spearman's ρ of parameters and training speed against each axis (App. J).
+//! and pooling edges (Fig. 4), the phylogeny of the most accurate front solution (Fig. 3: an
+//! ancestor is red when it was non-dominated among the candidates evaluated in its generation,
+//! the authors' per-generation front), accuracy and introspectability per generation over that
+//! front (App. H) and over the population (the panel under Fig. 3), and Spearman's ρ of
+//! parameters and training speed against each axis (App. J).
 //!
 //! Every analysis works in the *report axes* — validation accuracy and plain introspectability
 //! (eq. 1) from the records — whatever objectives the search used, so that a single-objective
@@ -267,10 +269,21 @@ fn holders_svg(points: &[Axes], front: &[usize], holders: &[usize], names: &[Str
     })
 }
 
-/// Each saved generation's population in the report axes: (generation, [(id, y, x)]).
-type Populations = Vec<(u64, Vec<(u64, f64, f64)>)>;
+/// Per generation, members in the report axes: (generation, [(id, y, x)]).
+pub(super) type Generations = Vec<(u64, Vec<(u64, f64, f64)>)>;
 
-fn populations_in_axes(input: &ReportInput) -> Populations {
+/// Whose values App. H summarises per generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Members {
+    /// The generation's front: the candidates evaluated in it that no other of them dominates in
+    /// the report axes (the authors' per-generation front; App. H's figures).
+    Front,
+    /// The population saved after the generation, its survivors (the panel under Fig. 3).
+    Population,
+}
+
+/// Each saved generation's population in the report axes.
+fn populations_in_axes(input: &ReportInput) -> Generations {
     let axes: HashMap<u64, [f64; 2]> = input.lineage.iter().filter_map(|l| Some((l.id, l.axes?))).collect();
     input
         .populations
@@ -282,13 +295,41 @@ fn populations_in_axes(input: &ReportInput) -> Populations {
         .collect()
 }
 
-/// App. H: per saved generation, the mean, 95 % interval and range of each report axis over the
-/// population; `None` when the run saved no generation with a scored member.
-pub(super) fn evolution(input: &ReportInput) -> Option<[Vec<analysis::GenerationSummary>; 2]> {
+/// Per generation, the candidates evaluated in it (reused records included: the authors' code
+/// evaluated a genome proposed again) that no other of them dominates in the report axes.
+pub(super) fn generation_fronts(input: &ReportInput) -> Generations {
+    let mut evaluated: BTreeMap<u64, Vec<(u64, f64, f64)>> = BTreeMap::new();
+    for row in &input.lineage {
+        if let Some([y, x]) = row.axes.filter(|a| a.iter().all(|v| v.is_finite())) {
+            evaluated.entry(row.generation).or_default().push((row.id, y, x));
+        }
+    }
+    evaluated
+        .into_iter()
+        .map(|(generation, members)| {
+            let rows: Vec<[f64; 2]> = members.iter().map(|m| [m.1, m.2]).collect();
+            let front = xnas_moo::non_dominated(&rows, &[Direction::Maximise; 2]).expect("finite points of two axes");
+            (generation, front.into_iter().map(|i| members[i]).collect())
+        })
+        .collect()
+}
+
+/// App. H: per generation, the mean, 95 % interval and range of each report axis over `members`;
+/// `None` when no generation has a scored member.
+pub(super) fn evolution(input: &ReportInput, members: Members) -> Option<[Vec<analysis::GenerationSummary>; 2]> {
+    let per_generation = match members {
+        Members::Front => generation_fronts(input),
+        Members::Population => populations_in_axes(input),
+    };
+    summarise_generations(&per_generation)
+}
+
+/// [`evolution`] of members already grouped by generation (several runs' pooled, for a group).
+pub(super) fn summarise_generations(per_generation: &Generations) -> Option<[Vec<analysis::GenerationSummary>; 2]> {
     let (mut generations, mut first, mut second) = (Vec::new(), Vec::new(), Vec::new());
-    for (generation, members) in populations_in_axes(input) {
-        for (_, y, x) in members {
-            generations.push(generation);
+    for (generation, members) in per_generation {
+        for &(_, y, x) in members {
+            generations.push(*generation);
             first.push(y);
             second.push(x);
         }
@@ -330,14 +371,13 @@ fn phylogeny_section(input: &ReportInput, points: &[Axes], front: &[usize], sect
         section.html.push_str("<p>The run saved no generations yet.</p>\n");
         return;
     }
-    // Each saved generation's non-dominated members in the report axes.
-    let fronts: Vec<analysis::GenerationFront> = populations_in_axes(input)
+    // A parent is red when it was on the front of the candidates evaluated in its generation,
+    // the authors' per-generation front, not on the front of the population that survived it.
+    let fronts: Vec<analysis::GenerationFront> = generation_fronts(input)
         .into_iter()
-        .map(|(generation, members)| {
-            let ids: Vec<u64> = members.iter().map(|m| m.0).collect();
-            let rows: Vec<Vec<f64>> = members.iter().map(|m| vec![m.1, m.2]).collect();
-            let on_front = analysis::pareto_members(&ids, &rows, &[Direction::Maximise; 2]).unwrap_or_default();
-            analysis::GenerationFront { generation, members: on_front }
+        .map(|(generation, members)| analysis::GenerationFront {
+            generation,
+            members: members.iter().map(|m| m.0).collect(),
         })
         .collect();
     let lineage: Vec<analysis::Lineage> = input
@@ -356,12 +396,20 @@ fn phylogeny_section(input: &ReportInput, points: &[Axes], front: &[usize], sect
             for (child, parent) in &tree.edges {
                 let _ = writeln!(csv, "{child},{parent}");
             }
+            let mut nodes = String::from("id,generation,genome,on_generation_front\n");
+            for node in &tree.nodes {
+                let genome = genomes.get(&node.id).map_or("", String::as_str);
+                let _ = writeln!(nodes, "{},{},{genome},{}", node.id, node.generation, node.pareto_in_generation);
+            }
             section.files.push(("phylogeny_edges.csv".into(), csv));
+            section.files.push(("phylogeny_nodes.csv".into(), nodes));
             section.files.push(("phylogeny.svg".into(), phylogeny_svg(&tree, &genomes)));
             let _ = writeln!(
                 section.html,
-                "<p>Ancestry of the front solution highest on {} (#{solution}, {} ancestor(s)); red: Pareto-optimal \
-                 in the generation that proposed it. <a href=\"phylogeny_edges.csv\">phylogeny_edges.csv</a></p>\n\
+                "<p>Ancestry of the front solution highest on {} (#{solution}, {} ancestor(s)); red: non-dominated \
+                 among the candidates evaluated in the generation that proposed it. \
+                 <a href=\"phylogeny_edges.csv\">phylogeny_edges.csv</a>, \
+                 <a href=\"phylogeny_nodes.csv\">phylogeny_nodes.csv</a></p>\n\
                  <img src=\"phylogeny.svg\" alt=\"phylogeny\">",
                 escape(&input.axes.names[0]),
                 tree.nodes.len() - 1
@@ -371,14 +419,29 @@ fn phylogeny_section(input: &ReportInput, points: &[Axes], front: &[usize], sect
             let _ = writeln!(section.html, "<p>No phylogeny: {}</p>", escape(&e.to_string()));
         }
     }
-    let Some(summaries) = evolution(input) else { return };
+    if let Some(summaries) = evolution(input, Members::Front) {
+        let mut csv = evolution_header(&input.axes.names) + "\n";
+        evolution_rows("", &summaries, &mut csv);
+        section.files.push(("generations_front.csv".into(), csv));
+        let svg = evolution_svg(&[(String::new(), &summaries)], &input.axes.names);
+        section.files.push(("evolution_front.svg".into(), svg));
+        section.html.push_str(
+            "<p>App. H: each generation's front (the candidates evaluated in it that no other of them dominates): \
+             mean with its 95 % confidence interval (bars) and the range (thin); the paper reads front solutions \
+             far beyond the interval as flukes of the search. \
+             <a href=\"generations_front.csv\">generations_front.csv</a></p>\n\
+             <img src=\"evolution_front.svg\" alt=\"evolution of each generation's front\">\n",
+        );
+    }
+    let Some(summaries) = evolution(input, Members::Population) else { return };
     let mut csv = evolution_header(&input.axes.names) + "\n";
     evolution_rows("", &summaries, &mut csv);
     section.files.push(("generations.csv".into(), csv));
     section.files.push(("evolution.svg".into(), evolution_svg(&[(String::new(), &summaries)], &input.axes.names)));
     section.html.push_str(
-        "<p>The population per generation: mean with its 95 % confidence interval (bars) and the range (thin). \
-         <a href=\"generations.csv\">generations.csv</a></p>\n<img src=\"evolution.svg\" alt=\"evolution\">\n",
+        "<p>The population per generation (the panel under Fig. 3): mean with its 95 % confidence interval \
+         (bars) and the range (thin). <a href=\"generations.csv\">generations.csv</a></p>\n\
+         <img src=\"evolution.svg\" alt=\"evolution of the population\">\n",
     );
 }
 
@@ -660,6 +723,9 @@ mod tests {
             "motif_discovery.csv",
             "phylogeny.svg",
             "phylogeny_edges.csv",
+            "phylogeny_nodes.csv",
+            "generations_front.csv",
+            "evolution_front.svg",
             "generations.csv",
             "evolution.svg",
             "correlations.csv",
@@ -686,5 +752,87 @@ mod tests {
             assert_eq!(unique.len(), header.len(), "{name}: {header:?}");
         }
         assert!(section.html.contains("Tables E1–E3") && section.html.contains("phylogeny.svg"));
+    }
+
+    fn column(csv: &str, generation: &str, k: usize) -> f64 {
+        let row = csv.lines().find(|l| l.starts_with(&format!("{generation},"))).unwrap();
+        row.split(',').nth(k).unwrap().parse().unwrap()
+    }
+
+    /// App. H over each generation's front, by hand. Generation 1 evaluated 0–3: 3 (0.30, 0.05) is
+    /// dominated, the front is 0, 1, 2; generation 2 evaluated 4 and 5, both on its front;
+    /// generation 3 only 6. The population of generation 1 keeps 3 in, so its mean differs.
+    #[test]
+    fn each_generations_front_is_summarised_by_hand() {
+        let input = input();
+        let fronts = generation_fronts(&input);
+        let ids: Vec<(u64, Vec<u64>)> = fronts.iter().map(|(g, m)| (*g, m.iter().map(|m| m.0).collect())).collect();
+        assert_eq!(ids, [(1, vec![0, 1, 2]), (2, vec![4, 5]), (3, vec![6])]);
+        let section = analyse(&input);
+        let file = |name: &str| section.files.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        let front = file("generations_front.csv");
+        // Columns: generation, n, then accuracy's mean, ci95 low, high, min, max, then introspectability's.
+        assert_eq!(column(&front, "1", 1), 3.0);
+        // Accuracy 0.9, 0.5, 0.7: mean 0.7, s = 0.2, half-width t(0.975, 2) · 0.2/√3.
+        let half = 4.302652729911275 * 0.2 / 3f64.sqrt();
+        assert!((column(&front, "1", 2) - 0.7).abs() < 1e-12);
+        assert!(
+            (column(&front, "1", 3) - (0.7 - half)).abs() < 1e-9
+                && (column(&front, "1", 4) - (0.7 + half)).abs() < 1e-9
+        );
+        assert_eq!((column(&front, "1", 5), column(&front, "1", 6)), (0.5, 0.9));
+        // Introspectability 0.1, 0.4, 0.2: mean 0.7/3.
+        assert!((column(&front, "1", 7) - 0.7 / 3.0).abs() < 1e-12);
+        // Generation 2: 0.88 and 0.55, mean 0.715, s = 0.33/√2, half-width t(0.975, 1) · s/√2.
+        let half = 12.706204736174698 * (0.33 / 2f64.sqrt()) / 2f64.sqrt();
+        assert!((column(&front, "2", 2) - 0.715).abs() < 1e-12);
+        assert!((column(&front, "2", 4) - (0.715 + half)).abs() < 1e-9, "{front}");
+        // One member: no interval, the mean stands for it.
+        assert_eq!((column(&front, "3", 1), column(&front, "3", 2), column(&front, "3", 3)), (1.0, 0.92, 0.92));
+        // The population of generation 1 (0–3): mean accuracy 0.6, not the front's 0.7.
+        assert!((column(&file("generations.csv"), "1", 2) - 0.6).abs() < 1e-12);
+    }
+
+    /// Fig. 3's red parents: non-dominated among the candidates evaluated in their generation, not
+    /// among the survivors. Generation 1 evaluated 10 (0.9, 0.5) and 11 (0.6, 0.2); generation 2
+    /// evaluated 12 (0.8, 0.3) ← 10, 11 and 13 (0.5, 0.1) ← 11, and kept 10 and 12; generation 3
+    /// evaluated 14 (0.95, 0.6) ← 12, 10. Among generation 2's evaluations 12 dominates 13, so 12
+    /// is red, although among its survivors 10 dominates it.
+    #[test]
+    fn a_parent_is_red_when_it_led_its_own_generations_evaluations() {
+        let points = vec![
+            point(10, "000000", 0.9, 0.5, 1),
+            point(11, "222222", 0.6, 0.2, 1),
+            point(12, "000012", 0.8, 0.3, 2),
+            point(13, "220222", 0.5, 0.1, 2),
+            point(14, "000022", 0.95, 0.6, 3),
+        ];
+        let parents: [&[u64]; 5] = [&[], &[], &[10, 11], &[11], &[12, 10]];
+        let mut input = input();
+        input.lineage = points
+            .iter()
+            .zip(parents)
+            .map(|(p, parents)| LineageRow {
+                id: p.id,
+                genome: p.genome.clone(),
+                generation: p.generation,
+                parents: parents.to_vec(),
+                axes: p.axes,
+            })
+            .collect();
+        input.points = points;
+        input.populations = vec![(1, vec![10, 11]), (2, vec![10, 12]), (3, vec![14, 10])];
+        // The survivors' front of generation 2 is 10 alone: the old colouring left 12 grey.
+        let survivors =
+            analysis::pareto_members(&[10, 12], &[vec![0.9, 0.5], vec![0.8, 0.3]], &[Direction::Maximise; 2]);
+        assert_eq!(survivors.unwrap(), [10]);
+        let section = analyse(&input);
+        let nodes = &section.files.iter().find(|(n, _)| n == "phylogeny_nodes.csv").unwrap().1;
+        let mut rows: Vec<&str> = nodes.lines().skip(1).collect();
+        rows.sort_unstable();
+        assert_eq!(rows, ["10,1,000000,true", "11,1,222222,false", "12,2,000012,true", "14,3,000022,true"], "{nodes}");
+        let svg = &section.files.iter().find(|(n, _)| n == "phylogeny.svg").unwrap().1;
+        // Two red ancestors (10 and 12), the root in blue, 11 in grey.
+        assert_eq!(svg.matches("#c81e1e").count(), 2, "{svg}");
     }
 }

@@ -2,7 +2,9 @@
 //! (Markdown and CSV naming each run's folder, the columns of a run's own Table 1), every run's front in the report axes with its
 //! hypervolume region, one panel per run and an overlay in full and zoomed (Figure 2's layout),
 //! every run's archive hypervolume per generation in one figure, and App. H's per-generation means
-//! and intervals of each axis with the runs side by side; the data of each figure as CSV beside it.
+//! and intervals of each axis over each generation's front, and over its population, with the
+//! runs side by side; the data of each figure as CSV beside it. With `--group`, the groups'
+//! statistics follow (`groups.rs`).
 //!
 //! All of it in the first run's report axes from its reference point (by default chance accuracy
 //! and zero introspectability), so a single-objective (✗) row, a multi-objective (✓) row and a
@@ -14,7 +16,7 @@ use std::ops::Range;
 
 use plotters::prelude::*;
 
-use super::analyses::{evolution, evolution_header, evolution_rows, evolution_svg};
+use super::analyses::{evolution, evolution_header, evolution_rows, evolution_svg, Members};
 use super::chart::{draw_legend, generation_chart, plane_chart, ranges, svg_figure, Area, Frame, PlaneChart, Room};
 use super::figures::dominated_region;
 use super::{escape, File, PlanePoint, ReportAxes, ReportInput, Section, SectionEntry, Table1, SECTIONS};
@@ -23,6 +25,17 @@ use super::{escape, File, PlanePoint, ReportAxes, ReportInput, Section, SectionE
 pub struct ComparedRun {
     pub folder: String,
     pub input: ReportInput,
+    /// Its group's label (`--group LABEL=…`), when the runs come in groups.
+    pub group: Option<String>,
+    /// The seed its search used, when known: two groups whose runs have the same seeds pair.
+    pub seed: Option<u64>,
+}
+
+impl ComparedRun {
+    /// A run compared on its own (no group, seed unknown).
+    pub fn new(folder: impl Into<String>, input: ReportInput) -> ComparedRun {
+        ComparedRun { folder: folder.into(), input, group: None, seed: None }
+    }
 }
 
 /// Series colours, one per run (cycled).
@@ -282,23 +295,30 @@ pub(super) const EVOLUTION: SectionEntry = SectionEntry { report: None, compare:
 fn evolution_section(runs: &[ComparedRun]) -> Section {
     Section {
         files: vec![
-            ("evolution.svg".into(), evolution_compare_svg(runs)),
-            ("evolution.csv".into(), evolution_csv(runs)),
+            ("evolution_front.svg".into(), evolution_compare_svg(runs, Members::Front)),
+            ("evolution_front.csv".into(), evolution_csv(runs, Members::Front)),
+            ("evolution.svg".into(), evolution_compare_svg(runs, Members::Population)),
+            ("evolution.csv".into(), evolution_csv(runs, Members::Population)),
         ],
-        html: "<h2>Evolution side by side (App. H)</h2>\n<p>Each run's population per generation: mean with its \
-               95 % confidence interval (bars) and the range (thin); a column per run, each axis on one scale \
-               across runs. <a href=\"evolution.csv\">evolution.csv</a></p>\n\
-               <img src=\"evolution.svg\" alt=\"evolution of every run\">\n"
+        html: "<h2>Evolution side by side (App. H)</h2>\n<p>Each run's front per generation (the candidates \
+               evaluated in it that no other of them dominates): mean with its 95 % confidence interval (bars) \
+               and the range (thin); a column per run, each axis on one scale across runs. \
+               <a href=\"evolution_front.csv\">evolution_front.csv</a></p>\n\
+               <img src=\"evolution_front.svg\" alt=\"evolution of every run's fronts\">\n\
+               <p>The same over each run's population (the panel under Fig. 3). \
+               <a href=\"evolution.csv\">evolution.csv</a></p>\n\
+               <img src=\"evolution.svg\" alt=\"evolution of every run's population\">\n"
             .into(),
     }
 }
 
 /// App. H side by side: per generation, mean, 95 % interval and range of each report axis over
-/// each run's population, one block of rows per run (runs without saved generations left out).
-pub fn evolution_csv(runs: &[ComparedRun]) -> String {
+/// each run's `members` (its fronts or its populations), one block of rows per run (runs without
+/// generations left out).
+pub fn evolution_csv(runs: &[ComparedRun], members: Members) -> String {
     let mut out = format!("run_folder,{}\n", evolution_header(&axis_names(runs)));
     for run in runs {
-        if let Some(summaries) = evolution(&run.input) {
+        if let Some(summaries) = evolution(&run.input, members) {
             evolution_rows(&format!("{},", quoted(&run.folder)), &summaries, &mut out);
         }
     }
@@ -306,9 +326,9 @@ pub fn evolution_csv(runs: &[ComparedRun]) -> String {
 }
 
 /// [`evolution_csv`]'s figure: a column per run, a row per axis, each row on one y scale.
-pub fn evolution_compare_svg(runs: &[ComparedRun]) -> String {
+pub fn evolution_compare_svg(runs: &[ComparedRun], members: Members) -> String {
     let summaries: Vec<(String, [Vec<xnas_analysis::GenerationSummary>; 2])> =
-        runs.iter().filter_map(|r| Some((r.folder.clone(), evolution(&r.input)?))).collect();
+        runs.iter().filter_map(|r| Some((r.folder.clone(), evolution(&r.input, members)?))).collect();
     let columns: Vec<(String, &[Vec<xnas_analysis::GenerationSummary>; 2])> =
         summaries.iter().map(|(folder, s)| (folder.clone(), s)).collect();
     evolution_svg(&columns, &axis_names(runs))
@@ -390,7 +410,7 @@ mod tests {
             p.introspectability = Some(intro);
             p.axes = Some([accuracy, intro]);
         }
-        ComparedRun { folder: folder.into(), input }
+        ComparedRun::new(folder, input)
     }
 
     #[test]
@@ -416,7 +436,7 @@ mod tests {
             with_generations("runs/ga", "✗", &[(0.9, 0.1), (0.8, 0.2), (0.7, 0.6)]),
             with_generations("runs/nsga2", "✓", &[(0.6, 0.3), (0.5, 0.5), (0.4, 0.7)]),
         ];
-        let csv = evolution_csv(&runs);
+        let csv = evolution_csv(&runs, Members::Population);
         let lines: Vec<&str> = csv.lines().collect();
         let header: Vec<&str> = lines[0].split(',').collect();
         assert_eq!(&header[..3], ["run_folder", "generation", "n"]);
@@ -431,8 +451,15 @@ mod tests {
         let row: Vec<&str> = lines[4].split(',').collect();
         assert_eq!((row[1], row[2]), ("2", "3"));
         assert!((row[3].parse::<f64>().unwrap() - 0.5).abs() < 1e-12, "{}", lines[4]);
-        let svg = evolution_compare_svg(&runs);
+        let svg = evolution_compare_svg(&runs, Members::Population);
         assert!(svg.contains("runs/ga: val_accuracy") && svg.contains("runs/nsga2: introspectability"));
+        // Over the fronts: generation 2 of runs/ga evaluated (0.7, 0.6) alone (ids 2 and 3 of the
+        // sample are generation 1), generation 0 (ids 0, 1) both non-dominated.
+        let fronts = evolution_csv(&runs, Members::Front);
+        let ga: Vec<&str> = fronts.lines().filter(|l| l.starts_with("\"runs/ga\",")).collect();
+        assert_eq!(ga.len(), 2, "{fronts}");
+        assert!(ga[0].starts_with("\"runs/ga\",0,2,0.85"), "{fronts}");
+        assert!(ga[1].starts_with("\"runs/ga\",1,1,0.7,"), "{fronts}");
     }
 
     #[test]
@@ -468,6 +495,8 @@ mod tests {
                 "fronts.csv",
                 "hypervolume.svg",
                 "hypervolume.csv",
+                "evolution_front.svg",
+                "evolution_front.csv",
                 "evolution.svg",
                 "evolution.csv",
                 "index.html"

@@ -4,9 +4,13 @@
 //! test — Wilcoxon signed-rank when the runs pair by seed, Mann–Whitney U otherwise
 //! (`tests.csv`); per group the best, quartile, median and worst attainment surfaces of its
 //! runs' fronts in the report axes (`eaf.csv`); per group and generation the mean archive
-//! hypervolume with its 95 % t-interval (`groups_hypervolume.csv`); and the figures of the
-//! attainment functions: each group's median surface with its 25–75 % band (`eaf.svg`), and for
-//! two groups where in the plane one attains more often than the other (`eaf_difference.svg`). Plain data in, CSV text out; the numbers are
+//! hypervolume with its 95 % t-interval (`groups_hypervolume.csv`, drawn as a band in
+//! `groups_hypervolume.svg`); App. H per group, each generation's front pooled over the group's
+//! runs (`groups_evolution.csv`, `groups_evolution.svg`); and the figures of the attainment
+//! functions: each group's median surface with its 25–75 % band (`eaf.svg`), and for two groups
+//! where in the plane one attains more often than the other (`eaf_difference.svg`). In
+//! `xnas compare`'s page it is the section after the per-run ones ([`SECTION`]), read from the
+//! compared runs' group labels. Plain data in, CSV and SVG text out; the numbers are
 //! `xnas-analysis`'s, which are checked against SciPy and moocore.
 
 use std::fmt::Write as _;
@@ -19,10 +23,12 @@ use xnas_analysis::{
 };
 use xnas_moo::Direction;
 
-use super::chart::{draw_legend, ranges, svg_figure};
-
+use super::analyses::{
+    evolution_header, evolution_rows, evolution_svg, generation_fronts, summarise_generations, Generations,
+};
+use super::chart::{draw_legend, generation_chart, ranges, svg_figure, Frame, Room};
 use super::compare::{plane_panel, ComparedRun, COLOURS};
-use super::Table1;
+use super::{escape, Section, SectionEntry, Table1};
 
 /// The bootstrap's resamples and seed: fixed, so that a compare of the same runs writes the same
 /// interval.
@@ -44,11 +50,15 @@ pub struct GroupRun {
     /// The archive's hypervolume in the report axes after each saved generation, from the
     /// comparison's common reference point.
     pub hypervolume_per_generation: Vec<(u64, f64)>,
+    /// Each generation's front (its evaluated candidates that no other of them dominates) in
+    /// the report axes, for App. H per group.
+    pub generation_fronts: Vec<(u64, Vec<[f64; 2]>)>,
 }
 
 impl GroupRun {
-    /// A compared run's Table 1 (hypervolume from `reference`, the comparison's common point) and front.
-    pub fn from_compared(run: &ComparedRun, reference: [f64; 2], seed: Option<u64>) -> GroupRun {
+    /// A compared run's Table 1 (hypervolume from `reference`, the comparison's common point),
+    /// fronts and seed.
+    pub fn from_compared(run: &ComparedRun, reference: [f64; 2]) -> GroupRun {
         let front = run.input.report_front().into_iter().filter_map(|i| run.input.points[i].axes).collect();
         let hypervolume_per_generation = run
             .input
@@ -58,12 +68,17 @@ impl GroupRun {
                 Some((generation, run.input.archive_hypervolume_from(Some(generation), reference)?))
             })
             .collect();
+        let generation_fronts = generation_fronts(&run.input)
+            .into_iter()
+            .map(|(generation, members)| (generation, members.iter().map(|&(_, y, x)| [y, x]).collect()))
+            .collect();
         GroupRun {
             folder: run.folder.clone(),
-            seed,
+            seed: run.seed,
             table: Table1::from_input_with_reference(&run.input, reference),
             front,
             hypervolume_per_generation,
+            generation_fronts,
         }
     }
 }
@@ -82,6 +97,8 @@ pub enum GroupError {
     EmptyGroup { label: String },
     #[error("two groups are labelled {label:?}; give each --group its own label")]
     DuplicateLabel { label: String },
+    #[error("the run {folder} is in no group while others are; give every run a --group, or none")]
+    Ungrouped { folder: String },
     #[error("group statistics of {label:?}: {source}")]
     Analysis { label: String, source: AnalysisError },
 }
@@ -104,22 +121,70 @@ const COLUMNS: [(&str, ColumnReader); 11] = [
     ("archive_hypervolume", |t| t.archive_hypervolume),
 ];
 
-/// `groups.csv`, `tests.csv`, `eaf.csv` (with `axis_names` the report axes) and
-/// `groups_hypervolume.csv` for `groups`.
-pub fn group_files(groups: &[RunGroup], axis_names: &[String; 2]) -> Result<Vec<(String, String)>, GroupError> {
-    for (i, group) in groups.iter().enumerate() {
-        if group.runs.is_empty() {
-            return Err(GroupError::EmptyGroup { label: group.label.clone() });
-        }
-        if groups[..i].iter().any(|g| g.label == group.label) {
-            return Err(GroupError::DuplicateLabel { label: group.label.clone() });
+/// Refuses a label given to two groups.
+pub fn check_labels<'a>(labels: impl IntoIterator<Item = &'a str>) -> Result<(), GroupError> {
+    let mut seen = std::collections::HashSet::new();
+    for label in labels {
+        if !seen.insert(label) {
+            return Err(GroupError::DuplicateLabel { label: label.to_string() });
         }
     }
+    Ok(())
+}
+
+/// The compared runs' groups, in the order given: each group is a run of consecutive runs with
+/// one label (none when no run has a label).
+pub fn run_groups(runs: &[ComparedRun]) -> Result<Vec<RunGroup>, GroupError> {
+    let reference = runs.first().map_or([0.0, 0.0], |run| run.input.report_reference());
+    Ok(labelled_runs(runs)?
+        .into_iter()
+        .map(|(label, members)| RunGroup {
+            label: label.to_string(),
+            runs: members.into_iter().map(|run| GroupRun::from_compared(run, reference)).collect(),
+        })
+        .collect())
+}
+
+/// Refuses a grouping [`run_groups`] would refuse, without computing the groups' data.
+pub fn check_grouping(runs: &[ComparedRun]) -> Result<(), GroupError> {
+    labelled_runs(runs).map(|_| ())
+}
+
+/// The runs by group label, consecutive runs of one label together.
+fn labelled_runs(runs: &[ComparedRun]) -> Result<Vec<(&str, Vec<&ComparedRun>)>, GroupError> {
+    if runs.iter().all(|run| run.group.is_none()) {
+        return Ok(Vec::new());
+    }
+    let mut groups: Vec<(&str, Vec<&ComparedRun>)> = Vec::new();
+    for run in runs {
+        let Some(label) = run.group.as_deref() else {
+            return Err(GroupError::Ungrouped { folder: run.folder.clone() });
+        };
+        match groups.last_mut() {
+            Some((last, members)) if *last == label => members.push(run),
+            _ => groups.push((label, vec![run])),
+        }
+    }
+    check_labels(groups.iter().map(|(label, _)| *label))?;
+    Ok(groups)
+}
+
+/// The groups' statistics and figures: `groups.csv`, `tests.csv`, `eaf.csv` (with `axis_names`
+/// the report axes), `groups_hypervolume.csv` and its figure, `groups_evolution.csv` and its
+/// figure, `eaf.svg`, and for two groups `eaf_difference.svg`.
+pub fn group_files(groups: &[RunGroup], axis_names: &[String; 2]) -> Result<Vec<(String, String)>, GroupError> {
+    if let Some(empty) = groups.iter().find(|g| g.runs.is_empty()) {
+        return Err(GroupError::EmptyGroup { label: empty.label.clone() });
+    }
+    check_labels(groups.iter().map(|g| g.label.as_str()))?;
     Ok(vec![
         ("groups.csv".into(), groups_csv(groups)?),
         ("tests.csv".into(), tests_csv(groups)?),
         ("eaf.csv".into(), eaf_csv(groups, axis_names)?),
         ("groups_hypervolume.csv".into(), hypervolume_csv(groups)?),
+        ("groups_hypervolume.svg".into(), hypervolume_svg(groups)?),
+        ("groups_evolution.csv".into(), evolution_csv(groups, axis_names)),
+        ("groups_evolution.svg".into(), group_evolution_svg(groups, axis_names)),
         ("eaf.svg".into(), eaf_svg(groups, axis_names)?),
     ]
     .into_iter()
@@ -128,6 +193,91 @@ pub fn group_files(groups: &[RunGroup], axis_names: &[String; 2]) -> Result<Vec<
         _ => None,
     })
     .collect())
+}
+
+/// The groups in `xnas compare`'s page, after the per-run sections (nothing without `--group`).
+pub(super) const SECTION: SectionEntry = SectionEntry { report: None, compare: Some(groups_section) };
+
+fn groups_section(runs: &[ComparedRun]) -> Section {
+    let files = match run_groups(runs) {
+        Ok(groups) if groups.is_empty() => return Section { files: Vec::new(), html: String::new() },
+        Ok(groups) => group_files(&groups, &runs[0].input.axes.names),
+        Err(error) => Err(error),
+    };
+    let files = match files {
+        Ok(files) => files,
+        Err(error) => {
+            return Section {
+                files: Vec::new(),
+                html: format!(
+                    "<h2>Groups</h2>\n<p>The groups could not be compared: {}</p>\n",
+                    escape(&error.to_string())
+                ),
+            }
+        }
+    };
+    let link = |name: &str| format!("<a href=\"{name}\">{name}</a>");
+    let figure = |name: &str, alt: &str| {
+        if files.iter().any(|(n, _)| n == name) {
+            format!("<img src=\"{name}\" alt=\"{alt}\">\n")
+        } else {
+            String::new()
+        }
+    };
+    let html = format!(
+        "<h2>Groups</h2>\n<p>Per group: every Table 1 column's mean, standard deviation and 95 % interval over \
+         its runs ({}); per pair of groups the hypervolume difference with a bootstrap interval and a rank test \
+         ({}); the attainment surfaces of the runs' fronts ({}).</p>\n{}{}\
+         <p>Archive hypervolume per generation: each group's mean over its runs with its 95 % interval (the band). \
+         {}</p>\n{}<p>App. H per group: each generation's front, pooled over the group's runs, as mean, 95 % \
+         interval and range. {}</p>\n{}",
+        link("groups.csv"),
+        link("tests.csv"),
+        link("eaf.csv"),
+        figure("eaf.svg", "median attainment surfaces"),
+        figure("eaf_difference.svg", "attainment difference"),
+        link("groups_hypervolume.csv"),
+        figure("groups_hypervolume.svg", "hypervolume per generation per group"),
+        link("groups_evolution.csv"),
+        figure("groups_evolution.svg", "each generation's front per group"),
+    );
+    Section { files, html }
+}
+
+/// The fronts of the group's runs pooled per generation (ids are not kept: 0).
+fn pooled_fronts(group: &RunGroup) -> Generations {
+    let mut pooled: std::collections::BTreeMap<u64, Vec<(u64, f64, f64)>> = std::collections::BTreeMap::new();
+    for run in &group.runs {
+        for (generation, front) in &run.generation_fronts {
+            pooled.entry(*generation).or_default().extend(front.iter().map(|&[y, x]| (0, y, x)));
+        }
+    }
+    pooled.into_iter().collect()
+}
+
+/// App. H per group: per generation, mean, 95 % interval and range of each axis over the fronts
+/// of the group's runs pooled, one block of rows per group.
+fn evolution_csv(groups: &[RunGroup], names: &[String; 2]) -> String {
+    let mut out = format!("group,{}\n", evolution_header(names));
+    for group in groups {
+        if let Some(summaries) = summarise_generations(&pooled_fronts(group)) {
+            evolution_rows(&format!("{},", quoted(&group.label)), &summaries, &mut out);
+        }
+    }
+    out
+}
+
+/// [`evolution_csv`]'s figure: a column per group, a row per axis, each row on one y scale.
+fn group_evolution_svg(groups: &[RunGroup], names: &[String; 2]) -> String {
+    let summaries: Vec<(String, [Vec<xnas_analysis::GenerationSummary>; 2])> = groups
+        .iter()
+        .filter_map(|g| {
+            Some((format!("{} ({} runs)", g.label, g.runs.len()), summarise_generations(&pooled_fronts(g))?))
+        })
+        .collect();
+    let columns: Vec<(String, &[Vec<xnas_analysis::GenerationSummary>; 2])> =
+        summaries.iter().map(|(label, s)| (label.clone(), s)).collect();
+    evolution_svg(&columns, names)
 }
 
 /// The fronts of a group's runs that have a point.
@@ -225,16 +375,15 @@ fn eaf_difference_svg(left: &RunGroup, right: &RunGroup, names: &[String; 2]) ->
     }))
 }
 
-/// One row per group and generation that one of its runs saved: how many runs reached it, their
-/// mean archive hypervolume and its 95 % t-interval (empty below two runs).
-fn hypervolume_csv(groups: &[RunGroup]) -> Result<String, GroupError> {
-    let mut out = String::from("group,generation,runs,hypervolume_mean,hypervolume_ci95_low,hypervolume_ci95_high\n");
-    for group in groups {
-        let mut generations: Vec<u64> =
-            group.runs.iter().flat_map(|r| r.hypervolume_per_generation.iter().map(|&(g, _)| g)).collect();
-        generations.sort_unstable();
-        generations.dedup();
-        for generation in generations {
+/// Per generation that one of the group's runs saved, the summary of its runs' archive hypervolumes.
+fn hypervolume_summaries(group: &RunGroup) -> Result<Vec<(u64, xnas_analysis::Summary)>, GroupError> {
+    let mut generations: Vec<u64> =
+        group.runs.iter().flat_map(|r| r.hypervolume_per_generation.iter().map(|&(g, _)| g)).collect();
+    generations.sort_unstable();
+    generations.dedup();
+    generations
+        .into_iter()
+        .map(|generation| {
             let values: Vec<f64> = group
                 .runs
                 .iter()
@@ -242,6 +391,17 @@ fn hypervolume_csv(groups: &[RunGroup]) -> Result<String, GroupError> {
                 .collect();
             let summary =
                 summarize(&values).map_err(|source| GroupError::Analysis { label: group.label.clone(), source })?;
+            Ok((generation, summary))
+        })
+        .collect()
+}
+
+/// One row per group and generation that one of its runs saved: how many runs reached it, their
+/// mean archive hypervolume and its 95 % t-interval (empty below two runs).
+fn hypervolume_csv(groups: &[RunGroup]) -> Result<String, GroupError> {
+    let mut out = String::from("group,generation,runs,hypervolume_mean,hypervolume_ci95_low,hypervolume_ci95_high\n");
+    for group in groups {
+        for (generation, summary) in hypervolume_summaries(group)? {
             let _ = writeln!(
                 out,
                 "{},{generation},{},{},{},{}",
@@ -254,6 +414,44 @@ fn hypervolume_csv(groups: &[RunGroup]) -> Result<String, GroupError> {
         }
     }
     Ok(out)
+}
+
+/// [`hypervolume_csv`]'s figure: each group's mean as a line in its colour, its 95 % interval as
+/// a band around it (where two or more runs reached the generation).
+fn hypervolume_svg(groups: &[RunGroup]) -> Result<String, GroupError> {
+    let series: Vec<Vec<(u64, xnas_analysis::Summary)>> =
+        groups.iter().map(hypervolume_summaries).collect::<Result<_, _>>()?;
+    let bounds = |s: &xnas_analysis::Summary| s.ci95.map_or((s.mean, s.mean), |i| (i.low, i.high));
+    Ok(svg_figure((820, 400), |root| {
+        let all = series.iter().flatten();
+        let (_, mut y_range) = ranges(all.clone().flat_map(|(g, s)| {
+            let (low, high) = bounds(s);
+            [(*g as f64, low), (*g as f64, high)]
+        }));
+        y_range.start = y_range.start.min(0.0);
+        let first = all.clone().map(|p| p.0).min().unwrap_or(0) as i64;
+        let last = all.map(|p| p.0).max().unwrap_or(1) as i64;
+        let frame = Frame {
+            caption: "Hypervolume per generation, group means with 95 % bands",
+            caption_size: 18,
+            room: Room::Medium,
+        };
+        let mut chart = generation_chart(root, frame, (first, last), y_range, "hypervolume");
+        for (i, (group, summaries)) in groups.iter().zip(&series).enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let mut band: Vec<(i64, f64)> = summaries.iter().map(|(g, s)| (*g as i64, bounds(s).1)).collect();
+            band.extend(summaries.iter().rev().map(|(g, s)| (*g as i64, bounds(s).0)));
+            chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.2).filled()))).expect("band");
+            let means: Vec<(i64, f64)> = summaries.iter().map(|(g, s)| (*g as i64, s.mean)).collect();
+            chart
+                .draw_series(LineSeries::new(means.clone(), colour.stroke_width(2)))
+                .expect("means")
+                .label(format!("{} ({} runs)", group.label, group.runs.len()))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
+            chart.draw_series(means.iter().map(|&p| Circle::new(p, 3, colour.filled()))).expect("dots");
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight);
+    }))
 }
 
 fn quoted(text: &str) -> String {
@@ -417,8 +615,9 @@ mod tests {
                 archive_hypervolume: Some(hypervolume + 0.5),
                 search_hypervolume: None,
             },
-            front,
             hypervolume_per_generation: vec![(1, hypervolume / 2.0), (2, hypervolume)],
+            generation_fronts: vec![(1, front.clone()), (2, front.iter().map(|&[y, x]| [y + 0.01, x]).collect())],
+            front,
         }
     }
 
@@ -527,14 +726,28 @@ mod tests {
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["groups.csv", "tests.csv", "eaf.csv", "groups_hypervolume.csv", "eaf.svg", "eaf_difference.svg"]
+            [
+                "groups.csv",
+                "tests.csv",
+                "eaf.csv",
+                "groups_hypervolume.csv",
+                "groups_hypervolume.svg",
+                "groups_evolution.csv",
+                "groups_evolution.svg",
+                "eaf.svg",
+                "eaf_difference.svg"
+            ]
         );
-        assert!(files[4].1.contains("✗ (3 runs)") && files[4].1.contains("<polygon"), "{}", files[4].1);
+        let file = |name: &str| &files.iter().find(|(n, _)| n == name).unwrap().1;
+        assert!(file("eaf.svg").contains("✗ (3 runs)") && file("eaf.svg").contains("<polygon"), "{}", file("eaf.svg"));
+        let hypervolume = file("groups_hypervolume.svg");
+        assert!(hypervolume.contains("✓ (3 runs)") && hypervolume.contains("<polygon"), "{hypervolume}");
+        assert!(file("groups_evolution.svg").contains("✗ (3 runs): val_accuracy"));
         // ✗ alone reaches accuracy 0.9, ✓ alone introspectability 0.8: both colours appear.
-        let difference = &files[5].1;
+        let difference = file("eaf_difference.svg");
         assert!(difference.contains("✗ attains more often") && difference.contains("<circle"), "{difference}");
         // One group: no difference figure.
-        assert_eq!(group_files(&[group("✗", 0.0)], &axes()).unwrap().len(), 5);
+        assert_eq!(group_files(&[group("✗", 0.0)], &axes()).unwrap().len(), 8);
     }
 
     #[test]
@@ -545,5 +758,61 @@ mod tests {
         let one = RunGroup { label: "✓".into(), runs: vec![run(None, 0.1, vec![])] };
         let error = group_files(&[one.clone(), one], &axes()).unwrap_err().to_string();
         assert!(error.contains("two groups are labelled \"✓\""), "{error}");
+    }
+
+    /// App. H per group pools the fronts of the group's runs in each generation. By hand: two runs
+    /// whose generation-1 fronts hold accuracies {0.9, 0.7} and {0.8}: n 3, mean 0.8, s = 0.1.
+    #[test]
+    fn each_groups_fronts_are_pooled_per_generation() {
+        let mut a = run(None, 0.1, vec![[0.9, 0.1], [0.7, 0.3]]);
+        let mut b = run(None, 0.2, vec![[0.8, 0.2]]);
+        a.generation_fronts.truncate(1);
+        b.generation_fronts.truncate(1);
+        let group = RunGroup { label: "✓".into(), runs: vec![a, b] };
+        let csv = evolution_csv(&[group], &axes());
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2, "{csv}");
+        let row: Vec<f64> = lines[1].split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+        let half = 4.302652729911275 * 0.1 / 3f64.sqrt();
+        assert_eq!((row[0], row[1]), (1.0, 3.0));
+        assert!((row[2] - 0.8).abs() < 1e-12 && (row[4] - (0.8 + half)).abs() < 1e-9, "{csv}");
+        assert!((row[7] - 0.2).abs() < 1e-12, "{csv}");
+    }
+
+    /// Groups come from the compared runs' labels, consecutive runs of one label a group; a label
+    /// given twice or a run without one among labelled runs is refused by name, and the section
+    /// links every group file and shows every group figure.
+    #[test]
+    fn the_section_reads_the_groups_from_the_compared_runs() {
+        let compared = |folder: &str, group: Option<&str>, seed: u64| {
+            let mut run = ComparedRun::new(folder, crate::report::tests::sample());
+            (run.group, run.seed) = (group.map(str::to_string), Some(seed));
+            run
+        };
+        let runs = [
+            compared("runs/a1", Some("✗"), 1),
+            compared("runs/a2", Some("✗"), 2),
+            compared("runs/b1", Some("✓"), 1),
+            compared("runs/b2", Some("✓"), 2),
+        ];
+        let groups = run_groups(&runs).unwrap();
+        let shape: Vec<(&str, Vec<&str>)> =
+            groups.iter().map(|g| (g.label.as_str(), g.runs.iter().map(|r| r.folder.as_str()).collect())).collect();
+        assert_eq!(shape, [("✗", vec!["runs/a1", "runs/a2"]), ("✓", vec!["runs/b1", "runs/b2"])]);
+        assert_eq!(groups[1].runs[1].seed, Some(2));
+        let section = groups_section(&runs);
+        for (name, _) in &section.files {
+            assert!(section.html.contains(&format!("\"{name}\"")), "{name} is not in the section: {}", section.html);
+        }
+        assert_eq!(section.files.len(), 9);
+        // Without labels, no section; a label twice, or a run left out of the groups, is refused.
+        let plain = [ComparedRun::new("runs/x", crate::report::tests::sample())];
+        assert!(run_groups(&plain).unwrap().is_empty() && groups_section(&plain).html.is_empty());
+        let twice = [compared("a", Some("✗"), 1), compared("b", Some("✓"), 1), compared("c", Some("✗"), 2)];
+        assert!(run_groups(&twice).unwrap_err().to_string().contains("two groups are labelled \"✗\""));
+        let mut left_out = twice;
+        left_out[2].group = None;
+        let error = run_groups(&left_out).unwrap_err().to_string();
+        assert!(error.contains("the run c is in no group"), "{error}");
     }
 }

@@ -58,6 +58,7 @@ pub const SECTIONS: &[SectionEntry] = &[
     analyses::SECTION,    // report only
     trust::SECTION,       // both
     compare::EVOLUTION,   // compare only
+    groups::SECTION,      // compare only, with --group
 ];
 
 /// A point of a figure's plane: (introspectability, accuracy), as the paper's figures draw them.

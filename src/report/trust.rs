@@ -4,9 +4,10 @@
 //! `confusion_correlation`):
 //!
 //! - Fig. 5 / App. C: class × block heat maps of z-scored class-mean activations of the front's
-//!   most and least introspectable models;
-//! - Fig. 6 / App. D: the class means' first two principal components for the same two models,
-//!   with the classes under chosen WordNet hypernyms highlighted;
+//!   most and least introspectable models, from the validation pass introspectability measured
+//!   (`validation_class_means`; the training split's for records written before it was kept);
+//! - Fig. 6 / App. D: the same class means' first two principal components for the same two
+//!   models, with the classes under chosen WordNet hypernyms highlighted;
 //! - Fig. 7: calibration quality (Pearson and Spearman ρ of binned confidence against binned
 //!   accuracy) against introspectability across the front, activation vs softmax, and the
 //!   introspectability above which activations calibrate better (the crossover);
@@ -337,22 +338,71 @@ fn model_label(role: &str, m: &TrustModel) -> String {
     format!("{role} introspectability: id {} ({:.3}, acc. {:.1}%)", m.id, m.introspectability, 100.0 * m.accuracy)
 }
 
+/// The split whose class means figures 5 and 6 draw for one model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MeansSplit {
+    /// The validation pass's: the means introspectability measured, and those the authors saved.
+    Validation,
+    /// The training split's (the trust scores' reference), for a record written before the
+    /// validation means were kept.
+    Training,
+}
+
+impl MeansSplit {
+    fn name(self) -> &'static str {
+        match self {
+            MeansSplit::Validation => "validation",
+            MeansSplit::Training => "training",
+        }
+    }
+}
+
+/// Each model of `pair` that has class means, with the means figures 5 and 6 draw and their split.
+fn figure_means<'a>(
+    pair: &[(&'a str, &'a TrustModel)],
+) -> Vec<(&'a str, &'a TrustModel, &'a ClassMeanSummary, MeansSplit)> {
+    pair.iter()
+        .filter_map(|&(role, m)| match (&m.record.validation_class_means, &m.record.class_means) {
+            (Some(means), _) => Some((role, m, means, MeansSplit::Validation)),
+            (None, Some(means)) => Some((role, m, means, MeansSplit::Training)),
+            (None, None) => None,
+        })
+        .collect()
+}
+
+/// The sentence a figure's caption adds for models drawn from the training split's means.
+fn fallback_note(summaries: &[(&str, &TrustModel, &ClassMeanSummary, MeansSplit)]) -> String {
+    let older: Vec<String> =
+        summaries.iter().filter(|s| s.3 == MeansSplit::Training).map(|s| format!("id {}", s.1.id)).collect();
+    if older.is_empty() {
+        return String::new();
+    }
+    format!(
+        " The record of {} predates the validation class means: its panel shows the training split's means \
+         (the trust scores' reference) instead.",
+        older.join(" and ")
+    )
+}
+
 /// Fig. 5 / App. C.
 fn fig5_section(pair: &[(&str, &TrustModel)], class_names: &[String], section: &mut Section) {
-    let mut csv = String::from("id,introspectability,class,block,z_scored_mean\n");
+    let mut csv = String::from("id,introspectability,split,class,block,z_scored_mean\n");
     let mut maps = Vec::new();
-    let summaries: Vec<(&str, &TrustModel, &ClassMeanSummary)> =
-        pair.iter().filter_map(|&(role, m)| Some((role, m, m.record.class_means.as_ref()?))).collect();
-    for (role, m, means) in &summaries {
+    let summaries = figure_means(pair);
+    for (role, m, means, split) in &summaries {
         for (c, row) in means.block_means.iter().enumerate() {
             for (b, v) in row.iter().enumerate() {
                 let class = class_names.get(c).map_or(c.to_string(), |n| n.replace(',', " "));
                 let block = means.blocks.get(b).map_or(b.to_string(), |n| n.replace(',', " "));
-                let _ = writeln!(csv, "{},{:.6},{class},{block},{v:.6}", m.id, m.introspectability);
+                let _ = writeln!(csv, "{},{:.6},{},{class},{block},{v:.6}", m.id, m.introspectability, split.name());
             }
         }
+        let title = match split {
+            MeansSplit::Validation => model_label(role, m),
+            MeansSplit::Training => format!("{} (training split)", model_label(role, m)),
+        };
         maps.push(HeatMap {
-            title: model_label(role, m),
+            title,
             rows: class_names,
             columns: &means.blocks,
             values: means.block_means.iter().map(|r| r.iter().map(|&v| Some(v)).collect()).collect(),
@@ -364,12 +414,14 @@ fn fig5_section(pair: &[(&str, &TrustModel)], class_names: &[String], section: &
     }
     section.files.push(("fig5_class_means.svg".into(), heat_maps_svg(&maps, 460)));
     section.files.push(("fig5_class_means.csv".into(), csv));
-    section.html.push_str(
-        "<h3>Class-mean activations (Fig. 5, App. C)</h3>\n<p>Each class's z-scored mean activation on training \
-         data, averaged over each block's tapped layers, for the front's most and least introspectable models. \
-         Distinct rows mean classes the network keeps apart. Data: \
+    let _ = writeln!(
+        section.html,
+        "<h3>Class-mean activations (Fig. 5, App. C)</h3>\n<p>Each class's z-scored mean activation on the \
+         validation images introspectability was measured on, averaged over each block's tapped layers, for the \
+         front's most and least introspectable models. Distinct rows mean classes the network keeps apart.{} Data: \
          <a href=\"fig5_class_means.csv\">fig5_class_means.csv</a>.</p>\n\
-         <img src=\"fig5_class_means.svg\" alt=\"class-mean heat maps\">\n",
+         <img src=\"fig5_class_means.svg\" alt=\"class-mean heat maps\">",
+        fallback_note(&summaries)
     );
 }
 
@@ -377,22 +429,27 @@ fn fig5_section(pair: &[(&str, &TrustModel)], class_names: &[String], section: &
 fn fig6_section(pair: &[(&str, &TrustModel)], input: &TrustInput, section: &mut Section) {
     let palette = [RGBColor(230, 120, 20), RGBColor(40, 150, 60), RGBColor(150, 60, 180), RGBColor(200, 40, 40)];
     let group_of = |class: usize| input.highlight.iter().position(|h| h.members.contains(&class));
-    let mut csv = String::from("id,introspectability,class,group,pc1,pc2,pc1_explained,pc2_explained\n");
-    let summaries: Vec<(&str, &TrustModel, &ClassMeanSummary)> =
-        pair.iter().filter_map(|&(role, m)| Some((role, m, m.record.class_means.as_ref()?))).collect();
+    let mut csv = String::from("id,introspectability,split,class,group,pc1,pc2,pc1_explained,pc2_explained\n");
+    let summaries = figure_means(pair);
     if summaries.is_empty() {
         return;
     }
     let svg = svg_figure((560 * summaries.len() as u32, 500), |root| {
         let panels = root.split_evenly((1, summaries.len()));
-        for (panel, (role, m, means)) in panels.iter().zip(&summaries) {
+        for (panel, (role, m, means, split)) in panels.iter().zip(&summaries) {
             for (c, p) in means.pca.iter().enumerate() {
                 let class = input.class_names.get(c).map_or(c.to_string(), |n| n.replace(',', " "));
                 let group = group_of(c).map_or(String::new(), |g| input.highlight[g].name.clone());
                 let _ = writeln!(
                     csv,
-                    "{},{:.6},{class},{group},{:.6},{:.6},{:.6},{:.6}",
-                    m.id, m.introspectability, p[0], p[1], means.pca_explained[0], means.pca_explained[1]
+                    "{},{:.6},{},{class},{group},{:.6},{:.6},{:.6},{:.6}",
+                    m.id,
+                    m.introspectability,
+                    split.name(),
+                    p[0],
+                    p[1],
+                    means.pca_explained[0],
+                    means.pca_explained[1]
                 );
             }
             let (x_range, y_range) = ranges(means.pca.iter().map(|p| (p[0], p[1])));
@@ -400,7 +457,10 @@ fn fig6_section(pair: &[(&str, &TrustModel)], input: &TrustInput, section: &mut 
                 let pad = 0.12 * (r.end - r.start);
                 (r.start - pad)..(r.end + pad)
             };
-            let caption = model_label(role, m);
+            let caption = match split {
+                MeansSplit::Validation => model_label(role, m),
+                MeansSplit::Training => format!("{} (training split)", model_label(role, m)),
+            };
             let frame = Frame { caption: &caption, caption_size: 15, room: Room::Medium };
             let [pc1, pc2] = means.pca_explained.map(|share| format!("{:.0} % of variance", 100.0 * share));
             let descs = [format!("PC 1 ({pc1})"), format!("PC 2 ({pc2})")];
@@ -449,9 +509,10 @@ fn fig6_section(pair: &[(&str, &TrustModel)], input: &TrustInput, section: &mut 
     };
     let _ = writeln!(
         section.html,
-        "<h3>Principal components of the class means (Fig. 6, App. D)</h3>\n<p>The class means from training \
-         data projected on their first two principal components; {groups}. Data: \
-         <a href=\"fig6_pca.csv\">fig6_pca.csv</a>.</p>\n<img src=\"fig6_pca.svg\" alt=\"PCA of class means\">"
+        "<h3>Principal components of the class means (Fig. 6, App. D)</h3>\n<p>The class means of the validation \
+         pass projected on their first two principal components; {groups}.{} Data: \
+         <a href=\"fig6_pca.csv\">fig6_pca.csv</a>.</p>\n<img src=\"fig6_pca.svg\" alt=\"PCA of class means\">",
+        fallback_note(&summaries)
     );
 }
 
@@ -972,6 +1033,13 @@ mod tests {
             pca: vec![[1.0, 0.0], [-1.0, 0.5], [0.0, -0.5]],
             pca_explained: [0.7, 0.3],
         });
+        record.validation_class_means = Some(ClassMeanSummary {
+            images: 50,
+            blocks: vec!["stem".into(), "stage 1".into()],
+            block_means: vec![vec![0.25, -0.75], vec![-0.5, 1.5], vec![0.25, -0.75]],
+            pca: vec![[0.5, 0.1], [-0.5, 0.2], [0.0, -0.3]],
+            pca_explained: [0.6, 0.25],
+        });
         record.calibration = Some(Calibration { activation: quality(act, act), softmax: quality(soft, soft) });
         let curve = |start: f64, slope: f64| RemovalCurves {
             percent: (0..=50).map(f64::from).collect(),
@@ -1045,11 +1113,42 @@ mod tests {
         // introspectability in this fixture: means 0.250 and 0.100.
         assert!(section.html.contains("0.850 / 0.850") && section.html.contains("0.250 / 0.100"), "{}", section.html);
         let fig6 = &section.files.iter().find(|f| f.0 == "fig6_pca.svg").unwrap().1;
-        assert!(fig6.contains("carnivore.n.01") && fig6.contains("PC 1 (70 % of variance)"));
+        assert!(fig6.contains("carnivore.n.01") && fig6.contains("PC 1 (60 % of variance)"));
         let trust = &section.files.iter().find(|f| f.0 == "trust.csv").unwrap().1;
         // Accuracy gain at 20 %: 0.002 · 20 = 0.04 for activations, half for softmax.
         assert!(trust.lines().nth(1).unwrap().starts_with("3,002404,0.300000,"));
         assert!(trust.contains(",0.040000,0.020000,0.300000,0.150000,"), "{trust}");
+    }
+
+    /// Figures 5 and 6 draw the validation pass's class means; a record from before they were
+    /// kept falls back to the training split's, and the figures say so.
+    #[test]
+    fn figures_5_and_6_draw_the_validation_means_and_fall_back_for_older_records() {
+        let mut older = model(1, 0.1, 0.5, 0.7);
+        older.record.validation_class_means = None;
+        let input = TrustInput {
+            models: vec![older, model(3, 0.3, 0.9, 0.6)],
+            class_names: vec!["cat".into(), "dog".into(), "ship".into()],
+            highlight: Vec::new(),
+        };
+        let section = trust_section(&input);
+        let file = |name: &str| &section.files.iter().find(|f| f.0 == name).unwrap().1;
+        let fig5 = file("fig5_class_means.csv");
+        assert_eq!(fig5.lines().next().unwrap(), "id,introspectability,split,class,block,z_scored_mean");
+        // The highest (id 3): the validation means; "dog" in block "stage 1" is 1.5 there.
+        assert!(fig5.contains("3,0.300000,validation,dog,stage 1,1.500000"), "{fig5}");
+        // The lowest (id 1): no validation means stored, so the training split's −1 for "cat", "stage 1".
+        assert!(fig5.contains("1,0.100000,training,cat,stage 1,-1.000000"), "{fig5}");
+        assert!(!fig5.contains("1,0.100000,validation") && !fig5.contains("3,0.300000,training"), "{fig5}");
+        let fig6 = file("fig6_pca.csv");
+        assert!(fig6.contains("3,0.300000,validation,ship,,0.000000,-0.300000,0.600000,0.250000"), "{fig6}");
+        assert!(fig6.contains("1,0.100000,training,dog,,-1.000000,0.500000,0.700000,0.300000"), "{fig6}");
+        assert!(file("fig6_pca.svg").contains("id 1 (0.100, acc. 80.0%) (training split)"));
+        let note = "The record of id 1 predates the validation class means";
+        assert_eq!(section.html.matches(note).count(), 2, "{}", section.html);
+        // With every record new, no note.
+        let section = trust_section(&TrustInput { models: vec![model(1, 0.1, 0.5, 0.7)], ..input });
+        assert!(!section.html.contains("predates the validation class means"));
     }
 
     #[test]

@@ -254,6 +254,16 @@ fn an_eval_record_holds_every_trust_measurement() {
         assert!(sum.abs() < 1e-6, "block {block}: {sum}");
     }
 
+    // The validation pass's class means, those D came from: the 100 validation images, same blocks.
+    let validation = record.validation_class_means.as_ref().unwrap();
+    assert_eq!((validation.images, record.introspect_images), (100, 100));
+    assert_eq!((&validation.blocks, validation.block_means.len()), (&means.blocks, 10));
+    assert_ne!(validation.block_means, means.block_means, "other images, other means");
+    for block in 0..7 {
+        let sum: f64 = validation.block_means.iter().map(|row| row[block]).sum();
+        assert!(sum.abs() < 1e-6, "validation block {block}: {sum}");
+    }
+
     let calibration = record.calibration.as_ref().unwrap();
     for quality in [&calibration.activation, &calibration.softmax] {
         assert_eq!(quality.bins.len(), 50);
