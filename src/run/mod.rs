@@ -69,8 +69,8 @@ pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
 pub use study::{
-    resume_study, seed_folders, seed_overrides, seed_run_name, start_study, SeedOutcome, Seeds, StudyError,
-    SEED_SETTING,
+    refined_seed_run_name, resume_study, seed_folders, seed_from, seed_overrides, seed_run_name, start_study,
+    SeedOutcome, Seeds, StudyError, SEED_SETTING,
 };
 
 use crate::exec::Executor;

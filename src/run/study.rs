@@ -17,6 +17,9 @@
 //!   any point leaves each seed a run that `xnas resume runs/<name>-s*` continues (or starts) with
 //!   the run store's own guarantees. A seed whose folder already holds a run is refused before
 //!   anything is created, with the resume command to use instead.
+//! - **Runs from runs, seed by seed.** `--from "runs/old-s*"` starts seed k from `runs/old-s<k>`
+//!   (a `--from` without `*` starts every seed from that one run), and `xnas refine RUN…` refines
+//!   each seed's run into `runs/<name>-refined-s<k>`, a study of its own.
 //! - **One seed's failure is not the study's.** The seeds run one after another in this process,
 //!   each a normal run; when one fails the others still run, and the result says which failed.
 //!
@@ -156,6 +159,28 @@ pub fn seed_folders(name: &str, seeds: &Seeds) -> Result<Vec<(u64, PathBuf)>, St
     Ok(folders)
 }
 
+/// The run seed `seed` starts from with `--from FROM`: FROM itself, or, when its folder name holds
+/// a `*` (`--from "runs/old-s*"`), the folder with the seed in its place: seeds paired by number.
+pub fn seed_from(from: &Path, seed: u64) -> PathBuf {
+    match from.file_name().and_then(|name| name.to_str()) {
+        Some(name) if name.contains('*') => from.with_file_name(name.replace('*', &seed.to_string())),
+        _ => from.to_path_buf(),
+    }
+}
+
+/// The default name of the refinement (`xnas refine`) of the run in `source`: a study's seed
+/// `<name>-s<k>` becomes `<name>-refined-s<k>`, so that the refined seeds are a study of their own
+/// (`runs/<name>-refined-s*`, which `runs/<name>-s*` does not match); any other run `<name>-refined`.
+pub fn refined_seed_run_name(source: &Path) -> String {
+    let name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match name.rsplit_once("-s") {
+        Some((base, seed)) if !base.is_empty() && !seed.is_empty() && seed.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{base}-refined-s{seed}")
+        }
+        _ => super::refined_run_name(source),
+    }
+}
+
 /// How one seed's run ended.
 #[derive(Debug)]
 pub struct SeedOutcome {
@@ -174,7 +199,9 @@ pub fn start_study(
     options: &RunOptions,
 ) -> anyhow::Result<Vec<SeedOutcome>> {
     for (seed, dir) in folders {
-        prepare(script, dir, &seed_overrides(overrides, *seed)?, options)
+        let options =
+            RunOptions { from: options.from.as_deref().map(|from| seed_from(from, *seed)), ..options.clone() };
+        prepare(script, dir, &seed_overrides(overrides, *seed)?, &options)
             .map_err(|e| e.context(format!("creating seed {seed}'s run in {}", dir.display())))?;
     }
     let dirs: Vec<PathBuf> = folders.iter().map(|(_, dir)| dir.clone()).collect();
@@ -262,6 +289,16 @@ mod tests {
         assert_eq!(seed_overrides(&given, 4).unwrap(), [pair("training.epochs", "1"), pair("search.seed", "4")]);
         let error = seed_overrides(&[pair("search.seed", "2")], 4).unwrap_err().to_string();
         assert!(error.contains("--set search.seed=2") && error.contains("leave that --set out"), "{error}");
+    }
+
+    #[test]
+    fn from_pairs_seeds_by_number_and_refined_seeds_form_a_study() {
+        assert_eq!(seed_from(Path::new("runs/old-s*"), 3), PathBuf::from("runs/old-s3"));
+        assert_eq!(seed_from(Path::new("runs/old"), 3), PathBuf::from("runs/old"));
+        assert_eq!(refined_seed_run_name(Path::new("runs/quickstart-s12")), "quickstart-refined-s12");
+        assert_eq!(refined_seed_run_name(Path::new("runs/quickstart")), "quickstart-refined");
+        assert_eq!(refined_seed_run_name(Path::new("runs/a-sb")), "a-sb-refined");
+        assert_eq!(refined_seed_run_name(Path::new("runs/-s1")), "-s1-refined");
     }
 
     #[test]
