@@ -18,6 +18,7 @@ pub mod report;
 pub mod run;
 pub mod show_script;
 pub mod space;
+pub mod study;
 pub mod wordnet;
 pub mod worker;
 

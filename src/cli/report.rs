@@ -47,8 +47,9 @@ impl From<Table1OverArg> for xnas::report::input::Table1Over {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// A run folder (runs/NAME).
-    pub run_dir: PathBuf,
+    /// A run folder (runs/NAME), or several (a study: runs/NAME-s*), one after another.
+    #[arg(required = true, num_args = 1..)]
+    pub run_dirs: Vec<PathBuf>,
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
@@ -84,14 +85,33 @@ pub fn earlier_report(dir: &std::path::Path) -> Result<(), String> {
 }
 
 pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
-    let store = Store::open_read_only(&args.run_dir)?;
+    if let [run_dir] = args.run_dirs.as_slice() {
+        return status(run_dir);
+    }
+    // A study's seeds: one that cannot be read is said, and the others are still shown.
+    let mut unreadable = Vec::new();
+    for (i, run_dir) in args.run_dirs.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        if let Err(error) = status(run_dir) {
+            eprintln!("{}: {error:#}", run_dir.display());
+            unreadable.push(run_dir.display().to_string());
+        }
+    }
+    anyhow::ensure!(unreadable.is_empty(), "no status of {} (the lines above say why)", unreadable.join(", "));
+    Ok(())
+}
+
+fn status(run_dir: &std::path::Path) -> anyhow::Result<()> {
+    let store = Store::open_read_only(run_dir)?;
     let info = store.run()?;
     // A head killed with -9 leaves its evaluations `running` in the store: without a live holder
     // of the run's lock, nothing runs them.
-    let live = xnas::run_dir::RunLock::holder(&args.run_dir).is_some();
+    let live = xnas::run_dir::RunLock::holder(run_dir).is_some();
     let counts = if live { store.counts()? } else { store.counts()?.not_running() };
     let generations = store.generations()?;
-    println!("run {} ({})", info.name, args.run_dir.display());
+    println!("run {} ({})", info.name, run_dir.display());
     // The same words as the run's own summary (see `StatusCounts`'s Display).
     println!("evaluations: {counts}");
     if let Some(execution) = store.execution::<xnas::run::Execution>()? {
@@ -112,10 +132,10 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
     if !live && counts.interrupted + counts.queued > 0 {
         println!(
             "no xnas process runs this search now: `xnas resume {}` runs the interrupted and queued evaluations again",
-            args.run_dir.display()
+            run_dir.display()
         );
     }
-    let input = xnas::report::input::report_input(&args.run_dir)?;
+    let input = xnas::report::input::report_input(run_dir)?;
     let stops = input.early_stops();
     if stops.stopped > 0 {
         println!("early stopping: {stops}");

@@ -38,14 +38,20 @@ pub struct RunArgs {
     /// configuration (with the old run's seed, the whole first generation). The old run is only read.
     #[arg(long, value_name = "RUN_DIR")]
     pub from: Option<PathBuf>,
+    /// Run the experiment once per search seed, each a run in runs/NAME-s<seed>: a range (1..5, both
+    /// ends included), a list (1,2,7) or both (1..3,10). The study is `runs/NAME-s*` for resume,
+    /// status and `compare --group`.
+    #[arg(long, value_name = "LIST")]
+    pub seeds: Option<String>,
     #[command(flatten)]
     pub execution: ExecutionArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// A run folder (runs/NAME).
-    pub run_dir: PathBuf,
+    /// A run folder (runs/NAME), or several (a study: runs/NAME-s*), resumed one after another.
+    #[arg(required = true, num_args = 1..)]
+    pub run_dirs: Vec<PathBuf>,
     /// Reload the script on edits (the run's script file, or --script); applies at the next generation.
     #[arg(long)]
     pub watch: bool,
@@ -207,7 +213,7 @@ impl From<ExecutionArgs> for ExecutionOverrides {
     }
 }
 
-fn options(watch: bool, device: Option<String>, execution: ExecutionArgs) -> anyhow::Result<RunOptions> {
+pub(super) fn options(watch: bool, device: Option<String>, execution: ExecutionArgs) -> anyhow::Result<RunOptions> {
     Ok(RunOptions {
         from: None,
         watch,
@@ -220,7 +226,7 @@ fn options(watch: bool, device: Option<String>, execution: ExecutionArgs) -> any
 
 /// The run's closing lines. The evaluation counts are the store's, worded as `xnas status` words
 /// them, so the two always agree.
-fn print_summary(summary: &RunSummary) -> anyhow::Result<()> {
+pub(super) fn print_summary(summary: &RunSummary) -> anyhow::Result<()> {
     let counts = Store::open_read_only(&summary.run_dir)?.counts()?;
     println!(
         "run {}: {} generation(s), {} candidate(s) evaluated now ({} trained, {} reused, {} attempt(s) retried), \
@@ -249,11 +255,14 @@ fn print_summary(summary: &RunSummary) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_overrides(overrides: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+pub(super) fn parse_overrides(overrides: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     Ok(overrides.iter().map(|o| parse_override(o)).collect::<Result<Vec<_>, _>>()?)
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    if args.seeds.is_some() {
+        return super::study::run_seeds(args);
+    }
     let overrides = parse_overrides(&args.overrides)?;
     let run_dir = match (&args.dir, &args.name) {
         (Some(dir), _) => dir.clone(),
@@ -273,6 +282,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
 pub fn run_resume(args: ResumeArgs) -> anyhow::Result<()> {
     let changes = ResumeChanges { script: args.script, overrides: parse_overrides(&args.overrides)? };
-    let summary = resume(&args.run_dir, &options(args.watch, args.device, args.execution)?, &changes)?;
-    print_summary(&summary)
+    let options = options(args.watch, args.device, args.execution)?;
+    if let [run_dir] = args.run_dirs.as_slice() {
+        return print_summary(&resume(run_dir, &options, &changes)?);
+    }
+    super::study::resume_seeds(&args.run_dirs, &options, &changes)
 }

@@ -30,8 +30,9 @@
 //! script version); `preflight.rs` what is checked before a run starts; `reload.rs` which script
 //! edits a running search can take; `from.rs` the records of the run a run started from
 //! (`--from`); `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a
-//! new run. A stored run read for its report (and its final front) is [`crate::report::input`]'s,
-//! a run as an Optuna journal [`crate::optuna`]'s, and the run folder's files, its lock and names
+//! new run; `study.rs` `xnas run --seeds`, the experiment repeated once per seed, each a run. A
+//! stored run read for its report (and its final front) is [`crate::report::input`]'s, a run as an
+//! Optuna journal [`crate::optuna`]'s, and the run folder's files, its lock and names
 //! [`crate::run_dir`]'s.
 
 mod early;
@@ -47,6 +48,7 @@ mod reload;
 mod resume;
 mod runner;
 mod search;
+mod study;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -63,6 +65,10 @@ pub use refine::{refine, refined_run_name};
 pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
 pub use search::{Member, Search};
+pub use study::{
+    refined_seed_run_name, resume_study, seed_folders, seed_from, seed_overrides, seed_run_name, start_study,
+    SeedOutcome, Seeds, StudyError, SEED_SETTING,
+};
 
 use crate::exec::Executor;
 use crate::run_dir::{check_new_run_dir, RunDir, RunLock};
@@ -103,38 +109,85 @@ pub fn start(
 /// [`start`] with the experiment compiled already (`xnas refine` compiles a run's stored script
 /// version); `script` is the path the run records for it, `overrides` those applied to it.
 pub fn start_compiled(
-    mut experiment: Experiment,
+    experiment: Experiment,
     script: &Path,
     run_dir: &Path,
     overrides: &[(String, String)],
     options: &RunOptions,
 ) -> anyhow::Result<RunSummary> {
+    let Created { store, experiment, overrides, execution, executor, _lock } =
+        create(experiment, script, run_dir, overrides, options, true)?;
+    let executor = executor.expect("create starts the executor when asked to");
+    let search = Search::new(experiment.spec())?;
+    eprintln!("xnas run: {} → {}", script.display(), run_dir.display());
+    eprintln!("{}", experiment.summary());
+    run(store, experiment, script, &overrides, search, run_dir, options, execution, executor)
+}
+
+/// Creates the run [`start`] would start — its folder, store, saved overrides and script version,
+/// every check done — and trains nothing: `resume` runs it from its first generation exactly as
+/// `start` would have (`xnas run --seeds` creates every seed's run before it trains one, so that
+/// an interrupted study leaves each seed resumable, see `study.rs`).
+pub fn prepare(
+    script: &Path,
+    run_dir: &Path,
+    overrides: &[(String, String)],
+    options: &RunOptions,
+) -> anyhow::Result<()> {
+    check_new_run_dir(run_dir)?;
+    let mut experiment = compile_file(script)?;
+    experiment.apply_overrides(overrides)?;
+    let created = create(experiment, script, run_dir, overrides, options, false)?;
+    save_version(&created.store, &created.experiment)?;
+    Ok(())
+}
+
+/// A new run's folder and store, created and locked: what [`start_compiled`] runs and [`prepare`] leaves.
+struct Created {
+    store: Store,
+    experiment: Experiment,
+    /// The overrides the run saved (a fixed search's front resolved into them).
+    overrides: Vec<(String, String)>,
+    execution: Execution,
+    /// Started when asked for, before the store exists.
+    executor: Option<Box<dyn Executor>>,
+    _lock: RunLock,
+}
+
+fn create(
+    mut experiment: Experiment,
+    script: &Path,
+    run_dir: &Path,
+    overrides: &[(String, String)],
+    options: &RunOptions,
+    start_the_executor: bool,
+) -> anyhow::Result<Created> {
     check_new_run_dir(run_dir)?;
     let execution = Execution::default().with(&options.execution);
     execution.validate()?;
     fixed_runs_generationally(&experiment, &execution)?;
-    let overrides = &resolve_front(&mut experiment, overrides)?;
+    let overrides = resolve_front(&mut experiment, overrides)?;
     let inherited = Inherited::read(options.from.as_deref())?;
     preflight(&experiment, &execution, options.device.as_deref(), &options.program, &inherited.records())?;
     if let Some(journal) = execution.optuna.as_ref().or(experiment.spec().search.optuna.as_ref()) {
         crate::optuna::check_journal(journal, run_dir)?;
     }
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
-    let _lock = RunLock::acquire(run_dir)?;
+    let lock = RunLock::acquire(run_dir)?;
     // Again under the lock: another `xnas run` may have taken the folder since the first look.
     check_new_run_dir(run_dir)?;
     inherited.save(run_dir)?;
     // Before the store exists: a wrong cluster address fails here and the same command can be run again.
-    let executor = start_executor(&execution, &experiment, run_dir, options)?;
-    std::fs::write(RunDir::new(run_dir).file(RunDir::OVERRIDES), serde_json::to_string_pretty(overrides)?)?;
+    let executor = match start_the_executor {
+        true => Some(start_executor(&execution, &experiment, run_dir, options)?),
+        false => None,
+    };
+    std::fs::write(RunDir::new(run_dir).file(RunDir::OVERRIDES), serde_json::to_string_pretty(&overrides)?)?;
     let absolute = std::path::absolute(script).with_context(|| format!("locating {}", script.display()))?;
     let store = Store::create(run_dir, &run_info(&experiment, &absolute))?;
     store.set_models_by_candidate()?;
     store.set_execution(&execution)?;
-    let search = Search::new(experiment.spec())?;
-    eprintln!("xnas run: {} → {}", script.display(), run_dir.display());
-    eprintln!("{}", experiment.summary());
-    run(store, experiment, script, overrides, search, run_dir, options, execution, executor)
+    Ok(Created { store, experiment, overrides, execution, executor, _lock: lock })
 }
 
 /// Continues the run in `run_dir` (holding it locked): a generational run from its last saved
