@@ -206,13 +206,19 @@ pub fn resume(run_dir: &Path, options: &RunOptions, changes: &ResumeChanges) -> 
     run(store, experiment, &script, &overrides, search, run_dir, options, execution, executor)
 }
 
-/// A fixed list of candidates is one generation that breeds nothing: steady-state scheduling has
+/// A fixed list of candidates (or every cell of the space) is one generation that breeds nothing: steady-state scheduling has
 /// nothing to gain there, and its evaluation budget counts a population, not the list.
 fn fixed_runs_generationally(experiment: &Experiment, execution: &Execution) -> anyhow::Result<()> {
+    let algorithm = experiment.spec().search.algorithm;
+    let name = match algorithm {
+        Algorithm::Fixed => "a fixed list of candidates (search.algorithm \"fixed\")",
+        Algorithm::Exhaustive => "an exhaustive search (search.algorithm \"exhaustive\")",
+        _ => return Ok(()),
+    };
     anyhow::ensure!(
-        experiment.spec().search.algorithm != Algorithm::Fixed || execution.scheduling == Scheduling::Generational,
-        "a fixed list of candidates (search.algorithm \"fixed\") is one generation: run it with --scheduling \
-         generational (its jobs still run --jobs-per-device at a time)"
+        execution.scheduling == Scheduling::Generational,
+        "{name} is one generation: run it with --scheduling generational (its jobs still run --jobs-per-device \
+         at a time)"
     );
     Ok(())
 }
