@@ -49,6 +49,7 @@ mod report_input;
 mod resume;
 mod runner;
 mod search;
+mod table;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -65,9 +66,10 @@ pub use refine::{refine, refined_run_name};
 pub use report_input::{front_genomes, report_input, report_input_with, ReportOptions};
 pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
-pub use search::{Member, Search};
+pub use search::{exhaustive_order, Member, Search};
+pub use table::{Table, TableError};
 
-use crate::exec::Executor;
+use crate::exec::{Executor, ReplayExecutor};
 use crate::run_dir::{check_new_run_dir, RunDir, RunLock};
 use crate::script::{compile_file, Algorithm, Experiment, ScriptWatcher};
 use crate::store::{now, AttemptOutcome, EvalStatus, RunInfo, Store, StoreError};
@@ -118,7 +120,13 @@ pub fn start_compiled(
     fixed_runs_generationally(&experiment, &execution)?;
     let overrides = &resolve_front(&mut experiment, overrides)?;
     let inherited = Inherited::read(options.from.as_deref())?;
-    preflight(&experiment, &execution, options.device.as_deref(), &options.program, &inherited.records())?;
+    // A replay's objectives are tried on the table's records, the ones they will score.
+    let table = read_table(&execution, &experiment)?;
+    let real_records = match &table {
+        Some(table) => table.records(),
+        None => inherited.records(),
+    };
+    preflight(&experiment, &execution, options.device.as_deref(), &options.program, &real_records)?;
     if let Some(journal) = execution.optuna.as_ref().or(experiment.spec().search.optuna.as_ref()) {
         optuna::check_journal(journal, run_dir)?;
     }
@@ -128,7 +136,7 @@ pub fn start_compiled(
     check_new_run_dir(run_dir)?;
     inherited.save(run_dir)?;
     // Before the store exists: a wrong cluster address fails here and the same command can be run again.
-    let executor = start_executor(&execution, &experiment, run_dir, options)?;
+    let executor = start_executor(&execution, &experiment, run_dir, options, table)?;
     std::fs::write(RunDir::new(run_dir).file(RunDir::OVERRIDES), serde_json::to_string_pretty(overrides)?)?;
     let absolute = std::path::absolute(script).with_context(|| format!("locating {}", script.display()))?;
     let store = Store::create(run_dir, &run_info(&experiment, &absolute))?;
@@ -202,7 +210,8 @@ pub fn resume(run_dir: &Path, options: &RunOptions, changes: &ResumeChanges) -> 
         search.generation(),
         interrupted
     );
-    let executor = start_executor(&execution, &experiment, run_dir, options)?;
+    let table = read_table(&execution, &experiment)?;
+    let executor = start_executor(&execution, &experiment, run_dir, options, table)?;
     run(store, experiment, &script, &overrides, search, run_dir, options, execution, executor)
 }
 
@@ -270,13 +279,25 @@ fn resolve_front(experiment: &mut Experiment, overrides: &[(String, String)]) ->
     Ok(overrides)
 }
 
-/// The executor the settings describe, for the experiment's device (or `--device`).
+/// The table a replay (`--table`) answers from, read for the experiment's training configuration.
+fn read_table(execution: &Execution, experiment: &Experiment) -> Result<Option<Table>, TableError> {
+    let Some(dir) = &execution.table else { return Ok(None) };
+    Table::read(dir, &experiment.training_hash(), experiment.eval_config()).map(Some)
+}
+
+/// The executor the settings describe, for the experiment's device (or `--device`); a replay's
+/// when there is a table.
 fn start_executor(
     execution: &Execution,
     experiment: &Experiment,
     run_dir: &Path,
     options: &RunOptions,
+    table: Option<Table>,
 ) -> anyhow::Result<Box<dyn Executor>> {
+    if let Some(table) = table {
+        let name = table.dir.display().to_string();
+        return Ok(Box::new(ReplayExecutor::new(name, table.answers, table.misses, execution.jobs_per_device)));
+    }
     let device = options.device.clone().unwrap_or_else(|| experiment.eval_config().device.clone());
     if execution.executor == ExecutorKind::Ray {
         eprintln!("connecting to the Ray cluster at {} …", execution.ray_address.as_deref().unwrap_or("?"));
@@ -326,6 +347,7 @@ fn run(
         },
         execution.max_attempts
     );
+    let clock = executor.simulated_clock();
     let jobs = jobs::Jobs::new(executor, execution.max_attempts);
     // The features that follow the run: a new one is one more observer here (see `events.rs`).
     let mut observers =
@@ -349,6 +371,7 @@ fn run(
         version,
         device: options.device.clone(),
         started: Instant::now(),
+        clock,
         observers,
         summary: RunSummary { run_dir: run_dir.to_path_buf(), ..RunSummary::default() },
         stopping: false,

@@ -37,5 +37,7 @@ mod script_analysis;
 mod stdlib;
 mod store;
 #[cfg(feature = "torch")]
+mod table;
+#[cfg(feature = "torch")]
 mod training;
 mod trust;
