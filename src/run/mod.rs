@@ -29,7 +29,8 @@
 //! front's, by default); `resume.rs` the experiment a resumed run continues with (the stored
 //! script version); `preflight.rs` what is checked before a run starts; `reload.rs` which script
 //! edits a running search can take; `from.rs` the records of the run a run started from
-//! (`--from`); `report_input.rs` a run's store read into the report's plain input (and a run's
+//! (`--from`); `table.rs` and `table_file.rs` the table a replay answers from (`--table`), and
+//! its file; `report_input.rs` a run's store read into the report's plain input (and a run's
 //! final front); `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a
 //! new run; `optuna/` a run as an Optuna journal (`xnas export --optuna`, and appended live with
 //! `--optuna`). The run folder's files, its lock and names are [`crate::run_dir`]'s.
@@ -50,6 +51,7 @@ mod resume;
 mod runner;
 mod search;
 mod table;
+mod table_file;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -67,7 +69,8 @@ pub use report_input::{front_genomes, report_input, report_input_with, ReportOpt
 pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
 pub use search::{exhaustive_order, Member, Search};
-pub use table::{Table, TableError};
+pub use table::{Table, TableEntry, TableError};
+pub use table_file::{export_table, is_table_file, read_table_file, TableConfiguration, TableHeader};
 
 use crate::exec::{Executor, ReplayExecutor};
 use crate::run_dir::{check_new_run_dir, RunDir, RunLock};

@@ -413,7 +413,19 @@ impl Runner {
                 .collect())
         };
         let (search, current, run_dir) = (&self.search, &self.experiment, &self.summary.run_dir);
-        let polled = watcher.poll_vetted(|reload| reload::vet(search, current, reload, archive, &script, run_dir));
+        let replay = self.clock.is_some();
+        let polled = watcher.poll_vetted(|reload| {
+            if replay && reload.diff.needs_training() {
+                // The table answers one training configuration: under another, every answer would be wrong.
+                return Err(format!(
+                    "{}: this run replays from a table trained under one training configuration, so its \
+                     training settings cannot change ({}); to search under others, build a table with them",
+                    script.display(),
+                    describe(&reload.diff)
+                ));
+            }
+            reload::vet(search, current, reload, archive, &script, run_dir)
+        });
         self.watcher = Some(watcher);
         let (reload, rescored) = match polled {
             None => return Ok(()),

@@ -4,6 +4,9 @@
 //! finished records are read by canonical cell: whatever genome the search proposes, the record of
 //! the cell it is isomorphic to answers it.
 //!
+//! A table travels as one file too (`table_file.rs`, `xnas table export`), which `--table`
+//! reads as it reads the folder.
+//!
 //! The rule for which records may answer is `--from`'s: those trained under the same training
 //! configuration (the same training hash; the device and other execution settings do not count).
 //! A cell the table holds only under another configuration is a miss whose error names the
@@ -25,9 +28,12 @@ use crate::store::{EvalStatus, Store, StoreError};
 /// Why a table cannot be replayed from.
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
-    #[error("--table {}: not an xnas run folder (it has no xnas.db); a table is a run folder, e.g. of an \
-             exhaustive search (search.algorithm \"exhaustive\")", .0.display())]
+    #[error("--table {}: not an xnas run folder (it has no xnas.db) nor a table file; a table is a run \
+             folder, e.g. of an exhaustive search (search.algorithm \"exhaustive\"), or the file \
+             `xnas table export` writes", .0.display())]
     NotARun(PathBuf),
+    #[error("table file {}: {message}", path.display())]
+    File { path: PathBuf, message: String },
     #[error("--table {}: {source}", dir.display())]
     Store { dir: PathBuf, source: StoreError },
     #[error("--table {}: it has no finished evaluation to replay", .0.display())]
@@ -43,40 +49,68 @@ pub enum TableError {
 /// cells it holds only under other configurations cannot answer.
 #[derive(Debug, Default)]
 pub struct Table {
-    /// The table's folder, absolute where it can be resolved.
+    /// The table's folder or file, absolute where it can be resolved.
     pub dir: PathBuf,
     pub answers: HashMap<CanonicalForm, TableAnswer>,
     pub misses: HashMap<CanonicalForm, String>,
 }
 
+/// One finished evaluation of a table, from a run's store or a table file.
+#[derive(Debug, Clone)]
+pub struct TableEntry {
+    /// Its id in the run it was trained in.
+    pub evaluation: i64,
+    pub genome: xnas_space::Genome,
+    pub training_hash: String,
+    pub record: MeasurementRecord,
+}
+
+/// The finished evaluations of the run in `dir` (with its absolute path), in id order.
+pub fn store_entries(dir: &Path) -> Result<(PathBuf, Vec<TableEntry>), TableError> {
+    if !RunDir::new(dir).holds_run() {
+        return Err(TableError::NotARun(dir.to_path_buf()));
+    }
+    let store_error = |source| TableError::Store { dir: dir.to_path_buf(), source };
+    let store = Store::open_read_only(dir).map_err(store_error)?;
+    let entries = store
+        .evaluations(Some(EvalStatus::Done))
+        .map_err(store_error)?
+        .into_iter()
+        .filter_map(|e| {
+            let record = e.record?;
+            Some(TableEntry { evaluation: e.id, genome: e.genome, training_hash: e.training_hash, record })
+        })
+        .collect();
+    Ok((std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()), entries))
+}
+
 impl Table {
-    /// Reads the finished evaluations of the run in `dir` that were trained under `training_hash`
-    /// (the script's, whose configuration is `config`), one per canonical cell (the first stored).
-    pub fn read(dir: &Path, training_hash: &str, config: &EvalConfig) -> Result<Table, TableError> {
-        if !RunDir::new(dir).holds_run() {
-            return Err(TableError::NotARun(dir.to_path_buf()));
-        }
-        let store_error = |source| TableError::Store { dir: dir.to_path_buf(), source };
-        let store = Store::open_read_only(dir).map_err(store_error)?;
-        let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-        let mut table = Table { dir: absolute, ..Table::default() };
+    /// Reads the table at `path` — a run folder, or a file `xnas table export` wrote — for the
+    /// evaluations trained under `training_hash` (the script's, whose configuration is
+    /// `config`), one per canonical cell (the first stored).
+    pub fn read(path: &Path, training_hash: &str, config: &EvalConfig) -> Result<Table, TableError> {
+        let (source, entries) = if path.is_file() {
+            let (_, entries) = super::table_file::read_table_file(path)?;
+            (std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()), entries)
+        } else {
+            store_entries(path)?
+        };
+        let mut table = Table { dir: source, ..Table::default() };
         let mut elsewhere: HashMap<CanonicalForm, EvalConfig> = HashMap::new();
-        let mut records = 0;
-        for evaluation in store.evaluations(Some(EvalStatus::Done)).map_err(store_error)? {
-            let Some(record) = evaluation.record else { continue };
-            records += 1;
-            let form = evaluation.genome.canonical();
-            if evaluation.training_hash == training_hash {
-                let source = format!("{} #{}", table.dir.display(), evaluation.id);
-                table.answers.entry(form).or_insert(TableAnswer { record, source });
+        let records = entries.len();
+        for entry in entries {
+            let form = entry.genome.canonical();
+            if entry.training_hash == training_hash {
+                let source = format!("{} #{}", table.dir.display(), entry.evaluation);
+                table.answers.entry(form).or_insert(TableAnswer { record: entry.record, source });
             } else {
-                elsewhere.entry(form).or_insert(record.config);
+                elsewhere.entry(form).or_insert(entry.record.config);
             }
         }
         if table.answers.is_empty() {
-            let Some(other) = elsewhere.values().next() else { return Err(TableError::Empty(dir.to_path_buf())) };
+            let Some(other) = elsewhere.values().next() else { return Err(TableError::Empty(path.to_path_buf())) };
             return Err(TableError::OtherTraining {
-                dir: dir.to_path_buf(),
+                dir: path.to_path_buf(),
                 records,
                 differences: describe_differences(other, config),
             });

@@ -2,7 +2,8 @@
 //! (`search.algorithm "exhaustive"`) over a restricted space trains each of its distinct cells
 //! once — the set brute force over the space's genomes gives — and `xnas run --table` replays a
 //! search from that run folder without training anything, its records the table's; a cell the
-//! table lacks, or another training configuration, stops the replay with an error naming it.
+//! table lacks, or another training configuration, stops the replay with an error naming it; the
+//! table exported as one file (`xnas table export`) replays the same.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -101,6 +102,21 @@ fn an_exhaustive_table_replays_a_search_without_training() {
             assert_eq!(attempt.worker.as_deref(), Some("table"));
         }
     }
+
+    // The table as one file replays the same search the same way.
+    let file = dir.join("table.jsonl.gz");
+    let out = xnas(&["table", "export", table.to_str().unwrap(), file.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 record(s)"));
+    let from_file = dir.join("from-file");
+    xnas(&["run", search.to_str().unwrap(), "--dir", from_file.to_str().unwrap(), "--table", file.to_str().unwrap()]);
+    let scores = |run: &Path| -> Vec<(u64, String, Option<f64>)> {
+        done(run).into_iter().map(|e| (e.candidate, e.canonical, e.record.unwrap().val_accuracy)).collect()
+    };
+    assert_eq!(scores(&from_file), scores(&replay));
+    // Exporting again replaces the table file; a file that is not one is refused.
+    xnas(&["table", "export", table.to_str().unwrap(), file.to_str().unwrap()]);
+    let message = xnas_fails(&["table", "export", table.to_str().unwrap(), search.to_str().unwrap()]);
+    assert!(message.contains("not an xnas table file"), "{message}");
 
     // A training configuration the table was not made with is refused before anything runs,
     // naming the setting.
