@@ -619,6 +619,10 @@ pub struct MeasurementRecord {
     /// NCHW, then the only kind there was).
     #[serde(default)]
     pub compute: Option<ComputeSettings>,
+    /// Set when the record was not measured by this run but replayed from a table (`xnas run
+    /// --table`): the table's run folder and evaluation id. Absent in trained records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_from: Option<String>,
 }
 
 /// Which images trained, validated and tested one evaluation.
@@ -851,6 +855,7 @@ pub fn synthetic_record(config: &EvalConfig, genome: &Genome) -> MeasurementReco
         confusion_correlation: None,
         trust_seconds: 0.08,
         compute: Some(ComputeSettings::PLAIN),
+        replayed_from: None,
     };
     add_synthetic_trust(&mut record, config, &macro_config);
     record

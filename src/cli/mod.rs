@@ -19,6 +19,7 @@ pub mod run;
 pub mod show_script;
 pub mod space;
 pub mod study;
+pub mod table;
 pub mod wordnet;
 pub mod worker;
 
@@ -49,6 +50,9 @@ pub enum Command {
     /// Facts about the NAS-Bench-201 cell space: one architecture, or counts over all of them.
     #[command(subcommand)]
     Space(space::SpaceCommand),
+    /// Tables of measurements: a run's records as one file that `xnas run --table` replays searches from.
+    #[command(subcommand)]
+    Table(table::TableCommand),
     /// Train and score one architecture; print a summary or the measurement record as JSON.
     #[command(disable_help_flag = true)]
     Eval(worker::HandOff),
@@ -81,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => compare::run(args),
         Command::ShowScript(args) => show_script::run(args),
         Command::Space(cmd) => space::run(cmd),
+        Command::Table(cmd) => table::run(cmd),
         Command::Eval(_) | Command::Repair(_) => worker::hand_off(),
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),

@@ -133,6 +133,12 @@ pub struct ExecutionArgs {
     /// retried (default 600; 0: never).
     #[arg(long, value_name = "SECONDS")]
     pub worker_stall_timeout: Option<u64>,
+    /// Replay the search from a table instead of training: every evaluation is answered by the
+    /// record of its canonical cell in this run folder (e.g. an exhaustive search's), trained under
+    /// the same training configuration; a cell it lacks stops the run with an error naming it. No
+    /// worker starts; time is simulated (--jobs-per-device slots, each record's measured seconds).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub table: Option<PathBuf>,
 }
 
 /// `--workers`: the command line's names for [`Workers`].
@@ -180,6 +186,8 @@ impl From<ExecutionArgs> for ExecutionOverrides {
         ExecutionOverrides {
             // Absolute, so that `xnas resume` from another directory appends to the same file.
             optuna: args.optuna.map(|p| std::path::absolute(&p).unwrap_or(p)),
+            // Absolute too: a resumed run replays from the same table.
+            table: args.table.map(|p| std::path::absolute(&p).unwrap_or(p)),
             executor: args.executor.map(|e| match e {
                 ExecutorArg::Local => ExecutorKind::Local,
                 ExecutorArg::Ray => ExecutorKind::Ray,

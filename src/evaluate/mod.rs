@@ -324,6 +324,7 @@ fn empty_record(
         confusion_correlation: None,
         trust_seconds: 0.0,
         compute: Some(ComputeSettings::resolve(config, prepared.device.is_cuda())),
+        replayed_from: None,
     }
 }
 

@@ -12,6 +12,9 @@
 //! - [`RayExecutor`]: a Ray cluster, one Ray task per job through a small Python driver that this
 //!   process starts and talks to in JSON lines (`ray_driver.py`, shipped inside the binary).
 //!
+//! A third trains nothing: [`ReplayExecutor`] answers each job from a table of earlier records
+//! (`xnas run --table`), on a simulated clock.
+//!
 //! Retrying is not the executor's business: it reports [`JobOutcome::Lost`],
 //! [`JobOutcome::Error`] or [`JobOutcome::Config`], and the run loop, which records every attempt
 //! in the store, decides whether to submit the job again. Cancelling is all or nothing ([`Executor::cancel_all`]): a run
@@ -23,6 +26,7 @@ pub mod fake;
 mod job;
 mod local;
 mod ray;
+mod replay;
 
 use crate::record::EpochPoint;
 
@@ -31,6 +35,7 @@ pub use job::{
 };
 pub use local::{check_devices, resolve_devices, LocalExecutor, LocalOptions, WorkerPolicy, DEFAULT_STALL_TIMEOUT};
 pub use ray::{RayExecutor, RayOptions, RAY_VERSION};
+pub use replay::{record_seconds, ReplayExecutor, SimulatedClock, TableAnswer};
 
 /// Something that happened to a submitted job (or to the executor itself).
 #[derive(Debug, Clone)]
@@ -81,6 +86,11 @@ pub trait Executor {
     fn slots(&self) -> usize;
     /// One line for the run's log, e.g. `local: 2 job(s) on each of cpu`.
     fn describe(&self) -> String;
+    /// The clock the run's time budget reads when jobs take simulated time (a replay); `None`:
+    /// the wall clock.
+    fn simulated_clock(&self) -> Option<SimulatedClock> {
+        None
+    }
 }
 
 /// An executor could not start a job, or could not start at all.

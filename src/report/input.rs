@@ -314,7 +314,7 @@ fn final_population(
                     members: FinalPopulation::with_retraining(source_members, points),
                     generations: source_table.generations,
                     description: format!(
-                        "the final population of {} with the architectures this run trained again replaced by                          their retraining",
+                        "the final population of {} with the architectures this run trained again replaced by their retraining",
                         source.display()
                     ),
                 }
@@ -329,7 +329,7 @@ fn final_population(
                 ),
             },
         }),
-        (Algorithm::Random | Algorithm::Fixed, _) => None,
+        (Algorithm::Random | Algorithm::Fixed | Algorithm::Exhaustive, _) => None,
     }
 }
 

@@ -130,6 +130,10 @@ execution_settings! {
         /// `--optuna FILE`: the Optuna journal the run appends to (absolute); `None` follows the
         /// script's `search.optuna`.
         optuna: PathBuf,
+        /// `--table RUN`: the run folder (absolute) whose records answer every evaluation instead
+        /// of a worker (a replay on a simulated clock, `jobs_per_device` slots; see `table.rs`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        table: PathBuf,
     }
 }
 
@@ -198,6 +202,21 @@ impl Execution {
 impl std::fmt::Display for Execution {
     /// Where and how the jobs run, as `xnas status` says it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(table) = &self.table {
+            write!(f, "replay from the table {}, {} simulated slot(s)", table.display(), self.jobs_per_device)?;
+        } else {
+            self.fmt_executor(f)?;
+        }
+        let scheduling = match self.scheduling {
+            Scheduling::Generational => "generational",
+            Scheduling::SteadyState => "steady-state",
+        };
+        write!(f, ", {scheduling} scheduling")
+    }
+}
+
+impl Execution {
+    fn fmt_executor(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.executor {
             ExecutorKind::Ray => write!(f, "ray at {}", self.ray_address.as_deref().unwrap_or_default())?,
             ExecutorKind::Local => {
@@ -207,11 +226,7 @@ impl std::fmt::Display for Execution {
                 }
             }
         }
-        let scheduling = match self.scheduling {
-            Scheduling::Generational => "generational",
-            Scheduling::SteadyState => "steady-state",
-        };
-        write!(f, ", {scheduling} scheduling")
+        Ok(())
     }
 }
 

@@ -29,11 +29,11 @@
 //! front's, by default); `resume.rs` the experiment a resumed run continues with (the stored
 //! script version); `preflight.rs` what is checked before a run starts; `reload.rs` which script
 //! edits a running search can take; `from.rs` the records of the run a run started from
-//! (`--from`); `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a
-//! new run; `study.rs` `xnas run --seeds`, the experiment repeated once per seed, each a run. A
-//! stored run read for its report (and its final front) is [`crate::report::input`]'s, a run as an
-//! Optuna journal [`crate::optuna`]'s, and the run folder's files, its lock and names
-//! [`crate::run_dir`]'s.
+//! (`--from`); `table.rs` and `table_file.rs` the table a replay answers from (`--table`), and
+//! its file; `refine.rs` `xnas refine`, a run's front trained again with the regularizer as a new
+//! run; `study.rs` `xnas run --seeds`, the experiment repeated once per seed, each a run. A stored
+//! run read for its report (and its final front) is [`crate::report::input`]'s, a run as an Optuna
+//! journal [`crate::optuna`]'s, and the run folder's files, its lock and names [`crate::run_dir`]'s.
 
 mod early;
 mod events;
@@ -49,6 +49,8 @@ mod resume;
 mod runner;
 mod search;
 mod study;
+mod table;
+mod table_file;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -64,13 +66,15 @@ pub use preflight::{preflight, PreflightError};
 pub use refine::{refine, refined_run_name};
 pub use resume::ResumeChanges;
 pub use runner::{save_version, RunSummary};
-pub use search::{Member, Search};
+pub use search::{exhaustive_order, Member, Search};
 pub use study::{
     refined_seed_run_name, resume_study, seed_folders, seed_from, seed_overrides, seed_run_name, start_study,
     SeedOutcome, Seeds, StudyError, SEED_SETTING,
 };
+pub use table::{Table, TableEntry, TableError};
+pub use table_file::{export_table, is_table_file, read_table_file, TableConfiguration, TableHeader};
 
-use crate::exec::Executor;
+use crate::exec::{Executor, ReplayExecutor};
 use crate::run_dir::{check_new_run_dir, RunDir, RunLock};
 use crate::script::{compile_file, Algorithm, Experiment, ScriptWatcher};
 use crate::store::{now, AttemptOutcome, EvalStatus, RunInfo, Store, StoreError};
@@ -168,7 +172,13 @@ fn create(
     fixed_runs_generationally(&experiment, &execution)?;
     let overrides = resolve_front(&mut experiment, overrides)?;
     let inherited = Inherited::read(options.from.as_deref())?;
-    preflight(&experiment, &execution, options.device.as_deref(), &options.program, &inherited.records())?;
+    // A replay's objectives are tried on the table's records, the ones they will score.
+    let table = read_table(&execution, &experiment)?;
+    let real_records = match &table {
+        Some(table) => table.records(),
+        None => inherited.records(),
+    };
+    preflight(&experiment, &execution, options.device.as_deref(), &options.program, &real_records)?;
     if let Some(journal) = execution.optuna.as_ref().or(experiment.spec().search.optuna.as_ref()) {
         crate::optuna::check_journal(journal, run_dir)?;
     }
@@ -179,7 +189,7 @@ fn create(
     inherited.save(run_dir)?;
     // Before the store exists: a wrong cluster address fails here and the same command can be run again.
     let executor = match start_the_executor {
-        true => Some(start_executor(&execution, &experiment, run_dir, options)?),
+        true => Some(start_executor(&execution, &experiment, run_dir, options, table)?),
         false => None,
     };
     std::fs::write(RunDir::new(run_dir).file(RunDir::OVERRIDES), serde_json::to_string_pretty(&overrides)?)?;
@@ -252,17 +262,24 @@ pub fn resume(run_dir: &Path, options: &RunOptions, changes: &ResumeChanges) -> 
         search.generation(),
         interrupted
     );
-    let executor = start_executor(&execution, &experiment, run_dir, options)?;
+    let table = read_table(&execution, &experiment)?;
+    let executor = start_executor(&execution, &experiment, run_dir, options, table)?;
     run(store, experiment, &script, &overrides, search, run_dir, options, execution, executor)
 }
 
-/// A fixed list of candidates is one generation that breeds nothing: steady-state scheduling has
+/// A fixed list of candidates (or every cell of the space) is one generation that breeds nothing: steady-state scheduling has
 /// nothing to gain there, and its evaluation budget counts a population, not the list.
 fn fixed_runs_generationally(experiment: &Experiment, execution: &Execution) -> anyhow::Result<()> {
+    let algorithm = experiment.spec().search.algorithm;
+    let name = match algorithm {
+        Algorithm::Fixed => "a fixed list of candidates (search.algorithm \"fixed\")",
+        Algorithm::Exhaustive => "an exhaustive search (search.algorithm \"exhaustive\")",
+        _ => return Ok(()),
+    };
     anyhow::ensure!(
-        experiment.spec().search.algorithm != Algorithm::Fixed || execution.scheduling == Scheduling::Generational,
-        "a fixed list of candidates (search.algorithm \"fixed\") is one generation: run it with --scheduling \
-         generational (its jobs still run --jobs-per-device at a time)"
+        execution.scheduling == Scheduling::Generational,
+        "{name} is one generation: run it with --scheduling generational (its jobs still run --jobs-per-device \
+         at a time)"
     );
     Ok(())
 }
@@ -314,13 +331,25 @@ fn resolve_front(experiment: &mut Experiment, overrides: &[(String, String)]) ->
     Ok(overrides)
 }
 
-/// The executor the settings describe, for the experiment's device (or `--device`).
+/// The table a replay (`--table`) answers from, read for the experiment's training configuration.
+fn read_table(execution: &Execution, experiment: &Experiment) -> Result<Option<Table>, TableError> {
+    let Some(dir) = &execution.table else { return Ok(None) };
+    Table::read(dir, &experiment.training_hash(), experiment.eval_config()).map(Some)
+}
+
+/// The executor the settings describe, for the experiment's device (or `--device`); a replay's
+/// when there is a table.
 fn start_executor(
     execution: &Execution,
     experiment: &Experiment,
     run_dir: &Path,
     options: &RunOptions,
+    table: Option<Table>,
 ) -> anyhow::Result<Box<dyn Executor>> {
+    if let Some(table) = table {
+        let name = table.dir.display().to_string();
+        return Ok(Box::new(ReplayExecutor::new(name, table.answers, table.misses, execution.jobs_per_device)));
+    }
     let device = options.device.clone().unwrap_or_else(|| experiment.eval_config().device.clone());
     if execution.executor == ExecutorKind::Ray {
         eprintln!("connecting to the Ray cluster at {} …", execution.ray_address.as_deref().unwrap_or("?"));
@@ -370,6 +399,7 @@ fn run(
         },
         execution.max_attempts
     );
+    let clock = executor.simulated_clock();
     let jobs = jobs::Jobs::new(executor, execution.max_attempts);
     // The features that follow the run: a new one is one more observer here (see `events.rs`).
     let mut observers =
@@ -393,6 +423,7 @@ fn run(
         version,
         device: options.device.clone(),
         started: Instant::now(),
+        clock,
         observers,
         summary: RunSummary { run_dir: run_dir.to_path_buf(), ..RunSummary::default() },
         stopping: false,

@@ -47,7 +47,7 @@ impl From<ConfigError> for PreflightError {
 
 /// The key a training configuration field is set with: `space.channels`, `dataset.val_subset`,
 /// `training.lr`.
-fn setting_key(field: &str) -> String {
+pub(super) fn setting_key(field: &str) -> String {
     match crate::script::TRAINING_OWNED
         .iter()
         .find(|(owned, _)| *owned == field || (field == "cells" && *owned == "cells_per_stage"))
@@ -85,7 +85,8 @@ pub fn preflight(
 ) -> Result<CheckReport, PreflightError> {
     let config = job_config(experiment, device);
     config.validate()?;
-    if execution.executor == ExecutorKind::Local {
+    // A replay (`--table`) starts no worker and reads no data.
+    if execution.executor == ExecutorKind::Local && execution.table.is_none() {
         xnas_datasets::check_present(&config.load_options())?;
         xnas_datasets::check_split_sizes(&config.load_options()).map_err(|e| match e {
             xnas_datasets::DataError::BadOption(_) => PreflightError::Split(e),

@@ -49,6 +49,7 @@ pub(super) fn compatible(search: &Search, spec: &ExperimentSpec, script: &Path, 
         (Search::Nsga2(_), Algorithm::Nsga2 | Algorithm::Ga)
             | (Search::Random(_), Algorithm::Random)
             | (Search::Fixed(_), Algorithm::Fixed)
+            | (Search::Exhaustive(_), Algorithm::Exhaustive)
     );
     if !same_kind {
         return refuse(format!(

@@ -31,7 +31,7 @@ use super::models::ModelDirs;
 use super::preflight::job_config;
 use super::reload::{self, Finished, Rescored};
 use super::search::{Member, Search};
-use crate::exec::{ExecEvent, Job};
+use crate::exec::{ExecEvent, Job, SimulatedClock};
 use crate::record::{EpochPoint, MeasurementRecord, Status as RecordStatus};
 use crate::run_dir::RunDir;
 use crate::script::{
@@ -77,6 +77,9 @@ pub(super) struct Runner {
     /// of) evaluations in a row without a record.
     pub(super) slots: usize,
     pub(super) started: Instant,
+    /// A replay's simulated clock (see [`crate::exec::ReplayExecutor`]): the time budget and the
+    /// elapsed seconds read it instead of `started`.
+    pub(super) clock: Option<SimulatedClock>,
     /// The features that follow the run: progress, kept models, the Optuna journal (see [`super::events`]).
     pub(super) observers: Observers,
     pub(super) summary: RunSummary,
@@ -149,7 +152,15 @@ impl Runner {
 
     /// Whether the script's time budget (`search.max_seconds`) has run out.
     fn out_of_time(&self) -> bool {
-        self.experiment.spec().search.max_seconds.is_some_and(|limit| self.started.elapsed().as_secs_f64() >= limit)
+        self.experiment.spec().search.max_seconds.is_some_and(|limit| self.elapsed_seconds() >= limit)
+    }
+
+    /// Seconds since this invocation started: wall clock, or a replay's simulated clock.
+    fn elapsed_seconds(&self) -> f64 {
+        match &self.clock {
+            Some(clock) => clock.seconds(),
+            None => self.started.elapsed().as_secs_f64(),
+        }
     }
 
     fn count_steady(&mut self) -> anyhow::Result<()> {
@@ -270,7 +281,7 @@ impl Runner {
             eprintln!(
                 "the time budget ran out (search.max_seconds = {limit}): {} evaluation(s) in {:.0} s",
                 self.search.records().len(),
-                self.started.elapsed().as_secs_f64()
+                self.elapsed_seconds()
             );
         }
     }
@@ -402,7 +413,19 @@ impl Runner {
                 .collect())
         };
         let (search, current, run_dir) = (&self.search, &self.experiment, &self.summary.run_dir);
-        let polled = watcher.poll_vetted(|reload| reload::vet(search, current, reload, archive, &script, run_dir));
+        let replay = self.clock.is_some();
+        let polled = watcher.poll_vetted(|reload| {
+            if replay && reload.diff.needs_training() {
+                // The table answers one training configuration: under another, every answer would be wrong.
+                return Err(format!(
+                    "{}: this run replays from a table trained under one training configuration, so its \
+                     training settings cannot change ({}); to search under others, build a table with them",
+                    script.display(),
+                    describe(&reload.diff)
+                ));
+            }
+            reload::vet(search, current, reload, archive, &script, run_dir)
+        });
         self.watcher = Some(watcher);
         let (reload, rescored) = match polled {
             None => return Ok(()),
@@ -525,7 +548,7 @@ impl Runner {
             objectives: self.experiment.objective_names().iter().map(|s| s.to_string()).collect(),
             population: population.iter().map(stats_of).collect(),
             front: front.iter().copied().map(stats_of).collect(),
-            elapsed_seconds: self.started.elapsed().as_secs_f64(),
+            elapsed_seconds: self.elapsed_seconds(),
         };
         self.observers.emit(&RunEvent::GenerationSaved(&stats), &self.store)?;
         match self.experiment.on_generation(&stats) {
@@ -647,7 +670,10 @@ impl Work for Runner {
             Settled::Record(queued, record) => {
                 self.tell_held()?;
                 self.store.finish(queued.id, &record)?;
-                self.summary.trained += 1;
+                match record.replayed_from {
+                    Some(_) => self.summary.reused += 1,
+                    None => self.summary.trained += 1,
+                }
                 let evaluation = self.score(queued.candidate, queued.id, &record)?;
                 let scored =
                     RunEvent::Scored { evaluation: queued.id, candidate: queued.candidate, result: &evaluation };
@@ -656,6 +682,7 @@ impl Work for Runner {
                     (RecordStatus::Stopped, Some(last)) => {
                         format!(" (stopped early after epoch {} of {})", last.epoch, record.config.epochs)
                     }
+                    _ if record.replayed_from.is_some() => " (replayed from the table, not trained)".to_string(),
                     _ => String::new(),
                 };
                 self.report_line(queued.candidate, &queued.genome, &record, &evaluation, &note);

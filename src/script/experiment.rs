@@ -607,6 +607,10 @@ impl Experiment {
                 let front = q.front_of.as_ref().map(|dir| format!(" and the front of {}", dir.display()));
                 format!("a fixed list of {} genome(s){}, trained once", q.genomes.len(), front.unwrap_or_default())
             }
+            Algorithm::Exhaustive => format!(
+                "exhaustive: every distinct cell of the space ({}), trained once in a seeded random order",
+                s.space.distinct_cells().len()
+            ),
         };
         out += &format!(
             "  search     {algorithm}, population {}, {budget}, SBX p={} η={}, PM p={} η={}, seed {}\n",

@@ -181,6 +181,12 @@ impl SpaceSpec {
             .collect()
     }
 
+    /// Every distinct valid cell the space allows, one genome per canonical form (the first in
+    /// [`Genome::all`]'s order): what an exhaustive search trains. 6,461 for the full space.
+    pub fn distinct_cells(&self) -> Vec<Genome> {
+        xnas_space::distinct_valid_cells(Genome::all().filter(|g| self.encode(g).is_ok()))
+    }
+
     /// Whether some genome of the space connects the cell's input to its output.
     fn has_valid_genome(&self) -> bool {
         Genome::all().any(|g| g.is_valid() && self.encode(&g).is_ok())
@@ -200,6 +206,10 @@ pub enum Algorithm {
     /// A fixed list of candidates trained once, in one generation: `genomes`, and the final front
     /// of the run in `front_of` (how `xnas refine` trains a front again, with the regularizer).
     Fixed,
+    /// Every distinct valid cell of the space (one per canonical form, see
+    /// [`SpaceSpec::distinct_cells`]) trained once, in an order shuffled by `seed`, in one
+    /// generation: the run's store is then a table of the space (`xnas run --table`).
+    Exhaustive,
 }
 
 /// Which trained models a run keeps under `models/<evaluation id>/` (weights, record, input
@@ -591,7 +601,7 @@ impl ExperimentSpec {
 
     /// When the search stops.
     pub fn budget(&self) -> Budget {
-        if self.search.algorithm == Algorithm::Fixed {
+        if matches!(self.search.algorithm, Algorithm::Fixed | Algorithm::Exhaustive) {
             return Budget::Generations(1);
         }
         match (self.search.generations, self.search.evaluations) {
@@ -710,6 +720,9 @@ impl ExperimentSpec {
             self.validate_fixed()?;
             return self.validate_reference_point();
         }
+        if s.algorithm == Algorithm::Exhaustive {
+            return self.validate_exhaustive();
+        }
         match (s.generations, s.evaluations) {
             (None, None) => {
                 return search(
@@ -815,6 +828,46 @@ impl ExperimentSpec {
             }
         }
         Ok(())
+    }
+
+    /// An exhaustive search trains every cell once in one generation, so a budget, a population or
+    /// search-steering settings would be silently ignored: each is refused, naming itself.
+    fn validate_exhaustive(&self) -> Result<(), SpecError> {
+        let s = &self.search;
+        let defaults = SearchSpec::default();
+        let set: Vec<&str> = [
+            ("generations", s.generations.is_some()),
+            ("evaluations", s.evaluations.is_some()),
+            ("population", s.population != defaults.population),
+            ("offspring", s.offspring.is_some()),
+            ("reference_points", !s.reference_points.is_empty()),
+            ("objective", s.objective.is_some()),
+            ("genomes", !s.genomes.is_empty()),
+            ("front_of", s.front_of.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
+        .collect();
+        if let Some(first) = set.first() {
+            return Err(SpecError::invalid(
+                Section::Search,
+                format!(
+                    "search.algorithm \"exhaustive\" trains every distinct cell of the space once ({} here), so \
+                     its budget is the space: remove search.{} (set: {}); restrict the space with space.ops, or \
+                     stop the run early with search.max_seconds",
+                    self.space.distinct_cells().len(),
+                    first,
+                    set.iter().map(|k| format!("search.{k}")).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        if let Some(seconds) = s.max_seconds.filter(|t| !(t.is_finite() && *t > 0.0)) {
+            return Err(SpecError::invalid(
+                Section::Search,
+                format!("search.max_seconds = {seconds}: must be a number of seconds above 0"),
+            ));
+        }
+        self.validate_reference_point()
     }
 
     /// A fixed search's genomes, each of the space. (That it has candidates at all — genomes or
@@ -1065,6 +1118,82 @@ mod tests {
         // With every op allowed, the variables are the paper's codes.
         let full = SpaceSpec::default();
         assert_eq!(full.encode(&genome).unwrap(), vec![0.0, 4.0, 0.0, 4.0, 0.0, 4.0]);
+    }
+
+    /// Every string over the allowed ops of each edge, canonicalised, the distinct valid ones
+    /// counted: the brute force `distinct_cells` must agree with.
+    fn brute_force_distinct_valid(space: &SpaceSpec) -> std::collections::BTreeSet<xnas_space::CanonicalForm> {
+        let mut forms = std::collections::BTreeSet::new();
+        let sizes: Vec<usize> = space.ops.iter().map(Vec::len).collect();
+        let mut index = [0usize; NUM_EDGES];
+        loop {
+            let genome = Genome(std::array::from_fn(|edge| space.ops[edge][index[edge]]));
+            if genome.is_valid() {
+                forms.insert(genome.canonical());
+            }
+            // The next string, as an odometer over the edges.
+            let Some(edge) = (0..NUM_EDGES).rev().find(|&e| index[e] + 1 < sizes[e]) else { break };
+            index[edge] += 1;
+            index[edge + 1..].iter_mut().for_each(|i| *i = 0);
+        }
+        forms
+    }
+
+    #[test]
+    fn distinct_cells_are_the_brute_force_set() {
+        let full = SpaceSpec::default();
+        assert_eq!(full.distinct_cells().len(), 6_461, "NAS-Bench-201's 6,466 forms less the 5 invalid ones");
+        for ops in [
+            serde_json::json!(["skip_connect", "nor_conv_3x3"]),
+            serde_json::json!(["none", "nor_conv_1x1", "avg_pool_3x3"]),
+            serde_json::json!(["none", "skip_connect", "nor_conv_3x3"]),
+            serde_json::json!([[4, 0], [3], [3], [3, 0], [3, 4], [3]]),
+        ] {
+            let space = SpaceSpec { ops: parse_ops(&ops).unwrap(), ..SpaceSpec::default() };
+            let cells = space.distinct_cells();
+            let forms: std::collections::BTreeSet<_> = cells.iter().map(Genome::canonical).collect();
+            assert_eq!(forms.len(), cells.len(), "{ops}: a form twice");
+            assert_eq!(forms, brute_force_distinct_valid(&space), "{ops}");
+            assert!(cells.iter().all(|g| g.is_valid() && space.encode(g).is_ok()), "{ops}");
+        }
+        // By hand: 1←0 skip or conv3x3, 3←0 none or conv3x3, 3←1 none or skip, the rest none. Of
+        // the 8 cells 2 connect nothing, and conv3x3 on 3←0 equals conv3x3 on 1←0 then a skip to 3
+        // (and, with 3←1 none, 1←0 does not matter): 4 forms.
+        let space = SpaceSpec {
+            ops: parse_ops(&serde_json::json!([[4, 0], [3], [3], [3, 0], [3, 4], [3]])).unwrap(),
+            ..SpaceSpec::default()
+        };
+        let forms: Vec<String> = space.distinct_cells().iter().map(|g| g.canonical().to_string()).collect();
+        let mut sorted = forms.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            ["#+#+(0)@nor_conv_3x3", "#+#+0", "#+(0)@nor_conv_3x3+(0)@nor_conv_3x3", "#+(0)@nor_conv_3x3+0"]
+        );
+    }
+
+    #[test]
+    fn an_exhaustive_search_refuses_a_budget_and_a_population() {
+        let mut spec = ExperimentSpec::new("t");
+        spec.objectives.push(ObjectiveSpec {
+            name: "accuracy".into(),
+            direction: Direction::Maximise,
+            declared_at: Location { file: "t.rhai".into(), line: 1, column: 1 },
+        });
+        spec.reference_point = vec![0.1];
+        spec.search.algorithm = Algorithm::Exhaustive;
+        spec.search.generations = None;
+        spec.validate().unwrap();
+        assert_eq!(spec.budget(), Budget::Generations(1));
+        spec.search.generations = Some(3);
+        spec.search.population = 8;
+        let message = spec.validate().unwrap_err().to_string();
+        assert!(
+            message.contains("remove search.generations")
+                && message.contains("search.generations, search.population")
+                && message.contains("(6461 here)"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -39,5 +39,7 @@ mod store;
 #[cfg(feature = "torch")]
 mod study;
 #[cfg(feature = "torch")]
+mod table;
+#[cfg(feature = "torch")]
 mod training;
 mod trust;

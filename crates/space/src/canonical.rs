@@ -95,6 +95,15 @@ impl Genome {
     }
 }
 
+/// One genome per distinct canonical form among the *valid* genomes of `genomes`: the first of
+/// each form in the order given. Over [`Genome::all`] these are the 6,461 valid cells of
+/// NAS-Bench-201's 6,466 forms (the other 5 are the invalid cells'); over a restricted list,
+/// the cells an exhaustive search of that list trains, each once.
+pub fn distinct_valid_cells(genomes: impl IntoIterator<Item = Genome>) -> Vec<Genome> {
+    let mut seen = HashSet::new();
+    genomes.into_iter().filter(|g| g.is_valid() && seen.insert(g.canonical())).collect()
+}
+
 /// Counts over the whole space of 5^6 genomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpaceCounts {
@@ -165,6 +174,19 @@ mod tests {
         assert!(invalid_forms.is_disjoint(&valid_forms));
         let counts = SpaceCounts::enumerate();
         assert_eq!(counts.distinct_valid, 6_466 - expected.len());
+    }
+
+    #[test]
+    fn distinct_valid_cells_are_one_per_valid_form() {
+        let cells = distinct_valid_cells(Genome::all());
+        assert_eq!(cells.len(), SpaceCounts::enumerate().distinct_valid);
+        assert_eq!(cells.len(), 6_466 - 5, "NAS-Bench-201's forms less the five invalid ones");
+        let forms: HashSet<CanonicalForm> = cells.iter().map(Genome::canonical).collect();
+        assert_eq!(forms.len(), cells.len(), "no form twice");
+        // The first of its form in the order given: 333033 comes before its twin 433303.
+        let twins: Vec<Genome> = vec![genome("433303"), genome("333033"), genome("333303")];
+        assert_eq!(distinct_valid_cells(twins.clone()), vec![genome("433303")]);
+        assert_eq!(distinct_valid_cells(twins.into_iter().rev()), vec![genome("333033")]);
     }
 
     #[test]

@@ -26,6 +26,6 @@ pub mod canonical;
 pub mod cost;
 mod genome;
 
-pub use canonical::{CanonicalForm, SpaceCounts};
+pub use canonical::{distinct_valid_cells, CanonicalForm, SpaceCounts};
 pub use cost::{flops, params, training_memory, MacroConfig, MacroConfigError, NUM_STAGES};
 pub use genome::{Edge, Genome, Op, ParseError, EDGES, NUM_EDGES, NUM_NODES, NUM_OPS};

@@ -199,11 +199,16 @@ mod methods {
     /// (relative to where xnas runs; `xnas run --optuna FILE` overrides it). `fixed`
     /// trains a given list once (one generation): `genomes` (arch strings or op codes) and/or `front_of`, a
     /// run folder whose final front in its report axes is trained again — with `training.regularizer` set,
-    /// the paper's ✓+reg (what `xnas refine` runs).
+    /// the paper's ✓+reg (what `xnas refine` runs). `exhaustive` trains every distinct cell of the space once
+    /// (one per canonical form: 6,461 valid ones for the full space, fewer under `space.ops`), in an order
+    /// shuffled by `seed` so that a run stopped early holds a uniform sample, in one generation; its budget is
+    /// the space, so it refuses `population`, `generations`, `evaluations` and the other algorithms' settings.
+    /// Its run folder is a table that `xnas run SCRIPT --table RUN` replays searches from.
     ///
     /// ```rhai
     /// exp.search(#{ algorithm: "nsga2", population: 8, generations: 3, seed: 1 });
     /// exp.search(#{ algorithm: "fixed", front_of: "runs/quickstart" });
+    /// exp.search(#{ algorithm: "exhaustive", seed: 1 });
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn search(ctx: NativeCallContext, exp: &mut Experiment, settings: Map) -> RhaiResult<Experiment> {

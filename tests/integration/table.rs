@@ -1,0 +1,150 @@
+//! Tables of a space, end to end through the real binary: an exhaustive search
+//! (`search.algorithm "exhaustive"`) over a restricted space trains each of its distinct cells
+//! once — the set brute force over the space's genomes gives — and `xnas run --table` replays a
+//! search from that run folder without training anything, its records the table's; a cell the
+//! table lacks, or another training configuration, stops the replay with an error naming it; the
+//! table exported as one file (`xnas table export`) replays the same.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use xnas::space::{Genome, Op};
+use xnas::store::{EvalStatus, Store};
+
+use super::run::{temp_dir, xnas, XNAS};
+
+/// 1←0 skip or conv3x3, 3←0 none or conv3x3, 3←1 none or skip, the other edges none: 8 genomes,
+/// 6 of them valid, in 4 canonical forms (see `distinct_cells_are_the_brute_force_set`).
+const SPACE_OPS: [&[u8]; 6] = [&[4, 0], &[3], &[3], &[3, 0], &[3, 4], &[3]];
+
+fn ops_literal(ops: &[&[u8]]) -> String {
+    let edges: Vec<String> =
+        ops.iter().map(|edge| format!("[{}]", edge.iter().map(u8::to_string).collect::<Vec<_>>().join(", "))).collect();
+    format!("[{}]", edges.join(", "))
+}
+
+/// A tiny experiment over `ops` with the given search settings: 1-epoch trainings on 200 images.
+fn script(dir: &Path, name: &str, ops: &str, search: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.rhai"));
+    let text = format!(
+        r#"let exp = experiment("{name}");
+exp.dataset(#{{ name: "fashion-mnist", train_subset: 200, val_subset: 100, test_subset: 100 }});
+exp.space(#{{ channels: 4, cells: 1, ops: {ops} }});
+exp.training(#{{ epochs: 1, batch_size: 64, device: "cpu" }});
+exp.search({search});
+exp.objective("accuracy", "max", |r| r.val_accuracy);
+exp.objective("introspectability", "max", |r| r.introspectability);
+exp.reference_point([0.1, 0.0]);
+exp
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The distinct canonical forms of the valid genomes whose every edge takes an allowed op: brute
+/// force over all 5^6 genomes.
+fn brute_force_forms(ops: &[&[u8]]) -> BTreeSet<String> {
+    Genome::all()
+        .filter(|g| g.0.iter().zip(ops).all(|(op, allowed)| allowed.contains(&op.code())))
+        .filter(Genome::is_valid)
+        .map(|g| g.canonical().to_string())
+        .collect()
+}
+
+fn done(run: &Path) -> Vec<xnas::store::StoredEvaluation> {
+    Store::open_read_only(run).unwrap().evaluations(Some(EvalStatus::Done)).unwrap()
+}
+
+fn xnas_fails(args: &[&str]) -> String {
+    let out = Command::new(XNAS).args(args).env("OMP_NUM_THREADS", "1").output().unwrap();
+    assert!(!out.status.success(), "xnas {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_exhaustive_table_replays_a_search_without_training() {
+    assert_eq!(Op::from_code(4), Some(Op::Skip), "the op codes SPACE_OPS uses");
+    let dir = temp_dir("table");
+    let ops = ops_literal(&SPACE_OPS);
+    let exhaustive = script(&dir, "exhaustive", &ops, r#"#{ algorithm: "exhaustive", seed: 5 }"#);
+    let table = dir.join("table");
+    xnas(&["run", exhaustive.to_str().unwrap(), "--dir", table.to_str().unwrap()]);
+
+    // Every distinct valid cell of the space, each trained once.
+    let trained = done(&table);
+    let forms: BTreeSet<String> = trained.iter().map(|e| e.canonical.clone()).collect();
+    assert_eq!(forms, brute_force_forms(&SPACE_OPS));
+    assert_eq!(forms.len(), 4, "counted by hand");
+    assert_eq!(trained.len(), forms.len(), "no cell twice");
+    assert!(trained.iter().all(|e| e.reused_from.is_none() && e.record.as_ref().unwrap().replayed_from.is_none()));
+    let by_form: BTreeMap<String, xnas::record::MeasurementRecord> =
+        trained.into_iter().map(|e| (e.canonical, e.record.unwrap())).collect();
+
+    // A search replayed from it: every record is the table's record of its canonical cell, and
+    // nothing was trained (every attempt ran on the table, not on a worker).
+    let search = script(&dir, "replay", &ops, r#"#{ algorithm: "nsga2", population: 2, generations: 2, seed: 1 }"#);
+    let replay = dir.join("replay");
+    let out =
+        xnas(&["run", search.to_str().unwrap(), "--dir", replay.to_str().unwrap(), "--table", table.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(0 trained,"), "{stdout}");
+    let replayed = done(&replay);
+    assert!(replayed.len() >= 2, "{} evaluation(s)", replayed.len());
+    let store = Store::open_read_only(&replay).unwrap();
+    for e in &replayed {
+        let mut record = e.record.clone().unwrap();
+        let source = record.replayed_from.take().expect("a replayed record says so");
+        assert!(source.contains(" #"), "{source}");
+        assert_eq!(&record, &by_form[&e.canonical], "candidate {}", e.candidate);
+        for attempt in store.attempts(e.id).unwrap() {
+            assert_eq!(attempt.worker.as_deref(), Some("table"));
+        }
+    }
+
+    // The table as one file replays the same search the same way.
+    let file = dir.join("table.jsonl.gz");
+    let out = xnas(&["table", "export", table.to_str().unwrap(), file.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 record(s)"));
+    let from_file = dir.join("from-file");
+    xnas(&["run", search.to_str().unwrap(), "--dir", from_file.to_str().unwrap(), "--table", file.to_str().unwrap()]);
+    let scores = |run: &Path| -> Vec<(u64, String, Option<f64>)> {
+        done(run).into_iter().map(|e| (e.candidate, e.canonical, e.record.unwrap().val_accuracy)).collect()
+    };
+    assert_eq!(scores(&from_file), scores(&replay));
+    // Exporting again replaces the table file; a file that is not one is refused.
+    xnas(&["table", "export", table.to_str().unwrap(), file.to_str().unwrap()]);
+    let message = xnas_fails(&["table", "export", table.to_str().unwrap(), search.to_str().unwrap()]);
+    assert!(message.contains("not an xnas table file"), "{message}");
+
+    // A training configuration the table was not made with is refused before anything runs,
+    // naming the setting.
+    let other = dir.join("other");
+    let message = xnas_fails(&[
+        "run",
+        search.to_str().unwrap(),
+        "--dir",
+        other.to_str().unwrap(),
+        "--table",
+        table.to_str().unwrap(),
+        "--set",
+        "training.epochs=2",
+    ]);
+    assert!(message.contains("training.epochs is 1 in the table and 2 in the script"), "{message}");
+
+    // A search over the whole space soon asks for a cell the table lacks: the run stops naming it.
+    let wide =
+        script(&dir, "wide", "[0, 1, 2, 3, 4]", r#"#{ algorithm: "nsga2", population: 8, generations: 1, seed: 1 }"#);
+    let missed = dir.join("missed");
+    let message = xnas_fails(&[
+        "run",
+        wide.to_str().unwrap(),
+        "--dir",
+        missed.to_str().unwrap(),
+        "--table",
+        table.to_str().unwrap(),
+    ]);
+    assert!(message.contains("cannot be replayed from the table") && message.contains("cell "), "{message}");
+    std::fs::remove_dir_all(dir).ok();
+}
