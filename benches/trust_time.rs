@@ -7,14 +7,20 @@
 //! Each network is trained once; then, in the same process and alternating, the trust passes run
 //! as before `trust_mean_images` existed (`"all"`: the reference) and as the quickstart sets them
 //! (the new path), each twice, keeping the faster. The shares use process CPU time as well as wall
-//! time: on a machine shared with other work, CPU time is what the passes themselves cost.
+//! time: on a machine shared with other work, CPU time is what the passes themselves cost. For
+//! the last architecture it also prints where a similarity tap's time goes (the dot products; the
+//! norms summed in f64, as `"all"` does, or in f32, as a count does).
 //!
 //! `cargo bench --bench trust_time [-- --device cpu --archs 002404,013401,444444]`
 
 use std::time::Instant;
 
+use tch::nn::ModuleT;
+use tch::Tensor;
 use xnas::evaluate::trust::{measure_trust, process_cpu_seconds, PassTiming, TrustInputs};
 use xnas::evaluate::{evaluate_model, load_dataset, EvalProgress, Prepared};
+use xnas::introspect::stream::{ClassMeanAccumulator, MeanSimilarity, NormSum};
+use xnas::introspect::TapConsumer;
 use xnas::record::{EvalConfig, ImageCount, MeasurementRecord};
 use xnas::space::Genome;
 
@@ -69,6 +75,60 @@ fn breakdown(passes: &[PassTiming]) -> String {
         .join("; ")
 }
 
+/// The similarity tap's dot products alone (no norms): what the matmul part of a tap costs.
+struct DotsOnly(Vec<Tensor>);
+
+impl TapConsumer for DotsOnly {
+    fn tap(&mut self, layer: usize, activation: &Tensor) {
+        let _ = activation.flatten(1, -1).matmul(&self.0[layer].tr());
+    }
+}
+
+/// Where a similarity tap's time goes, over the test split in the trust passes' batches: CPU
+/// seconds of the forward alone, then with the dot products with the class means, then the
+/// whole tap with f64 norms (as before) and with f32 norms (now). Each the faster of two runs.
+fn tap_costs(net: &xnas::nn::Network, inputs: &TrustInputs, config: &EvalConfig) -> String {
+    let _no_grad = tch::no_grad_guard();
+    let batch = config.batch_size.max(1);
+    let mut accumulator = ClassMeanAccumulator::new(inputs.num_classes, inputs.train.images.device());
+    for index in inputs.train.sequential_batches(batch).take(4) {
+        let (x, y) = inputs.train.batch(&index, inputs.norm);
+        accumulator.begin_batch(&y);
+        let _ = net.forward_tapped(&x, false, config.taps, &mut accumulator);
+    }
+    let test = inputs.test;
+    let cpu_seconds = |tap: &mut dyn FnMut(&Tensor)| {
+        let mut best = f64::INFINITY;
+        for _ in 0..2 {
+            let started = process_cpu_seconds();
+            for index in test.sequential_batches(batch) {
+                tap(&test.batch(&index, inputs.norm).0);
+            }
+            best = best.min(process_cpu_seconds() - started);
+        }
+        best
+    };
+    let forward = cpu_seconds(&mut |x| drop(net.forward_t(x, false)));
+    let mut dots = DotsOnly(accumulator.class_means());
+    let with_dots = cpu_seconds(&mut |x| drop(net.forward_tapped(x, false, config.taps, &mut dots)));
+    let whole = |norm_sum| {
+        let mut similarity = MeanSimilarity::new(accumulator.class_means(), norm_sum);
+        cpu_seconds(&mut |x| {
+            let _ = net.forward_tapped(x, false, config.taps, &mut similarity);
+            drop(similarity.take_batch());
+        })
+    };
+    let (f64_norms, f32_norms) = (whole(NormSum::F64), whole(NormSum::F32));
+    format!(
+        "{} test images, CPU s: forward {forward:.3}; + dot products {:.3}; whole tap with f64 norms (before) \
+         +{:.3}, with f32 norms (after) +{:.3}",
+        test.len,
+        with_dots - forward,
+        f64_norms - forward,
+        f32_norms - forward
+    )
+}
+
 fn main() {
     if std::env::var_os("OMP_WAIT_POLICY").is_none() {
         // As the executor runs its workers: spinning OpenMP threads would count as CPU time.
@@ -99,7 +159,7 @@ fn main() {
         let (mut train_cpu_total, mut reference_total, mut new_total) = (0.0, 0.0, 0.0);
         let dataset = load_dataset(&EvalConfig { label_noise: noise, ..new.clone() })
             .expect("Fashion-MNIST (scripts/setup.sh installs it)");
-        let mut last_breakdowns = (String::new(), String::new());
+        let mut last_breakdowns = (String::new(), String::new(), String::new());
         for arch in arg("--archs", "002404,013401,444444").split(',') {
             let genome: Genome = arch.parse().expect("an architecture");
             let config = EvalConfig { label_noise: noise, ..new.clone() };
@@ -141,11 +201,13 @@ fn main() {
             train_cpu_total += train_cpu;
             reference_total += before.cpu;
             new_total += after.cpu;
-            last_breakdowns = (breakdown(&before.passes), breakdown(&after.passes));
+            last_breakdowns =
+                (breakdown(&before.passes), breakdown(&after.passes), tap_costs(&model.net, &inputs, &config));
         }
         println!("  passes of the last architecture:");
         println!("    reference: {}", last_breakdowns.0);
         println!("    new:       {}", last_breakdowns.1);
+        println!("    similarity tap: {}", last_breakdowns.2);
         println!(
             "  label noise {noise}, over all architectures (CPU time): trust / training = {:.1}% before, {:.1}% \
              after (goal ≤ 10%)",

@@ -12,7 +12,9 @@
 //! pass over the training split (the means must be complete before an image is scored against
 //! them). With a count, a first pass taps only that seeded, class-stratified subset; the
 //! training-accuracy pass then reads the other images untapped, or, with corrupted labels, every
-//! image tapped against the finished means, scoring the given labels in the same forward.
+//! image tapped against the finished means, scoring the given labels in the same forward. A count
+//! also sums the similarity taps' squared norms in f32 ([`NormSum::F32`]: the costliest part of a
+//! tap in f64, and rounding far below what the scores are read at); `"all"` keeps f64.
 
 use std::time::Instant;
 
@@ -26,7 +28,7 @@ use crate::data::{DeviceImages, Normalizer};
 use crate::introspect::calibration::{
     accuracy_after_removal, binned_calibration, detection_after_flagging, removal_percents, CALIBRATION_BINS,
 };
-use crate::introspect::stream::{ClassMeanAccumulator, MeanSimilarity};
+use crate::introspect::stream::{ClassMeanAccumulator, MeanSimilarity, NormSum};
 use crate::introspect::summary::{block_means, center_gram, network_blocks, pca_from_centered_gram, LayerClassMeans};
 use crate::introspect::{confusion_correlation_with_diagonal, confusion_diagnostic};
 use crate::nn::Network;
@@ -243,7 +245,7 @@ fn first_images_training_pass(
     let accumulator = (limit > 0).then_some(accumulator);
     TrainingPass {
         accuracy: correct.int64_value(&[]) as f64 / train.len.max(1) as f64,
-        similarity: accumulator.as_ref().map(|a| MeanSimilarity::new(a.class_means())),
+        similarity: accumulator.as_ref().map(|a| MeanSimilarity::new(a.class_means(), NormSum::F64)),
         accumulator,
         given_label_softmax: concat_to_host(given_label_softmax),
         given_label_similarity: None,
@@ -285,7 +287,7 @@ fn subset_training_passes(
             done(images_done);
         }
     });
-    let mut similarity = MeanSimilarity::new(accumulator.class_means());
+    let mut similarity = MeanSimilarity::new(accumulator.class_means(), NormSum::F32);
     let (mut given_label_softmax, mut given_label_similarity) = (Vec::new(), Vec::new());
     if score_given_labels {
         timed_pass(TrustPass::TrainingAccuracy, train.len, train.len, batch, progress, timings, |done| {
