@@ -48,6 +48,37 @@ pub struct DatasetSpec {
     pub wordnet_dir: Option<PathBuf>,
 }
 
+impl DatasetSpec {
+    /// The label path-similarity matrix behind eq. 3–4, with the script's synset overrides: what
+    /// a stored run's report and Optuna journal weigh class pairs by.
+    pub fn label_similarity(&self) -> Result<Vec<Vec<f64>>, xnas_wordnet::WordNetError> {
+        let overrides = self.synset_overrides();
+        xnas_wordnet::label_similarity_matrix(
+            self.wordnet_dir.as_deref(),
+            self.name,
+            self.wnids_file.as_deref(),
+            &overrides,
+        )
+    }
+
+    /// WordNet and the labels' synsets (with the script's overrides), when both resolve.
+    pub fn label_synsets(&self) -> Option<(std::sync::Arc<xnas_wordnet::WordNet>, xnas_wordnet::LabelSynsets)> {
+        let wordnet = xnas_wordnet::WordNet::open_shared(self.wordnet_dir.as_deref()).ok()?;
+        let labels = xnas_wordnet::LabelSynsets::for_dataset(
+            &wordnet,
+            self.name,
+            self.wnids_file.as_deref(),
+            &self.synset_overrides(),
+        )
+        .ok()?;
+        Some((wordnet, labels))
+    }
+
+    fn synset_overrides(&self) -> Vec<xnas_wordnet::SynsetOverride> {
+        self.synsets.iter().map(|(label, synset)| xnas_wordnet::SynsetOverride::new(label, synset)).collect()
+    }
+}
+
 fn held_out() -> ValidationSplit {
     ValidationSplit::HeldOut
 }
