@@ -209,7 +209,7 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
 /// largest hypernym groups (none when WordNet or the labels' synsets are not available). A named
 /// synset WordNet does not know is an error.
 fn highlight(spec: &ExperimentSpec, named: Option<&[String]>) -> anyhow::Result<Vec<Highlight>> {
-    let Some((wordnet, labels)) = spec.dataset.label_synsets() else {
+    let Ok((wordnet, labels)) = spec.dataset.label_synsets() else {
         anyhow::ensure!(
             named.is_none(),
             "--highlight needs WordNet and the dataset's labels mapped to synsets (install wordnet-base; \
