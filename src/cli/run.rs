@@ -145,18 +145,9 @@ fn executors() -> impl TypedValueParser<Value = ExecutorKind> {
 }
 
 fn schedulings() -> impl TypedValueParser<Value = Scheduling> {
-    stored_name(&[
-        (
-            "generational",
-            "A barrier per generation: the whole offspring batch is evaluated before survival (the paper's mode; \
-             reproducible for a seed whatever the number of jobs)",
-        ),
-        (
-            "steady-state",
-            "A new child as soon as a slot frees, bred from the population as it is then: no slot idles while a \
-             generation's slowest job finishes, at the price of depending on finishing order",
-        ),
-    ])
+    let generational = "A barrier per generation: the whole offspring batch is evaluated before survival (the paper's mode; reproducible for a seed whatever the number of jobs)";
+    let steady_state = "A new child as soon as a slot frees, bred from the population as it is then: no slot idles while a generation's slowest job finishes, at the price of depending on finishing order";
+    stored_name(&[("generational", generational), ("steady-state", steady_state)])
 }
 
 fn kept_models() -> impl TypedValueParser<Value = KeepModels> {
