@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::Args;
 
 use xnas::run::{
     resume, start, ExecutionOverrides, ExecutorKind, ResumeChanges, RunOptions, RunSummary, Scheduling, Workers,
@@ -74,12 +75,12 @@ pub struct ResumeArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ExecutionArgs {
     /// Where evaluations run: `local` (this machine) or `ray` (a Ray cluster, see --ray-address).
-    #[arg(long, value_enum)]
-    pub executor: Option<ExecutorArg>,
+    #[arg(long, value_parser = executors())]
+    pub executor: Option<ExecutorKind>,
     /// `generational` (a barrier per generation, the paper's mode) or `steady-state` (a new child as
     /// soon as a slot frees).
-    #[arg(long, value_enum)]
-    pub scheduling: Option<SchedulingArg>,
+    #[arg(long, value_parser = schedulings())]
+    pub scheduling: Option<Scheduling>,
     /// Local: evaluations running at once on each device.
     #[arg(long, value_name = "K")]
     pub jobs_per_device: Option<usize>,
@@ -110,8 +111,8 @@ pub struct ExecutionArgs {
     pub ray_cpus: Option<f64>,
     /// Which trained models the run keeps under RUN/models/ID for `xnas export`: `front` (those on
     /// the run's current front), `all` or `none`. Default: the script's `search.keep_models` (front).
-    #[arg(long, value_enum, value_name = "WHICH")]
-    pub keep_models: Option<KeepModelsArg>,
+    #[arg(long, value_parser = kept_models(), value_name = "WHICH")]
+    pub keep_models: Option<KeepModels>,
     /// Append every evaluation to this Optuna journal as the run goes (created if missing; a
     /// resumed run goes on in it without duplicating a trial), for `optuna-dashboard FILE`.
     /// Default: the script's `search.optuna`.
@@ -119,8 +120,8 @@ pub struct ExecutionArgs {
     pub optuna: Option<PathBuf>,
     /// Local: `persistent` (default: one long-lived worker per slot, libtorch and the dataset stay
     /// loaded between evaluations) or `per-evaluation` (a fresh process for each).
-    #[arg(long, value_enum, value_name = "HOW")]
-    pub workers: Option<WorkersArg>,
+    #[arg(long, value_parser = worker_kinds(), value_name = "HOW")]
+    pub workers: Option<Workers>,
     /// Local: replace a long-lived worker after this many evaluations (default 100).
     #[arg(long, value_name = "N")]
     pub worker_recycle_after: Option<usize>,
@@ -141,44 +142,39 @@ pub struct ExecutionArgs {
     pub table: Option<PathBuf>,
 }
 
-/// `--workers`: the command line's names for [`Workers`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WorkersArg {
-    /// One long-lived worker per slot.
-    Persistent,
-    /// A fresh process per evaluation.
-    PerEvaluation,
+/// A clap parser for a library enum, its values named as the run stores them (the enum's serde
+/// names) and helped as `--help` lists them: one enum per setting, and clap stays in the cli.
+fn stored_name<T>(values: &[(&'static str, &'static str)]) -> impl TypedValueParser<Value = T>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(values.iter().map(|&(name, help)| PossibleValue::new(name).help(help)))
+        .try_map(|name| serde_json::from_value(serde_json::Value::String(name)))
 }
 
-/// `--keep-models`: the command line's names for [`KeepModels`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KeepModelsArg {
-    /// The models of the evaluations on the run's current front.
-    Front,
-    /// Every trained model.
-    All,
-    /// No model.
-    None,
+fn executors() -> impl TypedValueParser<Value = ExecutorKind> {
+    stored_name(&[("local", "Child processes on this machine"), ("ray", "Ray tasks on a cluster")])
 }
 
-/// `--executor`: the command line's names for [`ExecutorKind`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExecutorArg {
-    /// Child processes on this machine.
-    Local,
-    /// Ray tasks on a cluster.
-    Ray,
+fn schedulings() -> impl TypedValueParser<Value = Scheduling> {
+    let generational = "A barrier per generation: the whole offspring batch is evaluated before survival (the paper's mode; reproducible for a seed whatever the number of jobs)";
+    let steady_state = "A new child as soon as a slot frees, bred from the population as it is then: no slot idles while a generation's slowest job finishes, at the price of depending on finishing order";
+    stored_name(&[("generational", generational), ("steady-state", steady_state)])
 }
 
-/// `--scheduling`: the command line's names for [`Scheduling`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SchedulingArg {
-    /// A barrier per generation: the whole offspring batch is evaluated before survival (the
-    /// paper's mode; reproducible for a seed whatever the number of jobs).
-    Generational,
-    /// A new child as soon as a slot frees, bred from the population as it is then: no slot idles
-    /// while a generation's slowest job finishes, at the price of depending on finishing order.
-    SteadyState,
+fn kept_models() -> impl TypedValueParser<Value = KeepModels> {
+    stored_name(&[
+        ("front", "The models of the evaluations on the run's current front"),
+        ("all", "Every trained model"),
+        ("none", "No model"),
+    ])
+}
+
+fn worker_kinds() -> impl TypedValueParser<Value = Workers> {
+    stored_name(&[
+        ("persistent", "One long-lived worker per slot"),
+        ("per-evaluation", "A fresh process per evaluation"),
+    ])
 }
 
 impl From<ExecutionArgs> for ExecutionOverrides {
@@ -188,14 +184,8 @@ impl From<ExecutionArgs> for ExecutionOverrides {
             optuna: args.optuna.map(|p| std::path::absolute(&p).unwrap_or(p)),
             // Absolute too: a resumed run replays from the same table.
             table: args.table.map(|p| std::path::absolute(&p).unwrap_or(p)),
-            executor: args.executor.map(|e| match e {
-                ExecutorArg::Local => ExecutorKind::Local,
-                ExecutorArg::Ray => ExecutorKind::Ray,
-            }),
-            scheduling: args.scheduling.map(|s| match s {
-                SchedulingArg::Generational => Scheduling::Generational,
-                SchedulingArg::SteadyState => Scheduling::SteadyState,
-            }),
+            executor: args.executor,
+            scheduling: args.scheduling,
             jobs_per_device: args.jobs_per_device,
             devices: args.devices,
             threads: args.threads,
@@ -205,15 +195,8 @@ impl From<ExecutionArgs> for ExecutionOverrides {
             ray_program: args.ray_program,
             ray_gpus: args.ray_gpus,
             ray_cpus: args.ray_cpus,
-            keep_models: args.keep_models.map(|k| match k {
-                KeepModelsArg::Front => KeepModels::Front,
-                KeepModelsArg::All => KeepModels::All,
-                KeepModelsArg::None => KeepModels::None,
-            }),
-            workers: args.workers.map(|w| match w {
-                WorkersArg::Persistent => Workers::Persistent,
-                WorkersArg::PerEvaluation => Workers::PerEvaluation,
-            }),
+            keep_models: args.keep_models,
+            workers: args.workers,
             worker_recycle_after: args.worker_recycle_after,
             worker_max_memory_mib: args.worker_max_memory,
             worker_stall_timeout_s: args.worker_stall_timeout,

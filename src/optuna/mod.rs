@@ -2,7 +2,7 @@
 //! fresh journal of a run's store ([`export_journal`]), and `xnas run … --optuna FILE` (or the
 //! script's `search.optuna`) appends to one as the run goes ([`LiveJournal`]). The format itself,
 //! from plain types, is [`journal`]; this file knows the store and the spec and turns them into
-//! it — the one place that knows both, as `report_input.rs` is for the report (see
+//! it — the one place that knows both, as `crate::report::input` is for the report (see
 //! `docs/architecture.md`).
 //!
 //! One trial per search candidate (the id of the report's tables), keyed by the candidate id in
@@ -255,7 +255,7 @@ pub fn export_journal(run_dir: &Path, file: &Path) -> Result<ExportSummary, Optu
     let spec: ExperimentSpec = serde_json::from_value(version.config.clone())?;
     let scores = scores_of(&store, version.id)?;
     // The journal leaves the WordNet attribute out without WordNet; the report says why.
-    let wordnet = crate::report::input::wordnet_similarity(&spec).ok();
+    let wordnet = spec.dataset.label_similarity().ok();
     let trials: Vec<TrialEntry> = latest_per_candidate(&store)?
         .iter()
         .map(|e| trial_entry(e, &stored_outcome(e, &scores), wordnet.as_ref()))
@@ -392,7 +392,7 @@ impl LiveJournal {
         let header = study_header(run_dir, &info, spec, &hash);
         let study = journal.ensure_study(&header)?;
         same_run(&journal, study, &header.name, run_dir)?;
-        let mut live = LiveJournal { journal, study, wordnet: crate::report::input::wordnet_similarity(spec).ok() };
+        let mut live = LiveJournal { journal, study, wordnet: spec.dataset.label_similarity().ok() };
         // Each evaluation as scored last, by whichever script version that was.
         let mut scores = HashMap::new();
         for version in &versions {

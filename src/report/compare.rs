@@ -61,8 +61,7 @@ pub fn tables(runs: &[ComparedRun]) -> Vec<Table1> {
 
 /// Table 1 across runs as Markdown, one row per run in the order given.
 pub fn table_markdown(runs: &[ComparedRun]) -> String {
-    let pct = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v));
-    let num = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
+    let (pct, num) = (super::percent_cell, |x| super::number_cell(x, 3));
     let mut out = String::from(
         "| Run | Dataset | Variant | Gen. | Evaluated | Population | Max accuracy | Median accuracy | Max intros. | Median intros. | Max intros. (WordNet) | Median intros. (WordNet) | Hypervolume | Archive hypervolume |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",

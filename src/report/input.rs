@@ -101,7 +101,7 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
         .context("reading the experiment settings stored with the latest script version")?;
     let scores: HashMap<i64, Vec<f64>> =
         store.scores(version.id)?.into_iter().filter_map(|s| s.result.ok().map(|v| (s.evaluation, v))).collect();
-    let similarity = wordnet_similarity(&spec);
+    let similarity = spec.dataset.label_similarity();
     let (axes, sources) = report_axes(&spec);
     let mut points = Vec::new();
     let mut records: HashMap<u64, MeasurementRecord> = HashMap::new();
@@ -237,7 +237,7 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
 /// largest hypernym groups (none when WordNet or the labels' synsets are not available). A named
 /// synset WordNet does not know is an error.
 fn highlight(spec: &ExperimentSpec, named: Option<&[String]>) -> anyhow::Result<Vec<Highlight>> {
-    let Some((wordnet, labels)) = label_synsets(spec) else {
+    let Ok((wordnet, labels)) = spec.dataset.label_synsets() else {
         anyhow::ensure!(
             named.is_none(),
             "--highlight needs WordNet and the dataset's labels mapped to synsets (install wordnet-base; \
@@ -358,36 +358,6 @@ pub fn front_genomes(run_dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(genomes)
 }
 
-/// The label path-similarity matrix behind eq. 3–4 (with the script's synset overrides). Without
-/// it the report leaves the WordNet columns empty and says why.
-pub(crate) fn wordnet_similarity(spec: &ExperimentSpec) -> Result<Vec<Vec<f64>>, xnas_wordnet::WordNetError> {
-    let dataset = &spec.dataset;
-    xnas_wordnet::label_similarity_matrix(
-        dataset.wordnet_dir.as_deref(),
-        dataset.name,
-        dataset.wnids_file.as_deref(),
-        &synset_overrides(spec),
-    )
-}
-
-fn synset_overrides(spec: &ExperimentSpec) -> Vec<xnas_wordnet::SynsetOverride> {
-    spec.dataset.synsets.iter().map(|(label, synset)| xnas_wordnet::SynsetOverride::new(label, synset)).collect()
-}
-
-/// WordNet and the dataset's labels' synsets (with the script's overrides), when both resolve.
-fn label_synsets(spec: &ExperimentSpec) -> Option<(std::sync::Arc<xnas_wordnet::WordNet>, xnas_wordnet::LabelSynsets)> {
-    let wordnet = xnas_wordnet::WordNet::open_shared(spec.dataset.wordnet_dir.as_deref()).ok()?;
-    let overrides = synset_overrides(spec);
-    let labels = xnas_wordnet::LabelSynsets::for_dataset(
-        &wordnet,
-        spec.dataset.name,
-        spec.dataset.wnids_file.as_deref(),
-        &overrides,
-    )
-    .ok()?;
-    Some((wordnet, labels))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,7 +428,7 @@ mod tests {
     fn the_wordnet_matrix_says_why_it_is_missing() {
         let mut spec = experiment("").spec().clone();
         spec.dataset.wordnet_dir = Some("/nonexistent/wordnet".into());
-        let error = wordnet_similarity(&spec).unwrap_err().to_string();
+        let error = spec.dataset.label_similarity().unwrap_err().to_string();
         assert!(error.contains("/nonexistent/wordnet/") && error.contains("wordnet-base"), "{error}");
     }
 

@@ -351,8 +351,7 @@ impl Table1 {
     }
 
     pub fn markdown(&self, run_name: &str, dataset: &str) -> String {
-        let pct = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v));
-        let num = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
+        let (pct, num) = (percent_cell, |x| number_cell(x, 3));
         format!(
             "| Run | Dataset | Gen. | Evaluated | Population | Max accuracy | Median accuracy | Max intros. | Median intros. | Max intros. (WordNet) | Median intros. (WordNet) | Hypervolume | Archive hypervolume |\n\
              |---|---|---|---|---|---|---|---|---|---|---|---|---|\n\
@@ -453,6 +452,16 @@ pub fn write_report(input: &ReportInput, dir: &Path) -> std::io::Result<Vec<Path
         written.push(path);
     }
     Ok(written)
+}
+
+/// A table cell of a fraction as a percentage with one decimal; `–` when there is none.
+fn percent_cell(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+/// A table cell of a number with `digits` decimals; `–` when there is none.
+fn number_cell(x: Option<f64>, digits: usize) -> String {
+    x.map_or("–".into(), |v| format!("{v:.digits$}"))
 }
 
 fn escape(s: &str) -> String {

@@ -29,7 +29,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::chart::{draw_legend, plane_chart, ranges, svg_figure, Area, Frame, Room};
 use super::compare::{quoted, ComparedRun, COLOURS};
-use super::{escape, ReportInput, Section, SectionEntry};
+use super::{escape, number_cell, percent_cell, ReportInput, Section, SectionEntry};
 use crate::introspect::DistanceMatrix;
 use crate::record::{ClassMeanSummary, MeasurementRecord, RemovalCurves};
 
@@ -145,8 +145,9 @@ fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.6}"))
 }
 
-fn cell(x: Option<f64>, digits: usize) -> String {
-    x.map_or("–".into(), |v| format!("{v:.digits$}"))
+/// A table cell of an accuracy gain in percentage points, signed; `–` when there is none.
+fn gain_cell(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{:+.1}", 100.0 * v))
 }
 
 /// One row per measured front model: accuracy on each split and every trust number.
@@ -194,8 +195,7 @@ fn table_section(models: &[&TrustModel], section: &mut Section) {
             r.trust_seconds,
             r.train_seconds
         );
-        let pct = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v));
-        let points = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:+.1}", 100.0 * v));
+        let pct = percent_cell;
         let _ = writeln!(
             rows,
             "<tr><td>{}</td><td><code>{}</code></td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td>\
@@ -206,14 +206,14 @@ fn table_section(models: &[&TrustModel], section: &mut Section) {
             pct(r.val_accuracy),
             pct(r.train_accuracy),
             pct(r.test_accuracy),
-            cell(cal.activation.spearman, 3),
-            cell(cal.softmax.spearman, 3),
-            cell(cal.activation.pearson, 3),
-            cell(cal.softmax.pearson, 3),
+            number_cell(cal.activation.spearman, 3),
+            number_cell(cal.softmax.spearman, 3),
+            number_cell(cal.activation.pearson, 3),
+            number_cell(cal.softmax.pearson, 3),
             cal.activation.ece,
             cal.softmax.ece,
-            points(act_gain),
-            points(soft_gain),
+            gain_cell(act_gain),
+            gain_cell(soft_gain),
             pct(act_det),
             pct(soft_det),
         );
@@ -764,10 +764,10 @@ fn appendix_k_section(models: &[&TrustModel], high: &TrustModel, class_names: &[
          introspectable half: with the diagonal (as the paper reports its 0.85 / 0.59) {} / {}; without it \
          (confounding between different classes only) {} / {}. Data: \
          <a href=\"appendix_k_correlation.csv\">appendix_k_correlation.csv</a>.</p>",
-        cell(summary(upper, true), 3),
-        cell(summary(lower, true), 3),
-        cell(summary(upper, false), 3),
-        cell(summary(lower, false), 3),
+        number_cell(summary(upper, true), 3),
+        number_cell(summary(lower, true), 3),
+        number_cell(summary(upper, false), 3),
+        number_cell(summary(lower, false), 3),
     );
     let record = &high.record;
     if record.class_distance.is_empty() || record.confusion.is_empty() {
@@ -880,7 +880,6 @@ fn trust_csv(runs: &[ComparedRun]) -> String {
 fn trust_html(runs: &[ComparedRun]) -> String {
     let summaries: Vec<(&ComparedRun, TrustSummary)> =
         runs.iter().filter_map(|r| Some((r, front_summary(&r.input.trust)?))).collect();
-    let cell = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("–".to_string(), f);
     let mut rows = String::new();
     for (r, s) in &summaries {
         let _ = writeln!(
@@ -889,11 +888,11 @@ fn trust_html(runs: &[ComparedRun]) -> String {
             escape(&r.folder),
             r.input.variant,
             s.models,
-            cell(s.test_accuracy, &|v| format!("{:.1}%", 100.0 * v)),
-            cell(s.activation_spearman, &|v| format!("{v:.3}")),
-            cell(s.softmax_spearman, &|v| format!("{v:.3}")),
-            cell(s.activation_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
-            cell(s.softmax_gain_at_20, &|v| format!("{:+.1}", 100.0 * v)),
+            percent_cell(s.test_accuracy),
+            number_cell(s.activation_spearman, 3),
+            number_cell(s.softmax_spearman, 3),
+            gain_cell(s.activation_gain_at_20),
+            gain_cell(s.softmax_gain_at_20),
         );
     }
     format!(

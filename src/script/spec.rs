@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use serde_json::{Map, Value};
 use xnas_datasets::{DatasetName, ValidationSplit};
 use xnas_moo::{Direction, Nsga2Config, PolynomialMutation, Problem, ReferencePoints, Sbx, SearchSpace, Survival};
 use xnas_space::{Genome, Op, NUM_EDGES};
+use xnas_wordnet::{LabelSynsets, SynsetOverride, WordNet, WordNetError};
 
 use super::error::Location;
 use crate::record::EvalConfig;
@@ -46,6 +48,23 @@ pub struct DatasetSpec {
     pub synsets: BTreeMap<String, String>,
     /// The WordNet 3.0 database directory; `None` means `$XNAS_WORDNET_DIR` or `/usr/share/wordnet`.
     pub wordnet_dir: Option<PathBuf>,
+}
+
+impl DatasetSpec {
+    /// The label path-similarity matrix behind eq. 3–4, with the script's synset overrides: what
+    /// a stored run's report and Optuna journal weigh class pairs by.
+    pub fn label_similarity(&self) -> Result<Vec<Vec<f64>>, WordNetError> {
+        let (wordnet, labels) = self.label_synsets()?;
+        labels.similarity_matrix(&wordnet)
+    }
+
+    /// WordNet and the labels' synsets, with the script's overrides.
+    pub fn label_synsets(&self) -> Result<(Arc<WordNet>, LabelSynsets), WordNetError> {
+        let wordnet = WordNet::open_shared(self.wordnet_dir.as_deref())?;
+        let overrides: Vec<_> = self.synsets.iter().map(|(label, synset)| SynsetOverride::new(label, synset)).collect();
+        let labels = LabelSynsets::for_dataset(&wordnet, self.name, self.wnids_file.as_deref(), &overrides)?;
+        Ok((wordnet, labels))
+    }
 }
 
 fn held_out() -> ValidationSplit {
