@@ -439,6 +439,12 @@ pub(super) fn class_mean_summary(
         gram += m.matmul(&m.tr());
     }
     let gram: Vec<Vec<f64>> = to_host(&gram.flatten(0, -1)).chunks(k).map(<[f64]>::to_vec).collect();
+    // A diverged network's means are not finite, and a JSON record cannot hold NaN: it keeps none.
+    let finite = |values: &[f64]| values.iter().all(|v| v.is_finite());
+    if !gram.iter().all(|row| finite(row)) || !layers.iter().all(|l| finite(&l.class_feature_mean) && l.std.is_finite())
+    {
+        return None;
+    }
     let (pca, pca_explained) = pca_from_centered_gram(&center_gram(&gram));
     Some(ClassMeanSummary {
         images: accumulator.counts().iter().sum::<u64>() as usize,
