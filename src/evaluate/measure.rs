@@ -173,17 +173,9 @@ mod tests {
     use xnas_space::MacroConfig;
 
     use super::*;
+    use crate::evaluate::KeepAll;
     use crate::introspect::summary::network_blocks;
     use crate::introspect::TapSet;
-
-    /// Every tapped activation of a forward pass, flattened per layer and kept in f64.
-    struct KeepAll(Vec<Tensor>);
-
-    impl TapConsumer for KeepAll {
-        fn tap(&mut self, _layer: usize, activation: &Tensor) {
-            self.0.push(activation.flatten(1, -1).to_kind(Kind::Double));
-        }
-    }
 
     /// The validation pass keeps the class means D was measured on: those of the first
     /// `introspect_max_samples` images by true label. Against a reference built apart from one

@@ -337,3 +337,15 @@ pub fn evaluate_config(
     let dataset = load_dataset(config)?;
     evaluate(genome, config, &dataset, progress)
 }
+
+/// Every tapped activation of a forward pass, flattened per layer and kept in f64: the reference
+/// the tests check the streamed accumulators against.
+#[cfg(test)]
+struct KeepAll(Vec<tch::Tensor>);
+
+#[cfg(test)]
+impl crate::introspect::TapConsumer for KeepAll {
+    fn tap(&mut self, _layer: usize, activation: &tch::Tensor) {
+        self.0.push(activation.flatten(1, -1).to_kind(tch::Kind::Double));
+    }
+}

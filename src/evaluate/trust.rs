@@ -479,16 +479,8 @@ mod tests {
     use xnas_space::MacroConfig;
 
     use super::*;
-    use crate::introspect::{TapConsumer, TapSet};
-
-    /// Every tapped activation of a forward pass, flattened per layer and kept in f64.
-    struct KeepAll(Vec<Tensor>);
-
-    impl TapConsumer for KeepAll {
-        fn tap(&mut self, _layer: usize, activation: &Tensor) {
-            self.0.push(activation.flatten(1, -1).to_kind(Kind::Double));
-        }
-    }
+    use crate::evaluate::KeepAll;
+    use crate::introspect::TapSet;
 
     /// The subset path's class means against the means of the same images computed apart: every
     /// layer's activations of every image materialised in one forward pass over the whole split,
