@@ -93,7 +93,9 @@ pub(super) fn resumed_experiment(store: &Store, run_dir: &Path, changes: &Resume
             (experiment, recorded)
         }
     };
-    if changes.script.is_some() {
+    // A stored version already holds the saved overrides; a compiled file (the one given, or the
+    // recorded one of a run that stopped before storing a version) needs them all.
+    if changes.script.is_some() || stored.is_none() {
         experiment.apply_overrides(&overrides)?;
     } else {
         experiment.apply_overrides(&changes.overrides)?;
@@ -124,6 +126,28 @@ pub(super) fn resumed_experiment(store: &Store, run_dir: &Path, changes: &Resume
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run that stopped before storing a script version resumes from its script file with
+    /// the overrides it saved, under the new ones.
+    #[test]
+    fn a_run_without_a_stored_version_resumes_with_its_saved_overrides() {
+        let dir = std::env::temp_dir().join(format!("xnas-resume-no-version-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/quickstart.rhai");
+        let experiment = compile_file(&script).unwrap();
+        assert_ne!(experiment.spec().search.population, 4, "the test needs an override that changes something");
+        let store = Store::create(&dir, &crate::run::run_info(&experiment, &script)).unwrap();
+        let saved = r#"[["search.population", "4"], ["search.generations", "2"]]"#;
+        std::fs::write(RunDir::new(&dir).file(RunDir::OVERRIDES), saved).unwrap();
+        let changes =
+            ResumeChanges { overrides: vec![("search.generations".into(), "5".into())], ..Default::default() };
+        let resumed = resumed_experiment(&store, &dir, &changes).unwrap();
+        assert_eq!(resumed.experiment.spec().search.population, 4);
+        assert_eq!(resumed.experiment.spec().search.generations, Some(5));
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn new_overrides_replace_saved_ones_of_the_same_key() {
