@@ -58,7 +58,8 @@ pub fn edge_names() -> [String; 6] {
 pub enum TrialState {
     Running = 0,
     Complete = 1,
-    /// A candidate stopped early. xnas has no early stopping yet; see `super::trial_state`.
+    /// Pruned by Optuna. xnas does not write it: a candidate its early-stopping rule stopped is
+    /// scored on its last epoch and joins the search, so it is a complete trial (`super::trial_state`).
     Pruned = 2,
     Fail = 3,
     /// Enqueued, not started: xnas never writes it, but a journal may hold it.
