@@ -10,7 +10,7 @@ use xnas::run::{
     resume, start, ExecutionOverrides, ExecutorKind, ResumeChanges, RunOptions, RunSummary, Scheduling, Workers,
 };
 use xnas::run_dir::default_run_dir;
-use xnas::script::{parse_override, KeepModels};
+use xnas::script::{parse_override, KeepModels, TableMiss};
 use xnas::store::Store;
 
 #[derive(Debug, Args)]
@@ -140,6 +140,10 @@ pub struct ExecutionArgs {
     /// worker starts; time is simulated (--jobs-per-device slots, each record's measured seconds).
     #[arg(long, value_name = "RUN_DIR")]
     pub table: Option<PathBuf>,
+    /// With a table (--table or the script's `search.table`): what a cell the table lacks does.
+    /// Default: the script's `search.table_miss` (error).
+    #[arg(long, value_parser = table_misses(), value_name = "WHAT")]
+    pub table_miss: Option<TableMiss>,
 }
 
 /// A clap parser for a library enum, its values named as the run stores them (the enum's serde
@@ -170,6 +174,13 @@ fn kept_models() -> impl TypedValueParser<Value = KeepModels> {
     ])
 }
 
+fn table_misses() -> impl TypedValueParser<Value = TableMiss> {
+    stored_name(&[
+        ("error", "Stop the run with an error naming the cell"),
+        ("train", "Train it (on the wall clock); the table answers the rest at once"),
+    ])
+}
+
 fn worker_kinds() -> impl TypedValueParser<Value = Workers> {
     stored_name(&[
         ("persistent", "One long-lived worker per slot"),
@@ -184,6 +195,7 @@ impl From<ExecutionArgs> for ExecutionOverrides {
             optuna: args.optuna.map(|p| std::path::absolute(&p).unwrap_or(p)),
             // Absolute too: a resumed run replays from the same table.
             table: args.table.map(|p| std::path::absolute(&p).unwrap_or(p)),
+            table_miss: args.table_miss,
             executor: args.executor,
             scheduling: args.scheduling,
             jobs_per_device: args.jobs_per_device,

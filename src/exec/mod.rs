@@ -13,7 +13,8 @@
 //!   process starts and talks to in JSON lines (`ray_driver.py`, shipped inside the binary).
 //!
 //! A third trains nothing: [`ReplayExecutor`] answers each job from a table of earlier records
-//! (`xnas run --table`), on a simulated clock.
+//! (`xnas run --table`), on a simulated clock; [`TableFirstExecutor`] answers from a table what it
+//! holds and hands the rest to one of the others (`--table-miss train`).
 //!
 //! Retrying is not the executor's business: it reports [`JobOutcome::Lost`],
 //! [`JobOutcome::Error`] or [`JobOutcome::Config`], and the run loop, which records every attempt
@@ -27,6 +28,7 @@ mod job;
 mod local;
 mod ray;
 mod replay;
+mod table_first;
 
 use crate::record::EpochPoint;
 
@@ -36,6 +38,7 @@ pub use job::{
 pub use local::{check_devices, resolve_devices, LocalExecutor, LocalOptions, WorkerPolicy, DEFAULT_STALL_TIMEOUT};
 pub use ray::{RayExecutor, RayOptions, RAY_VERSION};
 pub use replay::{record_seconds, ReplayExecutor, SimulatedClock, TableAnswer};
+pub use table_first::TableFirstExecutor;
 
 /// Something that happened to a submitted job (or to the executor itself).
 #[derive(Debug, Clone)]

@@ -146,7 +146,8 @@ impl ReplayExecutor {
                 let message = format!(
                     "cell {} (canonical form {form}) cannot be replayed from the table {}: {why}. Replay with a \
                      table of this space and training configuration (build one with search.algorithm \
-                     \"exhaustive\"), or restrict space.ops to the table's cells",
+                     \"exhaustive\"), restrict space.ops to the table's cells, or train the cells it lacks \
+                     (--table-miss train)",
                     genome.compact(),
                     self.table
                 );

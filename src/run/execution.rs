@@ -12,7 +12,7 @@ use crate::exec::{
     DEFAULT_STALL_TIMEOUT,
 };
 use crate::run_dir::RunDir;
-use crate::script::KeepModels;
+use crate::script::{ExperimentSpec, KeepModels, TableMiss};
 
 /// Where jobs run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -134,10 +134,32 @@ execution_settings! {
         /// of a worker (a replay on a simulated clock, `jobs_per_device` slots; see `table.rs`).
         #[serde(skip_serializing_if = "Option::is_none")]
         table: PathBuf,
+        /// `--table-miss`: with a table, what a cell it lacks does; `None` follows the script's
+        /// `search.table_miss` (an error).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        table_miss: TableMiss,
     }
 }
 
 impl Execution {
+    /// These settings with the script's `search.table` and `search.table_miss` where the command
+    /// line gave none (the table's path made absolute, so that a resumed run replays from it too).
+    pub fn with_script_table(mut self, spec: &ExperimentSpec) -> Execution {
+        if self.table.is_none() {
+            self.table = spec.search.table.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+        }
+        if self.table_miss.is_none() && self.table.is_some() {
+            self.table_miss = Some(spec.search.table_miss);
+        }
+        self
+    }
+
+    /// Whether evaluations may train (no table, or one whose misses are trained): what needs
+    /// the dataset, the devices and a worker.
+    pub fn trains(&self) -> bool {
+        self.table.is_none() || self.table_miss == Some(TableMiss::Train)
+    }
+
     /// Refuses settings that cannot work, naming the flag.
     pub fn validate(&self) -> Result<(), ExecError> {
         let bad = |m: &str| Err(ExecError::Settings(m.to_string()));
@@ -152,6 +174,10 @@ impl Execution {
         }
         if self.worker_recycle_after == 0 {
             return bad("--worker-recycle-after must be at least 1");
+        }
+        if self.table_miss.is_some() && self.table.is_none() {
+            return bad("--table-miss says what a cell a table lacks does: give the table too (--table RUN_OR_FILE, \
+                        or search.table in the script)");
         }
         if self.executor == ExecutorKind::Ray && self.ray_address.is_none() {
             return bad("--executor ray needs --ray-address HOST:PORT (the address `ray start --head` printed)");
@@ -203,7 +229,12 @@ impl std::fmt::Display for Execution {
     /// Where and how the jobs run, as `xnas status` says it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if let Some(table) = &self.table {
-            write!(f, "replay from the table {}, {} simulated slot(s)", table.display(), self.jobs_per_device)?;
+            if self.trains() {
+                write!(f, "replay from the table {}, the cells it lacks trained on ", table.display())?;
+                self.fmt_executor(f)?;
+            } else {
+                write!(f, "replay from the table {}, {} simulated slot(s)", table.display(), self.jobs_per_device)?;
+            }
         } else {
             self.fmt_executor(f)?;
         }

@@ -54,6 +54,11 @@ pub trait Work {
     fn epoch(&mut self, job: u64, point: EpochPoint) -> anyhow::Result<bool>;
     /// A job left the executor; `streak` already counts it.
     fn settled(&mut self, settled: Settled, streak: &NoRecordStreak) -> anyhow::Result<()>;
+    /// Whether queued evaluations may still be submitted: `false` leaves them queued (a fixed
+    /// list out of time), and [`Jobs::drive`] returns once what is in flight has finished.
+    fn may_submit(&mut self) -> bool {
+        true
+    }
 }
 
 /// Evaluations that ended without a record after all their attempts, in a row. Many in a row
@@ -110,6 +115,11 @@ impl Jobs {
         self.waiting.extend(queued);
     }
 
+    /// Evaluations queued and not submitted (left when [`Work::may_submit`] said no).
+    pub fn left_waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
     /// Runs the queue, and whatever `work` refills it with, until nothing waits or runs: keeps
     /// every slot of the executor busy and hands each event to `work`. On an error, the jobs
     /// still in flight are cancelled (`xnas resume` runs them again).
@@ -126,6 +136,9 @@ impl Jobs {
     fn event_loop(&mut self, work: &mut impl Work) -> anyhow::Result<()> {
         loop {
             while self.executor.in_flight() < self.executor.slots() {
+                if !self.waiting.is_empty() && !work.may_submit() {
+                    break;
+                }
                 if let Some(next) = self.waiting.pop_front() {
                     let job = work.job(&next)?;
                     if job.decide_each_epoch {
@@ -139,7 +152,7 @@ impl Jobs {
                     break;
                 }
             }
-            if self.executor.in_flight() == 0 && self.waiting.is_empty() {
+            if self.executor.in_flight() == 0 && (self.waiting.is_empty() || !work.may_submit()) {
                 return Ok(());
             }
             match self.executor.next_event() {

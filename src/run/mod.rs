@@ -74,7 +74,7 @@ pub use study::{
 pub use table::{Table, TableEntry, TableError};
 pub use table_file::{export_table, is_table_file, read_table_file, TableConfiguration, TableHeader};
 
-use crate::exec::{Executor, ReplayExecutor};
+use crate::exec::{Executor, ReplayExecutor, TableFirstExecutor};
 use crate::run_dir::{check_new_run_dir, RunDir, RunLock};
 use crate::script::{compile_file, Algorithm, Experiment, ScriptWatcher};
 use crate::store::{now, AttemptOutcome, EvalStatus, RunInfo, Store, StoreError};
@@ -167,7 +167,7 @@ fn create(
     start_the_executor: bool,
 ) -> anyhow::Result<Created> {
     check_new_run_dir(run_dir)?;
-    let execution = Execution::default().with(&options.execution);
+    let execution = Execution::default().with(&options.execution).with_script_table(experiment.spec());
     execution.validate()?;
     fixed_runs_generationally(&experiment, &execution)?;
     let overrides = resolve_front(&mut experiment, overrides)?;
@@ -338,7 +338,7 @@ fn read_table(execution: &Execution, experiment: &Experiment) -> Result<Option<T
 }
 
 /// The executor the settings describe, for the experiment's device (or `--device`); a replay's
-/// when there is a table.
+/// when there is a table, in front of the real one when the table's misses are trained.
 fn start_executor(
     execution: &Execution,
     experiment: &Experiment,
@@ -346,15 +346,19 @@ fn start_executor(
     options: &RunOptions,
     table: Option<Table>,
 ) -> anyhow::Result<Box<dyn Executor>> {
-    if let Some(table) = table {
-        let name = table.dir.display().to_string();
-        return Ok(Box::new(ReplayExecutor::new(name, table.answers, table.misses, execution.jobs_per_device)));
-    }
-    let device = options.device.clone().unwrap_or_else(|| experiment.eval_config().device.clone());
-    if execution.executor == ExecutorKind::Ray {
-        eprintln!("connecting to the Ray cluster at {} …", execution.ray_address.as_deref().unwrap_or("?"));
-    }
-    Ok(execution.executor(&device, &options.program, run_dir)?)
+    let trainer = || -> anyhow::Result<Box<dyn Executor>> {
+        let device = options.device.clone().unwrap_or_else(|| experiment.eval_config().device.clone());
+        if execution.executor == ExecutorKind::Ray {
+            eprintln!("connecting to the Ray cluster at {} …", execution.ray_address.as_deref().unwrap_or("?"));
+        }
+        Ok(execution.executor(&device, &options.program, run_dir)?)
+    };
+    let Some(table) = table else { return trainer() };
+    let name = table.dir.display().to_string();
+    Ok(match execution.trains() {
+        true => Box::new(TableFirstExecutor::new(name, table.answers, trainer()?)),
+        false => Box::new(ReplayExecutor::new(name, table.answers, table.misses, execution.jobs_per_device)),
+    })
 }
 
 /// What the store keeps of the run of a compiled experiment, created now.

@@ -85,8 +85,8 @@ pub fn preflight(
 ) -> Result<CheckReport, PreflightError> {
     let config = job_config(experiment, device);
     config.validate()?;
-    // A replay (`--table`) starts no worker and reads no data.
-    if execution.executor == ExecutorKind::Local && execution.table.is_none() {
+    // A replay (`--table`) starts no worker and reads no data, unless it trains the cells its table lacks.
+    if execution.executor == ExecutorKind::Local && execution.trains() {
         xnas_datasets::check_present(&config.load_options())?;
         xnas_datasets::check_split_sizes(&config.load_options()).map_err(|e| match e {
             xnas_datasets::DataError::BadOption(_) => PreflightError::Split(e),

@@ -35,7 +35,8 @@ use crate::exec::{ExecEvent, Job, SimulatedClock};
 use crate::record::{EpochPoint, MeasurementRecord, Status as RecordStatus};
 use crate::run_dir::RunDir;
 use crate::script::{
-    Budget, CallbackOutcome, Experiment, ExperimentDiff, GenerationStats, KeepModels, MemberStats, ScriptWatcher,
+    Algorithm, Budget, CallbackOutcome, Experiment, ExperimentDiff, GenerationStats, KeepModels, MemberStats,
+    ScriptWatcher,
 };
 use crate::store::{AttemptOutcome, EvalStatus, NewEvaluation, NewGeneration, Score, Store, StoreError};
 
@@ -258,6 +259,18 @@ impl Runner {
             let submitted = queued.len();
             jobs.queue(queued);
             jobs.drive(self)?;
+            if jobs.left_waiting() > 0 {
+                // A fixed list out of time: no generation is saved, so `xnas resume` asks the list
+                // again, reuses what finished, and trains the rest.
+                eprintln!(
+                    "the time budget ran out (search.max_seconds) with {} of {} evaluation(s) of the list not \
+                     started; `xnas resume {}` trains them",
+                    jobs.left_waiting(),
+                    candidates.len(),
+                    self.summary.run_dir.display()
+                );
+                return Ok(());
+            }
             self.observers.emit(&RunEvent::GenerationEvaluated, &self.store)?;
             self.summary.evaluated += candidates.len();
             if jobs.streak().reached(submitted) {
@@ -413,7 +426,7 @@ impl Runner {
                 .collect())
         };
         let (search, current, run_dir) = (&self.search, &self.experiment, &self.summary.run_dir);
-        let replay = self.clock.is_some();
+        let replay = self.execution.table.is_some();
         let polled = watcher.poll_vetted(|reload| {
             if replay && reload.diff.needs_training() {
                 // The table answers one training configuration: under another, every answer would be wrong.
@@ -562,6 +575,14 @@ impl Runner {
 }
 
 impl Work for Runner {
+    /// A fixed list (or a whole space) is one generation: its time budget stops it between jobs,
+    /// where a search's stops it between generations.
+    fn may_submit(&mut self) -> bool {
+        let one_generation =
+            matches!(self.experiment.spec().search.algorithm, Algorithm::Fixed | Algorithm::Exhaustive);
+        !(one_generation && self.out_of_time())
+    }
+
     /// Steady-state breeds one child from the population as it is now; generational runs add
     /// nothing while a batch runs.
     fn refill(&mut self) -> anyhow::Result<Option<Vec<Queued>>> {

@@ -53,7 +53,7 @@ pub use session::SourceFile;
 pub(crate) use spec::TRAINING_OWNED;
 pub use spec::{
     diff, setting_kind, Algorithm, Budget, Change, DatasetSpec, ExperimentDiff, ExperimentSpec, KeepModels,
-    ObjectiveSpec, SearchSpec, Section, SettingKind, SpaceSpec, SpecError, DEFAULT_EPOCH_VALIDATION,
+    ObjectiveSpec, SearchSpec, Section, SettingKind, SpaceSpec, SpecError, TableMiss, DEFAULT_EPOCH_VALIDATION,
     DEFAULT_REPORT_AXES, REPORT_FIELDS,
 };
 pub use watch::{Reload, ScriptWatcher};

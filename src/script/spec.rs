@@ -257,6 +257,24 @@ impl KeepModels {
     }
 }
 
+/// What a replay (`search.table`, `xnas run --table`) does with a cell its table lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableMiss {
+    /// Stop the run with an error naming the cell and why the table cannot answer it.
+    #[default]
+    Error,
+    /// Train it as a run without a table would (on the run's executor, on the wall clock): the
+    /// run's records are then the table's and the new ones, which a table export keeps together.
+    Train,
+}
+
+impl TableMiss {
+    fn is_error(&self) -> bool {
+        *self == TableMiss::Error
+    }
+}
+
 /// The search settings. Defaults are the paper's (Table B1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -302,6 +320,15 @@ pub struct SearchSpec {
     /// An Optuna journal the run appends every evaluation to as it goes (for optuna-dashboard);
     /// `xnas run --optuna FILE` overrides it.
     pub optuna: Option<PathBuf>,
+    /// A table (a run folder or a table file) whose records answer the search's evaluations
+    /// instead of trainings; read when the run starts (relative to where xnas runs); `xnas run
+    /// --table` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<PathBuf>,
+    /// With a table: what a cell the table lacks does (`error` or `train`); `xnas run
+    /// --table-miss` overrides it.
+    #[serde(skip_serializing_if = "TableMiss::is_error")]
+    pub table_miss: TableMiss,
     /// `fixed` only (other algorithms ignore it): the architectures to train (arch strings or op codes).
     pub genomes: Vec<String>,
     /// `fixed` only: a run folder whose final front (in its report axes) is trained too; read
@@ -331,6 +358,8 @@ impl Default for SearchSpec {
             objective: None,
             keep_models: KeepModels::Front,
             optuna: None,
+            table: None,
+            table_miss: TableMiss::Error,
             genomes: Vec::new(),
             front_of: None,
         }
@@ -444,6 +473,10 @@ pub fn setting_kind(key: &str) -> SettingKind {
 /// configurations from before them keep their training hash), which a section still accepts.
 const TRAINING_UNSET_WHEN_NONE: &[&str] = &["epoch_validation", "trust_mean_images"];
 
+/// Search keys left out of the serialised spec while unset or default (so that specs stored
+/// before them read back byte for byte), which a section still accepts.
+const SEARCH_UNSET_WHEN_NONE: &[&str] = &["table", "table_miss"];
+
 /// Cells of the NAS-Bench-201 space: five operations on each of six edges.
 const SPACE_CELLS: usize = 15_625;
 
@@ -488,7 +521,11 @@ impl Section {
         let owned: &[(&str, &str)] = if self == Section::Training { TRAINING_OWNED } else { &[] };
         let template = self.value(&ExperimentSpec::new(""));
         let fields = template.as_object().into_iter().flatten().map(|(key, _)| key.clone());
-        let unset: &[&str] = if self == Section::Training { TRAINING_UNSET_WHEN_NONE } else { &[] };
+        let unset: &[&str] = match self {
+            Section::Training => TRAINING_UNSET_WHEN_NONE,
+            Section::Search => SEARCH_UNSET_WHEN_NONE,
+            Section::Dataset | Section::Space => &[],
+        };
         let mut keys: Vec<String> = fields.filter(|key| !owned.iter().any(|(o, _)| o == key)).collect();
         for key in unset {
             if !keys.iter().any(|k| k == key) {

@@ -148,3 +148,95 @@ fn an_exhaustive_table_replays_a_search_without_training() {
     assert!(message.contains("cannot be replayed from the table") && message.contains("cell "), "{message}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A table grows: an exhaustive search over a wider space, given the table of a narrower one in
+/// its script (`search.table`, `table_miss: "train"`), answers the cells the table holds from it
+/// and trains exactly the cells it lacks — the brute-force difference of the two spaces.
+#[test]
+fn a_table_miss_is_trained_when_the_script_says_so() {
+    let dir = temp_dir("table-miss");
+    let narrow_ops = ops_literal(&SPACE_OPS);
+    let narrow = script(&dir, "narrow", &narrow_ops, r#"#{ algorithm: "exhaustive", seed: 5 }"#);
+    let table = dir.join("table");
+    xnas(&["run", narrow.to_str().unwrap(), "--dir", table.to_str().unwrap()]);
+    let by_form: BTreeMap<String, xnas::record::MeasurementRecord> =
+        done(&table).into_iter().map(|e| (e.canonical, e.record.unwrap())).collect();
+
+    // The last edge (3←2) may now be a skip too.
+    let wider_ops: [&[u8]; 6] = [&[4, 0], &[3], &[3], &[3, 0], &[3, 4], &[3, 4]];
+    let search = format!(r#"#{{ algorithm: "exhaustive", seed: 5, table: {:?}, table_miss: "train" }}"#, table);
+    let wider = script(&dir, "wider", &ops_literal(&wider_ops), &search);
+    let grown = dir.join("grown");
+    xnas(&["run", wider.to_str().unwrap(), "--dir", grown.to_str().unwrap()]);
+
+    let (narrow_forms, wider_forms) = (brute_force_forms(&SPACE_OPS), brute_force_forms(&wider_ops));
+    assert!(narrow_forms.is_subset(&wider_forms) && wider_forms.len() > narrow_forms.len());
+    let store = Store::open_read_only(&grown).unwrap();
+    let evaluations = done(&grown);
+    let forms: BTreeSet<String> = evaluations.iter().map(|e| e.canonical.clone()).collect();
+    assert_eq!(forms, wider_forms, "every cell of the wider space, once");
+    assert_eq!(evaluations.len(), wider_forms.len());
+    let mut trained = BTreeSet::new();
+    for e in &evaluations {
+        let mut record = e.record.clone().unwrap();
+        let workers: Vec<Option<String>> = store.attempts(e.id).unwrap().into_iter().map(|a| a.worker).collect();
+        match record.replayed_from.take() {
+            Some(_) => {
+                assert_eq!(&record, &by_form[&e.canonical], "a held cell is the table's record");
+                assert_eq!(workers, [Some("table".to_string())]);
+            }
+            None => {
+                assert!(!workers.contains(&Some("table".to_string())), "{workers:?}");
+                trained.insert(e.canonical.clone());
+            }
+        }
+    }
+    let lacking: BTreeSet<String> = wider_forms.difference(&narrow_forms).cloned().collect();
+    assert_eq!(trained, lacking, "exactly the cells the table lacks were trained");
+
+    // Without `table_miss: "train"` the same search stops at the first cell the table lacks.
+    let strict = script(
+        &dir,
+        "strict",
+        &ops_literal(&wider_ops),
+        &format!(r#"#{{ algorithm: "exhaustive", seed: 5, table: {:?} }}"#, table),
+    );
+    let stopped = dir.join("stopped");
+    let message = xnas_fails(&["run", strict.to_str().unwrap(), "--dir", stopped.to_str().unwrap()]);
+    assert!(message.contains("--table-miss train"), "{message}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// An exhaustive search is one generation, so its time budget stops it between jobs: out of time,
+/// it leaves the rest of the space queued and says so, and `xnas resume` trains exactly what is
+/// left, each cell once.
+#[test]
+fn an_exhaustive_search_out_of_time_stops_between_jobs_and_resumes() {
+    let dir = temp_dir("table-time");
+    let exhaustive = script(&dir, "exhaustive", &ops_literal(&SPACE_OPS), r#"#{ algorithm: "exhaustive", seed: 5 }"#);
+    let table = dir.join("table");
+    let out = xnas(&[
+        "run",
+        exhaustive.to_str().unwrap(),
+        "--dir",
+        table.to_str().unwrap(),
+        "--set",
+        "search.max_seconds=0.001",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the time budget ran out") && stderr.contains(" of 4 evaluation(s) of the list not started"),
+        "{stderr}"
+    );
+    // The first job may start within the millisecond; none after it.
+    assert!(done(&table).len() <= 1, "{} evaluation(s) started after the budget ran out", done(&table).len());
+
+    xnas(&["resume", table.to_str().unwrap(), "--set", "search.max_seconds=null"]);
+    // What finished before is reused (a row pointing at it), not trained again.
+    let trained: Vec<String> =
+        done(&table).into_iter().filter(|e| e.reused_from.is_none()).map(|e| e.canonical).collect();
+    let distinct: BTreeSet<String> = trained.iter().cloned().collect();
+    assert_eq!(distinct, brute_force_forms(&SPACE_OPS));
+    assert_eq!(trained.len(), distinct.len(), "no cell trained twice");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -203,12 +203,16 @@ mod methods {
     /// (one per canonical form: 6,461 valid ones for the full space, fewer under `space.ops`), in an order
     /// shuffled by `seed` so that a run stopped early holds a uniform sample, in one generation; its budget is
     /// the space, so it refuses `population`, `generations`, `evaluations` and the other algorithms' settings.
-    /// Its run folder is a table that `xnas run SCRIPT --table RUN` replays searches from.
+    /// Its run folder is a table that `xnas run SCRIPT --table RUN` replays searches from. `table` (a
+    /// run folder or a table file, relative to where xnas runs; `--table` overrides it) answers every
+    /// evaluation from that table instead of training, and `table_miss` says what a cell the table
+    /// lacks does: `"error"` (the default: the run stops, naming it) or `"train"` (it is trained).
     ///
     /// ```rhai
     /// exp.search(#{ algorithm: "nsga2", population: 8, generations: 3, seed: 1 });
     /// exp.search(#{ algorithm: "fixed", front_of: "runs/quickstart" });
     /// exp.search(#{ algorithm: "exhaustive", seed: 1 });
+    /// exp.search(#{ algorithm: "nsga2", population: 8, generations: 3, table: "tables/fashion-mnist.jsonl.gz" });
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn search(ctx: NativeCallContext, exp: &mut Experiment, settings: Map) -> RhaiResult<Experiment> {
