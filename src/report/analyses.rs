@@ -646,6 +646,7 @@ mod tests {
             generalization_error: Some(0.01 * id as f64),
             axes: Some([accuracy, intro]),
             stopped: None,
+            replayed_from: None,
         }
     }
 

@@ -142,6 +142,7 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
                 epoch: record.epochs.last().map_or(0, |p| p.epoch),
                 epochs: record.config.epochs,
             }),
+            replayed_from: record.replayed_from.clone(),
         });
         records.insert(e.candidate, record);
     }

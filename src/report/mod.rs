@@ -87,6 +87,8 @@ pub struct ReportPoint {
     pub generalization_error: Option<f64>,
     /// Where the script's early-stopping rule stopped its training (its values are that epoch's).
     pub stopped: Option<StoppedEarly>,
+    /// The table record that answered it in a replay (`xnas run --table`): `TABLE #ID`.
+    pub replayed_from: Option<String>,
 }
 
 /// A training the early-stopping rule stopped: after `epoch` of `epochs`.
@@ -227,6 +229,16 @@ impl ReportInput {
             evaluated: self.points.len(),
             epochs_not_trained: stopped.iter().map(|s| s.epochs.saturating_sub(s.epoch)).sum(),
         }
+    }
+
+    /// How many evaluations a table answered (a replay, `xnas run --table`), and the tables.
+    pub fn replayed(&self) -> (usize, Vec<&str>) {
+        let sources: Vec<&str> = self.points.iter().filter_map(|p| p.replayed_from.as_deref()).collect();
+        let mut tables: Vec<&str> =
+            sources.iter().map(|source| source.rsplit_once(" #").map_or(*source, |(table, _)| table)).collect();
+        tables.sort_unstable();
+        tables.dedup();
+        (sources.len(), tables)
     }
 
     /// The report axes' reference point (by default chance accuracy and zero introspectability).
@@ -492,7 +504,7 @@ fn index_html(input: &ReportInput, table: &Table1, sections: &str) -> String {
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:nth-child(3){{text-align:left}}img{{max-width:100%}}</style>
 </head><body>
 <h1>xnas report: {name}</h1>
-<p>Dataset {dataset}, {evaluated} architectures evaluated over {generations} generation(s){early}. Files: <a href="front.csv">front.csv</a>, <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
+<p>Dataset {dataset}, {evaluated} architectures evaluated over {generations} generation(s){early}.{replay} Files: <a href="front.csv">front.csv</a>, <a href="table1.csv">table1.csv</a>, <a href="table1.md">table1.md</a>.</p>
 <h2>Table 1</h2>
 <p>Over {over} ({size} architectures); hypervolume of its non-dominated set and of the archive's (every evaluation) in the report axes ({axes}) from ({refy:.3}, {refx:.3}), and the search's own at its last generation.</p>
 <table><tr><th>Max accuracy</th><th>Median accuracy</th><th>Max intros.</th><th>Median intros.</th><th>Max intros. (WordNet)</th><th>Median intros. (WordNet)</th><th>Hypervolume</th><th>Archive hypervolume</th><th>Search's hypervolume</th></tr>
@@ -511,6 +523,22 @@ fn index_html(input: &ReportInput, table: &Table1, sections: &str) -> String {
         dataset = escape(&input.dataset),
         evaluated = table.evaluated,
         generations = table.generations,
+        replay = match input.replayed() {
+            (0, _) => String::new(),
+            (answered, tables) => {
+                let trained = input.points.len() - answered;
+                format!(
+                    " <b>A replay</b>: {answered} of the {} evaluation(s) were answered from the table {} (its \
+                     records, not trained here; each says <code>replayed_from</code>){}.",
+                    input.points.len(),
+                    escape(&tables.join(", ")),
+                    match trained {
+                        0 => ", on a simulated clock".to_string(),
+                        _ => format!(", the other {trained} trained (<code>--table-miss train</code>)"),
+                    }
+                )
+            }
+        },
         early = match input.early_stops() {
             stops if stops.stopped > 0 => format!("; {stops} (their values are those of the epoch they stopped at)"),
             _ => String::new(),
@@ -556,6 +584,7 @@ pub(crate) mod tests {
             generalization_error: Some(0.05),
             axes: Some([acc, intro]),
             stopped: None,
+            replayed_from: None,
         };
         ReportInput {
             run_name: "test".into(),
@@ -736,6 +765,22 @@ pub(crate) mod tests {
         assert!(html.contains("2 of 4 candidates stopped early, 21 epochs not trained"), "{html}");
         assert!(html.contains("(stopped after epoch 2 of 12)"));
         assert!(!index_html(&sample(), &Table1::from_input(&sample()), "").contains("stopped"));
+    }
+
+    #[test]
+    fn a_replay_says_so_and_names_its_table() {
+        let mut input = sample();
+        assert!(!index_html(&input, &Table1::from_input(&input), "").contains("replay"));
+        for (i, point) in input.points.iter_mut().enumerate() {
+            point.replayed_from = Some(format!("/tables/t.jsonl.gz #{i}"));
+        }
+        assert_eq!(input.replayed(), (4, vec!["/tables/t.jsonl.gz"]));
+        let html = index_html(&input, &Table1::from_input(&input), "");
+        assert!(html.contains("4 of the 4 evaluation(s) were answered from the table /tables/t.jsonl.gz"), "{html}");
+        assert!(html.contains("on a simulated clock"), "{html}");
+        input.points[0].replayed_from = None;
+        let html = index_html(&input, &Table1::from_input(&input), "");
+        assert!(html.contains("3 of the 4") && html.contains("the other 1 trained"), "{html}");
     }
 
     #[test]

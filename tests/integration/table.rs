@@ -240,3 +240,46 @@ fn an_exhaustive_search_out_of_time_stops_between_jobs_and_resumes() {
     assert_eq!(trained.len(), distinct.len(), "no cell trained twice");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// An early-stopping rule replays on the table's per-epoch points: a table built with
+/// `training.epoch_validation` answers each epoch as the worker measured it, and a stop ends the
+/// replayed job there, its record stopped with that epoch's accuracy and introspectability.
+#[test]
+fn an_early_stopping_rule_replays_on_the_tables_epochs() {
+    let dir = temp_dir("table-early");
+    let ops = ops_literal(&SPACE_OPS);
+    let with_epochs = |name: &str, search: &str, rule: &str| {
+        let path = script(&dir, name, &ops, search);
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("exp.training(#{ epochs: 1,", "exp.training(#{ epochs: 2, epoch_validation: 50,");
+        std::fs::write(&path, text.replace("\nexp\n", &format!("\n{rule}\nexp\n"))).unwrap();
+        path
+    };
+    let exhaustive = with_epochs("exhaustive", r#"#{ algorithm: "exhaustive", seed: 5 }"#, "");
+    let table = dir.join("table");
+    xnas(&["run", exhaustive.to_str().unwrap(), "--dir", table.to_str().unwrap()]);
+    let by_form: BTreeMap<String, xnas::record::MeasurementRecord> =
+        done(&table).into_iter().map(|e| (e.canonical, e.record.unwrap())).collect();
+    assert!(by_form.values().all(|r| r.epochs.len() == 1), "one measured epoch before the last of two");
+
+    // Stop every training after its first epoch.
+    let search = with_epochs(
+        "stopping",
+        r#"#{ algorithm: "nsga2", population: 2, generations: 2, seed: 1 }"#,
+        "exp.stop_early(|p| p.epoch >= 1);",
+    );
+    let replay = dir.join("replay");
+    xnas(&["run", search.to_str().unwrap(), "--dir", replay.to_str().unwrap(), "--table", table.to_str().unwrap()]);
+    let replayed = done(&replay);
+    assert!(!replayed.is_empty());
+    for e in replayed {
+        let record = e.record.unwrap();
+        let full = &by_form[&e.canonical];
+        assert_eq!(record.status, xnas::record::Status::Stopped, "candidate {}", e.candidate);
+        assert_eq!(record.val_accuracy, Some(full.epochs[0].val_accuracy));
+        assert_eq!(record.introspectability, full.epochs[0].introspectability);
+        assert!(record.train_seconds < full.train_seconds, "a stop saves the second epoch's seconds");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
