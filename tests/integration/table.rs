@@ -283,3 +283,55 @@ fn an_early_stopping_rule_replays_on_the_tables_epochs() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `xnas check SCRIPT --table` scores every cell of the table with the script's objectives and
+/// gives the true front: the same set, and the same hypervolume, as brute force over the table's
+/// records (every pair compared; the 2-D hypervolume summed as rectangles by hand).
+#[test]
+fn check_with_a_table_prints_the_brute_force_true_front() {
+    let dir = temp_dir("table-check");
+    // Every edge a skip or a conv3x3 but the last two edges fixed: more cells than SPACE_OPS.
+    let ops: [&[u8]; 6] = [&[4, 0], &[3, 0], &[4, 3], &[3, 0], &[3, 4], &[3]];
+    let exhaustive = script(&dir, "exhaustive", &ops_literal(&ops), r#"#{ algorithm: "exhaustive", seed: 5 }"#);
+    let table = dir.join("table");
+    xnas(&["run", exhaustive.to_str().unwrap(), "--dir", table.to_str().unwrap()]);
+    let cells: Vec<(String, f64, f64)> = done(&table)
+        .into_iter()
+        .map(|e| {
+            let record = e.record.unwrap();
+            (record.genome.clone(), record.val_accuracy.unwrap(), record.introspectability.unwrap())
+        })
+        .collect();
+    assert_eq!(cells.len(), brute_force_forms(&ops).len());
+    let dominated =
+        |(_, a, i): &(String, f64, f64)| cells.iter().any(|(_, a2, i2)| a2 >= a && i2 >= i && (a2 > a || i2 > i));
+    let mut front: Vec<(String, f64, f64)> = cells.iter().filter(|c| !dominated(c)).cloned().collect();
+    front.sort_by(|x, y| y.1.total_cmp(&x.1));
+    // Maximised from (0.1, 0.0): by accuracy descending, each point adds the strip of
+    // introspectability above the best so far.
+    let (mut hypervolume, mut best_intro) = (0.0, 0.0_f64);
+    for (_, accuracy, intro) in &front {
+        if *accuracy > 0.1 && *intro > best_intro {
+            hypervolume += (accuracy - 0.1) * (intro - best_intro);
+            best_intro = *intro;
+        }
+    }
+
+    let search =
+        script(&dir, "search", &ops_literal(&ops), r#"#{ algorithm: "nsga2", population: 4, generations: 2 }"#);
+    let csv = dir.join("cells.csv");
+    let out =
+        xnas(&["check", search.to_str().unwrap(), "--table", table.to_str().unwrap(), "--out", csv.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("table: {} of the space's {} cells", cells.len(), cells.len())), "{stdout}");
+    assert!(stdout.contains(&format!("{} cell(s), hypervolume {hypervolume:.6}", front.len())), "{stdout}");
+    let on_front: BTreeSet<String> = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|line| line.ends_with(",true"))
+        .map(|line| line.split(',').next().unwrap().to_string())
+        .collect();
+    assert_eq!(on_front, front.iter().map(|c| c.0.clone()).collect::<BTreeSet<_>>());
+    std::fs::remove_dir_all(dir).ok();
+}
