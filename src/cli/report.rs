@@ -53,8 +53,17 @@ pub struct StatusArgs {
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
-    let options =
-        xnas::report::input::ReportOptions { highlight: args.highlight.clone(), table1_over: args.table1_over.into() };
+    // A replay's report measures the run against its table; a table that cannot be read any more
+    // (moved, say) leaves that section out rather than the report.
+    let table = xnas::run::table_cells(&args.run_dir).unwrap_or_else(|e| {
+        eprintln!("warning: the run's table cannot be read, so the report leaves out the run's gap to it: {e:#}");
+        None
+    });
+    let options = xnas::report::input::ReportOptions {
+        highlight: args.highlight.clone(),
+        table1_over: args.table1_over.into(),
+        table,
+    };
     let input = xnas::report::input::report_input_with(&args.run_dir, &options)?;
     let out = args.out.unwrap_or_else(|| RunDir::new(&args.run_dir).file(RunDir::REPORT));
     check_output_dir("--out", &out, earlier_report)?;

@@ -690,6 +690,7 @@ mod tests {
             trust: Default::default(),
             wordnet_unavailable: None,
             final_population: None,
+            table_front: None,
         }
     }
 

@@ -16,7 +16,7 @@ use xnas_moo::Direction;
 
 use crate::record::{MeasurementRecord, Status as RecordStatus};
 use crate::report::trust::{Highlight, TrustInput, TrustModel};
-use crate::report::{FinalPopulation, LineageRow, ReportAxes, ReportInput, ReportPoint, StoppedEarly};
+use crate::report::{FinalPopulation, LineageRow, ReportAxes, ReportInput, ReportPoint, StoppedEarly, TableFront};
 use crate::script::{Algorithm, ExperimentSpec, REPORT_FIELDS};
 use crate::store::{EvalStatus, Store};
 
@@ -66,6 +66,42 @@ fn axis_values(
     values.iter().all(|v| v.is_finite()).then_some(values)
 }
 
+/// Reads measurement records' values on a spec's report axes, for records outside the run (a
+/// table's cells): an axis that is an objective takes the given scores.
+pub struct AxisReader {
+    sources: [AxisSource; 2],
+    similarity: Option<Vec<Vec<f64>>>,
+}
+
+impl AxisReader {
+    pub fn new(spec: &ExperimentSpec) -> AxisReader {
+        let (_, sources) = report_axes(spec);
+        AxisReader { sources, similarity: spec.dataset.label_similarity().ok() }
+    }
+
+    /// The record's values on the report axes, when both are finite; `objectives` are its scores
+    /// under the spec's objectives.
+    pub fn values(&self, record: &MeasurementRecord, objectives: Option<&Vec<f64>>) -> Option<[f64; 2]> {
+        let wordnet = self
+            .similarity
+            .as_ref()
+            .and_then(|s| crate::introspect::wordnet_introspectability(&record.class_distance, s));
+        axis_values(&self.sources, record, wordnet, objectives)
+    }
+}
+
+/// A table's cells in a replayed run's report axes (see [`crate::report::TableFront`]).
+#[derive(Debug, Clone, Default)]
+pub struct TableCells {
+    /// The table, as the run names it.
+    pub table: String,
+    /// Distinct valid cells of the run's space, and how many of them the table holds.
+    pub space_cells: usize,
+    pub held: usize,
+    /// Each held cell's values on the report axes (cells without both are left out).
+    pub axes: Vec<[f64; 2]>,
+}
+
 /// What a report may be asked beyond the run's own data.
 #[derive(Debug, Clone, Default)]
 pub struct ReportOptions {
@@ -74,6 +110,9 @@ pub struct ReportOptions {
     pub highlight: Option<Vec<String>>,
     /// What Table 1's population-level statistics are over.
     pub table1_over: Table1Over,
+    /// The table a replayed run was answered from, in its report axes: the report then gives
+    /// the table's front and the run's distance to it.
+    pub table: Option<TableCells>,
 }
 
 /// What Table 1's population-level statistics are over (see [`FinalPopulation`] for the paper's
@@ -201,6 +240,7 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
         }
     };
     let variant = variant(&spec);
+    let table_front = options.table.as_ref().map(|cells| TableFront::of(cells, axes.reference));
     let mut input = ReportInput {
         run_name: info.name,
         variant: variant.into(),
@@ -218,6 +258,7 @@ pub fn report_input_with(run_dir: &Path, options: &ReportOptions) -> anyhow::Res
         trust: TrustInput::default(),
         wordnet_unavailable: similarity.err().map(|e| e.to_string()),
         final_population,
+        table_front,
     };
     let class_names = records.values().next().map(|r| r.class_names.clone()).unwrap_or_default();
     let models = input

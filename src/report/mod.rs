@@ -24,6 +24,7 @@ pub mod compare;
 mod figures;
 pub mod groups;
 pub mod input;
+mod table_front;
 pub mod trust;
 
 use std::fmt::Write as _;
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use figures::{front_svg, hypervolume_svg};
+pub use table_front::{igd_plus, TableFront};
 
 use compare::ComparedRun;
 
@@ -59,6 +61,7 @@ pub const SECTIONS: &[SectionEntry] = &[
     trust::SECTION,       // both
     compare::EVOLUTION,   // compare only
     groups::SECTION,      // compare only, with --group
+    table_front::SECTION, // report only, of a replay
 ];
 
 /// A point of a figure's plane: (introspectability, accuracy), as the paper's figures draw them.
@@ -183,6 +186,8 @@ pub struct ReportInput {
     pub trust: trust::TrustInput,
     /// Why the WordNet-weighted columns are empty (WordNet or the labels' synsets did not resolve).
     pub wordnet_unavailable: Option<String>,
+    /// A replayed run's table, in the report axes: its front, against which the run's is measured.
+    pub table_front: Option<TableFront>,
     /// The population Table 1's statistics are over; `None`: every evaluation (the archive).
     pub final_population: Option<FinalPopulation>,
 }
@@ -602,6 +607,7 @@ pub(crate) mod tests {
             axes: ReportAxes::paper(10),
             trust: Default::default(),
             wordnet_unavailable: None,
+            table_front: None,
             final_population: None,
         }
     }

@@ -5,12 +5,18 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::path::Path;
 
 use xnas_moo::Direction;
 use xnas_space::{CanonicalForm, Genome};
 
+use super::execution::Execution;
+use super::resume::{resumed_experiment, ResumeChanges};
 use super::table::Table;
+use crate::record::MeasurementRecord;
+use crate::report::input::{AxisReader, TableCells};
 use crate::script::{Experiment, ScriptError};
+use crate::store::Store;
 
 /// One cell of the table, scored.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +26,8 @@ pub struct ScoredCell {
     pub arch: String,
     /// The script's objective values, in its objectives' order and directions.
     pub objectives: Vec<f64>,
+    /// The table's record of it.
+    pub record: MeasurementRecord,
 }
 
 /// The script's objectives over a table; see the module docs.
@@ -59,9 +67,12 @@ impl Landscape {
         for (_, answer) in held {
             let record = &answer.record;
             match experiment.score(record) {
-                Ok(objectives) if objectives.iter().all(|v| v.is_finite()) => {
-                    scored.push(ScoredCell { genome: record.genome.clone(), arch: record.arch.clone(), objectives })
-                }
+                Ok(objectives) if objectives.iter().all(|v| v.is_finite()) => scored.push(ScoredCell {
+                    genome: record.genome.clone(),
+                    arch: record.arch.clone(),
+                    objectives,
+                    record: record.clone(),
+                }),
                 Ok(objectives) => failed.push((record.genome.clone(), format!("non-finite objectives {objectives:?}"))),
                 Err(e) => failed.push((record.genome.clone(), e.to_string())),
             }
@@ -108,6 +119,23 @@ impl Landscape {
         }
         out
     }
+}
+
+/// The table a run replayed from (`xnas run --table`), its cells in the run's report axes, for
+/// `xnas report`; `None` when the run has no table.
+pub fn table_cells(run_dir: &Path) -> anyhow::Result<Option<TableCells>> {
+    let store = Store::open_read_only(run_dir)?;
+    let Some(table) = store.execution::<Execution>()?.and_then(|execution| execution.table) else { return Ok(None) };
+    let experiment = resumed_experiment(&store, run_dir, &ResumeChanges::default())?.experiment;
+    let landscape =
+        Landscape::of(&experiment, &Table::read(&table, &experiment.training_hash(), experiment.eval_config())?)?;
+    let reader = AxisReader::new(experiment.spec());
+    Ok(Some(TableCells {
+        table: table.display().to_string(),
+        space_cells: landscape.space_cells,
+        held: landscape.scored.len() + landscape.failed.len(),
+        axes: landscape.scored.iter().filter_map(|cell| reader.values(&cell.record, Some(&cell.objectives))).collect(),
+    }))
 }
 
 impl fmt::Display for Landscape {

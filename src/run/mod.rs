@@ -62,7 +62,7 @@ use anyhow::Context;
 pub use early::{replay as replay_early_stopping, EarlyStopReplay, ReplayedCandidate};
 pub use execution::{Execution, ExecutionOverrides, ExecutorKind, Scheduling, Workers};
 pub use from::{FromError, Inherited};
-pub use landscape::{Landscape, ScoredCell};
+pub use landscape::{table_cells, Landscape, ScoredCell};
 pub use models::ModelKeeper;
 pub use preflight::{preflight, PreflightError};
 pub use refine::{refine, refined_run_name};

@@ -103,6 +103,31 @@ fn an_exhaustive_table_replays_a_search_without_training() {
         }
     }
 
+    // Its report measures it against the table: the hypervolume gap is the table front's
+    // hypervolume minus the run's archive's, both summed by hand (maximised, from (0.1, 0)).
+    let hypervolume = |points: Vec<(f64, f64)>| {
+        let mut points = points;
+        points.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)));
+        let (mut total, mut best) = (0.0, 0.0_f64);
+        for (accuracy, intro) in points {
+            if accuracy > 0.1 && intro > best {
+                total += (accuracy - 0.1) * (intro - best);
+                best = intro;
+            }
+        }
+        total
+    };
+    let axes = |r: &xnas::record::MeasurementRecord| (r.val_accuracy.unwrap(), r.introspectability.unwrap());
+    let table_hv = hypervolume(by_form.values().map(axes).collect());
+    let run_hv = hypervolume(replayed.iter().map(|e| axes(e.record.as_ref().unwrap())).collect());
+    xnas(&["report", replay.to_str().unwrap()]);
+    let html = std::fs::read_to_string(replay.join("report/index.html")).unwrap();
+    assert!(html.contains("Against the table") && html.contains("It holds all 4 cells of the space"), "{html}");
+    let expected = format!("a hypervolume gap of {:.4}", table_hv - run_hv);
+    assert!(html.contains(&expected), "{expected} in {html}");
+    let gaps = std::fs::read_to_string(replay.join("report/table_gap.csv")).unwrap();
+    assert!(gaps.starts_with("generation,archive_hypervolume,table_hypervolume,hypervolume_gap,igd_plus"), "{gaps}");
+
     // The table as one file replays the same search the same way.
     let file = dir.join("table.jsonl.gz");
     let out = xnas(&["table", "export", table.to_str().unwrap(), file.to_str().unwrap()]);
