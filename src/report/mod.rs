@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use figures::{front_svg, hypervolume_svg};
-pub use table_front::{igd_plus, TableFront};
+pub use table_front::TableFront;
 
 use compare::ComparedRun;
 

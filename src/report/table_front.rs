@@ -39,20 +39,6 @@ impl TableFront {
     }
 }
 
-/// IGD+ (Ishibuchi et al. 2015) of `found` to the reference front `front`, both maximised: the
-/// mean over the front's points z of the distance to the nearest found point a, counting only
-/// where a falls short of z (√Σ max(z_i − a_i, 0)²). Zero when `found` weakly dominates the
-/// whole front; `None` without points on either side.
-pub fn igd_plus(front: &[[f64; 2]], found: &[[f64; 2]]) -> Option<f64> {
-    if front.is_empty() || found.is_empty() {
-        return None;
-    }
-    let shortfall =
-        |z: &[f64; 2], a: &[f64; 2]| z.iter().zip(a).map(|(z, a)| (z - a).max(0.0).powi(2)).sum::<f64>().sqrt();
-    let total: f64 = front.iter().map(|z| found.iter().map(|a| shortfall(z, a)).fold(f64::INFINITY, f64::min)).sum();
-    Some(total / front.len() as f64)
-}
-
 /// The run's archive (every evaluation born up to the generation) in the report axes.
 fn archive_axes(input: &ReportInput, generation: Option<u64>) -> Vec<[f64; 2]> {
     input
@@ -74,7 +60,9 @@ fn report(input: &ReportInput) -> Section {
     let row = |generation: Option<u64>| {
         let found = input.archive_hypervolume(generation);
         let gap = table.hypervolume.zip(found).map(|(t, f)| t - f);
-        (found, gap, igd_plus(&table.front, &archive_axes(input, generation)))
+        let archive = archive_axes(input, generation);
+        let igd = xnas_analysis::igd_plus(&archive, &table.front, [xnas_moo::Direction::Maximise; 2]).ok();
+        (found, gap, igd)
     };
     let generations: Vec<u64> = input.hypervolume_per_generation.iter().map(|&(g, _)| g).collect();
     let text = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
@@ -109,24 +97,6 @@ fn report(input: &ReportInput) -> Section {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn igd_plus_counts_only_shortfalls_by_hand() {
-        let front = [[0.9, 0.2], [0.5, 0.6]];
-        // The front itself, or points beyond it: zero.
-        assert_eq!(igd_plus(&front, &front), Some(0.0));
-        assert_eq!(igd_plus(&front, &[[1.0, 0.7]]), Some(0.0));
-        // One point (0.8, 0.4): short of (0.9, 0.2) by 0.1 in the first axis only; short of
-        // (0.5, 0.6) by 0.2 in the second only: mean (0.1 + 0.2) / 2.
-        let one = igd_plus(&front, &[[0.8, 0.4]]).unwrap();
-        assert!((one - 0.15).abs() < 1e-12, "{one}");
-        // (0.6, 0.3): short of (0.9, 0.2) by (0.3, 0) → 0.3; of (0.5, 0.6) by (0, 0.3) → 0.3; with a
-        // second found point (0.9, 0.1) nearer the first: √(0 + 0.01) = 0.1. Mean (0.1 + 0.3) / 2.
-        let two = igd_plus(&front, &[[0.6, 0.3], [0.9, 0.1]]).unwrap();
-        assert!((two - 0.2).abs() < 1e-12, "{two}");
-        assert_eq!(igd_plus(&[], &front), None);
-        assert_eq!(igd_plus(&front, &[]), None);
-    }
 
     #[test]
     fn the_table_front_is_the_non_dominated_cells_and_their_hypervolume() {

@@ -258,6 +258,8 @@ fn group_statistics_match_the_library_and_hand_computed_values() {
             "`${attainment_difference([[[1, 3], [3, 1]]], [[[2, 2]]], [\"min\", \"min\"])[1].point}`",
             "[2.0, 2.0]",
         ),
+        // Short of (0.9, 0.2) by 0.1 and of (0.5, 0.6) by 0.2: the mean (crates/analysis's hand case).
+        "igd_plus([[0.8, 0.4]], [[0.9, 0.2], [0.5, 0.6]], [\"max\", \"max\"])",
     ]);
     let summary = xnas_analysis::summarize(&a).unwrap();
     assert_eq!((values[0], values[1]), (summary.std_dev.unwrap(), summary.ci95.unwrap().low));
@@ -275,6 +277,7 @@ fn group_statistics_match_the_library_and_hand_computed_values() {
     assert_eq!((values[11], values[12], values[13]), (1.0, 3.0, 1.0));
     // (2, 2) is attained by the right front only.
     assert_eq!((values[14], values[15]), (-1.0, 1.0));
+    assert!(close(values[16], 0.15), "{}", values[16]);
 }
 
 #[test]
@@ -313,6 +316,11 @@ fn bad_input_names_the_function_and_the_position() {
             "let v = attainment_difference([[[1, 2]]], [[]], [\"min\", \"min\"]);",
             9,
             "attainment_difference: right[0] is empty",
+        ),
+        (
+            "let v = igd_plus([[1, 2]], [[1, 2, 3]], [\"max\", \"max\"]);",
+            9,
+            "igd_plus: reference has points of 3 values; IGD+ needs two axes",
         ),
         (
             "let v = discover_motifs([\"000000\", \"111111\"], [0.5, 0.6], [0.2]);",

@@ -8,6 +8,7 @@
 //! | [`hypothesis`] | Wilcoxon signed-rank and Mann–Whitney U, two-sided | as SciPy computes them |
 //! | [`bootstrap`] | seeded percentile bootstrap interval of a difference of means | — |
 //! | [`attainment`] | attainment surfaces of groups of fronts; the difference of two groups' | as moocore computes them |
+//! | [`indicators`] | IGD+ of a found front to a reference front | as moocore computes it |
 //! | [`operators`] | conv and pooling edges per cell; operator frequencies over a front | Fig. 4, G1–G2; Tables E1–E3 |
 //! | [`motifs`] | motifs with wildcards (`[0 * * * 3 *]`), their support in a set | Tables F1–F3 |
 //! | [`discovery`] | the seven-step motif discovery over a front | App. G, Fig. G3–G15 |
@@ -25,6 +26,7 @@ mod error;
 pub mod generalization;
 pub mod generations;
 pub mod hypothesis;
+pub mod indicators;
 pub mod motifs;
 pub mod operators;
 pub mod phylogeny;
@@ -37,6 +39,7 @@ pub use error::AnalysisError;
 pub use generalization::{generalization_error, spearman_table, CorrelationCell};
 pub use generations::{per_generation, GenerationSummary};
 pub use hypothesis::{mann_whitney_u, wilcoxon_signed_rank, TestMethod, TestResult};
+pub use indicators::igd_plus;
 pub use motifs::{most_frequent_motifs, motif_supports, motifs_of, Motif, MotifSupport};
 pub use operators::{conv_edges, op_counts, operator_frequencies, pooling_edges, OperatorFrequency};
 pub use phylogeny::{ancestry, pareto_members, AncestorNode, Ancestry, GenerationFront, Lineage};

@@ -82,17 +82,24 @@ fn fronts(ctx: &NativeCallContext, function: &str, what: &str, values: &Array) -
             let front = front
                 .as_array_ref()
                 .or_else(|t| fail(ctx, function, format!("{what}[{i}] is {t}, not an array of [a, b] points")))?;
-            let rows = points(&front).or_else(|e| fail(ctx, function, format!("{what}[{i}]: {e}")))?;
-            rows.into_iter()
-                .map(|row| match row[..] {
-                    [a, b] => Ok([a, b]),
-                    _ => fail(
-                        ctx,
-                        function,
-                        format!("{what}[{i}] has points of {} values; attainment needs two axes", row.len()),
-                    ),
-                })
-                .collect()
+            points_of_two(ctx, function, &format!("{what}[{i}]"), "attainment", &front)
+        })
+        .collect()
+}
+
+/// One front: an array of `[a, b]` points.
+fn points_of_two(
+    ctx: &NativeCallContext,
+    function: &str,
+    what: &str,
+    measure: &str,
+    front: &Array,
+) -> RhaiResult<Vec<[f64; 2]>> {
+    let rows = points(front).or_else(|e| fail(ctx, function, format!("{what}: {e}")))?;
+    rows.into_iter()
+        .map(|row| match row[..] {
+            [a, b] => Ok([a, b]),
+            _ => fail(ctx, function, format!("{what} has points of {} values; {measure} needs two axes", row.len())),
         })
         .collect()
 }
@@ -338,6 +345,23 @@ mod analyses {
                 map.into()
             })
             .collect())
+    }
+
+    /// IGD+ of the `found` front to a `reference` front (each an array of `[a, b]` points in two
+    /// axes, `directions` e.g. `["max", "max"]`), as `moocore.igd_plus`: the mean over reference
+    /// points of the distance to the nearest found point, counting only where it falls short. Zero
+    /// when `found` weakly dominates the whole reference front.
+    ///
+    /// ```rhai
+    /// igd_plus([[0.8, 0.4]], [[0.9, 0.2], [0.5, 0.6]], ["max", "max"]) // 0.15
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn igd_plus(ctx: NativeCallContext, found: Array, reference: Array, directions: Array) -> RhaiResult<f64> {
+        const NAME: &str = "igd_plus";
+        let found = super::points_of_two(&ctx, NAME, "found", "IGD+", &found)?;
+        let reference = super::points_of_two(&ctx, NAME, "reference", "IGD+", &reference)?;
+        let directions = two_directions(&ctx, NAME, &directions)?;
+        xnas_analysis::igd_plus(&found, &reference, directions).or_else(|e| fail(&ctx, NAME, e))
     }
 
     /// The median of a non-empty array of numbers (the mean of the middle two for an even count).
