@@ -56,10 +56,14 @@ struct RecordLine {
     record: MeasurementRecord,
 }
 
-/// Writes the finished evaluations of the run in `run` to `file` (gzip JSON lines); returns the
-/// header written.
+/// Writes the finished evaluations of the run in `run` to `file` (gzip JSON lines), one per
+/// canonical cell and training configuration (the first the run finished: a resumed run's reuse
+/// of it, or an isomorphic twin trained again, adds nothing a replay reads); returns the header
+/// written. The file appears whole or not at all: it is written beside its place and renamed.
 pub fn export_table(run: &Path, file: &Path) -> Result<TableHeader, TableError> {
-    let (source, entries) = super::table::store_entries(run)?;
+    let (source, mut entries) = super::table::store_entries(run)?;
+    let mut seen = std::collections::HashSet::new();
+    entries.retain(|entry| seen.insert((entry.training_hash.clone(), entry.genome.canonical())));
     let mut configurations: Vec<TableConfiguration> = Vec::new();
     for entry in &entries {
         match configurations.iter_mut().find(|c| c.training_hash == entry.training_hash) {
@@ -79,9 +83,23 @@ pub fn export_table(run: &Path, file: &Path) -> Result<TableHeader, TableError> 
         configurations,
     };
     let bad = |e: std::io::Error| TableError::File { path: file.to_path_buf(), message: e.to_string() };
-    let out = std::fs::File::create(file).map_err(bad)?;
-    let mut gz = GzEncoder::new(BufWriter::new(out), flate2::Compression::default());
-    write_line(&mut gz, &header).map_err(bad)?;
+    let name = file.file_name().map_or_else(|| "table".into(), |n| n.to_string_lossy().into_owned());
+    let staged = file.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let written = write_table(&staged, &header, entries);
+    match written.and_then(|()| std::fs::rename(&staged, file)) {
+        Ok(()) => Ok(header),
+        Err(e) => {
+            std::fs::remove_file(&staged).ok();
+            Err(bad(e))
+        }
+    }
+}
+
+fn write_table(path: &Path, header: &TableHeader, entries: Vec<TableEntry>) -> std::io::Result<()> {
+    let out = std::fs::File::create(path)?;
+    // The best compression: a shipped table is read far more often than it is written.
+    let mut gz = GzEncoder::new(BufWriter::new(out), flate2::Compression::best());
+    write_line(&mut gz, header)?;
     for entry in entries {
         let line = RecordLine {
             evaluation: entry.evaluation,
@@ -90,10 +108,9 @@ pub fn export_table(run: &Path, file: &Path) -> Result<TableHeader, TableError> 
             training_hash: entry.training_hash,
             record: entry.record,
         };
-        write_line(&mut gz, &line).map_err(bad)?;
+        write_line(&mut gz, &line)?;
     }
-    gz.finish().and_then(|mut w| w.flush()).map_err(bad)?;
-    Ok(header)
+    gz.finish()?.into_inner().map_err(|e| e.into_error())?.sync_all()
 }
 
 fn write_line(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {

@@ -263,6 +263,16 @@ fn an_exhaustive_search_out_of_time_stops_between_jobs_and_resumes() {
     let distinct: BTreeSet<String> = trained.iter().cloned().collect();
     assert_eq!(distinct, brute_force_forms(&SPACE_OPS));
     assert_eq!(trained.len(), distinct.len(), "no cell trained twice");
+    // Its export holds each cell once, the reuse rows left out, and leaves no staging file.
+    let file = dir.join("table.jsonl.gz");
+    let out = xnas(&["table", "export", table.to_str().unwrap(), file.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": 4 record(s)"), "{}", String::from_utf8_lossy(&out.stdout));
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     std::fs::remove_dir_all(dir).ok();
 }
 
