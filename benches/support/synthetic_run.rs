@@ -23,6 +23,7 @@ pub fn quickstart() -> (Experiment, std::path::PathBuf) {
 
 /// Writes a run of `generations` × `per_generation` evaluations into the new folder `dir`, its
 /// draws from `seed`.
+#[allow(dead_code)] // Each bench includes this file and uses what it needs.
 pub fn write_synthetic_run(
     dir: &Path,
     (experiment, script): &(Experiment, std::path::PathBuf),
@@ -76,4 +77,38 @@ pub fn write_synthetic_run(
             })
             .unwrap();
     }
+}
+
+/// Writes a table into the new folder `dir`: every distinct valid cell of the space trained once
+/// (one generation, as an exhaustive search stores it), under the experiment's training hash so
+/// that the experiment replays from it, each record the synthetic one with accuracy and class
+/// distances varied by the cell's draws from `seed`.
+#[allow(dead_code)] // Each bench includes this file and uses what it needs.
+pub fn write_synthetic_table(dir: &Path, (experiment, script): &(Experiment, std::path::PathBuf), seed: u64) -> usize {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let store = Store::create(dir, &run_info(experiment, script)).unwrap();
+    let version = save_version(&store, experiment).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let cells = xnas::space::distinct_valid_cells(Genome::all());
+    let candidates: Vec<NewEvaluation> = cells
+        .iter()
+        .enumerate()
+        .map(|(k, &genome)| NewEvaluation { candidate: k as u64, genome, parents: Vec::new(), generation: 0 })
+        .collect();
+    let ids = store.enqueue(&candidates, &experiment.training_hash(), version).unwrap();
+    for (candidate, &id) in candidates.iter().zip(&ids) {
+        let mut record = synthetic_record(experiment.eval_config(), &candidate.genome);
+        record.val_accuracy = Some(rng.random_range(0.3..0.9));
+        for row in record.class_distance.iter_mut() {
+            for d in row.iter_mut().flatten() {
+                *d *= rng.random_range(0.5..1.5);
+            }
+        }
+        record.introspectability = xnas::introspect::introspectability(&record.class_distance);
+        record.train_seconds = rng.random_range(1.0..3.0);
+        store.mark_running(id, "cpu").unwrap();
+        store.finish(id, &record).unwrap();
+    }
+    cells.len()
 }

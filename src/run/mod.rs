@@ -177,7 +177,7 @@ fn create(
     // A replay's objectives are tried on the table's records, the ones they will score.
     let table = read_table(&execution, &experiment)?;
     let real_records = match &table {
-        Some(table) => table.records(),
+        Some(table) => table.sample_records(TABLE_RECORDS_CHECKED),
         None => inherited.records(),
     };
     preflight(&experiment, &execution, options.device.as_deref(), &options.program, &real_records)?;
@@ -333,6 +333,9 @@ fn resolve_front(experiment: &mut Experiment, overrides: &[(String, String)]) ->
     Ok(overrides)
 }
 
+/// How many of a table's records a replay's objectives are tried on before it starts.
+const TABLE_RECORDS_CHECKED: usize = 200;
+
 /// The table a replay (`--table`) answers from, read for the experiment's training configuration.
 fn read_table(execution: &Execution, experiment: &Experiment) -> Result<Option<Table>, TableError> {
     let Some(dir) = &execution.table else { return Ok(None) };
@@ -388,6 +391,9 @@ fn run(
     execution: Execution,
     executor: Box<dyn Executor>,
 ) -> anyhow::Result<RunSummary> {
+    if execution.table.is_some() && !execution.trains() {
+        store.commit_without_waiting_for_the_disk()?;
+    }
     let version = save_version(&store, &experiment)?;
     let watcher = if options.watch {
         let w = ScriptWatcher::new(script, experiment.clone(), overrides.to_vec())?;

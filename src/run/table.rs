@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use xnas_space::CanonicalForm;
 
@@ -90,8 +91,8 @@ impl Table {
     /// `config`), one per canonical cell (the first stored).
     pub fn read(path: &Path, training_hash: &str, config: &EvalConfig) -> Result<Table, TableError> {
         let (source, entries) = if path.is_file() {
-            let (_, entries) = super::table_file::read_table_file(path)?;
-            (std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()), entries)
+            let entries = cached_table_file(path)?;
+            (std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()), entries.to_vec())
         } else {
             store_entries(path)?
         };
@@ -127,10 +128,36 @@ impl Table {
         Ok(table)
     }
 
-    /// The records that answer, for the dry run of the script's objectives on real records.
-    pub fn records(&self) -> Vec<MeasurementRecord> {
-        self.answers.values().map(|answer| answer.record.clone()).collect()
+    /// Up to `limit` of the records that answer, spread over the table by canonical form, for
+    /// the dry run of the script's objectives on real records: a whole table's thousands would
+    /// cost a replay more than its search (an objective that fails on another record fails that
+    /// candidate's scoring in the run, named as any scoring failure is).
+    pub fn sample_records(&self, limit: usize) -> Vec<MeasurementRecord> {
+        let mut forms: Vec<&CanonicalForm> = self.answers.keys().collect();
+        forms.sort_by_cached_key(|form| form.to_string());
+        let step = forms.len().div_ceil(limit.max(1)).max(1);
+        forms.into_iter().step_by(step).map(|form| self.answers[form].record.clone()).collect()
     }
+}
+
+/// The entries of a table file, read once per process while the file stays the same (its path,
+/// size and modification time): the seeds of a study (`--seeds`) replay from one read.
+fn cached_table_file(path: &Path) -> Result<Arc<Vec<TableEntry>>, TableError> {
+    type Key = (PathBuf, u64, Option<std::time::SystemTime>);
+    static READ: Mutex<Option<(Key, Arc<Vec<TableEntry>>)>> = Mutex::new(None);
+    let metadata =
+        std::fs::metadata(path).map_err(|e| TableError::File { path: path.into(), message: e.to_string() })?;
+    let key = (std::fs::canonicalize(path).unwrap_or_else(|_| path.into()), metadata.len(), metadata.modified().ok());
+    let mut read = READ.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((cached, entries)) = read.as_ref() {
+        if *cached == key {
+            return Ok(entries.clone());
+        }
+    }
+    let (_, entries) = super::table_file::read_table_file(path)?;
+    let entries = Arc::new(entries);
+    *read = Some((key, entries.clone()));
+    Ok(entries)
 }
 
 /// The training settings (as a script names them: `training.epochs`, `dataset.train_subset`, …)
