@@ -63,6 +63,19 @@ impl FakeExecutor {
     }
 }
 
+/// A job of `genome` under the default configuration, as the executors' tests submit them.
+pub fn job(id: u64, genome: &str) -> Job {
+    Job {
+        id,
+        genome: genome.into(),
+        config: crate::record::EvalConfig::default(),
+        threads: None,
+        device_name: None,
+        model_dir: None,
+        decide_each_epoch: false,
+    }
+}
+
 /// A job's measurement after `epoch`, following from its genome: convolutions (`0`) make it
 /// accurate, skips (`4`) introspectable, and every epoch adds a little to both.
 pub fn point(genome: &str, epoch: usize) -> EpochPoint {

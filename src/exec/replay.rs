@@ -330,19 +330,8 @@ impl Executor for ReplayExecutor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::fake::job;
     use crate::record::{synthetic_record, EpochPoint, EvalConfig};
-
-    fn job(id: u64, genome: &str) -> Job {
-        Job {
-            id,
-            genome: genome.into(),
-            config: EvalConfig::default(),
-            threads: None,
-            device_name: None,
-            model_dir: None,
-            decide_each_epoch: false,
-        }
-    }
 
     /// A table of three cells whose evaluations took 10, 4 and 7 seconds.
     fn executor(slots: usize) -> ReplayExecutor {

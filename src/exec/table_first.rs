@@ -88,20 +88,8 @@ impl Executor for TableFirstExecutor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::fake::FakeExecutor;
+    use crate::exec::fake::{job, FakeExecutor};
     use crate::record::{synthetic_record, EvalConfig};
-
-    fn job(id: u64, genome: &str) -> Job {
-        Job {
-            id,
-            genome: genome.into(),
-            config: EvalConfig::default(),
-            threads: None,
-            device_name: None,
-            model_dir: None,
-            decide_each_epoch: false,
-        }
-    }
 
     #[test]
     fn the_table_answers_what_it_holds_and_the_trainer_gets_the_rest() {
