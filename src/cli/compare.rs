@@ -13,7 +13,8 @@ use xnas::output::{check_output_dir, StagedDir};
 use xnas::report::compare::{files, table_markdown, ComparedRun};
 use xnas::report::groups::{check_grouping, check_labels};
 
-use super::report::Table1OverArg;
+use super::report::table1_over;
+use xnas::report::input::Table1Over;
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
@@ -28,8 +29,8 @@ pub struct CompareArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// What each row's Table 1 statistics are over (as `xnas report --table1-over`).
-    #[arg(long, value_enum, default_value_t = Table1OverArg::FinalPopulation)]
-    pub table1_over: Table1OverArg,
+    #[arg(long, value_parser = table1_over(), default_value = "final-population")]
+    pub table1_over: Table1Over,
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
@@ -41,7 +42,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         groups.iter().flat_map(|(label, runs)| runs.iter().map(move |dir| (Some(label.as_str()), dir))).collect()
     };
     let mut runs = Vec::with_capacity(folders.len());
-    let options = xnas::report::input::ReportOptions { table1_over: args.table1_over.into(), ..Default::default() };
+    let options = xnas::report::input::ReportOptions { table1_over: args.table1_over, ..Default::default() };
     for (group, dir) in folders {
         let input = xnas::report::input::report_input_with(dir, &options)
             .with_context(|| format!("reading the run {}", dir.display()))?;

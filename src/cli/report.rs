@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use xnas::output::{check_output_dir, only_files, StagedDir};
+use xnas::report::input::Table1Over;
 use xnas::report::{write_report, ReportPoint};
 use xnas::run_dir::RunDir;
 use xnas::store::{EvalStatus, Store};
@@ -25,24 +26,13 @@ pub struct ReportArgs {
     /// What Table 1's population-level statistics are over: the run's final population (the
     /// paper's Table 1; a refined run's is its source's with the front replaced by the retraining)
     /// or every evaluation of the run.
-    #[arg(long, value_enum, default_value_t = Table1OverArg::FinalPopulation)]
-    pub table1_over: Table1OverArg,
+    #[arg(long, value_parser = table1_over(), default_value = "final-population")]
+    pub table1_over: Table1Over,
 }
 
-/// `--table1-over`'s values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Table1OverArg {
-    FinalPopulation,
-    Archive,
-}
-
-impl From<Table1OverArg> for xnas::report::input::Table1Over {
-    fn from(arg: Table1OverArg) -> Self {
-        match arg {
-            Table1OverArg::FinalPopulation => xnas::report::input::Table1Over::FinalPopulation,
-            Table1OverArg::Archive => xnas::report::input::Table1Over::Archive,
-        }
-    }
+/// `--table1-over`'s values, as `xnas report` and `xnas compare` take them.
+pub fn table1_over() -> impl clap::builder::TypedValueParser<Value = Table1Over> {
+    super::run::stored_name(&[("final-population", ""), ("archive", "")])
 }
 
 #[derive(Debug, Args)]
@@ -59,11 +49,8 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<()> {
         eprintln!("warning: the run's table cannot be read, so the report leaves out the run's gap to it: {e:#}");
         None
     });
-    let options = xnas::report::input::ReportOptions {
-        highlight: args.highlight.clone(),
-        table1_over: args.table1_over.into(),
-        table,
-    };
+    let options =
+        xnas::report::input::ReportOptions { highlight: args.highlight.clone(), table1_over: args.table1_over, table };
     let input = xnas::report::input::report_input_with(&args.run_dir, &options)?;
     let out = args.out.unwrap_or_else(|| RunDir::new(&args.run_dir).file(RunDir::REPORT));
     check_output_dir("--out", &out, earlier_report)?;

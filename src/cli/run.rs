@@ -147,13 +147,17 @@ pub struct ExecutionArgs {
 }
 
 /// A clap parser for a library enum, its values named as the run stores them (the enum's serde
-/// names) and helped as `--help` lists them: one enum per setting, and clap stays in the cli.
-fn stored_name<T>(values: &[(&'static str, &'static str)]) -> impl TypedValueParser<Value = T>
+/// names) and helped as `--help` lists them (an empty help: the value alone): one enum per
+/// setting, and clap stays in the cli.
+pub(super) fn stored_name<T>(values: &[(&'static str, &'static str)]) -> impl TypedValueParser<Value = T>
 where
     T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    PossibleValuesParser::new(values.iter().map(|&(name, help)| PossibleValue::new(name).help(help)))
-        .try_map(|name| serde_json::from_value(serde_json::Value::String(name)))
+    let possible = values.iter().map(|&(name, help)| match help {
+        "" => PossibleValue::new(name),
+        help => PossibleValue::new(name).help(help),
+    });
+    PossibleValuesParser::new(possible).try_map(|name| serde_json::from_value(serde_json::Value::String(name)))
 }
 
 fn executors() -> impl TypedValueParser<Value = ExecutorKind> {

@@ -117,7 +117,8 @@ pub struct ReportOptions {
 
 /// What Table 1's population-level statistics are over (see [`FinalPopulation`] for the paper's
 /// reading, section 4.3 and Table 1's header).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Table1Over {
     /// The final population (a ✓+reg run: its source's, the front replaced by the retraining).
     #[default]
@@ -403,6 +404,13 @@ pub fn front_genomes(run_dir: &Path) -> anyhow::Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table1_over_is_named_as_the_command_line_names_it() {
+        let named = |name: &str| serde_json::from_value::<Table1Over>(serde_json::Value::String(name.into())).unwrap();
+        assert_eq!(named("final-population"), Table1Over::FinalPopulation);
+        assert_eq!(named("archive"), Table1Over::Archive);
+    }
     use crate::report::Table1;
 
     /// A script whose report axes are its accuracy objective and a second objective (twice the
